@@ -1,0 +1,168 @@
+# xdpban - build, test, bench, install.
+#
+#   make            build build/xdpban (and the XDP object, embedded as a skeleton)
+#   make deps       install the Debian packages the project needs (idempotent)
+#   make check      deps + build + every test (unit, sanitizers, netns traffic, e2e, vmtest)
+#   make bench      per-packet and log-parsing benchmarks against the peers
+#   make demo       the lab: a real sshd under brute force, banned by xdpban
+#
+# BUILD=dir puts every output in another folder; V=1 shows the commands.
+
+BUILD    ?= build
+VERSION  ?= 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+PKGS      := libbpf libnl-3.0 libnl-route-3.0 libsystemd libpcre2-8 libxml-2.0 json-c sqlite3 zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf
+CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+XCFLAGS   := -DXDPBAN_VERSION=\"$(VERSION)\" $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(PKG_CFLAGS) -MMD -MP
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(BUILD) -Ibpf
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst user/%.c,$(BUILD)/san/obj/%.o,$(LIB_SRCS))
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_AUX  := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
+TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+SAN_TESTS := $(patsubst tests/%.c,$(BUILD)/san/tests/%,$(TEST_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all tests deps check check-unit check-san check-net check-e2e vmtest \
+        bench bench-traffic demo install uninstall clean man
+
+all: $(BUILD)/xdpban
+
+tests: $(TESTS) $(SAN_TESTS) $(BENCHES) $(BUILD)/xdpban
+
+# --- BPF -------------------------------------------------------------------
+
+# Regenerate vmlinux.h only when the kernel's BTF really changed.
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/xdpban.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
+	$(Q)rm -f $(@:.o=.tmp.o)
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+# --- userspace -------------------------------------------------------------
+
+$(BUILD) $(BUILD)/obj $(BUILD)/san/obj $(BUILD)/tests $(BUILD)/san/tests $(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/obj/%.o: user/%.c $(SKELS) | $(BUILD)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(BUILD)/san/obj/%.o: user/%.c $(SKELS) | $(BUILD)/san/obj
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(BUILD)/libxdpban.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/san/libxdpban.a: $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xdpban: $(BUILD)/obj/main.o $(BUILD)/libxdpban.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
+# Every tests/test_*.c is one Criterion binary; other tests/*.c are helpers
+# linked into each. Each is built twice: plain and with ASan+UBSan.
+$(BUILD)/tests/%: tests/%.c $(TEST_AUX) $(BUILD)/libxdpban.a | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Itests $< $(TEST_AUX) $(BUILD)/libxdpban.a $(PKG_LIBS) $(CRIT_LIBS) -o $@
+
+$(BUILD)/san/tests/%: tests/%.c $(TEST_AUX) $(BUILD)/san/libxdpban.a | $(BUILD)/san/tests
+	$(call msg,TEST-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(XCFLAGS) -Itests $< $(TEST_AUX) $(BUILD)/san/libxdpban.a $(PKG_LIBS) $(CRIT_LIBS) -o $@
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libxdpban.a | $(BUILD)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Itests $< $(BUILD)/libxdpban.a $(PKG_LIBS) -lm -o $@
+
+# --- set-up, tests, benchmarks ---------------------------------------------
+
+deps:
+	$(Q)scripts/deps.sh
+
+# deps runs first in its own make so pkg-config sees the installed packages.
+check:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)BUILD=$(BUILD) scripts/check.sh all
+
+check-unit check-san check-net check-e2e: tests
+	$(Q)BUILD=$(BUILD) scripts/check.sh $(@:check-%=%)
+
+vmtest: tests
+	$(Q)BUILD=$(BUILD) vmtest/run.sh
+
+bench:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)BUILD=$(BUILD) scripts/bench.sh
+
+bench-traffic:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)BUILD=$(BUILD) scripts/bench-traffic.sh
+
+demo:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/lab.sh demo
+
+install: all
+	install -D -m 0755 $(BUILD)/xdpban $(DESTDIR)$(PREFIX)/sbin/xdpban
+	install -d -m 0755 $(DESTDIR)/etc/xdpban $(DESTDIR)$(PREFIX)/share/xdpban/rules
+	install -m 0644 rules/*.xml $(DESTDIR)$(PREFIX)/share/xdpban/rules/
+	test -e $(DESTDIR)/etc/xdpban/xdpban.conf || \
+		install -m 0600 scripts/xdpban.conf $(DESTDIR)/etc/xdpban/xdpban.conf
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/xdpban.service > $(BUILD)/xdpban.service
+	install -D -m 0644 $(BUILD)/xdpban.service $(DESTDIR)/lib/systemd/system/xdpban.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/xdpban $(DESTDIR)/lib/systemd/system/xdpban.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/xdpban
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/obj/*.d)

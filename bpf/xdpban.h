@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xdpban.h - the one header shared by the XDP program and userspace.
+ *
+ * Only fixed-width types, #defines and names live here. Addresses in keys are
+ * in network byte order (as they sit in the packet); everything else is host
+ * order. Userspace converts once, when it parses or prints an address.
+ */
+#ifndef XDPBAN_H
+#define XDPBAN_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Names of the maps as pinned under the pin directory (and in the object). */
+#define XB_MAP_BAN4   "ban4"    /* HASH  __u32 addr          -> struct xb_ban */
+#define XB_MAP_BAN6   "ban6"    /* HASH  struct xb_in6       -> struct xb_ban */
+#define XB_MAP_PFX4   "pfx4"    /* LPM   struct xb_lpm4      -> struct xb_ban */
+#define XB_MAP_PFX6   "pfx6"    /* LPM   struct xb_lpm6      -> struct xb_ban */
+#define XB_MAP_ALLOW4 "allow4"  /* LPM   struct xb_lpm4      -> struct xb_allow */
+#define XB_MAP_ALLOW6 "allow6"  /* LPM   struct xb_lpm6      -> struct xb_allow */
+#define XB_MAP_META   "meta"    /* HASH  struct xb_meta_key  -> struct xb_meta (userspace only) */
+#define XB_MAP_CTL    "ctl"     /* ARRAY[1] __u32            -> struct xb_ctl */
+#define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[XB_STAT_MAX] -> __u64 */
+
+#define XB_PIN_DIR_DEFAULT  "/sys/fs/bpf/xdpban"
+#define XB_PIN_DIR_ENV      "XDPBAN_PIN_DIR"
+#define XB_LINK_PREFIX      "link_"     /* link_<ifname>: one pinned XDP link per interface */
+
+/* Default capacities; all are load-time settings (bpf_map__set_max_entries). */
+#define XB_DEF_MAX_BANS     1048576     /* exact bans, per family */
+#define XB_DEF_MAX_PREFIX   65536       /* prefix bans, per family */
+#define XB_DEF_MAX_ALLOW    16384       /* allow-list entries, per family */
+
+#define XB_MAX_VLAN_DEPTH   2           /* 802.1Q and 802.1ad (QinQ) */
+
+struct xb_in6 {
+	__u8 addr[16];                  /* network order */
+};
+
+/* LPM trie keys: prefixlen first, as the kernel requires. */
+struct xb_lpm4 {
+	__u32 prefixlen;                /* host order, 0..32 */
+	__u32 addr;                     /* network order */
+};
+
+struct xb_lpm6 {
+	__u32 prefixlen;                /* host order, 0..128 */
+	__u8 addr[16];                  /* network order */
+};
+
+/*
+ * A ban. expires is CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns()), so a
+ * suspended host still ends its bans on time; 0 means permanent. packets and
+ * bytes are updated by the XDP program with atomic adds.
+ */
+struct xb_ban {
+	__u64 expires;
+	__u64 packets;
+	__u64 bytes;
+	__u32 rule;                     /* rule id that caused it, 0 = manual */
+	__u16 offence;                  /* offence number (1 = first), 0 = manual */
+	__u16 flags;                    /* XB_BAN_F_* */
+};
+
+#define XB_BAN_F_MANUAL     (1u << 0)   /* made by `xdpban ban` */
+#define XB_BAN_F_DAEMON     (1u << 1)   /* made by `xdpban run` */
+#define XB_BAN_F_AGGREGATE  (1u << 2)   /* an IPv6 /64 standing in for several offenders */
+
+struct xb_allow {
+	__u64 packets;                  /* packets passed because of this entry */
+};
+
+/* Userspace-only metadata: free text that must not weigh on the fast path. */
+#define XB_REASON_LEN 48
+struct xb_meta_key {
+	__u8 family;                    /* 4 or 6 */
+	__u8 prefixlen;
+	__u8 pad[2];
+	__u8 addr[16];                  /* network order; IPv4 in the first 4 bytes */
+};
+
+struct xb_meta {
+	__u64 created;                  /* wall clock, seconds since the epoch */
+	char reason[XB_REASON_LEN];
+};
+
+/* Runtime control, derived by userspace from the maps after every change. */
+struct xb_ctl {
+	__u32 flags;                    /* XB_CTL_* */
+	__u32 pad;
+};
+#define XB_CTL_PFX4 (1u << 0)           /* pfx4 holds at least one entry */
+#define XB_CTL_PFX6 (1u << 1)           /* pfx6 holds at least one entry */
+
+/* Global per-CPU counters, index into XB_MAP_STATS. */
+enum xb_stat {
+	XB_STAT_SEEN = 0,               /* every frame the program saw */
+	XB_STAT_PASSED,                 /* frames passed, for any reason */
+	XB_STAT_DROPPED,                /* frames dropped (exact + prefix) */
+	XB_STAT_DROPPED_BYTES,          /* bytes of dropped frames */
+	XB_STAT_DROPPED_PREFIX,         /* of the dropped, those hit by a prefix ban */
+	XB_STAT_PASSED_ALLOWED,         /* banned but allow-listed */
+	XB_STAT_PASSED_EXPIRED,         /* ban found but expired (and removed) */
+	XB_STAT_PARSE_FAIL,             /* truncated or malformed frames (passed) */
+	XB_STAT_NON_IP,                 /* neither IPv4 nor IPv6 (passed) */
+	XB_STAT_MAX
+};
+
+#define XB_STAT_NAMES { \
+	"seen", "passed", "dropped", "dropped_bytes", "dropped_prefix", \
+	"passed_allowed", "passed_expired", "parse_fail", "non_ip" }
+
+#endif /* XDPBAN_H */

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Run the test suites and print one closing line: "N passed, N failed".
+#   check.sh all|unit|san|net|e2e|vm
+# unit: Criterion binaries (plain); san: the same under ASan+UBSan;
+# net:  tests/net/*.sh, real traffic between namespaces (root);
+# e2e:  tests/e2e/*.sh, the lab with real OpenSSH (root);
+# vm:   vmtest/run.sh, the BPF tests on Debian's stock kernel under QEMU.
+# Shell tests print TAP-style "ok - name" / "not ok - name" lines.
+set -u
+BUILD=${BUILD:-build}
+what=${1:-all}
+passed=0 failed=0 skipped=0
+failures=()
+log_dir=$BUILD/test-logs
+mkdir -p "$log_dir"
+
+# Criterion's closing line: "[====] Synthesis: Tested: 12 | Passing: 12 | Failing: 0 | Crashing: 0"
+run_criterion() {
+	local bin=$1 tag=$2 out rc line t p f c
+	out=$log_dir/$tag-$(basename "$bin").log
+	echo "== $tag $(basename "$bin")"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		timeout 600 "$bin" --jobs 1 --short-filename >"$out" 2>&1
+	rc=$?
+	line=$(grep -a 'Synthesis:' "$out" | tail -1)
+	t=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line")
+	p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line")
+	f=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$line")
+	c=$(sed -n 's/.*Crashing: \([0-9]*\).*/\1/p' <<<"$line")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ "$rc" != 0 ] || [ -z "$line" ] || [ "${f:-1}" != 0 ] || [ "${c:-1}" != 0 ]; then
+		[ -z "$line" ] && failed=$((failed + 1))
+		failures+=("$tag $(basename "$bin") (rc=$rc, log $out)")
+		grep -a -E '\[(FAIL|----)\]|ERROR|runtime error|LeakSanitizer|AddressSanitizer' "$out" | head -40
+	fi
+	echo "${line:-no synthesis line (rc=$rc)}"
+}
+
+run_script() {
+	local s=$1 tag=$2 out rc ok nok sk
+	out=$log_dir/$tag-$(basename "$s").log
+	echo "== $tag $s"
+	BUILD=$BUILD timeout "${TEST_TIMEOUT:-600}" bash "$s" >"$out" 2>&1 </dev/null
+	rc=$?
+	ok=$(grep -a -c '^ok ' "$out")
+	nok=$(grep -a -c '^not ok ' "$out")
+	sk=$(grep -a -c '^ok .*# SKIP' "$out")
+	grep -a -E '^(ok|not ok) ' "$out"
+	passed=$((passed + ok - sk))
+	skipped=$((skipped + sk))
+	failed=$((failed + nok))
+	if [ "$rc" != 0 ] || [ "$nok" != 0 ] || [ "$ok" = 0 ]; then
+		[ "$nok" = 0 ] && failed=$((failed + 1))
+		failures+=("$tag $s (rc=$rc, log $out)")
+		tail -30 "$out"
+	fi
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "$1 tests need root (BPF, netns): run 'sudo make check'" >&2
+		failed=$((failed + 1))
+		failures+=("$1: not root")
+		return 1
+	fi
+}
+
+case $what in all|unit)
+	need_root unit && for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] && run_criterion "$t" unit
+	done ;;
+esac
+case $what in all|san)
+	need_root san && for t in "$BUILD"/san/tests/test_*; do
+		[ -x "$t" ] && run_criterion "$t" san
+	done ;;
+esac
+case $what in all|net)
+	need_root net && for s in tests/net/test_*.sh; do
+		[ -f "$s" ] && run_script "$s" net
+	done ;;
+esac
+case $what in all|e2e)
+	need_root e2e && for s in tests/e2e/test_*.sh; do
+		[ -f "$s" ] && run_script "$s" e2e
+	done ;;
+esac
+case $what in all|vm)
+	if [ -x vmtest/run.sh ] && [ "${SKIP_VMTEST:-0}" != 1 ]; then
+		need_root vm && run_script vmtest/run.sh vm
+	fi ;;
+esac
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed suites:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ] && [ ${#failures[@]} = 0 ]

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Placeholder until implemented: fails loudly, never pretends. */
+#include <errno.h>
+#include <stdio.h>
+#include "cmd.h"
+
+int do_ban(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "xdpban: %s: not implemented yet\n", argv[0]);
+	return -ENOSYS;
+}
+
+int do_unban(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "xdpban: %s: not implemented yet\n", argv[0]);
+	return -ENOSYS;
+}
+
+int do_allow(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "xdpban: %s: not implemented yet\n", argv[0]);
+	return -ENOSYS;
+}
+
+int do_unallow(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "xdpban: %s: not implemented yet\n", argv[0]);
+	return -ENOSYS;
+}
+
+int do_flush(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "xdpban: %s: not implemented yet\n", argv[0]);
+	return -ENOSYS;
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Placeholder until implemented: fails loudly, never pretends. */
+#include <errno.h>
+#include <stdio.h>
+#include "cmd.h"
+
+int do_logtest(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "xdpban: %s: not implemented yet\n", argv[0]);
+	return -ENOSYS;
+}
