@@ -56,6 +56,9 @@ struct xb_event {
 	uint16_t port;          /* 0 if absent */
 	char user[64];          /* attacker text: shown, never parsed for addresses */
 	bool invalid_user;      /* "invalid user"/"illegal user" variant */
+	/* Added by det (additive): */
+	const char *decoder;    /* "sshd" when decoded as sshd (rules' <decoded_as>), else NULL */
+	bool user_set;          /* user[] holds a name (it may be empty text) */
 };
 
 /* What the rules stage emits for a line that matched a rule. */
@@ -65,6 +68,9 @@ struct xb_alert {
 	const char *description;
 	const char *groups;     /* comma-separated, e.g. "syslog,sshd,authentication_failures," */
 	const struct xb_event *ev;  /* the line that triggered it (srcip, user, ts) */
+	/* Added by det (additive): */
+	bool noalert;           /* rule has noalert="1": level is reported as 0 */
+	uint32_t frequency;     /* >0: a correlation rule fired (count reached) */
 };
 
 #endif
