@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdpnop: passes every frame without touching it. Two uses in the
+ * benchmarks: the floor of the per-packet benchmark (the cost of running any
+ * XDP program at all) and the pass-only program on the edge veth when
+ * nftables or iptables filter, because a veth receives redirected XDP frames
+ * natively only while an XDP program is attached to it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int xdp_nop(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench_xdp: per-packet cost of the XDP filter with BPF_PROG_TEST_RUN.
+ *
+ * The same four frames (IPv4/IPv6 x banned/not banned) run through three
+ * programs, interleaved round by round so that machine noise hits them alike:
+ *   floor    - xdpnop, an XDP program that only returns XDP_PASS
+ *   xdpban   - bpf/xdpban.bpf.c, its maps filled with 1,000 .. 1,000,000 bans
+ *   xdp-filter - Debian's xdp-filter, loaded by scripts/bench.sh and filled
+ *                with the same addresses (up to the 10,000 its maps hold);
+ *                passed in by program id
+ * Each run repeats one frame --repeat times in the kernel; the kernel reports
+ * the mean ns per run. We print medians over the rounds, each program's time
+ * above the floor of the same round, and the ratio xdpban / xdp-filter.
+ *
+ *   bench_xdp --list N                  print the first N banned addresses
+ *   bench_xdp [--bans 1000,100000,1000000] [--repeat N] [--rounds N]
+ *             [--xdp-filter COUNT:PROGID]... [--out FILE]
+ *
+ * Banned addresses: IPv4 from 198.18.0.0/15 (its last /24 kept free for the
+ * frames that must pass), then, beyond those 130,816, from 240.0.0.0/4
+ * (reserved, never routed). IPv6 from 2001:db8:1::/96. No frame ever leaves
+ * the kernel: BPF_PROG_TEST_RUN without live frames only returns a verdict.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xdpban.h"
+#include "xdpban.skel.h"
+#include "xdpnop.skel.h"
+
+#define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */
+#define V4_RANGE1_BASE  0xc6120000u             /* 198.18.0.0 */
+#define V4_RANGE2_BASE  0xf0000000u             /* 240.0.0.0 */
+#define V4_PASS_SRC     0xc613ff01u             /* 198.19.255.1: never banned */
+#define V4_DST          0xc613fffeu             /* 198.19.255.254 */
+#define MAX_XF          4
+#define MAX_LEVELS      8
+#define MAX_ROUNDS      64
+
+enum { F_V4_PASS, F_V4_DROP, F_V6_PASS, F_V6_DROP, F_MAX };
+static const char *frame_name[F_MAX] = { "IPv4 pass", "IPv4 drop", "IPv6 pass", "IPv6 drop" };
+enum { P_FLOOR, P_XDPBAN, P_XF, P_MAX };
+
+static __u32 ban4_addr(__u32 i)  /* network order */
+{
+	return htonl(i < V4_RANGE1_N ? V4_RANGE1_BASE + i : V4_RANGE2_BASE + (i - V4_RANGE1_N));
+}
+
+static void ban6_addr(__u32 i, __u8 out[16])
+{
+	static const __u8 base[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+	__u32 low = htonl(i + 1);
+
+	memcpy(out, base, 16);
+	memcpy(out + 12, &low, 4);
+}
+
+static const __u8 v6_pass_src[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
+static const __u8 v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 0xfe };
+
+/* A TCP SYN to port 22: what an SSH brute-forcer sends first. */
+static size_t build_frame(__u8 *buf, int v6, int banned)
+{
+	struct ethhdr *eth = (void *)buf;
+	struct tcphdr *tcp;
+	size_t len;
+
+	memset(buf, 0, 128);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	if (!v6) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_TCP;
+		ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
+		ip->saddr = banned ? ban4_addr(7) : htonl(V4_PASS_SRC);
+		ip->daddr = htonl(V4_DST);
+		tcp = (void *)(ip + 1);
+	} else {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->hop_limit = 64;
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->payload_len = htons(sizeof(*tcp));
+		if (banned)
+			ban6_addr(7, ip6->saddr.s6_addr);
+		else
+			memcpy(ip6->saddr.s6_addr, v6_pass_src, 16);
+		memcpy(ip6->daddr.s6_addr, v6_dst, 16);
+		tcp = (void *)(ip6 + 1);
+	}
+	tcp->source = htons(40000);
+	tcp->dest = htons(22);
+	tcp->seq = htonl(1);
+	tcp->doff = 5;
+	tcp->syn = 1;
+	tcp->window = htons(64240);
+	len = (__u8 *)(tcp + 1) - buf;
+	return len < 60 ? 60 : len;     /* pad to the Ethernet minimum */
+}
+
+struct frame {
+	__u8 data[128];
+	size_t len;
+};
+
+/* Mean ns per run of prog on frame; *verdict gets the XDP action. */
+static int run_once(int prog_fd, const struct frame *f, __u32 repeat, double *ns, __u32 *verdict)
+{
+	__u8 out[256];
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = f->data, .data_size_in = f->len,
+		.data_out = out, .data_size_out = sizeof(out),
+		.repeat = repeat);
+	int err = bpf_prog_test_run_opts(prog_fd, &o);
+
+	if (err)
+		return -errno;
+	*ns = o.duration;       /* the kernel divides by repeat */
+	*verdict = o.retval;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* memlock of a map as the kernel accounts it (/proc/self/fdinfo). */
+static long long map_memlock(int fd)
+{
+	char path[64], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Insert bans [from, to) into ban4 and ban6 with batched updates. */
+static int fill_bans(int fd4, int fd6, __u32 from, __u32 to, __u64 expires)
+{
+	enum { CHUNK = 8192 };
+	__u32 *k4 = calloc(CHUNK, sizeof(*k4));
+	struct xb_in6 *k6 = calloc(CHUNK, sizeof(*k6));
+	struct xb_ban *v = calloc(CHUNK, sizeof(*v));
+	int err = 0;
+
+	if (!k4 || !k6 || !v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 i = 0; i < CHUNK; i++) {
+		v[i].expires = expires;
+		v[i].rule = 5712;
+		v[i].offence = 1;
+		v[i].flags = XB_BAN_F_DAEMON;
+	}
+	for (__u32 at = from; at < to; ) {
+		__u32 n = to - at < CHUNK ? to - at : CHUNK, cnt;
+
+		for (__u32 i = 0; i < n; i++) {
+			k4[i] = ban4_addr(at + i);
+			ban6_addr(at + i, k6[i].addr);
+		}
+		cnt = n;
+		if (bpf_map_update_batch(fd4, k4, v, &cnt, NULL) || cnt != n) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "bench_xdp: ban4 batch update at %u: %s\n", at, strerror(-err));
+			goto out;
+		}
+		cnt = n;
+		if (bpf_map_update_batch(fd6, k6, v, &cnt, NULL) || cnt != n) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "bench_xdp: ban6 batch update at %u: %s\n", at, strerror(-err));
+			goto out;
+		}
+		at += n;
+	}
+out:
+	free(k4);
+	free(k6);
+	free(v);
+	return err;
+}
+
+/* Entries of a map, counted by walking its keys (xdp-filter's are small). */
+static long count_keys(int fd, size_t key_size)
+{
+	__u8 cur[64], next[64];
+	long n = 0;
+	void *prev = NULL;
+
+	if (key_size > sizeof(cur))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(cur, next, key_size);
+		prev = cur;
+		n++;
+	}
+	return n;
+}
+
+struct xf {
+	__u32 count;            /* addresses per family loaded by the script */
+	__u32 id;
+	int fd;
+	char name[BPF_OBJ_NAME_LEN];
+	long n4, n6;            /* entries found in its filter maps */
+};
+
+/* Open an xdp-filter program by id and count what its filter maps hold. */
+static int xf_open(struct xf *x)
+{
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi), ids[16] = {}, nmaps;
+
+	x->fd = bpf_prog_get_fd_by_id(x->id);
+	if (x->fd < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "bench_xdp: xdp-filter program id %u: %s\n", x->id, strerror(-err));
+		return err;
+	}
+	if (bpf_obj_get_info_by_fd(x->fd, &pi, &len))
+		return -errno;
+	snprintf(x->name, sizeof(x->name), "%s", pi.name);
+	nmaps = pi.nr_map_ids < 16 ? pi.nr_map_ids : 16;
+	memset(&pi, 0, sizeof(pi));
+	pi.nr_map_ids = nmaps;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(pi);
+	if (bpf_obj_get_info_by_fd(x->fd, &pi, &len))
+		return -errno;
+	x->n4 = x->n6 = -1;
+	for (__u32 i = 0; i < nmaps; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen)) {
+			if (!strcmp(mi.name, "filter_ipv4"))
+				x->n4 = count_keys(mfd, mi.key_size);
+			else if (!strcmp(mi.name, "filter_ipv6"))
+				x->n6 = count_keys(mfd, mi.key_size);
+		}
+		close(mfd);
+	}
+	return 0;
+}
+
+static int list_addrs(__u32 n)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	for (__u32 i = 0; i < n; i++) {
+		__u32 a4 = ban4_addr(i);
+		__u8 a6[16];
+
+		ban6_addr(i, a6);
+		printf("%s\n", inet_ntop(AF_INET, &a4, buf, sizeof(buf)));
+		printf("%s\n", inet_ntop(AF_INET6, a6, buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+static const char *verdict_name(__u32 v)
+{
+	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return v < 5 ? n[v] : "?";
+}
+
+static int parse_levels(const char *s, __u32 *lv, int *n)
+{
+	char *dup = strdup(s), *tok, *save = NULL;
+
+	if (!dup)
+		return -ENOMEM;
+	*n = 0;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long v = strtoul(tok, &end, 10);
+
+		if (*end || !v || v > XB_DEF_MAX_BANS || *n >= MAX_LEVELS ||
+		    (*n && v <= lv[*n - 1])) {
+			free(dup);
+			return -EINVAL;
+		}
+		lv[(*n)++] = v;
+	}
+	free(dup);
+	return *n ? 0 : -EINVAL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench_xdp --list N\n"
+		"       bench_xdp [--bans L1,L2,..] [--repeat N] [--rounds N]\n"
+		"                 [--xdp-filter COUNT:PROGID]... [--out FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "list", required_argument, NULL, 'l' },
+		{ "bans", required_argument, NULL, 'b' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "rounds", required_argument, NULL, 'n' },
+		{ "xdp-filter", required_argument, NULL, 'x' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	__u32 levels[MAX_LEVELS] = { 1000, 100000, 1000000 }, repeat = 10000000;
+	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd, nop_fd;
+	struct xf xf[MAX_XF] = {};
+	struct frame fr[F_MAX];
+	struct xdpban *skel = NULL;
+	struct xdpnop *nop = NULL;
+	struct bpf_program *prog;
+	struct bpf_map *m4, *m6, *map;
+	const char *out_path = NULL;
+	FILE *out = stdout;
+	struct timespec ts;
+	struct utsname un;
+	__u32 filled = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			return list_addrs(strtoul(optarg, NULL, 10));
+		case 'b':
+			if (parse_levels(optarg, levels, &nlevels)) {
+				fprintf(stderr, "bench_xdp: bad --bans '%s' (ascending counts up to %u)\n",
+					optarg, XB_DEF_MAX_BANS);
+				return 2;
+			}
+			break;
+		case 'r':
+			repeat = strtoul(optarg, NULL, 10);
+			if (!repeat) {
+				fprintf(stderr, "bench_xdp: bad --repeat '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			rounds = atoi(optarg);
+			if (rounds < 1 || rounds > MAX_ROUNDS) {
+				fprintf(stderr, "bench_xdp: --rounds must be 1..%d\n", MAX_ROUNDS);
+				return 2;
+			}
+			break;
+		case 'x':
+			if (nxf >= MAX_XF ||
+			    sscanf(optarg, "%u:%u", &xf[nxf].count, &xf[nxf].id) != 2 || !xf[nxf].count) {
+				fprintf(stderr, "bench_xdp: bad --xdp-filter '%s' (COUNT:PROGID)\n", optarg);
+				return 2;
+			}
+			nxf++;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		default:
+			usage();
+			return c == 'h' ? 0 : 2;
+		}
+	}
+
+	for (int i = 0; i < nxf; i++)
+		if ((err = xf_open(&xf[i])))
+			goto out;
+
+	for (int f = 0; f < F_MAX; f++)
+		fr[f].len = build_frame(fr[f].data, f >= F_V6_PASS, f == F_V4_DROP || f == F_V6_DROP);
+
+	nop = xdpnop__open_and_load();
+	if (!nop) {
+		err = -errno;
+		fprintf(stderr, "bench_xdp: loading xdpnop: %s\n", strerror(-err));
+		goto out;
+	}
+	nop_fd = bpf_program__fd(nop->progs.xdp_nop);
+
+	skel = xdpban__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "bench_xdp: opening xdpban: %s\n", strerror(-err));
+		goto out;
+	}
+	m4 = bpf_object__find_map_by_name(skel->obj, XB_MAP_BAN4);
+	m6 = bpf_object__find_map_by_name(skel->obj, XB_MAP_BAN6);
+	if (!m4 || !m6) {
+		/* The placeholder program has no maps yet. */
+		err = -ENOENT;
+		fprintf(stderr, "bench_xdp: xdpban object has no %s/%s maps\n", XB_MAP_BAN4, XB_MAP_BAN6);
+		goto out;
+	}
+	if (bpf_map__max_entries(m4) < levels[nlevels - 1])
+		bpf_map__set_max_entries(m4, levels[nlevels - 1]);
+	if (bpf_map__max_entries(m6) < levels[nlevels - 1])
+		bpf_map__set_max_entries(m6, levels[nlevels - 1]);
+	err = xdpban__load(skel);
+	if (err) {
+		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));
+		goto out;
+	}
+	prog = NULL;
+	bpf_object__for_each_program(prog, skel->obj)
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_XDP)
+			break;
+	if (!prog) {
+		err = -ENOENT;
+		fprintf(stderr, "bench_xdp: no XDP program in xdpban object\n");
+		goto out;
+	}
+	prog_fd = bpf_program__fd(prog);
+
+	if (out_path && !(out = fopen(out_path, "w"))) {
+		err = -errno;
+		fprintf(stderr, "bench_xdp: %s: %s\n", out_path, strerror(-err));
+		out = stdout;
+		goto out;
+	}
+	uname(&un);
+	fprintf(out, "## Per-packet time (BPF_PROG_TEST_RUN)\n\n");
+	fprintf(out, "Kernel %s, %ld CPUs. %u runs of each frame per measurement, %d rounds, programs "
+		"interleaved (floor, xdpban, xdp-filter) within each round; medians over rounds. "
+		"Frames: 60-byte TCP SYN to port 22 (IPv4) / 74-byte (IPv6). "
+		"*above floor* = program minus xdpnop in the same round. "
+		"*ratio* = xdpban above floor / xdp-filter above floor.\n\n",
+		un.release, sysconf(_SC_NPROCESSORS_ONLN), repeat, rounds);
+	for (int i = 0; i < nxf; i++)
+		fprintf(out, "xdp-filter instance: program `%s` (id %u), filter_ipv4 %ld entries, "
+			"filter_ipv6 %ld entries.\n", xf[i].name, xf[i].id, xf[i].n4, xf[i].n6);
+	fprintf(out, "\n| bans | frame | floor ns | xdpban ns | xdp-filter ns (its bans) | "
+		"xdpban above floor | xdp-filter above floor | ratio | verdicts xdpban / xdp-filter |\n");
+	fprintf(out, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+	fflush(out);
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	for (int l = 0; l < nlevels; l++) {
+		__u64 expires = (ts.tv_sec + 86400ULL) * 1000000000ULL;   /* a day from now */
+		double t[P_MAX][F_MAX][MAX_ROUNDS] = {}, above[P_MAX][F_MAX][MAX_ROUNDS] = {};
+		__u32 verdict[P_MAX][F_MAX] = {};
+		struct xf *x = NULL;
+
+		err = fill_bans(bpf_map__fd(m4), bpf_map__fd(m6), filled, levels[l], expires);
+		if (err)
+			goto out;
+		filled = levels[l];
+		/* The biggest xdp-filter instance that does not exceed this level. */
+		for (int i = 0; i < nxf; i++)
+			if (xf[i].count <= levels[l] && (!x || xf[i].count > x->count))
+				x = &xf[i];
+		for (int r = 0; r < rounds; r++)
+			for (int f = 0; f < F_MAX; f++)
+				for (int p = 0; p < P_MAX; p++) {
+					int fd = p == P_FLOOR ? nop_fd : p == P_XDPBAN ? prog_fd : x ? x->fd : -1;
+
+					if (fd < 0)
+						continue;
+					err = run_once(fd, &fr[f], repeat, &t[p][f][r], &verdict[p][f]);
+					if (err) {
+						fprintf(stderr, "bench_xdp: test run: %s\n", strerror(-err));
+						goto out;
+					}
+					above[p][f][r] = t[p][f][r] - t[P_FLOOR][f][r];
+				}
+		for (int f = 0; f < F_MAX; f++) {
+			double fl = median(t[P_FLOOR][f], rounds), xb = median(t[P_XDPBAN][f], rounds);
+			double axb = median(above[P_XDPBAN][f], rounds);
+
+			if (x) {
+				double xv = median(t[P_XF][f], rounds), axf = median(above[P_XF][f], rounds);
+
+				fprintf(out, "| %u | %s | %.1f | %.1f | %.1f (%u) | %.1f | %.1f | %.2f | %s / %s |\n",
+					levels[l], frame_name[f], fl, xb, xv, x->count, axb, axf,
+					axf > 0 ? axb / axf : 0.0,
+					verdict_name(verdict[P_XDPBAN][f]), verdict_name(verdict[P_XF][f]));
+			} else {
+				fprintf(out, "| %u | %s | %.1f | %.1f | - | %.1f | - | - | %s / - |\n",
+					levels[l], frame_name[f], fl, xb, axb,
+					verdict_name(verdict[P_XDPBAN][f]));
+			}
+		}
+		fflush(out);
+	}
+
+	{
+		long long total = 0;
+
+		fprintf(out, "\n### Kernel memory of the xdpban maps at %u bans per family\n\n", filled);
+		fprintf(out, "| map | type | max entries | memlock bytes |\n| --- | --- | ---: | ---: |\n");
+		bpf_object__for_each_map(map, skel->obj) {
+			long long m;
+
+			if (bpf_map__is_internal(map))
+				continue;
+			m = map_memlock(bpf_map__fd(map));
+			fprintf(out, "| %s | %s | %u | %lld |\n", bpf_map__name(map),
+				libbpf_bpf_map_type_str(bpf_map__type(map)), bpf_map__max_entries(map), m);
+			if (m > 0)
+				total += m;
+		}
+		fprintf(out, "| **total** | | | **%lld (%.1f MiB)** |\n", total, total / 1048576.0);
+	}
+out:
+	if (out != stdout)
+		fclose(out);
+	xdpban__destroy(skel);
+	xdpnop__destroy(nop);
+	for (int i = 0; i < nxf; i++)
+		if (xf[i].fd > 0)
+			close(xf[i].fd);
+	return err ? 1 : 0;
+}
