@@ -1,13 +1,240 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder: passes everything until the filter lands. */
+/*
+ * xdpban.bpf.c - drop frames whose source address is banned.
+ *
+ * Path per frame: parse Ethernet (+ up to two VLAN tags) and the IPv4/IPv6
+ * fixed header -> exact-address hash -> prefix LPM (only while the ctl flag
+ * says the family has prefix bans) -> on a hit, the allow LPM (allow wins) ->
+ * expiry -> drop and count. Anything we cannot parse passes untouched.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "xdpban.h"
+
+/* #defines that vmlinux.h (BTF) cannot carry. */
+#define ETH_P_IP        0x0800
+#define ETH_P_IPV6      0x86DD
+#define ETH_P_8021Q     0x8100
+#define ETH_P_8021AD    0x88A8
+
+/* Capacities are placeholders: userspace sets them before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XB_DEF_MAX_BANS);
+	__type(key, __u32);
+	__type(value, struct xb_ban);
+} ban4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XB_DEF_MAX_BANS);
+	__type(key, struct xb_in6);
+	__type(value, struct xb_ban);
+} ban6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XB_DEF_MAX_PREFIX);
+	__type(key, struct xb_lpm4);
+	__type(value, struct xb_ban);
+} pfx4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XB_DEF_MAX_PREFIX);
+	__type(key, struct xb_lpm6);
+	__type(value, struct xb_ban);
+} pfx6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XB_DEF_MAX_ALLOW);
+	__type(key, struct xb_lpm4);
+	__type(value, struct xb_allow);
+} allow4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XB_DEF_MAX_ALLOW);
+	__type(key, struct xb_lpm6);
+	__type(value, struct xb_allow);
+} allow6 SEC(".maps");
+
+/* Never touched here; declared so it is created and pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * (XB_DEF_MAX_BANS + XB_DEF_MAX_PREFIX));
+	__type(key, struct xb_meta_key);
+	__type(value, struct xb_meta);
+} meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xb_ctl);
+} ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XB_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct xb_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;        /* per-CPU slot: no other writer */
+}
+
+static __always_inline int pass(__u32 why)
+{
+	if (why != XB_STAT_PASSED)
+		stat_add(why, 1);
+	stat_add(XB_STAT_PASSED, 1);
+	return XDP_PASS;
+}
+
+static __always_inline __u32 ctl_flags(void)
+{
+	__u32 zero = 0;
+	struct xb_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
+
+	return c ? c->flags : 0;
+}
+
+/*
+ * A ban was found: the allow list wins, then an expired ban is removed and
+ * passes, else the frame is dropped and counted against the ban.
+ */
+static __always_inline int verdict(struct xb_ban *b, void *allow_map, void *allow_key,
+				   void *ban_map, void *ban_key, bool prefix, __u64 len)
+{
+	struct xb_allow *a = bpf_map_lookup_elem(allow_map, allow_key);
+
+	if (a) {
+		__sync_fetch_and_add(&a->packets, 1);
+		return pass(XB_STAT_PASSED_ALLOWED);
+	}
+	if (b->expires && b->expires <= bpf_ktime_get_boot_ns()) {
+		/* Lazy removal keeps the exact maps free of dead bans. A
+		 * prefix hit does not know the stored key (only the address),
+		 * so expired prefix bans are left to xb_dp_sweep(). */
+		if (ban_map)
+			bpf_map_delete_elem(ban_map, ban_key);
+		return pass(XB_STAT_PASSED_EXPIRED);
+	}
+	__sync_fetch_and_add(&b->packets, 1);
+	__sync_fetch_and_add(&b->bytes, len);
+	stat_add(XB_STAT_DROPPED, 1);
+	stat_add(XB_STAT_DROPPED_BYTES, len);
+	if (prefix)
+		stat_add(XB_STAT_DROPPED_PREFIX, 1);
+	return XDP_DROP;
+}
+
+static __always_inline int check4(struct iphdr *ip, __u64 len)
+{
+	struct xb_lpm4 lkey = { .prefixlen = 32, .addr = ip->saddr };
+	__u32 saddr = ip->saddr;
+	struct xb_ban *b;
+
+	b = bpf_map_lookup_elem(&ban4, &saddr);
+	if (b)
+		return verdict(b, &allow4, &lkey, &ban4, &saddr, false, len);
+	if (!(ctl_flags() & XB_CTL_PFX4))
+		return pass(XB_STAT_PASSED);
+	b = bpf_map_lookup_elem(&pfx4, &lkey);
+	if (!b)
+		return pass(XB_STAT_PASSED);
+	return verdict(b, &allow4, &lkey, NULL, NULL, true, len);
+}
+
+static __always_inline int check6(struct ipv6hdr *ip6, __u64 len)
+{
+	struct xb_lpm6 lkey = { .prefixlen = 128 };
+	struct xb_in6 key;
+	struct xb_ban *b;
+
+	__builtin_memcpy(key.addr, &ip6->saddr, 16);
+	__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
+	b = bpf_map_lookup_elem(&ban6, &key);
+	if (b)
+		return verdict(b, &allow6, &lkey, &ban6, &key, false, len);
+	if (!(ctl_flags() & XB_CTL_PFX6))
+		return pass(XB_STAT_PASSED);
+	b = bpf_map_lookup_elem(&pfx6, &lkey);
+	if (!b)
+		return pass(XB_STAT_PASSED);
+	return verdict(b, &allow6, &lkey, NULL, NULL, true, len);
+}
 
 SEC("xdp")
 int xdpban(struct xdp_md *ctx)
 {
-	return XDP_PASS;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 len = end - data;
+	struct ethhdr *eth = data;
+	void *p;
+	__u16 proto;
+
+	stat_add(XB_STAT_SEEN, 1);
+	if ((void *)(eth + 1) > end)
+		return pass(XB_STAT_PARSE_FAIL);
+	proto = eth->h_proto;
+	p = eth + 1;
+
+#pragma unroll
+	for (int i = 0; i < XB_MAX_VLAN_DEPTH; i++) {
+		struct xb_vlan_hdr *vh = p;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return pass(XB_STAT_PARSE_FAIL);
+		proto = vh->proto;
+		p = vh + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = p;
+
+		if ((void *)(ip + 1) > end)
+			return pass(XB_STAT_PARSE_FAIL);
+		/* Options are fine (we only read saddr) but the header must be
+		 * well-formed and entirely inside the frame. */
+		if (ip->version != 4 || ip->ihl < 5 || p + ip->ihl * 4 > end)
+			return pass(XB_STAT_PARSE_FAIL);
+		return check4(ip, len);
+	}
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = p;
+
+		if ((void *)(ip6 + 1) > end)
+			return pass(XB_STAT_PARSE_FAIL);
+		if (ip6->version != 6)
+			return pass(XB_STAT_PARSE_FAIL);
+		return check6(ip6, len);
+	}
+	/* ARP, a third VLAN tag, anything else: not ours to judge. */
+	return pass(XB_STAT_NON_IP);
 }
 
 char LICENSE[] SEC("license") = "GPL";

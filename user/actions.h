@@ -7,6 +7,7 @@
 #ifndef XB_ACTIONS_H
 #define XB_ACTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,15 +15,24 @@
 #include "addr.h"
 
 enum xb_mode { XB_MODE_AUTO = 0, XB_MODE_NATIVE, XB_MODE_GENERIC };
+/* "auto", "native", "generic" (and "unknown") <-> enum xb_mode; parse: 0 or -EINVAL. */
+const char *xb_mode_str(enum xb_mode m);
+int xb_mode_parse(const char *s, enum xb_mode *m);
 
 struct xb_dp_opts {
 	const char *pin_dir;    /* NULL: $XDPBAN_PIN_DIR, else XB_PIN_DIR_DEFAULT */
 	uint32_t max_bans;      /* 0: default; used only when the maps are created */
 	uint32_t max_prefix;
 	uint32_t max_allow;
+	bool no_create;         /* -ENOENT instead of creating maps that do not exist */
 };
 
 struct xb_dp;
+
+/*
+ * Messages: open, attach, detach and a full map log one line themselves
+ * (pr_warn); -ENOENT and -EPERM from ban/unban/allow are left to the caller.
+ */
 
 /* Open the pinned maps, creating and pinning them (and mounting bpffs on the
  * pin directory if needed) when they do not exist yet. */
