@@ -1,0 +1,538 @@
+#!/bin/bash
+# The lab: a real OpenSSH server under brute force, banned by xdpban.
+#
+#   scripts/lab.sh demo   narrated run with timings and a summary table (make demo)
+#   scripts/lab.sh e2e    the same scenario, each step a TAP line (tests/e2e/test_lab.sh)
+#   scripts/lab.sh up     build the lab, start sshd and xdpban, wait for Ctrl-C
+#
+# The network lives in namespaces this script creates (named xbt<pid>-*) and
+# removes on exit, also on Ctrl-C or failure. Nothing is routed out of them.
+#
+#   attacker4  198.18.0.66   ──┐
+#   attacker6  2001:db8::66  ──┤ lan: bridge br0 ── eth0  edge  198.18.0.1, 2001:db8::1
+#   client     198.18.0.10,  ──┘                         sshd on :22 (log file, no journald)
+#              2001:db8::10                              xdpban run, XDP on eth0
+#
+# Environment: BUILD (build dir), XDPBAN (binary), LAB_TIMEOUT (first ban, s;
+# default 20), LAB_REPEAT (repeated_offenders, minutes; default 1),
+# LAB_KEEP=1 keeps the lab's files (logs, configs) in $BUILD/lab-last.
+
+usage() {
+	sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
+}
+
+MODE=${1:-demo}
+case $MODE in
+demo|e2e|up) ;;
+-h|--help|help) usage; exit 0 ;;
+*) usage >&2; exit 2 ;;
+esac
+
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../tests/net/lib.sh"
+
+LAB_TIMEOUT=${LAB_TIMEOUT:-20}
+LAB_REPEAT=${LAB_REPEAT:-1}
+ESCALATED=$((LAB_REPEAT * 60))
+MAX_ATTEMPTS=30         # per attacker and round
+EDGE4=198.18.0.1 EDGE6=2001:db8::1
+ATT4=198.18.0.66 ATT6=2001:db8::66
+CLI4=198.18.0.10 CLI6=2001:db8::10
+export TZ=UTC
+
+# --- time and output ---------------------------------------------------------
+
+# Microseconds since the epoch, without a fork ($EPOCHREALTIME has 6 decimals).
+now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
+T0=$(now_us)
+# fmt_s USEC: "12.3"; fmt_ms USEC: "4.1 ms"
+fmt_s()  { local d=$(( ($1 + 50000) / 100000 )); printf '%d.%d' $((d / 10)) $((d % 10)); }
+fmt_ms() { local d=$(( ($1 + 50) / 100 )); printf '%d.%d ms' $((d / 10)) $((d % 10)); }
+stamp()  { printf '[%6ss]' "$(fmt_s $(($(now_us) - T0)))"; }
+
+# say TEXT: one narration line, timed from the start of the run.
+say() {
+	if [ "$MODE" = e2e ]; then echo "# $(stamp) $*"; else echo "$(stamp) $*"; fi
+}
+# pass NAME TEXT / fail NAME TEXT: one checked step.
+pass() {
+	if [ "$MODE" = e2e ]; then ok "$1"; fi
+	say "$2"
+}
+fail() {
+	if [ "$MODE" = e2e ]; then not_ok "$1"; else _FAILS=$((_FAILS + 1)); fi
+	say "FAILED: $1: $2"
+}
+# verify NAME OK-TEXT FAIL-TEXT CMD...
+verify() {
+	local n=$1 y=$2 f=$3; shift 3
+	if "$@"; then pass "$n" "$y"; else fail "$n" "$f"; fi
+}
+die() {
+	fail "$1" "$2"
+	[ "$MODE" = e2e ] || echo "the lab stops here; its logs are in $BUILD/lab-last" >&2
+	LAB_KEEP=1
+	exit 1
+}
+
+# --- the lab -----------------------------------------------------------------
+
+need_root
+for tool in /usr/sbin/sshd ssh ssh-keygen sshpass jq nc ping; do
+	command -v "$tool" >/dev/null || {
+		echo "not ok - lab needs $tool: run 'sudo make deps'"; exit 1; }
+done
+[ -x "$XDPBAN" ] || { echo "not ok - no $XDPBAN: run 'make BUILD=${BUILD#"$TOP"/}'"; exit 1; }
+
+LAB=$(mktemp -d /run/xdpban-lab.XXXXXX) || exit 1
+chmod 0700 "$LAB"   # sshd's StrictModes checks the key files' directory
+
+# Stop everything in the namespaces first, then keep the logs (never keys).
+lab_down() {
+	local ns
+	for ns in "${_NSES[@]}"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null; done
+	sleep 0.2
+	if [ "${LAB_KEEP:-0}" = 1 ] || [ "$_FAILS" -gt 0 ]; then
+		rm -rf "$BUILD/lab-last" && mkdir -p "$BUILD/lab-last" &&
+			cp "$LAB"/*.log "$LAB"/*.conf "$LAB"/sshd_config "$LAB"/*.stamped \
+				"$BUILD/lab-last/" 2>/dev/null
+	fi
+	rm -rf "${LAB:?}"
+}
+on_exit lab_down
+
+NS_LAN=$(ns_name lan) NS_EDGE=$(ns_name edge) NS_A4=$(ns_name attacker4)
+NS_A6=$(ns_name attacker6) NS_CLI=$(ns_name client)
+
+# mac NS IF
+mac() { ip -n "$1" -br link show dev "$2" | awk '{print $3}'; }
+
+net_up() {
+	local n
+	for n in lan edge attacker4 attacker6 client; do ns_add "$n" || return 1; done
+	ip -n "$NS_LAN" link add br0 type bridge forward_delay 0 stp_state 0 || return 1
+	ip -n "$NS_LAN" link set br0 up
+	for n in edge attacker4 attacker6 client; do
+		veth "$(ns_name $n)" eth0 "$NS_LAN" "p-$n" || return 1
+		ip -n "$NS_LAN" link set "p-$n" master br0 || return 1
+		ip netns exec "$(ns_name $n)" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 \
+			net.ipv6.conf.eth0.accept_ra=0
+	done
+	addr "$NS_EDGE" eth0 $EDGE4/24 && addr "$NS_EDGE" eth0 $EDGE6/64 &&
+	addr "$NS_A4" eth0 $ATT4/24 && addr "$NS_A6" eth0 $ATT6/64 &&
+	addr "$NS_CLI" eth0 $CLI4/24 && addr "$NS_CLI" eth0 $CLI6/64 || return 1
+	# Static neighbours between the edge and the attackers: no ARP or ND from
+	# them, so every IP packet they send to the edge is one the test sent.
+	ip -n "$NS_A4" neigh replace $EDGE4 lladdr "$(mac "$NS_EDGE" eth0)" dev eth0 nud permanent &&
+	ip -n "$NS_A6" neigh replace $EDGE6 lladdr "$(mac "$NS_EDGE" eth0)" dev eth0 nud permanent &&
+	ip -n "$NS_EDGE" neigh replace $ATT4 lladdr "$(mac "$NS_A4" eth0)" dev eth0 nud permanent &&
+	ip -n "$NS_EDGE" neigh replace $ATT6 lladdr "$(mac "$NS_A6" eth0)" dev eth0 nud permanent
+}
+
+keys_and_configs() {
+	ssh-keygen -q -t ed25519 -N '' -C lab-host -f "$LAB/ssh_host_ed25519_key" &&
+	ssh-keygen -q -t ed25519 -N '' -C lab-client -f "$LAB/client_key" || return 1
+	cp "$LAB/client_key.pub" "$LAB/authorized_keys"
+	echo "$EDGE4,$EDGE6 $(cut -d' ' -f1,2 "$LAB/ssh_host_ed25519_key.pub")" >"$LAB/known_hosts"
+	sed "s|@LAB@|$LAB|g" "$TOP/scripts/lab/sshd_config.in" >"$LAB/sshd_config" || return 1
+	sed -e "s|@LAB@|$LAB|g" -e "s|@RULES@|$TOP/rules|g" \
+	    -e "s|@LOCAL_RULES@|$TOP/scripts/lab/local_rules.xml|g" \
+	    -e "s|@TIMEOUT@|$LAB_TIMEOUT|g" -e "s|@REPEAT@|$LAB_REPEAT|g" \
+		"$TOP/scripts/lab/xdpban.conf.in" >"$LAB/xdpban.conf" || return 1
+	mkdir -p "$LAB/state"
+	: >"$LAB/sshd.log"
+}
+
+# sshd logs to stderr; each line goes to the file xdpban follows, with an
+# ISO 8601 header as rsyslog writes it, and to sshd.stamped with the instant
+# it was written (for the log line -> ban latency). No fork per line.
+sshd_logger() {
+	local line now pid
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		now=$EPOCHREALTIME
+		[ -z "${pid:-}" ] && pid=$(cat "$LAB/sshd.pid" 2>/dev/null)
+		printf '%(%Y-%m-%dT%H:%M:%S)T.%s+00:00 edge sshd[%s]: %s\n' \
+			"${now%.*}" "${now#*.}" "${pid:-0}" "$line" >>"$LAB/sshd.log"
+		printf '%s %s\n' "$now" "$line" >>"$LAB/sshd.stamped"
+	done
+}
+# The daemon's own messages, stamped the same way.
+stamp_lines() {
+	local line
+	while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line" >>"$1"; done
+}
+
+sshd_up() {
+	# The privilege-separation directory sshd insists on (Debian creates it
+	# at boot through tmpfiles; left in place, as the package would).
+	mkdir -p /run/sshd && chmod 0755 /run/sshd
+	ip netns exec "$NS_EDGE" /usr/sbin/sshd -t -f "$LAB/sshd_config" || return 1
+	ip netns exec "$NS_EDGE" /usr/sbin/sshd -D -e -f "$LAB/sshd_config" 2>&1 </dev/null | sshd_logger &
+	bg_track $!
+	wait_until 5 tcp_ok "$NS_CLI" $EDGE4 22 1
+}
+
+daemon_up() {
+	ip netns exec "$NS_EDGE" "$XDPBAN" run --config "$LAB/xdpban.conf" --foreground 2>&1 </dev/null |
+		stamp_lines "$LAB/xdpban.log" &
+	bg_track $!
+	# Attached when the link is pinned; give the daemon a moment to open its
+	# sources too (it follows the log from its end).
+	wait_until 10 test -e "$XDPBAN_PIN_DIR/link_eth0" || return 1
+	sleep 0.5
+	ip netns pids "$NS_EDGE" | grep -q . && pgrep -f -- "--config $LAB/xdpban.conf" >/dev/null
+}
+
+# --- actors ------------------------------------------------------------------
+
+# client_ssh NS DST: key login running a command; bounded.
+client_ssh() {
+	ip netns exec "$NS_CLI" timeout 6 ssh -F /dev/null -i "$LAB/client_key" -o IdentitiesOnly=yes \
+		-o BatchMode=yes -o UserKnownHostsFile="$LAB/known_hosts" -o StrictHostKeyChecking=yes \
+		-o ConnectTimeout=3 -o LogLevel=ERROR "root@$1" 'echo lab-ok' </dev/null 2>/dev/null |
+		grep -qx lab-ok
+}
+
+# The client logs in about once a second, alternating IPv4 and IPv6, until
+# told to stop (bounded to 240 logins).
+client_loop() {
+	local i dst fam r
+	for ((i = 0; i < 240; i++)); do
+		[ -e "$LAB/client.stop" ] && break
+		if ((i % 2)); then dst=$EDGE6 fam=v6; else dst=$EDGE4 fam=v4; fi
+		if client_ssh $dst; then r=ok; else r=fail; fi
+		echo "$EPOCHREALTIME $fam $r" >>"$LAB/client.log"
+		sleep 1
+	done
+}
+
+# attack_loop NAME NS DST KIND ROUND: the real ssh client guessing, one
+# password per connection, at most MAX_ATTEMPTS times or until NAME.stop.
+# KIND invalid: user names that do not exist; KIND root: root's password.
+# Each attempt is logged as "ROUND START END RC USER"; sshpass exits 5 for
+# a refused password (sshd answered), 255 or 124 when the connection failed.
+attack_loop() {
+	local name=$1 ns=$2 dst=$3 kind=$4 round=$5 i user t0 rc
+	local names=(admin oracle support guest deploy ftpuser ubnt postgres test pi)
+	for ((i = 1; i <= MAX_ATTEMPTS; i++)); do
+		[ -e "$LAB/$name.stop" ] && break
+		if [ "$kind" = invalid ]; then
+			user=${names[i % ${#names[@]}]}$round$i
+			getent passwd "$user" >/dev/null && continue
+		else
+			user=root
+		fi
+		t0=$EPOCHREALTIME
+		ip netns exec "$ns" timeout 5 sshpass -p "guess-$round-$i" ssh -F /dev/null \
+			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+			-o PreferredAuthentications=password -o PubkeyAuthentication=no \
+			-o NumberOfPasswordPrompts=1 -o ConnectTimeout=2 -o LogLevel=ERROR \
+			"$user@$dst" true </dev/null >/dev/null 2>&1
+		rc=$?
+		echo "$round $t0 $EPOCHREALTIME $rc $user" >>"$LAB/$name.log"
+	done
+}
+
+declare -A APID
+attack_start() {   # ROUND
+	rm -f "$LAB/attacker4.stop" "$LAB/attacker6.stop"
+	attack_loop attacker4 "$NS_A4" $EDGE4 invalid "$1" & APID[4]=$!; bg_track $!
+	attack_loop attacker6 "$NS_A6" $EDGE6 root "$1" & APID[6]=$!; bg_track $!
+}
+attack_stop() {
+	touch "$LAB/attacker4.stop" "$LAB/attacker6.stop"
+	wait_until 8 bash -c "! kill -0 ${APID[4]} 2>/dev/null && ! kill -0 ${APID[6]} 2>/dev/null"
+}
+
+# --- observing the data plane ------------------------------------------------
+
+xb() { "$XDPBAN" "$@"; }
+# ban_json ADDR: the list entry of an active ban of ADDR (empty if none).
+ban_json() {
+	xb list --json 2>/dev/null |
+		jq -c --arg a "$1" 'first(.[] | select(.addr == $a and (.prefix == 32 or .prefix == 128)
+			and (.expires_in == null or .expires_in > 0)))' 2>/dev/null
+}
+# field JSON KEY
+field() { jq -r ".$2 // empty" <<<"$1"; }
+ban_packets() { field "$(ban_json "$1")" packets; }
+stat_dropped() { xb stats --json 2>/dev/null | jq -r '.dropped // empty'; }
+
+# After the ban of ADDR seen at SEEN_US: when the daemon logged it (stamped),
+# else SEEN_US; and the last sshd line from ADDR that counted towards a rule.
+ban_time_us() {
+	local t
+	t=$(awk -v a="$1" '
+		{ l = tolower($0) }
+		index($0, a) && l ~ /ban/ && l !~ /unban|expir|lift/ { print $1; exit }' \
+		"$LAB/xdpban.log" 2>/dev/null)
+	if [ -n "$t" ]; then echo $((10#${t/./})); else echo "$2"; fi
+}
+trigger_time_us() {   # ADDR BEFORE_US
+	local t
+	t=$(awk -v a="$1" -v lim="$2" '
+		{ t = $1; sub(/\./, "", t) }
+		t + 0 > lim + 0 { exit }
+		(index($0, " from " a " ") || index($0, " " a " port ")) &&
+			/Invalid user|Failed password/ { last = $1 }
+		END { if (last != "") print last }' "$LAB/sshd.stamped")
+	[ -n "$t" ] && echo $((10#${t/./}))
+}
+
+# watch_bans ROUND LIMIT_S: poll the map every 50 ms until both attackers
+# are banned (in round 2: banned again). Fills SEEN[4|6] and ENTRY[4|6].
+declare -A SEEN ENTRY RULE OFFENCE EXPIRES LAT ATTEMPTS BANNED_AT
+watch_bans() {
+	local round=$1 limit_us=$(($(now_us) + $2 * 1000000)) f a e
+	SEEN=() ENTRY=()
+	while [ "$(now_us)" -lt $limit_us ]; do
+		for f in 4 6; do
+			[ -n "${SEEN[$f]:-}" ] && continue
+			if [ $f = 4 ]; then a=$ATT4; else a=$ATT6; fi
+			e=$(ban_json $a)
+			[ -z "$e" ] && continue
+			# Round 2 wants the new ban, not the tail of the first one.
+			if [ "$round" = 2 ] && [ "$(field "$e" offence)" = 1 ]; then continue; fi
+			SEEN[$f]=$(now_us) ENTRY[$f]=$e
+		done
+		[ -n "${SEEN[4]:-}" ] && [ -n "${SEEN[6]:-}" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# report_ban FAMILY ROUND ATTACK_START_US: narrate and check one ban.
+report_ban() {
+	local f=$1 round=$2 start=$3 a e rule off exp tban ttrig lat n want_rule want_lo want_hi
+	if [ "$f" = 4 ]; then a=$ATT4 want_rule=5712; else a=$ATT6 want_rule=5763; fi
+	e=${ENTRY[$f]:-}
+	if [ -z "$e" ]; then
+		fail "ipv$f-ban-$round" "attacker$f ($a) was not banned in round $round"
+		return
+	fi
+	rule=$(field "$e" rule) off=$(field "$e" offence) exp=$(field "$e" expires_in)
+	tban=$(ban_time_us $a "${SEEN[$f]}")
+	ttrig=$(trigger_time_us $a "$tban")
+	n=$(awk -v r="$round" '$1 == r && $4 == 5' "$LAB/attacker$f.log" | wc -l)
+	if [ -n "$ttrig" ]; then lat=$((tban - ttrig)); else lat=; fi
+	RULE[$f,$round]=$rule OFFENCE[$f,$round]=$off EXPIRES[$f,$round]=$exp
+	LAT[$f,$round]=$lat ATTEMPTS[$f,$round]=$n BANNED_AT[$f,$round]=$tban
+	say "rule ${rule:-?} fired for $a after $n refused logins; banned for ${exp:-?} s (offence ${off:-?})," \
+		"$( [ -n "$lat" ] && fmt_ms "$lat" || echo "?") after the triggering log line"
+	# Expected: the rule for this kind of attack on the first round (the
+	# second may be caught by either rule: both count its lines).
+	if [ "$round" = 1 ]; then
+		verify "ipv$f-rule-$round" "  attacker$f: rule $rule is the expected $want_rule" \
+			"attacker$f: rule '$rule', expected $want_rule" [ "$rule" = $want_rule ]
+		want_lo=$((LAB_TIMEOUT - 3)) want_hi=$LAB_TIMEOUT
+		verify "ipv$f-offence-$round" "  attacker$f: first offence" \
+			"attacker$f: offence '$off', expected 1" [ "$off" = 1 ]
+	else
+		verify "ipv$f-rule-$round" "  attacker$f: rule $rule is a brute-force rule" \
+			"attacker$f: rule '$rule', expected 5712 or 5763" test "$rule" = 5712 -o "$rule" = 5763
+		want_lo=$((ESCALATED - 5)) want_hi=$ESCALATED
+		verify "ipv$f-offence-$round" "  attacker$f: offence $off, the escalated timeout applies" \
+			"attacker$f: offence '$off', expected 2 or more" is_int_ge "$off" 2
+	fi
+	verify "ipv$f-timeout-$round" "  attacker$f: ban ends in ${exp} s (expected $want_lo..$want_hi s)" \
+		"attacker$f: expires_in '$exp', expected $want_lo..$want_hi" \
+		awk -v x="${exp:-x}" -v lo=$want_lo -v hi=$want_hi 'BEGIN { exit !(x ~ /^[0-9.]+$/ && x >= lo && x <= hi) }'
+	verify "ipv$f-window-$round" "  attacker$f: banned $(fmt_s $((tban - start))) s after its attack began" \
+		"attacker$f: banned $(fmt_s $((tban - start))) s after the attack began (limit 15 s)" \
+		[ $((tban - start)) -le 15000000 ]
+	if [ -n "$lat" ]; then
+		verify "ipv$f-latency-$round" "  attacker$f: log line -> ban in $(fmt_ms "$lat")" \
+			"attacker$f: log line -> ban took $(fmt_ms "$lat") (limit 1 s)" [ "$lat" -le 1000000 ]
+	else
+		fail "ipv$f-latency-$round" "attacker$f: no sshd line from $a before the ban"
+	fi
+}
+
+# blocked_now FAMILY ROUND SINCE_US: an attempt after SINCE_US whose
+# connection failed (the ssh client timed out).
+blocked_after() {
+	awk -v r="$2" -v s="$3" '{ t = $2; sub(/\./, "", t) }
+		$1 == r && t + 0 >= s + 0 && ($4 == 255 || $4 == 124) { f = 1 } END { exit !f }' \
+		"$LAB/attacker$1.log"
+}
+
+is_int_ge() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ]; }
+tcp_blocked() { ! tcp_from "$1"; }
+
+# tcp_from FAMILY: can that attacker open TCP to sshd right now (0.4 s)?
+tcp_from() {
+	if [ "$1" = 4 ]; then
+		ip netns exec "$NS_A4" timeout 0.4 nc -z -w 1 $EDGE4 22 >/dev/null 2>&1
+	else
+		ip netns exec "$NS_A6" timeout 0.4 nc -6 -z -w 1 $EDGE6 22 >/dev/null 2>&1
+	fi
+}
+
+# drops_match FAMILY: 10 pings while banned; the ban's counter must grow by 10.
+declare -A DROPS
+drops_match() {
+	local f=$1 a ns before after
+	if [ "$f" = 4 ]; then a=$ATT4 ns=$NS_A4; else a=$ATT6 ns=$NS_A6; fi
+	before=$(ban_packets $a)
+	ip netns exec "$ns" ping -n -q -c 10 -i 0.05 -W 1 "$(if [ "$f" = 4 ]; then echo $EDGE4; else echo $EDGE6; fi)" \
+		>/dev/null 2>&1 && return 1   # a reply means the ban leaks
+	sleep 0.2
+	after=$(ban_packets $a)
+	DROPS[$f]="$((${after:-0} - ${before:-0}))"
+	[ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) = 10 ]
+}
+
+client_counts() {   # prints "OK FAIL"
+	awk '$3 == "ok" { o++ } $3 == "fail" { f++ } END { printf "%d %d\n", o, f }' "$LAB/client.log" 2>/dev/null
+}
+
+# --- the scenario --------------------------------------------------------------
+
+summary() {
+	local f c ok_n fail_n
+	read -r ok_n fail_n < <(client_counts)
+	row() { printf '  %-34s %-18s %-18s\n' "$@"; }
+	cell() { local v=${1:-}; echo "${v:--}"; }
+	echo
+	echo "Summary"
+	row "" "attacker4 (IPv4)" "attacker6 (IPv6)"
+	row "source address" $ATT4 $ATT6
+	row "attack" "invalid users" "root's password"
+	for c in 1 2; do
+		row "round $c: refused logins before ban" "$(cell "${ATTEMPTS[4,$c]:-}")" "$(cell "${ATTEMPTS[6,$c]:-}")"
+		row "round $c: rule fired" "$(cell "${RULE[4,$c]:-}")" "$(cell "${RULE[6,$c]:-}")"
+		row "round $c: log line -> ban" \
+			"$( [ -n "${LAT[4,$c]:-}" ] && fmt_ms "${LAT[4,$c]}" || echo -)" \
+			"$( [ -n "${LAT[6,$c]:-}" ] && fmt_ms "${LAT[6,$c]}" || echo -)"
+		row "round $c: ban (offence, s)" "${OFFENCE[4,$c]:--}, ${EXPIRES[4,$c]:--} s" \
+			"${OFFENCE[6,$c]:--}, ${EXPIRES[6,$c]:--} s"
+	done
+	row "dropped of 10 pings while banned" "$(cell "${DROPS[4]:-}")" "$(cell "${DROPS[6]:-}")"
+	row "ban lifted after (configured ${LAB_TIMEOUT} s)" \
+		"$( [ -n "${LIFTED[4]:-}" ] && echo "$(fmt_s "${LIFTED[4]}") s" || echo -)" \
+		"$( [ -n "${LIFTED[6]:-}" ] && echo "$(fmt_s "${LIFTED[6]}") s" || echo -)"
+	row "client key logins (ok / failed)" "$ok_n / $fail_n" ""
+	row "data plane: dropped packets total" "$(cell "$(stat_dropped)")" ""
+	row "checks failed" "$_FAILS" ""
+	row "total time" "$(fmt_s $(($(now_us) - T0))) s" ""
+}
+
+declare -A LIFTED
+scenario() {
+	local f start a t lim open4 open6 expect
+	say "lab: edge $EDGE4 / $EDGE6 runs OpenSSH $(/usr/sbin/sshd -V 2>&1 | sed -n 's/^OpenSSH_\([^,]*\).*/\1/p' | head -1)" \
+		"and xdpban (first ban ${LAB_TIMEOUT} s, repeat offenders ${ESCALATED} s)"
+	net_up || die setup "could not build the namespaces"
+	keys_and_configs || die setup "could not write keys and configs"
+	sshd_up || die sshd-up "sshd did not start (see $LAB/sshd.log)"
+	pass sshd-up "sshd listens on the edge; its log goes to a file (no journald)"
+	daemon_up || die daemon-up "xdpban run did not start: $(tail -3 "$LAB/xdpban.log" 2>/dev/null | cut -d' ' -f2- | tr '\n' ' ')"
+	pass daemon-up "xdpban run attached to the edge's eth0 and follows the sshd log"
+
+	verify client-v4-before "client: key login over IPv4 works" "client: key login over IPv4 failed" client_ssh $EDGE4
+	verify client-v6-before "client: key login over IPv6 works" "client: key login over IPv6 failed" client_ssh $EDGE6
+	client_loop & bg_track $!
+
+	# Round 1: both attackers start; each is banned by its rule.
+	start=$(now_us)
+	attack_start 1
+	say "attack starts: attacker4 ($ATT4) tries invalid users, attacker6 ($ATT6) guesses root's password"
+	watch_bans 1 20
+	for f in 4 6; do report_ban $f 1 "$start"; done
+	[ -n "${SEEN[4]:-}${SEEN[6]:-}" ] || die no-ban "no ban within 20 s: $(tail -3 "$LAB/xdpban.log" | cut -d' ' -f2- | tr '\n' ' ')"
+
+	# The attackers' connections now time out.
+	for f in 4 6; do
+		[ -n "${SEEN[$f]:-}" ] || continue
+		if wait_until 8 blocked_after $f 1 "${SEEN[$f]}"; then
+			pass "ipv$f-attempts-time-out" "attacker$f: ssh now times out (connect dropped by XDP)"
+		else
+			fail "ipv$f-attempts-time-out" "attacker$f: no timed-out attempt after the ban"
+		fi
+		verify "ipv$f-tcp-blocked" "  attacker$f: TCP connect to :22 fails" \
+			"attacker$f: TCP connect to :22 still works while banned" tcp_blocked $f
+	done
+	attack_stop
+	say "attackers paused; counting drops: 10 pings from each"
+	for f in 4 6; do
+		verify "ipv$f-counters" "  attacker$f: ban counter +${DROPS[$f]:-0} for 10 packets sent" \
+			"attacker$f: ban counter +${DROPS[$f]:-?} for 10 packets sent" drops_match $f
+		DROPS[$f]=${DROPS[$f]:-}
+	done
+	say "data plane: $(stat_dropped) packets dropped so far"
+	verify client-v4-during "client: key login over IPv4 works while the attackers are banned" \
+		"client: IPv4 login failed during the ban" client_ssh $EDGE4
+	verify client-v6-during "client: key login over IPv6 works while the attackers are banned" \
+		"client: IPv6 login failed during the ban" client_ssh $EDGE6
+
+	# Expiry: probe every ~0.25 s; the ban must lift at its end (kernel-enforced).
+	lim=$(( $(now_us) + (LAB_TIMEOUT + 10) * 1000000 ))
+	open4= open6=
+	say "waiting for the bans to expire (${LAB_TIMEOUT} s after each ban)"
+	while [ "$(now_us)" -lt $lim ] && { [ -z "$open4" ] || [ -z "$open6" ]; }; do
+		[ -z "$open4" ] && [ -n "${SEEN[4]:-}" ] && tcp_from 4 && open4=$(now_us)
+		[ -z "$open6" ] && [ -n "${SEEN[6]:-}" ] && tcp_from 6 && open6=$(now_us)
+		sleep 0.2
+	done
+	for f in 4 6; do
+		if [ $f = 4 ]; then t=$open4 a=$ATT4; else t=$open6 a=$ATT6; fi
+		if [ -z "$t" ]; then fail "ipv$f-expiry" "attacker$f: still blocked ${LAB_TIMEOUT}+10 s after the ban"; continue; fi
+		LIFTED[$f]=$((t - BANNED_AT[$f,1]))
+		# On time: not before the timeout, at most 1.5 s after it (probe period).
+		expect=$((LAB_TIMEOUT * 1000000))
+		verify "ipv$f-expiry" "ban on $a lifted after $(fmt_s "${LIFTED[$f]}") s (configured $LAB_TIMEOUT s): TCP connects succeed again" \
+			"attacker$f: ban lifted after $(fmt_s "${LIFTED[$f]}") s, configured $LAB_TIMEOUT s" \
+			test "${LIFTED[$f]}" -ge $((expect - 1000000)) -a "${LIFTED[$f]}" -le $((expect + 1500000))
+	done
+
+	# Round 2: the attackers return and are banned again, for longer.
+	start=$(now_us)
+	attack_start 2
+	say "the attackers return"
+	watch_bans 2 20
+	for f in 4 6; do report_ban $f 2 "$start"; done
+	for f in 4 6; do
+		[ -n "${SEEN[$f]:-}" ] || continue
+		wait_until 3 tcp_blocked $f
+		verify "ipv$f-tcp-blocked-2" "  attacker$f: blocked again" \
+			"attacker$f: TCP connect still works after the second ban" \
+			tcp_blocked $f
+	done
+	attack_stop
+	touch "$LAB/client.stop"
+
+	local ok_n fail_n
+	read -r ok_n fail_n < <(client_counts)
+	verify client-throughout "client: $ok_n key logins during the attack, none failed" \
+		"client: $fail_n of $((ok_n + fail_n)) logins failed during the attack" \
+		test "$fail_n" = 0 -a "$ok_n" -ge 5
+	verify client-v4-after "client: key login over IPv4 still works" "client: IPv4 login failed at the end" client_ssh $EDGE4
+	verify client-v6-after "client: key login over IPv6 still works" "client: IPv6 login failed at the end" client_ssh $EDGE6
+}
+
+pin_dir_new lab || die setup "cannot mount a private bpffs"
+
+case $MODE in
+up)
+	net_up && keys_and_configs && sshd_up && daemon_up || die setup "lab did not come up (files in $LAB)"
+	cat <<EOF
+The lab is up (Ctrl-C tears it down). Try, for example:
+  ip netns exec $NS_A4 sshpass -p x ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null nobody1@$EDGE4
+  ip netns exec $NS_CLI ssh -F /dev/null -i $LAB/client_key -o UserKnownHostsFile=$LAB/known_hosts root@$EDGE6
+  XDPBAN_PIN_DIR=$XDPBAN_PIN_DIR $XDPBAN list
+  tail -f $LAB/sshd.log $LAB/xdpban.log
+EOF
+	# Bounded too: an hour at most.
+	for ((i = 0; i < 3600; i++)); do sleep 1; done
+	;;
+demo)
+	scenario
+	summary
+	if [ "$_FAILS" = 0 ]; then echo "demo: every step as expected; cleaning up"; else echo "demo: $_FAILS step(s) failed; logs in $BUILD/lab-last"; fi
+	;;
+e2e)
+	scenario
+	summary | sed 's/^/# /'
+	;;
+esac
