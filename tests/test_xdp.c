@@ -45,10 +45,13 @@ TestSuite(xdp, .init = setup, .fini = teardown);
 
 /* --- frames ---------------------------------------------------------------- */
 
+/* b starts 2 bytes into an aligned struct so the IP header (at 14 + 4n)
+ * is 4-byte aligned, as in a driver's receive buffer. */
 struct frame {
-	uint8_t b[512];
+	uint16_t pad;
+	uint8_t b[510];
 	size_t len;
-};
+} __attribute__((aligned(8)));
 
 struct vlan_tag {
 	uint16_t tci;
