@@ -471,95 +471,126 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 	return 0;
 }
 
-/* One run of exact bans of one family with batched updates. */
+/* Batched writes of one run: keys/values/meta for up to BATCH_CHUNK bans. */
+struct batch {
+	struct xb_dp *dp;
+	int fd;
+	size_t ksz, n;
+	uint8_t *keys;
+	struct xb_ban *vals;
+	struct xb_meta_key *mkeys;      /* NULL: no reason to store */
+	struct xb_meta *mvals;
+};
+
+/* Store the pending new bans; *stored counts those written. The kernel's
+ * batch update takes no BPF_NOEXIST, so only keys known to be absent come
+ * here (existing ones are re-armed one by one to keep their counters). */
+static int batch_flush(struct batch *b, size_t *stored)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+	__u32 count = b->n;
+	int err = 0;
+
+	*stored = 0;
+	if (!b->n)
+		return 0;
+	err = bpf_map_update_batch(b->fd, b->keys, b->vals, &count, &bo);
+	if (err && err != -E2BIG && err != -ENOSPC)
+		count = 0;      /* early failure: count was not written back */
+	if (count > b->n)
+		count = b->n;
+	if (b->mkeys && count) {
+		__u32 mc = count;
+
+		if (bpf_map_update_batch(b->dp->meta, b->mkeys, b->mvals, &mc, &bo))
+			pr_warn("xdpban: cannot store the reasons of bans\n");
+	}
+	*stored = count;
+	b->n = 0;
+	return err;
+}
+
+/* One run of exact bans of one family, in order, with batched updates. */
 static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		   const struct xb_ban_req *req, size_t *done)
 {
-	int fd = addrs[0].family == 4 ? dp->ban4 : dp->ban6;
-	size_t ksz = addrs[0].family == 4 ? 4 : 16, m;
-	bool check_allow = !map_empty(addrs[0].family == 4 ? dp->allow4 : dp->allow6);
-	struct xb_ban *vals = NULL;
-	struct xb_meta_key *mkeys = NULL;
-	struct xb_meta *mvals = NULL;
-	uint8_t *keys;
+	int family = addrs[0].family;
+	struct batch b = { .dp = dp, .fd = family == 4 ? dp->ban4 : dp->ban6,
+			   .ksz = family == 4 ? 4 : 16 };
+	bool check_allow = !map_empty(family == 4 ? dp->allow4 : dp->allow6);
+	/* A bulk load into an empty map needs no per-key existence check. */
+	bool fresh = map_empty(b.fd);
+	struct xb_ban tmpl, old;
+	size_t stored, i;
 	int err = 0;
 
 	*done = 0;
-	keys = malloc(BATCH_CHUNK * ksz);
-	vals = malloc(BATCH_CHUNK * sizeof(*vals));
+	ban_value(req, &tmpl);
+	b.keys = malloc(BATCH_CHUNK * b.ksz);
+	b.vals = malloc(BATCH_CHUNK * sizeof(*b.vals));
 	if (req->reason) {
-		mkeys = malloc(BATCH_CHUNK * sizeof(*mkeys));
-		mvals = malloc(BATCH_CHUNK * sizeof(*mvals));
+		b.mkeys = malloc(BATCH_CHUNK * sizeof(*b.mkeys));
+		b.mvals = malloc(BATCH_CHUNK * sizeof(*b.mvals));
 	}
-	if (!keys || !vals || (req->reason && (!mkeys || !mvals))) {
+	if (!b.keys || !b.vals || (req->reason && (!b.mkeys || !b.mvals))) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < BATCH_CHUNK; i++) {
-		ban_value(req, &vals[i]);
-		if (mvals) {
-			memset(&mvals[i], 0, sizeof(mvals[i]));
-			mvals[i].created = (__u64)xb_now_wall();
-			snprintf(mvals[i].reason, sizeof(mvals[i].reason), "%s", req->reason);
+	for (i = 0; i < BATCH_CHUNK; i++) {
+		b.vals[i] = tmpl;
+		if (b.mvals) {
+			memset(&b.mvals[i], 0, sizeof(b.mvals[i]));
+			b.mvals[i].created = (__u64)xb_now_wall();
+			snprintf(b.mvals[i].reason, sizeof(b.mvals[i].reason), "%s", req->reason);
 		}
 	}
-	while (*done < n) {
-		const struct xb_addr *base = addrs + *done;
-		bool allowed = false;
-		__u32 count;
+	for (i = 0; i < n; i++) {
+		union xb_key k = {};
+		bool created;
 
-		m = n - *done < BATCH_CHUNK ? n - *done : BATCH_CHUNK;
-		for (size_t i = 0; i < m; i++) {
-			if (check_allow && is_allowed(dp, &base[i])) {
-				m = i;  /* store up to here, then report it */
-				allowed = true;
-				break;
-			}
-			memcpy(keys + i * ksz, base[i].bytes, ksz);
-			if (mkeys)
-				meta_key(&base[i], &mkeys[i]);
-		}
-		if (!m) {
-			err = -EPERM;   /* base[0] is allow-listed */
+		if (check_allow && is_allowed(dp, &addrs[i])) {
+			err = -EPERM;
 			break;
 		}
-		LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_NOEXIST);
-		count = m;
-		int uerr = bpf_map_update_batch(fd, keys, vals, &count, &bo);
-
-		if (uerr == -EEXIST && count < m) {
-			/* Already banned: re-arm this one alone (keeps its
-			 * counters), then carry on batching after it. */
-			union xb_key k = {};
-			bool created;
-
-			memcpy(&k, keys + count * ksz, ksz);
-			uerr = ban_one(dp, fd, &k, &vals[0], &created);
-			if (!uerr)
-				count++;
+		memcpy(&k, addrs[i].bytes, b.ksz);
+		if (!fresh && !bpf_map_lookup_elem(b.fd, &k, &old)) {
+			/* Already banned: flush what precedes it, re-arm it. */
+			err = batch_flush(&b, &stored);
+			*done += stored;
+			if (err)
+				break;
+			err = ban_one(dp, b.fd, &k, &tmpl, &created);
+			if (err)
+				break;
+			if (req->reason)
+				meta_set(dp, &addrs[i], req->reason);
+			(*done)++;
+			continue;
 		}
-		if (mkeys && count) {
-			__u32 mc = count;
-			LIBBPF_OPTS(bpf_map_batch_opts, mo, .elem_flags = BPF_ANY);
-
-			if (bpf_map_update_batch(dp->meta, mkeys, mvals, &mc, &mo))
-				pr_warn("xdpban: cannot store the reasons of bans\n");
-		}
-		*done += count;
-		if (uerr && uerr != -EEXIST) {
-			err = full_error(dp, false, uerr);
-			goto out;
-		}
-		if (allowed && count == m) {
-			err = -EPERM;   /* the allow-listed address stops the run */
-			goto out;
+		memcpy(b.keys + b.n * b.ksz, &k, b.ksz);
+		if (b.mkeys)
+			meta_key(&addrs[i], &b.mkeys[b.n]);
+		if (++b.n == BATCH_CHUNK) {
+			err = batch_flush(&b, &stored);
+			*done += stored;
+			if (err)
+				break;
 		}
 	}
+	if (!err || err == -EPERM) {
+		int ferr = batch_flush(&b, &stored);
+
+		*done += stored;
+		if (ferr)
+			err = ferr;
+	}
+	if (err && err != -EPERM)
+		err = full_error(dp, false, err);
 out:
-	free(keys);
-	free(vals);
-	free(mkeys);
-	free(mvals);
+	free(b.keys);
+	free(b.vals);
+	free(b.mkeys);
+	free(b.mvals);
 	return err;
 }
 

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The xb_dp_* API against real pinned maps in a private bpffs (xb_dp_open
+ * mounts it on a fresh temp dir), torn down after every test.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "actions.h"
+#include "addr.h"
+#include "util.h"
+
+static char dir[64];
+static struct xb_dp *dp;
+
+static void rm_pins(void)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+static void open_dp(uint32_t max_bans)
+{
+	struct xb_dp_opts o = { .pin_dir = dir, .max_bans = max_bans };
+
+	cr_assert_eq(xb_dp_open(&o, &dp), 0);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/xbdp-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	dp = NULL;
+}
+
+static void teardown(void)
+{
+	xb_dp_close(dp);
+	dp = NULL;
+	rm_pins();
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+TestSuite(actions, .init = setup, .fini = teardown);
+
+static struct xb_addr A(const char *s)
+{
+	struct xb_addr a;
+
+	cr_assert_eq(xb_addr_parse(s, &a, false), 0, "%s", s);
+	return a;
+}
+
+static int pinned_fd(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "%s pinned", path);
+	return fd;
+}
+
+static uint32_t ctl_flags(void)
+{
+	struct xb_ctl c;
+	uint32_t zero = 0;
+	int fd = pinned_fd(XB_MAP_CTL);
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	close(fd);
+	return c.flags;
+}
+
+static const struct xb_ban_req perm = { .flags = XB_BAN_F_MANUAL };
+
+Test(actions, open_mounts_bpffs_and_pins_every_map)
+{
+	static const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6, XB_MAP_PFX4, XB_MAP_PFX6,
+				      XB_MAP_ALLOW4, XB_MAP_ALLOW6, XB_MAP_META, XB_MAP_CTL,
+				      XB_MAP_STATS };
+	struct statfs st;
+
+	open_dp(0);
+	cr_assert_eq(statfs(dir, &st), 0);
+	cr_expect_eq(st.f_type, BPF_FS_MAGIC, "a bpffs was mounted on the pin dir");
+	cr_expect_str_eq(xb_dp_pin_dir(dp), dir);
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		close(pinned_fd(maps[i]));
+}
+
+Test(actions, no_create_reports_missing_maps)
+{
+	struct xb_dp_opts o = { .pin_dir = dir, .no_create = true };
+
+	cr_assert_eq(xb_dp_open(&o, &dp), -ENOENT);
+	cr_assert_null(dp);
+}
+
+Test(actions, bans_survive_close_and_reopen)
+{
+	struct xb_addr a = A("198.18.0.2");
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(0);
+	cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
+	cr_expect_eq(b.expires, 0);
+	cr_expect_eq(b.flags, XB_BAN_F_MANUAL);
+}
+
+Test(actions, ban_lookup_unban_v4_v6_and_mapped)
+{
+	const char *addrs[] = { "198.18.0.2", "2001:db8::2", "::ffff:198.18.0.9" };
+	struct xb_ban_req req = { .expires = xb_now_boot_ns() + 60 * NSEC_PER_SEC, .rule = 5712,
+				  .offence = 2, .flags = XB_BAN_F_DAEMON };
+	struct xb_addr a, plain = A("198.18.0.9");
+	struct xb_ban b;
+
+	open_dp(0);
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		a = A(addrs[i]);
+		cr_assert_eq(xb_dp_ban(dp, &a, &req), 0);
+		cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
+		cr_expect_eq(b.expires, req.expires);
+		cr_expect_eq(b.rule, 5712);
+		cr_expect_eq(b.offence, 2);
+	}
+	/* The mapped address was stored as plain IPv4. */
+	cr_assert_eq(xb_dp_lookup(dp, &plain, &b), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		a = A(addrs[i]);
+		cr_assert_eq(xb_dp_unban(dp, &a), 0);
+		cr_expect_eq(xb_dp_lookup(dp, &a, &b), -ENOENT);
+		cr_expect_eq(xb_dp_unban(dp, &a), -ENOENT);
+	}
+}
+
+Test(actions, rearm_keeps_counters)
+{
+	struct xb_addr a = A("198.18.0.2");
+	struct xb_ban b;
+	uint32_t key;
+	int fd;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	/* Pretend the program dropped some packets. */
+	fd = pinned_fd(XB_MAP_BAN4);
+	memcpy(&key, a.bytes, 4);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, &b), 0);
+	b.packets = 7;
+	b.bytes = 700;
+	cr_assert_eq(bpf_map_update_elem(fd, &key, &b, BPF_EXIST), 0);
+	close(fd);
+
+	struct xb_ban_req again = { .expires = xb_now_boot_ns() + NSEC_PER_SEC * 3600, .rule = 5710,
+				    .offence = 3 };
+	cr_assert_eq(xb_dp_ban(dp, &a, &again), 0);
+	cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
+	cr_expect_eq(b.packets, 7);
+	cr_expect_eq(b.bytes, 700);
+	cr_expect_eq(b.expires, again.expires);
+	cr_expect_eq(b.offence, 3);
+}
+
+Test(actions, prefix_bans_drive_the_ctl_flags)
+{
+	struct xb_addr p4 = A("198.18.0.0/16"), p6 = A("2001:db8::/32"), inner = A("198.18.1.0/24");
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_expect_eq(ctl_flags(), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p4, &perm), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX4);
+	cr_assert_eq(xb_dp_ban(dp, &p6, &perm), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX4 | XB_CTL_PFX6);
+	cr_assert_eq(xb_dp_lookup(dp, &p4, &b), 0);
+	/* Lookup is by the exact prefix, not longest match. */
+	cr_expect_eq(xb_dp_lookup(dp, &inner, &b), -ENOENT);
+	cr_expect_eq(xb_dp_unban(dp, &inner), -ENOENT);
+	cr_assert_eq(xb_dp_unban(dp, &p4), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX6);
+	cr_assert_eq(xb_dp_unban(dp, &p6), 0);
+	cr_expect_eq(ctl_flags(), 0);
+}
+
+Test(actions, full_map_is_enospc_and_nothing_evicted)
+{
+	struct xb_addr a;
+	struct xb_ban b;
+	char s[32];
+
+	open_dp(4);
+	for (int i = 1; i <= 4; i++) {
+		snprintf(s, sizeof(s), "198.18.0.%d", i);
+		a = A(s);
+		cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0, "%s", s);
+	}
+	a = A("198.18.0.5");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
+	for (int i = 1; i <= 4; i++) {
+		snprintf(s, sizeof(s), "198.18.0.%d", i);
+		a = A(s);
+		cr_expect_eq(xb_dp_lookup(dp, &a, &b), 0, "%s still banned", s);
+	}
+	/* Re-arming an existing ban still works on a full map. */
+	a = A("198.18.0.1");
+	cr_expect_eq(xb_dp_ban(dp, &a, &perm), 0);
+}
+
+Test(actions, pinned_capacity_wins_over_later_options)
+{
+	struct xb_addr a;
+
+	open_dp(2);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(0);             /* default asked; the pinned map has 2 */
+	a = A("198.18.0.1");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	a = A("198.18.0.2");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	a = A("198.18.0.3");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
+}
+
+Test(actions, allow_list_refuses_bans_and_unallow)
+{
+	struct xb_addr net = A("198.18.4.0/24"), host = A("198.18.4.4"), out = A("198.18.5.5");
+	struct xb_addr wider = A("198.18.0.0/16");
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0, "allowing twice is fine");
+	cr_expect_eq(xb_dp_ban(dp, &host, &perm), -EPERM);
+	cr_expect_eq(xb_dp_ban(dp, &out, &perm), 0);
+	/* A wider prefix is not wholly allowed: stored; the program lets the
+	 * allowed part through. */
+	cr_expect_eq(xb_dp_ban(dp, &wider, &perm), 0);
+	cr_assert_eq(xb_dp_unallow(dp, &net), 0);
+	cr_expect_eq(xb_dp_unallow(dp, &net), -ENOENT);
+	cr_expect_eq(xb_dp_ban(dp, &host, &perm), 0);
+}
+
+struct seen {
+	size_t bans, prefixes, with_reason, allows;
+	char reason[XB_REASON_LEN];
+};
+
+static int count_ban(const struct xb_addr *a, const struct xb_ban *b, const struct xb_meta *m, void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (xb_addr_is_single(a))
+		s->bans++;
+	else
+		s->prefixes++;
+	if (m) {
+		s->with_reason++;
+		memcpy(s->reason, m->reason, sizeof(s->reason));
+	}
+	return 0;
+}
+
+static int count_allow(const struct xb_addr *a, const struct xb_allow *v, void *ctx)
+{
+	((struct seen *)ctx)->allows++;
+	return 0;
+}
+
+Test(actions, batch_bans_many_and_foreach_sees_them)
+{
+	const size_t n = 20000;
+	struct xb_addr *v = calloc(n, sizeof(*v));
+	struct xb_ban_req req = { .flags = XB_BAN_F_MANUAL, .reason = "bulk" };
+	struct seen s = {};
+	size_t done = 0;
+
+	cr_assert_not_null(v);
+	for (size_t i = 0; i < n; i++) {
+		char buf[64];
+
+		if (i % 2)
+			snprintf(buf, sizeof(buf), "2001:db8:%zx::%zx", i >> 16, i & 0xffff);
+		else
+			snprintf(buf, sizeof(buf), "198.18.%zu.%zu", (i >> 8) & 0xff, i & 0xff);
+		cr_assert_eq(xb_addr_parse(buf, &v[i], false), 0, "%s", buf);
+	}
+	/* Half are IPv4 with duplicates past 512 (198.18.x.y wraps at 65536
+	 * only, so none here): all distinct. */
+	v[n - 1] = A("198.18.200.0/24");
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, n, &req, &done), 0);
+	cr_expect_eq(done, n);
+	/* Again: every one is re-armed, none duplicated. */
+	cr_assert_eq(xb_dp_ban_batch(dp, v, 100, &req, &done), 0);
+	cr_expect_eq(done, 100);
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.bans, n - 1);
+	cr_expect_eq(s.prefixes, 1);
+	cr_expect_eq(s.with_reason, n);
+	cr_expect_str_eq(s.reason, "bulk");
+	free(v);
+}
+
+Test(actions, batch_stops_at_allowed_address)
+{
+	struct xb_addr v[5] = { A("198.18.0.1"), A("198.18.0.2"), A("198.18.9.9"), A("198.18.0.4"),
+				A("198.18.0.5") };
+	struct xb_addr net = A("198.18.9.0/24");
+	struct xb_ban b;
+	size_t done = 99;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, 5, &perm, &done), -EPERM);
+	cr_expect_eq(done, 2, "stored up to the allowed one");
+	cr_expect_eq(xb_dp_lookup(dp, &v[1], &b), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &v[3], &b), -ENOENT, "the rest left untouched");
+	cr_assert_eq(xb_dp_ban_batch(dp, v + 3, 2, &perm, &done), 0);
+	cr_expect_eq(done, 2);
+}
+
+Test(actions, batch_full_reports_enospc_and_count)
+{
+	struct xb_addr v[10];
+	size_t done = 0;
+	char s[32];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(s, sizeof(s), "2001:db8::%x", i + 1);
+		v[i] = A(s);
+	}
+	open_dp(6);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, 10, &perm, &done), -ENOSPC);
+	cr_expect_eq(done, 6);
+}
+
+Test(actions, sweep_removes_only_expired)
+{
+	struct xb_ban_req old = { .expires = xb_now_boot_ns() - 1, .reason = "old" };
+	struct xb_ban_req live = { .expires = xb_now_boot_ns() + 3600 * NSEC_PER_SEC, .reason = "live" };
+	struct xb_addr e1 = A("198.18.0.1"), e2 = A("2001:db8::/64"), l1 = A("198.18.0.2");
+	struct xb_addr p1 = A("2001:db8::7");
+	struct seen s = {};
+	size_t removed = 0;
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &e1, &old), 0);
+	cr_assert_eq(xb_dp_ban(dp, &e2, &old), 0);
+	cr_assert_eq(xb_dp_ban(dp, &l1, &live), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p1, &perm), 0);
+	cr_assert_eq(xb_dp_sweep(dp, &removed), 0);
+	cr_expect_eq(removed, 2);
+	cr_expect_eq(xb_dp_lookup(dp, &e1, &b), -ENOENT);
+	cr_expect_eq(xb_dp_lookup(dp, &e2, &b), -ENOENT);
+	cr_expect_eq(xb_dp_lookup(dp, &l1, &b), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &p1, &b), 0);
+	cr_expect_eq(ctl_flags(), 0, "last prefix gone: flag cleared");
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.with_reason, 1, "reasons of swept bans removed too");
+}
+
+Test(actions, flush_removes_bans_keeps_allow_list)
+{
+	struct xb_addr a = A("198.18.0.1"), p = A("198.18.2.0/24"), al = A("198.18.3.3");
+	struct xb_ban_req r = { .reason = "x" };
+	struct seen s = {};
+	int fd;
+	char key[32];
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &a, &r), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p, &r), 0);
+	cr_assert_eq(xb_dp_allow(dp, &al), 0);
+	cr_assert_eq(xb_dp_flush(dp), 0);
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.bans + s.prefixes, 0);
+	cr_assert_eq(xb_dp_foreach_allow(dp, count_allow, &s), 0);
+	cr_expect_eq(s.allows, 1);
+	cr_expect_eq(ctl_flags(), 0);
+	fd = pinned_fd(XB_MAP_META);
+	cr_expect_neq(bpf_map_get_next_key(fd, NULL, key), 0, "no reasons left");
+	close(fd);
+}
+
+Test(actions, stats_start_at_zero)
+{
+	uint64_t v[XB_STAT_MAX];
+
+	open_dp(0);
+	memset(v, 0xff, sizeof(v));
+	cr_assert_eq(xb_dp_stats(dp, v), 0);
+	for (int i = 0; i < XB_STAT_MAX; i++)
+		cr_expect_eq(v[i], 0, "counter %d", i);
+}
+
+Test(actions, bad_addresses_are_einval)
+{
+	struct xb_addr a = A("198.18.0.1");
+
+	open_dp(0);
+	a.family = 5;
+	cr_expect_eq(xb_dp_ban(dp, &a, &perm), -EINVAL);
+	cr_expect_eq(xb_dp_unban(dp, &a), -EINVAL);
+	cr_expect_eq(xb_dp_allow(dp, &a), -EINVAL);
+	a.family = 4;
+	a.prefixlen = 33;
+	cr_expect_eq(xb_dp_ban(dp, &a, &perm), -EINVAL);
+}
+
+Test(actions, mode_names_round_trip)
+{
+	enum xb_mode m;
+
+	cr_assert_eq(xb_mode_parse("generic", &m), 0);
+	cr_expect_eq(m, XB_MODE_GENERIC);
+	cr_assert_eq(xb_mode_parse("native", &m), 0);
+	cr_expect_str_eq(xb_mode_str(m), "native");
+	cr_expect_eq(xb_mode_parse("skb", &m), -EINVAL);
+}
+
+struct links {
+	int n;
+	char name[32];
+	enum xb_mode mode;
+};
+
+static int on_link(const char *ifname, int ifindex, enum xb_mode mode, void *ctx)
+{
+	struct links *l = ctx;
+
+	l->n++;
+	snprintf(l->name, sizeof(l->name), "%s", ifname);
+	l->mode = mode;
+	cr_expect_gt(ifindex, 0);
+	return 0;
+}
+
+/* Criterion runs each test in its own process: a private network
+ * namespace gives a loopback to attach to without touching the host. */
+Test(actions, attach_detach_in_private_netns)
+{
+	struct links l = {};
+	enum xb_mode used = XB_MODE_NATIVE;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(0);
+	cr_expect_eq(xb_dp_attach(dp, "xbnosuch0", XB_MODE_AUTO, &used), -ENODEV);
+	cr_expect_eq(xb_dp_detach(dp, "lo"), -ENOENT);
+	/* lo has no native XDP: auto falls back to generic. */
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_AUTO, &used), 0);
+	cr_expect_eq(used, XB_MODE_GENERIC);
+	cr_assert_eq(xb_dp_foreach_link(dp, on_link, &l), 0);
+	cr_expect_eq(l.n, 1);
+	cr_expect_str_eq(l.name, "lo");
+	cr_expect_eq(l.mode, XB_MODE_GENERIC);
+	/* Again: replaced in place; a different mode is refused. */
+	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, &used), 0);
+	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_NATIVE, &used), -EEXIST);
+	cr_assert_eq(xb_dp_detach(dp, "lo"), 0);
+	l.n = 0;
+	cr_assert_eq(xb_dp_foreach_link(dp, on_link, &l), 0);
+	cr_expect_eq(l.n, 0);
+	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_NATIVE, &used), -EOPNOTSUPP);
+}
