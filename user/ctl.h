@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ctl: the daemon's control socket, a Unix stream socket only root can use
+ * (mode 0600 and the peer's uid checked with SO_PEERCRED).
+ *
+ * Protocol: the client connects, writes one request line, reads one reply
+ * line, and the daemon closes the connection.
+ *   "status\n" -> {"ok":true,"pid":N,"uptime":S,"config":"...","dry_run":false,
+ *                  "state":"...","reloads":N,"lines":N,"alerts":N,"bans":N,
+ *                  "rebans":N,"expired":N,"refused":N,"errors":N,"active_bans":N,
+ *                  "interfaces":["eth0"],
+ *                  "sources":[{"name":"...","lines":N,"last_usec":N,"lag":S}]}
+ *   "reload\n" -> {"ok":true} or {"ok":false,"error":"FILE:LINE: reason"}
+ *   anything else -> {"ok":false,"error":"unknown request"}
+ * "lag" is how old (seconds) the newest line read is, -1 when unknown.
+ *
+ * The socket's path: --socket, else $XDPBAN_SOCKET, else the config's
+ * <control_socket>, else XB_SOCKET_DEFAULT (see config.h).
+ */
+#ifndef XB_CTL_H
+#define XB_CTL_H
+
+#include <stddef.h>
+
+struct json_object;
+struct xb_ctlsrv;
+
+/* Fill reply (a JSON object, "ok" is added by the server when missing);
+ * return 0 or a negative errno (then "ok" is false). */
+typedef int (*xb_ctl_handler)(const char *request, struct json_object *reply, void *ctx);
+
+/* Bind and listen. -EADDRINUSE when a daemon already answers there. */
+int xb_ctl_listen(const char *path, xb_ctl_handler h, void *ctx, struct xb_ctlsrv **out);
+int xb_ctl_fd(const struct xb_ctlsrv *c);
+/* Accept one client and answer it (when the listening fd is readable). */
+int xb_ctl_serve(struct xb_ctlsrv *c);
+/* Close and remove the socket file. NULL is fine. */
+void xb_ctl_close(struct xb_ctlsrv *c);
+
+/* Client side: send request, return the reply line (malloc'ed, no newline).
+ * -ENOENT/-ECONNREFUSED when no daemon listens. */
+int xb_ctl_request(const char *path, const char *request, char **reply);
+/* Where the socket is (see above); conf_path NULL for the default config. */
+const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, size_t len);
+
+#endif

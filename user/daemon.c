@@ -1,0 +1,888 @@
+// SPDX-License-Identifier: GPL-2.0
+/* daemon: the epoll loop of `xdpban run` (see daemon.h). */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "decode.h"
+#include "hostaddr.h"
+#include "log.h"
+#include "policy.h"
+#include "rules.h"
+#include "source.h"
+#include "util.h"
+
+#define TICK_SEC        1
+#define SWEEP_EVERY     30      /* s between map sweeps of expired entries */
+#define FORGET_EVERY    600     /* s between purges of quiet histories */
+#define CURSOR_EVERY    5       /* s between journal cursor saves */
+#define STATUS_EVERY    10      /* s between sd_notify STATUS= lines */
+#define MAX_DECISIONS   4
+#define RESTORE_CHUNK   8192
+
+enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC };
+
+struct daemon {
+	struct xb_daemon_opts o;
+	struct xb_config *conf;
+	struct xb_ruleset *rs;
+	struct xb_correlator *corr;
+	struct xb_state *st;
+	struct xb_dp *dp;               /* NULL in dry-run */
+	struct xb_hostaddr *host;
+	struct xb_policy *pol;
+	struct xb_ctlsrv *ctl;
+	struct xb_source **srcs;
+	size_t n_srcs;
+	int epfd, sigfd, tfd;
+	char state_dir[PATH_MAX];
+	char cursor_file[PATH_MAX + 32];
+	const char *sock_path;
+	int64_t started;
+	uint64_t ticks;
+	uint64_t watchdog_usec;
+	bool stop;
+	struct {
+		uint64_t lines, events, alerts, bans, rebans, expired, refused, errors, reloads;
+	} n;
+};
+
+static const char *afmt(const struct xb_addr *a, char *buf)
+{
+	return xb_addr_fmt(a, buf, XB_ADDRSTRLEN);
+}
+
+static const char *ttl_fmt(uint64_t ttl, char *buf, unsigned len)
+{
+	if (ttl == XB_TIMEOUT_PERMANENT) {
+		snprintf(buf, len, "permanent");
+		return buf;
+	}
+	return xb_fmt_duration(ttl, buf, len);
+}
+
+static const char *wall_fmt(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = t;
+
+	if (!t) {
+		snprintf(buf, len, "never");
+		return buf;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* ---- restore ------------------------------------------------------------ */
+
+struct addr_set {
+	struct xb_addr *a;
+	size_t n, cap;
+};
+
+static int addr_cmp(const void *x, const void *y)
+{
+	const struct xb_addr *a = x, *b = y;
+
+	if (a->family != b->family)
+		return a->family - b->family;
+	if (a->prefixlen != b->prefixlen)
+		return a->prefixlen - b->prefixlen;
+	return memcmp(a->bytes, b->bytes, 16);
+}
+
+static int set_add(const struct xb_addr *a, const struct xb_ban *b,
+		   const struct xb_meta *m, void *ctx)
+{
+	struct addr_set *s = ctx;
+
+	(void)b;
+	(void)m;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		struct xb_addr *na = realloc(s->a, cap * sizeof(*na));
+
+		if (!na)
+			return -ENOMEM;
+		s->a = na;
+		s->cap = cap;
+	}
+	s->a[s->n++] = *a;
+	return 0;
+}
+
+struct restore_ctx {
+	struct xb_dp *dp;
+	struct addr_set present;
+	struct xb_restore_stats *rs;
+	struct xb_addr *batch;
+	size_t nb;
+	struct xb_ban_req req;  /* the request shared by the batch */
+	int64_t expires_wall;
+};
+
+/* Store the batch; an allow-listed address is skipped, the rest goes on. */
+static int restore_flush(struct restore_ctx *r)
+{
+	size_t off = 0;
+
+	while (off < r->nb) {
+		size_t done = 0;
+		int err = xb_dp_ban_batch(r->dp, r->batch + off, r->nb - off, &r->req, &done);
+
+		r->rs->inserted += done;
+		off += done;
+		if (!err)
+			break;
+		if (err == -ENOSPC) {
+			r->rs->failed += r->nb - off;
+			pr_warn("restore: the ban map is full; %zu bans not restored\n", r->nb - off);
+			r->nb = 0;
+			return err;
+		}
+		char buf[XB_ADDRSTRLEN];
+
+		pr_warn("restore: %s: %s\n", off < r->nb ? afmt(&r->batch[off], buf) : "?",
+			strerror(-err));
+		r->rs->failed++;
+		off++;
+	}
+	r->nb = 0;
+	return 0;
+}
+
+static int restore_one(const struct xb_state_ban *b, void *ctx)
+{
+	struct restore_ctx *r = ctx;
+	struct xb_addr key = b->addr;
+	int err;
+
+	r->rs->active++;
+	key.pad[0] = key.pad[1] = 0;
+	if (r->present.n && bsearch(&key, r->present.a, r->present.n, sizeof(key), addr_cmp)) {
+		r->rs->present++;
+		return 0;
+	}
+	if (r->nb && (r->expires_wall != b->expires || r->req.rule != b->rule ||
+		      r->req.offence != b->offence || r->req.flags != b->flags || r->nb == RESTORE_CHUNK)) {
+		if ((err = restore_flush(r)))
+			return err;
+	}
+	if (!r->nb) {
+		/* The original expiry, moved from the wall clock to the boot clock. */
+		r->req = (struct xb_ban_req){ .expires = xb_wall_to_boot(b->expires), .rule = b->rule,
+					      .offence = b->offence, .flags = b->flags };
+		r->expires_wall = b->expires;
+	}
+	r->batch[r->nb++] = key;
+	return 0;
+}
+
+int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
+		      struct xb_restore_stats *rs)
+{
+	struct restore_ctx r = { .dp = dp, .rs = rs };
+	int err;
+
+	memset(rs, 0, sizeof(*rs));
+	r.batch = malloc(RESTORE_CHUNK * sizeof(*r.batch));
+	if (!r.batch)
+		return -ENOMEM;
+	/* What the maps hold already (kept as is: no duplicate, manual bans untouched). */
+	err = xb_dp_foreach_ban(dp, set_add, &r.present);
+	if (!err) {
+		for (size_t i = 0; i < r.present.n; i++)
+			r.present.a[i].pad[0] = r.present.a[i].pad[1] = 0;
+		qsort(r.present.a, r.present.n, sizeof(*r.present.a), addr_cmp);
+		err = xb_state_ban_foreach_active(st, now, restore_one, &r);
+	}
+	if (!err && r.nb)
+		err = restore_flush(&r);
+	free(r.batch);
+	free(r.present.a);
+	return err == -ENOSPC ? 0 : err;
+}
+
+/* ---- pipeline ----------------------------------------------------------- */
+
+static void unban_within(struct daemon *d, const struct xb_addr *pfx);
+
+static void apply(struct daemon *d, const struct xb_decision *dec)
+{
+	char ab[XB_ADDRSTRLEN], ob[XB_ADDRSTRLEN], tb[32], wb[32], extra[96] = "";
+	const char *verb = dec->rearm ? "re-ban" : "ban";
+	struct xb_ban_req req = {
+		.expires = dec->expires ? xb_wall_to_boot(dec->expires) : 0,
+		.rule = dec->rule,
+		.offence = dec->offence > UINT16_MAX ? UINT16_MAX : dec->offence,
+		.flags = XB_BAN_F_DAEMON | (dec->aggregate ? XB_BAN_F_AGGREGATE : 0),
+	};
+	int err;
+
+	if (dec->aggregate)
+		snprintf(extra, sizeof(extra), " (IPv6 prefix; latest offender %s)",
+			 afmt(&dec->offender, ob));
+	if (d->o.dry_run) {
+		pr_info("dry-run: would %s %s rule %u offence %u timeout %s until %s%s\n", verb,
+			afmt(&dec->addr, ab), dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
+			wall_fmt(dec->expires, wb, sizeof(wb)), extra);
+		dec->rearm ? d->n.rebans++ : d->n.bans++;
+		return;
+	}
+	err = xb_dp_ban(d->dp, &dec->addr, &req);
+	if (err) {
+		d->n.errors++;
+		pr_warn("cannot %s %s (rule %u offence %u): %s\n", verb, afmt(&dec->addr, ab),
+			dec->rule, dec->offence, strerror(-err));
+		if (!dec->rearm)
+			xb_state_ban_del(d->st, &dec->addr);    /* the maps are the judge */
+		return;
+	}
+	dec->rearm ? d->n.rebans++ : d->n.bans++;
+	pr_info("%s %s rule %u offence %u timeout %s until %s%s\n", verb, afmt(&dec->addr, ab),
+		dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
+		wall_fmt(dec->expires, wb, sizeof(wb)), extra);
+	if (dec->aggregate && !dec->rearm)
+		unban_within(d, &dec->addr);
+}
+
+struct within_ctx {
+	struct xb_addr *a;
+	size_t n, cap;
+};
+
+static int within_add(const struct xb_state_ban *b, void *ctx)
+{
+	struct within_ctx *w = ctx;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct xb_addr *na = realloc(w->a, cap * sizeof(*na));
+
+		if (!na)
+			return -ENOMEM;
+		w->a = na;
+		w->cap = cap;
+	}
+	w->a[w->n++] = b->addr;
+	return 0;
+}
+
+/* The prefix ban covers its addresses: free their map slots. */
+static void unban_within(struct daemon *d, const struct xb_addr *pfx)
+{
+	struct within_ctx w = { 0 };
+	char ab[XB_ADDRSTRLEN], pb[XB_ADDRSTRLEN];
+
+	if (xb_state_ban_foreach_within(d->st, pfx, within_add, &w) == 0) {
+		for (size_t i = 0; i < w.n; i++) {
+			xb_state_ban_del(d->st, &w.a[i]);
+			if (xb_dp_unban(d->dp, &w.a[i]) == 0)
+				pr_info("unban %s: covered by the ban of %s\n", afmt(&w.a[i], ab),
+					afmt(pfx, pb));
+		}
+	}
+	free(w.a);
+}
+
+static void on_alert(struct daemon *d, const struct xb_alert *al)
+{
+	struct xb_decision dec[MAX_DECISIONS];
+	char why[256];
+	int n;
+
+	n = xb_policy_alert(d->pol, al, xb_now_wall(), dec, MAX_DECISIONS, why, sizeof(why));
+	if (n < 0) {
+		d->n.errors++;
+		pr_warn("rule %u: cannot record the offence: %s\n", al->rule, strerror(-n));
+		return;
+	}
+	if (n == 0 && *why) {
+		if (strstr(why, "no active-response") || strstr(why, "no source address")) {
+			pr_debug("%s\n", why);
+		} else {
+			d->n.refused++;
+			pr_info("not banning: %s (rule %u)\n", why, al->rule);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		apply(d, &dec[i]);
+}
+
+static int on_line(const struct xb_line *line, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct xb_event ev;
+	struct xb_alert al;
+
+	d->n.lines++;
+	if (xb_decode_line(line, &ev) != XB_DEC_SSHD)
+		return 0;
+	d->n.events++;
+	if (xb_rules_eval(d->rs, d->corr, &ev, &al) != 1 || al.level == 0 || al.noalert)
+		return 0;
+	d->n.alerts++;
+	pr_debug("alert: rule %u level %u: %s\n", al.rule, al.level,
+		 al.description ? al.description : "");
+	on_alert(d, &al);
+	return 0;       /* one line's trouble never stops the source */
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static void close_sources(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_srcs; i++) {
+		int fd = xb_source_fd(d->srcs[i]);
+
+		if (fd >= 0)
+			epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+		xb_source_close(d->srcs[i]);
+	}
+	free(d->srcs);
+	d->srcs = NULL;
+	d->n_srcs = 0;
+}
+
+static int open_sources(struct daemon *d, const struct xb_config *c,
+			struct xb_source ***out, size_t *nout)
+{
+	size_t n = c->n_sources ? c->n_sources : 1;
+	struct xb_source **arr = calloc(n, sizeof(*arr));
+	int err = 0;
+
+	if (!arr)
+		return -ENOMEM;
+	if (!c->n_sources) {
+		err = xb_source_open_default(d->cursor_file, &arr[0]);
+		if (err)
+			pr_warn("no <source> configured and neither sshd's journal nor "
+				"/var/log/auth.log, secure or messages found: %s\n", strerror(-err));
+	}
+	for (size_t i = 0; i < c->n_sources && !err; i++) {
+		const struct xb_conf_source *s = &c->sources[i];
+
+		switch (s->type) {
+		case XB_CSRC_FILE:
+			err = xb_source_open_file(s->path, false, &arr[i]);
+			break;
+		case XB_CSRC_JOURNALD:
+			err = xb_source_open_journal(NULL, d->cursor_file, &arr[i]);
+			break;
+		case XB_CSRC_STDIN:
+			err = xb_source_open_fd(0, "stdin", &arr[i]);
+			break;
+		}
+		if (err)
+			pr_warn("source %s%s%s: %s\n", xb_src_type_name(s->type), s->path ? " " : "",
+				s->path ? s->path : "", strerror(-err));
+	}
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			xb_source_close(arr[i]);
+		free(arr);
+		return err;
+	}
+	*out = arr;
+	*nout = n;
+	return 0;
+}
+
+static int watch_sources(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_srcs; i++) {
+		int fd = xb_source_fd(d->srcs[i]);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)EP_SRC << 32) | i };
+
+		if (fd >= 0 && epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev))
+			return -errno;
+		pr_info("reading %s\n", xb_source_name(d->srcs[i]));
+	}
+	return 0;
+}
+
+static bool same_sources(const struct xb_config *a, const struct xb_config *b)
+{
+	if (a->n_sources != b->n_sources)
+		return false;
+	for (size_t i = 0; i < a->n_sources; i++) {
+		const struct xb_conf_source *x = &a->sources[i], *y = &b->sources[i];
+
+		if (x->type != y->type || (x->path && y->path && strcmp(x->path, y->path)))
+			return false;
+	}
+	return true;
+}
+
+static void read_sources(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_srcs; i++) {
+		struct xb_source *s = d->srcs[i];
+		int err;
+
+		if (xb_source_eof(s))
+			continue;
+		err = xb_source_read(s, on_line, d);
+		if (err) {
+			d->n.errors++;
+			pr_warn("%s: %s\n", xb_source_name(s), strerror(-err));
+		}
+		if (xb_source_eof(s)) {
+			int fd = xb_source_fd(s);
+
+			if (fd >= 0)
+				epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+			pr_info("%s: end of input\n", xb_source_name(s));
+		}
+	}
+}
+
+static int sources_timeout(struct daemon *d)
+{
+	int t = -1;
+
+	for (size_t i = 0; i < d->n_srcs; i++) {
+		int s;
+
+		if (xb_source_eof(d->srcs[i]))
+			continue;
+		s = xb_source_timeout_ms(d->srcs[i]);
+		if (s >= 0 && (t < 0 || s < t))
+			t = s;
+	}
+	return t;
+}
+
+/* ---- data plane --------------------------------------------------------- */
+
+static void attach_ifaces(struct daemon *d, const struct xb_config *c, int *first_err)
+{
+	static const char *const mode_name[] = { "auto", "native", "generic" };
+
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		enum xb_mode used = c->ifaces[i].mode;
+		int err = xb_dp_attach(d->dp, c->ifaces[i].name, c->ifaces[i].mode, &used);
+
+		if (err) {
+			pr_warn("cannot attach to %s: %s\n", c->ifaces[i].name, strerror(-err));
+			if (first_err && !*first_err)
+				*first_err = err;
+			continue;
+		}
+		pr_info("attached to %s (%s)\n", c->ifaces[i].name,
+			used <= XB_MODE_GENERIC ? mode_name[used] : "?");
+	}
+}
+
+static bool in_allow(const struct xb_config *c, const struct xb_addr *a)
+{
+	for (size_t i = 0; c && i < c->n_allow; i++)
+		if (xb_addr_eq(&c->allow[i], a))
+			return true;
+	return false;
+}
+
+/* The config's allow list also goes into the maps (the XDP program's last
+ * word); entries dropped from the config on reload are taken out again. */
+static void sync_allow(struct daemon *d, const struct xb_config *old, const struct xb_config *c)
+{
+	char ab[XB_ADDRSTRLEN];
+
+	for (size_t i = 0; i < c->n_allow; i++) {
+		int err = xb_dp_allow(d->dp, &c->allow[i]);
+
+		if (err)
+			pr_warn("allow %s: %s\n", afmt(&c->allow[i], ab), strerror(-err));
+	}
+	for (size_t i = 0; old && i < old->n_allow; i++)
+		if (!in_allow(c, &old->allow[i]))
+			xb_dp_unallow(d->dp, &old->allow[i]);
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+static int load_rules(const struct xb_config *c, struct xb_ruleset **rs,
+		      struct xb_correlator **corr, char *err, size_t len)
+{
+	int ret = xb_ruleset_load(c->rules_dir, c->local_rules, rs, err, len);
+
+	if (ret)
+		return ret;
+	ret = xb_corr_new(*rs, 0, corr);
+	if (ret) {
+		snprintf(err, len, "correlation state: %s", strerror(-ret));
+		xb_ruleset_free(*rs);
+		*rs = NULL;
+	}
+	return ret;
+}
+
+static int load_config(const struct xb_daemon_opts *o, struct xb_config **c, char *err, size_t len)
+{
+	return xb_config_load(o->config, c, err, len);
+}
+
+/* Everything new is built first; the running set is swapped only when all of
+ * it loaded. Bans and history are never touched. */
+static int reload(struct daemon *d, char *err, size_t len)
+{
+	struct xb_config *nc = NULL, *old = d->conf;
+	struct xb_ruleset *nrs = NULL;
+	struct xb_correlator *ncorr = NULL;
+	struct xb_source **nsrcs = NULL;
+	size_t nn = 0;
+	int ret;
+
+	ret = load_config(&d->o, &nc, err, len);
+	if (!ret)
+		ret = load_rules(nc, &nrs, &ncorr, err, len);
+	if (!ret && !same_sources(old, nc)) {
+		ret = open_sources(d, nc, &nsrcs, &nn);
+		if (ret)
+			snprintf(err, len, "cannot open the new sources: %s", strerror(-ret));
+	}
+	if (ret) {
+		pr_warn("reload failed, the running config stays in force: %s\n", err);
+		xb_corr_free(ncorr);
+		xb_ruleset_free(nrs);
+		xb_config_free(nc);
+		return ret;
+	}
+	if (!d->o.state_dir && strcmp(nc->state_dir, d->state_dir))
+		pr_warn("reload: <state_dir> changes only on restart; still %s\n", d->state_dir);
+	xb_policy_set_config(d->pol, nc);
+	xb_corr_free(d->corr);
+	xb_ruleset_free(d->rs);
+	d->rs = nrs;
+	d->corr = ncorr;
+	d->conf = nc;
+	if (nsrcs) {
+		close_sources(d);
+		d->srcs = nsrcs;
+		d->n_srcs = nn;
+		watch_sources(d);
+	}
+	if (d->dp) {
+		attach_ifaces(d, nc, NULL);
+		sync_allow(d, old, nc);
+	}
+	xb_config_free(old);
+	d->n.reloads++;
+	pr_info("reloaded %s: %zu active responses, %zu rules\n", nc->path, nc->n_ars,
+		xb_ruleset_count(d->rs));
+	return 0;
+}
+
+/* ---- control, timer, signals -------------------------------------------- */
+
+static int on_ctl(const char *req, struct json_object *reply, void *ctx)
+{
+	struct daemon *d = ctx;
+	char err[512];
+
+	if (!strcmp(req, "reload")) {
+		int ret = reload(d, err, sizeof(err));
+
+		if (ret)
+			json_object_object_add(reply, "error", json_object_new_string(err));
+		return ret;
+	}
+	if (strcmp(req, "status")) {
+		json_object_object_add(reply, "error", json_object_new_string("unknown request"));
+		return -EINVAL;
+	}
+	struct json_object *srcs = json_object_new_array(), *ifs = json_object_new_array();
+	int64_t now = xb_now_wall();
+	size_t active = 0;
+
+	xb_state_ban_count(d->st, &active);
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	json_object_object_add(reply, "uptime", json_object_new_int64(now - d->started));
+	json_object_object_add(reply, "config", json_object_new_string(d->conf->path));
+	json_object_object_add(reply, "dry_run", json_object_new_boolean(d->o.dry_run));
+	json_object_object_add(reply, "state", json_object_new_string(xb_state_path(d->st)));
+	json_object_object_add(reply, "reloads", json_object_new_int64(d->n.reloads));
+	json_object_object_add(reply, "lines", json_object_new_int64(d->n.lines));
+	json_object_object_add(reply, "alerts", json_object_new_int64(d->n.alerts));
+	json_object_object_add(reply, "bans", json_object_new_int64(d->n.bans));
+	json_object_object_add(reply, "rebans", json_object_new_int64(d->n.rebans));
+	json_object_object_add(reply, "expired", json_object_new_int64(d->n.expired));
+	json_object_object_add(reply, "refused", json_object_new_int64(d->n.refused));
+	json_object_object_add(reply, "errors", json_object_new_int64(d->n.errors));
+	json_object_object_add(reply, "active_bans", json_object_new_int64(active));
+	for (size_t i = 0; i < d->conf->n_ifaces; i++)
+		json_object_array_add(ifs, json_object_new_string(d->conf->ifaces[i].name));
+	json_object_object_add(reply, "interfaces", ifs);
+	for (size_t i = 0; i < d->n_srcs; i++) {
+		struct json_object *s = json_object_new_object();
+		int64_t last = xb_source_last_usec(d->srcs[i]);
+
+		json_object_object_add(s, "name", json_object_new_string(xb_source_name(d->srcs[i])));
+		json_object_object_add(s, "lines", json_object_new_int64(xb_source_lines(d->srcs[i])));
+		json_object_object_add(s, "last_usec", json_object_new_int64(last));
+		json_object_object_add(s, "lag", json_object_new_int64(last ? now - last / 1000000 : -1));
+		json_object_array_add(srcs, s);
+	}
+	json_object_object_add(reply, "sources", srcs);
+	return 0;
+}
+
+static int on_expired(const struct xb_state_ban *b, void *ctx)
+{
+	struct daemon *d = ctx;
+	char ab[XB_ADDRSTRLEN];
+
+	d->n.expired++;
+	pr_info("%sexpire %s rule %u offence %u\n", d->o.dry_run ? "dry-run: " : "",
+		afmt(&b->addr, ab), b->rule, b->offence);
+	return 0;
+}
+
+static void on_tick(struct daemon *d)
+{
+	int64_t now = xb_now_wall();
+	uint64_t exp;
+	int err;
+
+	if (read(d->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		pr_warn("timerfd: %s\n", strerror(errno));
+	d->ticks++;
+	/* The kernel already stopped dropping; here the record catches up. */
+	if ((err = xb_state_ban_reap(d->st, now, on_expired, d)))
+		d->n.errors++;
+	if (d->dp && d->ticks % SWEEP_EVERY == 0)
+		xb_dp_sweep(d->dp, NULL);
+	if (d->ticks % FORGET_EVERY == 0) {
+		size_t n = 0;
+
+		if (!xb_policy_forget(d->pol, now, &n) && n)
+			pr_info("forgot the history of %zu quiet addresses\n", n);
+	}
+	if (d->ticks % CURSOR_EVERY == 0)
+		for (size_t i = 0; i < d->n_srcs; i++)
+			xb_source_save_cursor(d->srcs[i]);
+	if (d->watchdog_usec)
+		sd_notify(0, "WATCHDOG=1");
+	if (d->ticks % STATUS_EVERY == 0)
+		sd_notifyf(0, "STATUS=%llu lines, %llu alerts, %llu bans, %llu re-bans, %llu expired",
+			   (unsigned long long)d->n.lines, (unsigned long long)d->n.alerts,
+			   (unsigned long long)d->n.bans, (unsigned long long)d->n.rebans,
+			   (unsigned long long)d->n.expired);
+}
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	char err[512];
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			sd_notify(0, "RELOADING=1");
+			reload(d, err, sizeof(err));
+			sd_notify(0, "READY=1");
+			break;
+		case SIGTERM:
+		case SIGINT:
+			pr_info("signal %d: stopping\n", (int)si.ssi_signo);
+			d->stop = true;
+			break;
+		}
+	}
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static int ep_add(struct daemon *d, int fd, enum ep_kind kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)kind << 32 };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_srcs; i++)
+		xb_source_save_cursor(d->srcs[i]);
+	close_sources(d);
+	xb_ctl_close(d->ctl);
+	xb_policy_free(d->pol);
+	xb_hostaddr_close(d->host);
+	xb_dp_close(d->dp);
+	xb_state_close(d->st);
+	xb_corr_free(d->corr);
+	xb_ruleset_free(d->rs);
+	xb_config_free(d->conf);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+}
+
+static int setup(struct daemon *d)
+{
+	struct itimerspec its = { .it_interval = { TICK_SEC, 0 }, .it_value = { TICK_SEC, 0 } };
+	struct xb_restore_stats rs;
+	struct xb_dp_opts dpo = { .pin_dir = d->o.pin_dir };
+	char err[512];
+	sigset_t mask;
+	int ret;
+
+	if ((ret = load_config(&d->o, &d->conf, err, sizeof(err)))) {
+		pr_warn("xdpban: %s\n", err);
+		return ret;
+	}
+	snprintf(d->state_dir, sizeof(d->state_dir), "%s",
+		 d->o.state_dir ? d->o.state_dir : d->conf->state_dir);
+	snprintf(d->cursor_file, sizeof(d->cursor_file), "%s/journal.cursor", d->state_dir);
+	{
+		const char *env = getenv(XB_SOCKET_ENV);
+
+		d->sock_path = d->o.socket ? d->o.socket : env && *env ? env : d->conf->ctl_socket;
+	}
+	if ((ret = load_rules(d->conf, &d->rs, &d->corr, err, sizeof(err)))) {
+		pr_warn("xdpban: %s\n", err);
+		return ret;
+	}
+	/* Dry-run keeps its history in memory: it decides like the real thing
+	 * and leaves no trace. */
+	if ((ret = xb_state_open(d->o.dry_run ? XB_STATE_MEMORY : d->state_dir, &d->st))) {
+		pr_warn("xdpban: state in %s: %s\n", d->state_dir, strerror(-ret));
+		return ret;
+	}
+	if ((ret = xb_hostaddr_open(true, &d->host))) {
+		pr_warn("xdpban: host addresses: %s\n", strerror(-ret));
+		return ret;
+	}
+	if ((ret = xb_policy_new(d->conf, d->st, d->host, &d->pol)))
+		return ret;
+	if (!d->o.dry_run) {
+		int aerr = 0;
+
+		if ((ret = xb_dp_open(&dpo, &d->dp))) {
+			pr_warn("xdpban: cannot open the maps: %s\n", strerror(-ret));
+			return ret;
+		}
+		attach_ifaces(d, d->conf, &aerr);
+		if (aerr)
+			return aerr;
+		sync_allow(d, NULL, d->conf);
+		uint64_t t0 = xb_now_boot_ns();
+
+		if ((ret = xb_daemon_restore(d->dp, d->st, xb_now_wall(), &rs))) {
+			pr_warn("xdpban: restoring bans: %s\n", strerror(-ret));
+			return ret;
+		}
+		pr_info("restored %zu of %zu active bans in %.3f s (%zu were in the maps, %zu failed)\n",
+			rs.inserted, rs.active, (xb_now_boot_ns() - t0) / 1e9, rs.present, rs.failed);
+	}
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->sigfd < 0 || d->tfd < 0 || timerfd_settime(d->tfd, 0, &its, NULL))
+		return -errno;
+	if ((ret = ep_add(d, d->sigfd, EP_SIG)) || (ret = ep_add(d, d->tfd, EP_TIMER)) ||
+	    (ret = ep_add(d, xb_hostaddr_fd(d->host), EP_HOST)))
+		return ret;
+	ret = xb_ctl_listen(d->sock_path, on_ctl, d, &d->ctl);
+	if (ret) {
+		pr_warn("xdpban: control socket %s: %s%s\n", d->sock_path, strerror(-ret),
+			ret == -EADDRINUSE ? " (is another xdpban run going?)" : "");
+		return ret;
+	}
+	if ((ret = ep_add(d, xb_ctl_fd(d->ctl), EP_CTL)))
+		return ret;
+	if ((ret = open_sources(d, d->conf, &d->srcs, &d->n_srcs)))
+		return ret;
+	if ((ret = watch_sources(d)))
+		return ret;
+	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
+		d->watchdog_usec = 0;
+	return 0;
+}
+
+int xb_daemon_run(const struct xb_daemon_opts *o)
+{
+	struct daemon d = { .o = *o, .epfd = -1, .sigfd = -1, .tfd = -1 };
+	int ret;
+
+	d.started = xb_now_wall();
+	ret = setup(&d);
+	if (ret) {
+		teardown(&d);
+		return ret;
+	}
+	pr_info("ready%s: %zu active responses, %zu rules, state %s, control %s\n",
+		o->dry_run ? " (dry-run: nothing is banned)" : "", d.conf->n_ars,
+		xb_ruleset_count(d.rs), xb_state_path(d.st), d.sock_path);
+	sd_notifyf(0, "READY=1\nSTATUS=running\nMAINPID=%d", (int)getpid());
+
+	/* Lines already waiting (stdin, a journal backlog) are read at once. */
+	read_sources(&d);
+	while (!d.stop) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(d.epfd, evs, 16, sources_timeout(&d));
+		bool src = n == 0;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			pr_warn("epoll: %s\n", strerror(-ret));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			switch ((enum ep_kind)(evs[i].data.u64 >> 32)) {
+			case EP_SIG: on_signal(&d); break;
+			case EP_TIMER: on_tick(&d); break;
+			case EP_CTL: xb_ctl_serve(d.ctl); break;
+			case EP_HOST: {
+				bool changed = false;
+
+				if (!xb_hostaddr_update(d.host, &changed) && changed)
+					pr_info("host addresses changed: %zu now protected\n",
+						xb_hostaddr_count(d.host));
+				break;
+			}
+			case EP_SRC: src = true; break;
+			}
+		}
+		if (src)
+			read_sources(&d);
+	}
+	sd_notify(0, "STOPPING=1");
+	pr_info("stopped: %llu lines, %llu alerts, %llu bans, %llu re-bans, %llu expired\n",
+		(unsigned long long)d.n.lines, (unsigned long long)d.n.alerts,
+		(unsigned long long)d.n.bans, (unsigned long long)d.n.rebans,
+		(unsigned long long)d.n.expired);
+	teardown(&d);
+	return ret;
+}
