@@ -482,9 +482,9 @@ struct batch {
 	struct xb_meta *mvals;
 };
 
-/* Store the pending new bans; *stored counts those written. The kernel's
- * batch update takes no BPF_NOEXIST, so only keys known to be absent come
- * here (existing ones are re-armed one by one to keep their counters). */
+/* Store the pending bans; *stored counts those written. The kernel's batch
+ * update takes no BPF_NOEXIST: values of existing bans already carry their
+ * counters when they get here. */
 static int batch_flush(struct batch *b, size_t *stored)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
@@ -546,26 +546,19 @@ static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	}
 	for (i = 0; i < n; i++) {
 		union xb_key k = {};
-		bool created;
 
 		if (check_allow && is_allowed(dp, &addrs[i])) {
 			err = -EPERM;
 			break;
 		}
 		memcpy(&k, addrs[i].bytes, b.ksz);
+		b.vals[b.n] = tmpl;
+		/* Already banned: re-armed in the same batch, keeping the
+		 * counters read here (increments landing between this read
+		 * and the write are lost, as in xb_dp_ban). */
 		if (!fresh && !bpf_map_lookup_elem(b.fd, &k, &old)) {
-			/* Already banned: flush what precedes it, re-arm it. */
-			err = batch_flush(&b, &stored);
-			*done += stored;
-			if (err)
-				break;
-			err = ban_one(dp, b.fd, &k, &tmpl, &created);
-			if (err)
-				break;
-			if (req->reason)
-				meta_set(dp, &addrs[i], req->reason);
-			(*done)++;
-			continue;
+			b.vals[b.n].packets = old.packets;
+			b.vals[b.n].bytes = old.bytes;
 		}
 		memcpy(b.keys + b.n * b.ksz, &k, b.ksz);
 		if (b.mkeys)
