@@ -29,8 +29,8 @@ BANS=${BENCH_BANS:-1000,100000,1000000}
 mkdir -p "$RES" "$DOC"
 rc=0
 
-for b in bench_xdp; do
-	[ -x "$BIN/$b" ] || { echo "bench: $BIN/$b missing; run make BUILD=$BUILD tests" >&2; exit 1; }
+for b in bench_xdp xdpban; do
+	[ -x "$BIN/$b" ] || [ -x "$BUILD/$b" ] || { echo "bench: $BIN/$b missing; run make BUILD=$BUILD tests" >&2; exit 1; }
 done
 
 # --- xdp-filter instances --------------------------------------------------
