@@ -263,10 +263,15 @@ static int parse_5424(const char *s, size_t len, size_t i, struct xb_event *ev)
 		i++;
 	} else {
 		while (i < len && s[i] == '[') {
+			bool quoted = false;
+
 			i++;
-			while (i < len && s[i] != ']') {
+			/* PARAM-VALUEs are quoted and may hold ']' (escaped or not) */
+			while (i < len && (quoted || s[i] != ']')) {
 				if (s[i] == '\\' && i + 1 < len)
 					i++;
+				else if (s[i] == '"')
+					quoted = !quoted;
 				i++;
 			}
 			if (i >= len)

@@ -92,6 +92,26 @@ static int osm_compile(struct osmatch *m, const char *text)
 	}
 }
 
+/*
+ * Substring search for short needles in short lines: memchr on the first
+ * byte, then compare. Cheaper than memmem's set-up for the ~100-byte
+ * messages and ~20-byte patterns rules see (measured: memmem was a third
+ * of the whole pipeline).
+ */
+static bool find_lower(const char *s, size_t n, const char *pat, size_t len)
+{
+	const char *p = s, *end = s + n - len + 1;     /* caller: len <= n */
+
+	if (len == 0)
+		return true;
+	while (p < end && (p = memchr(p, pat[0], (size_t)(end - p)))) {
+		if (memcmp(p + 1, pat + 1, len - 1) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
 bool xb_osm_match(const struct osmatch *m, const char *s, size_t n)
 {
 	for (size_t i = 0; i < m->n; i++) {
@@ -108,7 +128,7 @@ bool xb_osm_match(const struct osmatch *m, const char *s, size_t n)
 		} else if (a->end) {
 			if (memcmp(s + n - a->len, a->pat, a->len) == 0)
 				return true;
-		} else if (memmem(s, n, a->pat, a->len)) {
+		} else if (find_lower(s, n, a->pat, a->len)) {
 			return true;
 		}
 	}
