@@ -48,11 +48,16 @@ T0=$(now_us)
 # fmt_s USEC: "12.3"; fmt_ms USEC: "4.1 ms"
 fmt_s()  { local d=$(( ($1 + 50000) / 100000 )); printf '%d.%d' $((d / 10)) $((d % 10)); }
 fmt_ms() { local d=$(( ($1 + 50) / 100 )); printf '%d.%d ms' $((d / 10)) $((d % 10)); }
-stamp()  { printf '[%6ss]' "$(fmt_s $(($(now_us) - T0)))"; }
+stamp()  { printf '[%6ss]' "$(fmt_s $((${1:-$(now_us)} - T0)))"; }
 
 # say TEXT: one narration line, timed from the start of the run.
 say() {
 	if [ "$MODE" = e2e ]; then echo "# $(stamp) $*"; else echo "$(stamp) $*"; fi
+}
+# say_at USEC TEXT: the same for an event that happened at USEC.
+say_at() {
+	local t=$1; shift
+	if [ "$MODE" = e2e ]; then echo "# $(stamp "$t") $*"; else echo "$(stamp "$t") $*"; fi
 }
 # pass NAME TEXT / fail NAME TEXT: one checked step.
 pass() {
@@ -325,7 +330,7 @@ report_ban() {
 	if [ -n "$ttrig" ]; then lat=$((tban - ttrig)); else lat=; fi
 	RULE[$f,$round]=$rule OFFENCE[$f,$round]=$off EXPIRES[$f,$round]=$exp
 	LAT[$f,$round]=$lat ATTEMPTS[$f,$round]=$n BANNED_AT[$f,$round]=$tban
-	say "rule ${rule:-?} fired for $a after $n refused logins; banned for ${exp:-?} s (offence ${off:-?})," \
+	say_at "$tban" "rule ${rule:-?} fired for $a after $n refused logins; banned for ${exp:-?} s (offence ${off:-?})," \
 		"$( [ -n "$lat" ] && fmt_ms "$lat" || echo "?") after the triggering log line"
 	# Expected: the rule for this kind of attack on the first round (the
 	# second may be caught by either rule: both count its lines).
