@@ -1,0 +1,202 @@
+#!/bin/bash
+# Build the pieces of the vmtest initramfs. The kernel accepts several
+# uncompressed newc cpio archives concatenated, later files overriding earlier
+# ones, so the image is assembled from three parts with different lifetimes:
+#
+#   mkinitramfs.sh system  OUT.cpio            busybox, host tools, their libraries
+#   mkinitramfs.sh modules OUT.cpio VER ROOT MODULE...  ROOT/lib/modules/VER modules + load order
+#   mkinitramfs.sh project OUT.cpio TESTLIST   xdpban, test programs, scripts, /init
+#   mkinitramfs.sh inputs                      host files the system part copies
+#
+# Archives stay uncompressed: decompressing under TCG costs more than copying.
+# Every part is written to a temporary name and renamed only when complete.
+set -eu
+set -o pipefail
+
+VMDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$VMDIR/.." && pwd)
+
+die() { echo "mkinitramfs: $*" >&2; exit 1; }
+
+# Real binaries copied from the host (with the libraries ldd lists). lib.sh
+# relies on bash, iproute2's `ip netns`, iputils ping and OpenBSD nc; GNU
+# versions of the text tools avoid busybox option differences in test scripts.
+# Everything else comes from busybox applets.
+HOST_BINS=${VMTEST_HOST_BINS:-"bash ip tc ping nc socat timeout bpftool mount umount
+	grep sed awk sleep date stat xargs mktemp seq sort head tail cut tr wc env
+	cat sysctl"}
+
+# stage_dir: a fresh staging tree with the merged-/usr layout Debian uses.
+stage_dir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/xdpban-vmtest.XXXXXX")
+	mkdir -p "$d"/usr/bin "$d"/usr/sbin "$d"/usr/lib/x86_64-linux-gnu "$d"/usr/lib64
+	ln -s usr/bin "$d"/bin
+	ln -s usr/sbin "$d"/sbin
+	ln -s usr/lib "$d"/lib
+	ln -s usr/lib64 "$d"/lib64
+	echo "$d"
+}
+
+# copy_file SRC DEST_ROOT: copy SRC (following symlinks) to the same path under
+# DEST_ROOT. Paths under /bin, /lib... land in /usr through the stage symlinks.
+copy_file() {
+	local src=$1 root=$2
+	mkdir -p "$root/$(dirname "$src")"
+	cp -L --preserve=mode "$src" "$root/$src"
+}
+
+# copy_libs ELF DEST_ROOT: the shared libraries and loader ELF needs.
+copy_libs() {
+	local elf=$1 root=$2 lib
+	# Static binaries make ldd fail; they need nothing.
+	ldd "$elf" >/dev/null 2>&1 || return 0
+	while read -r lib; do
+		[ -e "$root/$lib" ] || copy_file "$lib" "$root"
+	done < <(ldd "$elf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+}
+
+# pack DIR OUT: DIR's contents as a newc archive owned by root.
+pack() {
+	local dir=$1 out=$2
+	(cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0) >"$out.tmp"
+	mv "$out.tmp" "$out"
+}
+
+build_system() {
+	local out=$1 d b path a
+	d=$(stage_dir)
+	trap 'rm -rf "$d"' EXIT
+	path=$(command -v busybox) || die "busybox not found (apt-get install busybox-static)"
+	ldd "$path" >/dev/null 2>&1 && die "$path is dynamically linked; install busybox-static"
+	cp "$path" "$d/usr/bin/busybox"
+	# Applets first, real binaries then replace the ones we have.
+	for a in $("$path" --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$d/usr/bin/$a"
+	done
+	for b in $HOST_BINS; do
+		path=$(command -v "$b" 2>/dev/null) || true
+		case $path in
+		/*) ;;
+		*) echo "mkinitramfs: warning: $b not found on the host, using busybox's" >&2; continue ;;
+		esac
+		path=$(readlink -f "$path")
+		rm -f "$d/usr/bin/$b"
+		cp --preserve=mode "$path" "$d/usr/bin/$b"
+		copy_libs "$path" "$d"
+	done
+	mkdir -p "$d"/dev "$d"/proc "$d"/sys "$d"/tmp "$d"/run "$d"/root "$d"/etc "$d"/var
+	ln -s ../run "$d"/var/run
+	# The kernel opens /dev/console before /init runs: without the node, init
+	# starts with no stdio.
+	mknod -m 600 "$d/dev/console" c 5 1 2>/dev/null || true
+	printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
+	printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/etc/hosts"
+	for f in /etc/protocols /etc/services; do
+		[ -f "$f" ] && cp "$f" "$d$f"
+	done
+	pack "$d" "$1"
+	rm -rf "$d"
+	trap - EXIT
+}
+
+build_modules() {
+	local out=$1 ver=$2 modroot=$3 d m line path deps
+	shift 3
+	local moddir=${modroot%/}/lib/modules/$ver
+	[ -d "$moddir" ] || die "no module directory $moddir"
+	d=$(stage_dir)
+	trap 'rm -rf "$d"' EXIT
+	mkdir -p "$d/etc/vmtest" "$d/lib/modules/$ver"
+	: >"$d/etc/vmtest/modules"
+	for m in "$@"; do
+		# modprobe prints dependencies first, in load order; "builtin" lines
+		# need nothing. Module options from the host's modprobe.d are dropped.
+		deps=$(modprobe -d "${modroot:-/}" -S "$ver" --show-depends "$m" 2>&1) ||
+			die "module $m for $ver: $deps"
+		while read -r line; do
+			case $line in
+			insmod\ *)
+				path=${line#insmod }
+				path=${path%% *}
+				path=${path#*/lib/modules/"$ver"/}
+				mkdir -p "$d/lib/modules/$ver/$(dirname "$path")"
+				case $path in
+				*.ko)     cp "$moddir/$path" "$d/lib/modules/$ver/$path" ;;
+				*.ko.xz)  xz -dc "$moddir/$path" >"$d/lib/modules/$ver/${path%.xz}" ;;
+				*.ko.zst) zstd -qdc "$moddir/$path" >"$d/lib/modules/$ver/${path%.zst}" ;;
+				*.ko.gz)  gzip -dc "$moddir/$path" >"$d/lib/modules/$ver/${path%.gz}" ;;
+				*) die "unknown module format: $path" ;;
+				esac
+				# The guest loads plain .ko files, in this order.
+				path=${path%.xz} path=${path%.zst} path=${path%.gz}
+				grep -qxF "$path" "$d/etc/vmtest/modules" ||
+					echo "$path" >>"$d/etc/vmtest/modules"
+				;;
+			builtin\ *) ;;
+			*) die "modprobe: unexpected output for $m: $line" ;;
+			esac
+		done <<<"$deps"
+	done
+	pack "$d" "$out"
+	rm -rf "$d"
+	trap - EXIT
+}
+
+# TESTLIST lines: "crit BUILD-RELATIVE-PATH" or "sh SOURCE-RELATIVE-PATH".
+build_project() {
+	local out=$1 list=$2 d kind rel
+	: "${BUILD:?BUILD must be set}"
+	d=$(stage_dir)
+	trap 'rm -rf "$d"' EXIT
+	mkdir -p "$d/xb/build/tests" "$d/etc/vmtest"
+	cp --preserve=mode "$VMDIR/init" "$d/init"
+	[ -x "$BUILD/xdpban" ] || die "$BUILD/xdpban not built (make BUILD=$BUILD)"
+	cp --preserve=mode "$BUILD/xdpban" "$d/xb/build/xdpban"
+	copy_libs "$BUILD/xdpban" "$d"
+	# Test scripts use the shared helpers and may read data from the tree.
+	mkdir -p "$d/xb/tests"
+	cp -r "$TOP/tests/net" "$d/xb/tests/net"
+	[ -d "$TOP/tests/e2e" ] && cp -r "$TOP/tests/e2e" "$d/xb/tests/e2e"
+	[ -d "$TOP/rules" ] && cp -r "$TOP/rules" "$d/xb/rules"
+	while read -r kind rel; do
+		case $kind in
+		crit)
+			mkdir -p "$d/xb/build/$(dirname "$rel")"
+			cp --preserve=mode "$BUILD/$rel" "$d/xb/build/$rel"
+			copy_libs "$BUILD/$rel" "$d"
+			;;
+		sh)
+			mkdir -p "$d/xb/$(dirname "$rel")"
+			cp --preserve=mode "$TOP/$rel" "$d/xb/$rel"
+			;;
+		*) die "bad test list line: $kind $rel" ;;
+		esac
+	done <"$list"
+	cp "$list" "$d/etc/vmtest/tests"
+	pack "$d" "$out"
+	rm -rf "$d"
+	trap - EXIT
+}
+
+# The host files the system part is made of, for the caller's cache check.
+list_inputs() {
+	local b
+	command -v busybox
+	for b in $HOST_BINS; do
+		command -v "$b" 2>/dev/null | grep "^/" || true
+	done
+}
+
+what=${1:-}
+[ "$what" = inputs ] && { list_inputs; exit 0; }
+[ $# -ge 2 ] || die "usage: $0 system|modules|project OUT ..."
+shift
+case $what in
+system)  build_system "$@" ;;
+modules) build_modules "$@" ;;
+project) build_project "$@" ;;
+*) die "unknown part '$what'" ;;
+esac
