@@ -67,11 +67,13 @@ static int cut_lines(struct xb_source *s, xb_line_cb cb, void *ctx)
 			break;
 		size_t n = (size_t)(nl - (s->buf + start));
 
+		size_t at = start;
+
+		start += n + 1;
 		if (s->discard)
 			s->discard = false;     /* the tail of an over-long line */
-		else if ((err = xb_src_emit(s, s->buf + start, n, cb, ctx)) < 0)
+		else if ((err = xb_src_emit(s, s->buf + at, n, cb, ctx)) < 0)
 			break;
-		start += n + 1;
 	}
 	if (start) {
 		memmove(s->buf, s->buf + start, s->len - start);
@@ -319,8 +321,16 @@ static int replay_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 			return zerr == Z_ERRNO ? -EIO : -EBADMSG;
 		}
 		if (r == 0) {
+			int zerr = Z_OK;
+			const char *msg = gzerror(s->gz, &zerr);
+
 			s->eof = true;
-			return flush_partial(s, cb, ctx);
+			err = flush_partial(s, cb, ctx);
+			if (zerr != Z_OK) {     /* e.g. a truncated .gz: say so */
+				pr_warn("source %s: %s\n", s->name, msg);
+				return -EBADMSG;
+			}
+			return err;
 		}
 		s->len += (size_t)r;
 		if ((err = cut_lines(s, cb, ctx)) < 0)
@@ -375,6 +385,9 @@ int xb_source_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 {
 	int err;
 
+	/* complete lines left over when a callback stopped the last call */
+	if (s->len && s->kind != XB_SRC_JOURNAL && (err = cut_lines(s, cb, ctx)) < 0)
+		return err;
 	switch (s->kind) {
 	case XB_SRC_FILE:
 		return file_read(s, cb, ctx);
