@@ -472,13 +472,29 @@ static int sources_timeout(struct daemon *d)
 
 /* ---- data plane --------------------------------------------------------- */
 
-static void attach_ifaces(struct daemon *d, const struct xb_config *c, int *first_err)
+static bool has_iface(const struct xb_config *c, const struct xb_conf_iface *ifc)
+{
+	for (size_t i = 0; c && i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i].name, ifc->name) && c->ifaces[i].mode == ifc->mode)
+			return true;
+	return false;
+}
+
+/* Attach to the interfaces of c that old (NULL at start) did not have.
+ * Interfaces dropped from the config stay attached: detaching is explicit
+ * (`xdpban detach`), so a reload never opens the door by accident. */
+static void attach_ifaces(struct daemon *d, const struct xb_config *old,
+			  const struct xb_config *c, int *first_err)
 {
 	static const char *const mode_name[] = { "auto", "native", "generic" };
 
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		enum xb_mode used = c->ifaces[i].mode;
-		int err = xb_dp_attach(d->dp, c->ifaces[i].name, c->ifaces[i].mode, &used);
+		int err;
+
+		if (has_iface(old, &c->ifaces[i]))
+			continue;
+		err = xb_dp_attach(d->dp, c->ifaces[i].name, c->ifaces[i].mode, &used);
 
 		if (err) {
 			pr_warn("cannot attach to %s: %s\n", c->ifaces[i].name, strerror(-err));
@@ -580,7 +596,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 		watch_sources(d);
 	}
 	if (d->dp) {
-		attach_ifaces(d, nc, NULL);
+		attach_ifaces(d, old, nc, NULL);
 		sync_allow(d, old, nc);
 	}
 	xb_config_free(old);
@@ -783,10 +799,12 @@ static int setup(struct daemon *d)
 			pr_warn("xdpban: cannot open the maps: %s\n", strerror(-ret));
 			return ret;
 		}
-		attach_ifaces(d, d->conf, &aerr);
+		attach_ifaces(d, NULL, d->conf, &aerr);
 		if (aerr)
 			return aerr;
 		sync_allow(d, NULL, d->conf);
+		/* Entries that ended while we were away go first: nothing expired stays listed. */
+		xb_dp_sweep(d->dp, NULL);
 		uint64_t t0 = xb_now_boot_ns();
 
 		if ((ret = xb_daemon_restore(d->dp, d->st, xb_now_wall(), &rs))) {

@@ -329,8 +329,9 @@ int xb_policy_alert(struct xb_policy *p, const struct xb_alert *al, int64_t now,
 {
 	const struct xb_config *c = p->conf;
 	const struct xb_event *ev = al->ev;
+	const struct xb_ar *ar = NULL;
 	struct xb_addr target;
-	bool agg = false, target_known = false;
+	bool agg = false;
 	size_t n = 0;
 	int err = 0;
 
@@ -343,37 +344,35 @@ int xb_policy_alert(struct xb_policy *p, const struct xb_alert *al, int64_t now,
 			snprintf(why, whylen, "rule %u: the line has no source address", al->rule);
 		return 0;
 	}
+	for (size_t i = 0; i < c->n_ars && !ar; i++)
+		if (c->ars[i].cmd && c->ars[i].cmd->builtin_drop &&
+		    xb_ar_binds(&c->ars[i], al->rule, al->level, al->groups))
+			ar = &c->ars[i];
+	if (!ar) {
+		if (why && whylen)
+			snprintf(why, whylen, "rule %u (level %u): no active-response binds to it",
+				 al->rule, al->level);
+		return 0;
+	}
+	/* One alert is one offence of the XDP ban, however many blocks bind:
+	 * the first binding block decides. */
 	if (xb_policy_is_protected(c, p->host, &ev->src, why, whylen))
+		return 0;
+	if (!max)
 		return 0;
 	if ((err = xb_state_begin(p->st)))
 		return err;
-	for (size_t i = 0; i < c->n_ars && n < max; i++) {
-		const struct xb_ar *ar = &c->ars[i];
-
-		if (!ar->cmd || !ar->cmd->builtin_drop ||
-		    !xb_ar_binds(ar, al->rule, al->level, al->groups))
-			continue;
-		/* One alert is one offence of the XDP ban, however many blocks bind. */
-		if (n)
-			break;
-		if (!target_known) {
-			if ((err = v6_target(p, &ev->src, now, &target, &agg)))
-				break;
-			target_known = true;
-		}
-		if ((err = decide(p, ar, al, &target, agg, now, &out[n])))
-			break;
-		n++;
-	}
+	err = v6_target(p, &ev->src, now, &target, &agg);
+	if (!err)
+		err = decide(p, ar, al, &target, agg, now, &out[0]);
+	if (!err)
+		n = 1;
 	if (!err)
 		err = xb_state_commit(p->st);
 	if (err) {
 		xb_state_rollback(p->st);
 		return err;
 	}
-	if (!n && why && whylen && !*why)
-		snprintf(why, whylen, "rule %u (level %u): no active-response binds to it",
-			 al->rule, al->level);
 	return (int)n;
 }
 

@@ -1,0 +1,191 @@
+#!/bin/bash
+# xdpban run end to end: a log file in a temp dir is fed sshd lines; the
+# daemon (in its own namespace, private bpffs and state) must ban through the
+# pinned maps, escalate, aggregate IPv6, protect the allow list and the
+# host's addresses, survive a broken reload and a kill -9, and drop traffic.
+. "$(dirname "$0")/lib.sh"
+need_root
+
+T=$(mktemp -d /tmp/xdpban-daemon-XXXXXX)
+on_exit "rm -rf '$T'"
+pin_dir_new daemon
+ns_add d
+ns_add a
+D=$(ns_name d)
+A=$(ns_name a)
+veth "$D" xbd0 "$A" xba0
+addr "$D" xbd0 198.18.9.1/24
+addr "$A" xba0 198.18.9.7/24
+addr "$A" xba0 198.18.9.70/24
+ip -n "$D" addr add 198.18.9.200/32 dev lo     # a host address of the daemon's namespace
+
+LOG=$T/auth.log
+SOCK=$T/ctl.sock
+STATE=$T/state
+: > "$LOG"
+cat > "$T/local_rules.xml" <<'XML'
+<group name="local,syslog,sshd,">
+  <!-- Faster correlation for the test: two invalid users fire 5712, no ignore. -->
+  <rule id="5712" level="10" frequency="2" timeframe="120" overwrite="yes">
+    <if_matched_sid>5710</if_matched_sid>
+    <same_source_ip />
+    <description>sshd: brute force with non-existent user names (test).</description>
+    <group>authentication_failures,</group>
+  </rule>
+</group>
+XML
+# write_conf TIMEOUT [EXTRA]: the seed's block plus the test's paths.
+write_conf() {
+	cat > "$T/xdpban.conf" <<XML
+<xdpban>
+  <interface mode="generic">xbd0</interface>
+  <source type="file">$LOG</source>
+  <rules_dir>$TOP/rules</rules_dir>
+  <local_rules>$T/local_rules.xml</local_rules>
+  <white_list>198.18.8.0/24</white_list>
+  <state_dir>$STATE</state_dir>
+  <control_socket>$SOCK</control_socket>
+  <ipv6_aggregate><threshold>3</threshold></ipv6_aggregate>
+  <active-response><command>firewall-drop</command><location>local</location><rules_id>5712</rules_id>
+  <timeout>$1</timeout><repeated_offenders>30,60,90</repeated_offenders></active-response>
+  ${2:-}
+</xdpban>
+XML
+}
+
+DPID=
+start_daemon() {
+	ip netns exec "$D" "$XDPBAN" run --config "$T/xdpban.conf" --foreground "$@" >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	bg_track "$DPID"
+}
+ready_count() { grep -c -E '[0-9] ready' "$T/daemon.log"; }
+wait_ready() { # wait_ready N: the Nth "ready" line
+	local n=$1 i
+	for i in $(seq 100); do [ "$(ready_count)" -ge "$n" ] && return 0; sleep 0.1; done
+	return 1
+}
+# offend ADDR [N]: N (default 2) invalid-user lines from ADDR.
+offend() {
+	local i
+	for i in $(seq "${2:-2}"); do
+		echo "$(date '+%b %e %H:%M:%S') host sshd[$((1000 + i))]: Invalid user u$i from $1 port $((40000 + i))" >>"$LOG"
+	done
+}
+list_json() { "$XDPBAN" list --json; }
+ping70() { ip netns exec "$A" ping -n -q -c 1 -W 1 -I 198.18.9.70 198.18.9.1 >/dev/null 2>&1; }
+ban_field() { list_json | jq -r --arg a "$1" ".[] | select(.addr == \$a) | .$2"; }
+banned() { [ -n "$(ban_field "$1" addr)" ]; }
+status() { echo status | timeout 5 socat - "UNIX-CONNECT:$SOCK"; }
+
+write_conf 600
+start_daemon; wait_ready 1
+check "daemon ready" grep -q "ready" "$T/daemon.log"
+check "control socket is root-only (0600)" test "$(stat -c %a "$SOCK")" = 600
+check "root can use the control socket" eval 'status | grep -q "\"ok\":true"'
+check_fails "nobody cannot use the control socket" eval "echo status | setpriv --reuid=nobody \
+	--regid=nogroup --clear-groups timeout 5 socat - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q pid"
+check "state database is root-only" test "$(stat -c %a "$STATE/xdpban.db")" = 600
+check "attacker reaches the host before any ban" ping_ok "$A" 198.18.9.1
+
+# 1) lines appended to the file lead to the ban in the map
+offend 198.18.9.7
+check "log lines lead to a ban in the map" wait_until 5 banned 198.18.9.7
+check "ban carries rule 5712" test "$(ban_field 198.18.9.7 rule)" = 5712
+check "first offence: offence 1" test "$(ban_field 198.18.9.7 offence)" = 1
+E=$(ban_field 198.18.9.7 expires_in)
+check "first offence: 600 s ($E)" test "${E:-0}" -ge 595 -a "${E:-0}" -le 600
+check "banned attacker's packets are dropped" wait_until 3 eval "! ping_ok $A 198.18.9.1"
+check "ban is logged with address, rule, offence and timeout" \
+	grep -q "ban 198.18.9.7 rule 5712 offence 1 timeout 10m" "$T/daemon.log"
+
+# 2) an offence while still banned re-arms with the next timeout
+offend 198.18.9.7
+check "second offence re-arms: offence 2" wait_until 5 eval '[ "$(ban_field 198.18.9.7 offence)" = 2 ]'
+E=$(ban_field 198.18.9.7 expires_in)
+check "second offence: 1800 s ($E)" test "${E:-0}" -ge 1795 -a "${E:-0}" -le 1800
+check "re-ban is logged" grep -q "re-ban 198.18.9.7 rule 5712 offence 2 timeout 30m" "$T/daemon.log"
+
+# 3) protected: allow list, the host's own address, also one added later
+offend 198.18.8.5
+offend 198.18.9.200
+ip -n "$D" addr add 198.18.9.201/32 dev lo
+sleep 0.3
+offend 198.18.9.201
+offend 198.18.9.50      # a normal one after them, as a marker
+wait_until 5 banned 198.18.9.50
+check "allow-listed address not banned" eval '! banned 198.18.8.5'
+check "host's own address not banned" eval '! banned 198.18.9.200'
+check "address added to the host at run time not banned" eval '! banned 198.18.9.201'
+check "refusals are logged" grep -q "not banning: 198.18.9.201" "$T/daemon.log"
+
+# 4) IPv6: the third address of one /64 bans the /64 instead
+offend 2001:db8:5:1::a
+offend 2001:db8:5:1::b
+wait_until 5 banned 2001:db8:5:1::b
+offend 2001:db8:5:1::c
+check "IPv6 /64 banned after 3 addresses" wait_until 5 eval '[ "$(ban_field 2001:db8:5:1:: prefix)" = 64 ]'
+check "single bans inside the /64 are lifted" wait_until 3 eval '! banned 2001:db8:5:1::a'
+
+# 5) a broken config on reload is refused; the old one stays, no ban touched
+BEFORE=$(list_json | jq -c 'map({addr, rule, offence})')
+cp "$T/xdpban.conf" "$T/good.conf"
+echo "<xdpban><active-response><command>firewall-drop</command><tiemout>1</tiemout></active-response></xdpban>" > "$T/xdpban.conf"
+OUT=$("$XDPBAN" reload --socket "$SOCK" 2>&1); RC=$?
+check "broken reload exits 2 ($RC)" test "$RC" = 2
+check "broken reload names file and line" grep -q "xdpban.conf:1: unknown element <tiemout>" <<<"$OUT"
+check "bans untouched by the failed reload" test "$(list_json | jq -c 'map({addr, rule, offence})')" = "$BEFORE"
+offend 198.18.9.60
+check "old config still in force (600 s)" wait_until 5 eval '[ "$(ban_field 198.18.9.60 expires_in)" -ge 595 ]'
+# SIGHUP with a good new config: new timeout for new offenders, old bans kept
+write_conf 900
+kill -HUP "$DPID"
+wait_until 5 grep -q "reloaded" "$T/daemon.log"
+offend 198.18.9.61
+check "SIGHUP reload took the new timeout (900 s)" \
+	wait_until 5 eval '[ "$(ban_field 198.18.9.61 expires_in)" -ge 895 ]'
+check "bans kept across reload" test "$(ban_field 198.18.9.7 offence)" = 2
+
+# 6) kill -9, then: one ban expires while down, one is lost from the maps
+write_conf 2
+"$XDPBAN" reload --socket "$SOCK" >/dev/null
+offend 198.18.9.70                                      # a 2 s ban
+wait_until 5 banned 198.18.9.70
+check "2 s ban drops" eval "! ping70"
+write_conf 600
+"$XDPBAN" reload --socket "$SOCK" >/dev/null
+LIVE_BEFORE=$(list_json | jq -c '[.[] | select(.addr != "198.18.9.70") | .addr] | sort')
+E7=$(ban_field 198.18.9.7 expires_in); T7=$(date +%s)
+kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+check "daemon down: the map keeps dropping" eval "! ping_ok $A 198.18.9.1"
+"$XDPBAN" unban 198.18.9.7 >/dev/null                  # as if the maps lost it
+sleep 3                                                 # the 2 s ban ends meanwhile
+check "daemon down: the kernel ends bans on time" ping70
+start_daemon; wait_ready 2
+check "restarted daemon ready" test "$(ready_count)" -ge 2
+check "restart re-inserts the lost ban" banned 198.18.9.7
+E=$(ban_field 198.18.9.7 expires_in); EXP=$((E7 - ($(date +%s) - T7)))
+check "with its original expiry ($E vs $EXP)" test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
+check "offence number kept (2)" test "$(ban_field 198.18.9.7 offence)" = 2
+check "expired ban not resurrected" eval '! banned 198.18.9.70'
+AFTER=$(list_json | jq -c '[.[] | .addr] | sort')
+check "no duplicate, nothing lost: $AFTER" test "$AFTER" = "$LIVE_BEFORE"
+check "expiry logged" wait_until 5 grep -q "expire 198.18.9.70 rule 5712" "$T/daemon.log"
+offend 198.18.9.7
+check "history survived the restart: offence 3, 3600 s" \
+	wait_until 5 eval '[ "$(ban_field 198.18.9.7 offence)" = 3 ] && [ "$(ban_field 198.18.9.7 expires_in)" -ge 3595 ]'
+S=$(status)
+check "status answers on the socket" test "$(jq -r .ok <<<"$S")" = true
+check "status counts the bans ($(jq -c '{bans, rebans, active_bans}' <<<"$S"))" test "$(jq -r .rebans <<<"$S")" -ge 1
+kill "$DPID"; wait "$DPID" 2>/dev/null
+check "SIGTERM stops cleanly" grep -q "stopped:" "$T/daemon.log"
+
+# 7) dry-run decides and logs but bans nothing
+offend 198.18.9.90
+start_daemon --dry-run; wait_ready 3
+offend 198.18.9.91
+check "dry-run logs the decision" wait_until 5 grep -q "dry-run: would ban 198.18.9.91" "$T/daemon.log"
+check "dry-run bans nothing" eval '! banned 198.18.9.91'
+kill "$DPID"; wait "$DPID" 2>/dev/null
+[ "$_FAILS" -gt 0 ] && sed 's/^/# /' "$T/daemon.log"
+exit 0
