@@ -153,8 +153,9 @@ install: all
 	install -D -m 0755 $(BUILD)/xdpban $(DESTDIR)$(PREFIX)/sbin/xdpban
 	install -d -m 0755 $(DESTDIR)/etc/xdpban $(DESTDIR)$(PREFIX)/share/xdpban/rules
 	install -m 0644 rules/*.xml $(DESTDIR)$(PREFIX)/share/xdpban/rules/
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/xdpban.conf > $(BUILD)/xdpban.conf
 	test -e $(DESTDIR)/etc/xdpban/xdpban.conf || \
-		install -m 0600 scripts/xdpban.conf $(DESTDIR)/etc/xdpban/xdpban.conf
+		install -m 0600 $(BUILD)/xdpban.conf $(DESTDIR)/etc/xdpban/xdpban.conf
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/xdpban.service > $(BUILD)/xdpban.service
 	install -D -m 0644 $(BUILD)/xdpban.service $(DESTDIR)/lib/systemd/system/xdpban.service
 
