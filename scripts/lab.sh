@@ -28,6 +28,39 @@ demo|e2e|up) ;;
 *) usage >&2; exit 2 ;;
 esac
 
+# demo and e2e run the lab in a child process; once it has exited, this one
+# checks that it left nothing behind: no namespace, process, mount or file.
+if [ "$MODE" != up ] && [ -z "${LAB_CHILD:-}" ]; then
+	info=$(mktemp) || exit 1
+	# In the foreground: Ctrl-C reaches both (the child cleans up and exits,
+	# then this one checks). A background child would ignore SIGINT.
+	got_int=0
+	trap 'got_int=1' INT TERM
+	LAB_CHILD=1 LAB_INFO=$info bash "$0" "$MODE"
+	rc=$?
+	child=$(cut -d' ' -f3 "$info" 2>/dev/null)
+	left=()
+	if [ -s "$info" ]; then
+		read -r lab pin _ <"$info"
+		ip netns list 2>/dev/null | grep -q "^xbt$child-" && left+=("namespaces")
+		pgrep -f -- "$lab" >/dev/null && left+=("processes")
+		[ -e "$lab" ] && left+=("$lab")
+		[ -e "$pin" ] && left+=("$pin")
+		grep -q " $pin " /proc/mounts && left+=("bpffs mount")
+	fi
+	rm -f "$info"
+	if [ ${#left[@]} = 0 ]; then
+		msg="cleanup: nothing left behind (namespaces, processes, bpffs, files)"
+		if [ "$MODE" = e2e ]; then echo "ok - cleanup"; echo "# $msg"; else echo "$msg"; fi
+	else
+		if [ "$MODE" = e2e ]; then echo "not ok - cleanup"; fi
+		echo "cleanup: left behind: ${left[*]}" >&2
+		rc=1
+	fi
+	[ "$got_int" = 1 ] && rc=130
+	exit "$rc"
+fi
+
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../tests/net/lib.sh"
 
@@ -95,6 +128,7 @@ chmod 0700 "$LAB"   # sshd's StrictModes checks the key files' directory
 # Stop everything in the namespaces first, then keep the logs (never keys).
 lab_down() {
 	local ns
+	trap '' INT TERM    # a second signal must not cut the cleanup short
 	for ns in "${_NSES[@]}"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null; done
 	sleep 0.2
 	if [ "${LAB_KEEP:-0}" = 1 ] || [ "$_FAILS" -gt 0 ]; then
@@ -542,6 +576,7 @@ scenario() {
 }
 
 pin_dir_new lab || die setup "cannot mount a private bpffs"
+[ -n "${LAB_INFO:-}" ] && echo "$LAB $XDPBAN_PIN_DIR $$" >"$LAB_INFO"
 
 case $MODE in
 up)
