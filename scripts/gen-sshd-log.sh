@@ -4,7 +4,8 @@
 # Mix (per line): ~35% failed passwords, ~15% invalid users (+ their failed
 # passwords), ~10% preauth closes/disconnects, ~5% accepted logins, ~5% other
 # sshd noise, ~30% other programs. Sources come only from 198.18.0.0/15 and
-# 2001:db8::/32 (about 1 in 5 IPv6). RFC 3164 headers, one second apart per
+# 2001:db8::/32 (about 1 in 5 IPv6); 30% of lines come from 1% of the sources,
+# so correlation rules (5712, 5763, 5720) fire. RFC 3164 headers, one second apart per
 # 50 lines. Depends on awk only (mawk or gawk).
 set -eu
 lines=${1:-1000000}
@@ -25,7 +26,8 @@ BEGIN {
 		if (n % 50 == 0) t++
 		day = 1 + int(t / 86400) % 28
 		ts = sprintf("%s %2d %02d:%02d:%02d", mon[11], day, int(t / 3600) % 24, int(t / 60) % 60, t % 60)
-		s = src(int(rand() * sources))
+		# 30% of lines come from the busiest 1% of sources (the brute forcers)
+		s = rand() < 0.3 ? src(int(rand() * (sources / 100 + 1))) : src(int(rand() * sources))
 		u = users[1 + int(rand() * nusers)]
 		port = 1024 + int(rand() * 60000)
 		pid = 1000 + int(rand() * 30000)

@@ -97,8 +97,11 @@ static uint32_t hash(uint32_t rule, const struct xb_addr *a)
 
 static bool key_eq(const struct centry *e, uint32_t rule, const struct xb_addr *a)
 {
-	return e->rule == rule && e->src.family == a->family &&
-	       memcmp(e->src.bytes, a->bytes, 16) == 0;
+	uint64_t x[2], y[2];
+
+	memcpy(x, e->src.bytes, 16);    /* two word compares, no memcmp call */
+	memcpy(y, a->bytes, 16);
+	return e->rule == rule && e->src.family == a->family && x[0] == y[0] && x[1] == y[1];
 }
 
 static void lru_unlink(struct xb_correlator *c, uint32_t i)
