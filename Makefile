@@ -5,6 +5,7 @@
 #   make check      deps + build + every test (unit, sanitizers, netns traffic, e2e, vmtest)
 #   make bench      per-packet and log-parsing benchmarks against the peers
 #   make demo       the lab: a real sshd under brute force, banned by xdpban
+#   make man        the man page, $(BUILD)/xdpban.8, from doc/xdpban.8.scd
 #
 # BUILD=dir puts every output in another folder; V=1 shows the commands.
 
@@ -149,8 +150,18 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) scripts/lab.sh demo
 
-install: all
+# The man page, generated from its scdoc source.
+man: $(BUILD)/xdpban.8
+
+$(BUILD)/xdpban.8: doc/xdpban.8.scd | $(BUILD)
+	$(call msg,SCDOC,$@)
+	$(Q)scdoc < $< > $@
+
+install: all man
 	install -D -m 0755 $(BUILD)/xdpban $(DESTDIR)$(PREFIX)/sbin/xdpban
+	install -D -m 0644 $(BUILD)/xdpban.8 $(DESTDIR)$(PREFIX)/share/man/man8/xdpban.8
+	install -D -m 0644 scripts/xdpban.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/xdpban
 	install -d -m 0755 $(DESTDIR)/etc/xdpban $(DESTDIR)$(PREFIX)/share/xdpban/rules
 	install -m 0644 rules/*.xml $(DESTDIR)$(PREFIX)/share/xdpban/rules/
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/xdpban.conf > $(BUILD)/xdpban.conf
@@ -161,6 +172,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/xdpban $(DESTDIR)/lib/systemd/system/xdpban.service
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/xdpban.8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/xdpban
 	rm -rf $(DESTDIR)$(PREFIX)/share/xdpban
 
 clean:
