@@ -22,9 +22,15 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 # relies on bash, iproute2's `ip netns`, iputils ping and OpenBSD nc; GNU
 # versions of the text tools avoid busybox option differences in test scripts.
 # Everything else comes from busybox applets.
-HOST_BINS=${VMTEST_HOST_BINS:-"bash ip tc ping nc socat timeout bpftool mount umount
-	grep sed awk sleep date stat xargs mktemp seq sort head tail cut tr wc env
-	cat sysctl"}
+HOST_BINS=${VMTEST_HOST_BINS:-"bash ip tc ss ping nc socat timeout bpftool ethtool bc
+	mount umount grep sed awk sleep date stat xargs mktemp seq sort head tail cut tr
+	wc env cat sysctl ps pgrep pkill"}
+# Test scripts read JSON and craft frames with Debian's python3 (not whatever
+# python3 comes first in PATH): the interpreter and its standard library
+# without the parts no test needs.
+PYTHON=${VMTEST_PYTHON:-/usr/bin/python3}
+PY_EXCLUDES="config-* test idlelib tkinter turtledemo lib2to3 pydoc_data ensurepip
+	distutils site-packages dist-packages"
 
 # stage_dir: a fresh staging tree with the merged-/usr layout Debian uses.
 stage_dir() {
@@ -64,6 +70,27 @@ pack() {
 	mv "$out.tmp" "$out"
 }
 
+# copy_python DEST_ROOT: $PYTHON and its standard library, if the host has them.
+copy_python() {
+	local root=$1 real lib x excl=() so
+	if [ ! -x "$PYTHON" ]; then
+		echo "mkinitramfs: warning: no $PYTHON, tests that need python3 will fail" >&2
+		return 0
+	fi
+	real=$(readlink -f "$PYTHON")
+	lib=/usr/lib/$(basename "$real")
+	[ -f "$lib/os.py" ] || die "no standard library at $lib for $real"
+	cp --preserve=mode "$real" "$root/usr/bin/$(basename "$real")"
+	ln -sf "$(basename "$real")" "$root/usr/bin/python3"
+	copy_libs "$real" "$root"
+	for x in $PY_EXCLUDES; do excl+=(--exclude="${lib#/}/$x"); done
+	tar -C / "${excl[@]}" -cf - "${lib#/}" | tar -C "$root" -xf -
+	for so in "$root$lib"/lib-dynload/*.so; do
+		[ -e "$so" ] && copy_libs "$so" "$root"
+	done
+	return 0
+}
+
 build_system() {
 	local out=$1 d b path a
 	d=$(stage_dir)
@@ -86,6 +113,10 @@ build_system() {
 		cp --preserve=mode "$path" "$d/usr/bin/$b"
 		copy_libs "$path" "$d"
 	done
+	# Busybox's sh runs its own applets before PATH (so `sh -c "ip ..."` would
+	# get busybox ip); Debian's sh is a POSIX shell that does not: use bash.
+	ln -sf bash "$d/usr/bin/sh"
+	copy_python "$d"
 	mkdir -p "$d"/dev "$d"/proc "$d"/sys "$d"/tmp "$d"/run "$d"/root "$d"/etc "$d"/var
 	ln -s ../run "$d"/var/run
 	# The kernel opens /dev/console before /init runs: without the node, init
@@ -185,6 +216,7 @@ build_project() {
 list_inputs() {
 	local b
 	command -v busybox
+	[ -x "$PYTHON" ] && echo "$PYTHON"
 	for b in $HOST_BINS; do
 		command -v "$b" 2>/dev/null | grep "^/" || true
 	done

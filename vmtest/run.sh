@@ -31,7 +31,7 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 export BUILD
 OUT=$BUILD/vmtest
 
-TESTS=${VMTEST_TESTS:-"tests/test_xdp* tests/net/test_dataplane.sh"}
+TESTS=${VMTEST_TESTS:-"vmtest/test_guest_env.sh tests/test_xdp* tests/net/test_dataplane.sh"}
 MODULES=${VMTEST_MODULES:-"veth 8021q"}
 VM_TIMEOUT=${VMTEST_TIMEOUT:-420}
 TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-180}
@@ -166,9 +166,11 @@ build_modules_part() {
 # Expand VMTEST_TESTS into $OUT/tests ("crit PATH" / "sh PATH") and MISSING.
 MISSING=()
 resolve_tests() {
-	local p m found
+	local p m found pats
 	: >"$OUT/tests"
-	for p in $TESTS; do
+	# Split without globbing here: each pattern is matched in its own folder.
+	read -r -a pats <<<"$TESTS"
+	for p in "${pats[@]}"; do
 		found=0
 		case $p in
 		*.sh)
