@@ -28,7 +28,8 @@
 #
 # Knobs: TRAFFIC_BANS ("1000 100000"), TRAFFIC_PROTOS ("udp syn"),
 # TRAFFIC_SECONDS (flood length, 2), TRAFFIC_MAX_PACKETS (30000000),
-# TRAFFIC_CONNS (client loops, 2), TRAFFIC_ROUNDS (3). Addresses: 198.18.0.0/24 for the links,
+# TRAFFIC_CONNS (client loops, 2), TRAFFIC_ROUNDS (3), TRAFFIC_MAX_BANS
+# (capacity of xdpban's maps, its default when empty). Addresses: 198.18.0.0/24 for the links,
 # bans from 198.18.1.0 up. Everything bounded; namespaces removed on exit.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +46,7 @@ FLOOD_S=${TRAFFIC_SECONDS:-2}
 MAXPKT=${TRAFFIC_MAX_PACKETS:-30000000}
 CONNS=${TRAFFIC_CONNS:-2}
 ROUNDS=${TRAFFIC_ROUNDS:-3}
+MAX_BANS=${TRAFFIC_MAX_BANS:-}         # xdpban map capacity; empty: its default
 FILTERS="xdpban nft ipt none floor"
 PORT=8080
 SRC_BASE=198.18.1.0
@@ -80,7 +82,7 @@ bg_track $!
 wait_until 5 tcp_ok "$C" 198.18.0.5 "$PORT" || { echo "bench-traffic: server not reachable" >&2; exit 1; }
 
 # The xdpban maps are created by the first attach; bans are loaded per size.
-ip netns exec "$E" "$XDPBAN" -q attach e0 --mode native >/dev/null || {
+ip netns exec "$E" "$XDPBAN" -q attach e0 --mode native ${MAX_BANS:+--max-bans "$MAX_BANS"} >/dev/null || {
 	echo "bench-traffic: xdpban attach e0 --mode native failed" >&2; exit 1; }
 ip netns exec "$E" "$XDPBAN" -q detach e0 >/dev/null
 
@@ -154,6 +156,17 @@ client() {  # SECONDS
 	ip netns exec "$C" timeout $(( ${1%.*} + 20 )) taskset -c "$APP_CPU" \
 		"$BIN/bench_rr" client 198.18.0.5 "$PORT" "$1" "$CONNS"
 }
+# baseline SECONDS: the client without flood, while a plain busy loop holds
+# the generator's CPU as the flood would. (On this kind of VM an idle vCPU
+# makes cross-CPU wake-ups slow, and an idle-CPU baseline came out below the
+# flooded runs.)
+baseline() {
+	timeout $(( ${1%.*} + 2 )) taskset -c "$GEN_CPU" sh -c 'while :; do :; done' &
+	local spin=$!
+	client "$1"
+	kill "$spin" 2>/dev/null
+	wait "$spin" 2>/dev/null
+}
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 
 # load_bans N: the same N addresses into xdpban, the nft set and the ipset.
@@ -194,7 +207,8 @@ load_bans() {
 # --- measure -------------------------------------------------------------------
 # Flood-only runs are interleaved (xdpban nft ipt none floor, xdpban nft ...)
 # for ROUNDS rounds and reported as medians; then per filter one client run
-# without flood (its baseline) and one inside a flood, side by side.
+# without flood and one inside a flood, side by side; the baseline is the
+# median of the no-flood runs.
 ROWS=$TMP/rows.tsv
 RAW=$TMP/raw.tsv
 : >"$ROWS"
@@ -224,7 +238,7 @@ for n in $SIZES; do
 		done
 		for f in $FILTERS; do
 			# The no-flood baseline right before, against drift on a shared machine.
-			b=$(client "$FLOOD_S")
+			b=$(baseline "$FLOOD_S")
 			echo "$n $proto $f $b" >>"$TMP/base.txt"
 			filter_on "$f" || exit 1
 			flood "$proto" "$n" "$(( FLOOD_S + 1 ))" >/dev/null &
@@ -242,6 +256,9 @@ for n in $SIZES; do
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "-" "no flood" "-" "-" "-" "-" \
 		"$(bsel rps)" "$(bsel p50_us)" "$(bsel p99_us)" "$(awk -v n="$n" '$1 == n' "$TMP/base.txt" |
 		sed -n 's/.* errors=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')" "-" >>"$ROWS"
+	# Percentages against the median baseline of this size: single no-flood runs
+	# swing more than the floods do on a shared machine.
+	base_rps=$(bsel rps)
 	for proto in $PROTOS; do
 		# floor: CPU ms per million frames of the drop-all program (generator's share)
 		fl=$(awk -F'\t' -v n="$n" -v p="$proto" '$1 == n && $2 == p && $3 == "floor" && $6 > 0 { print $7 * 10 / ($6 / 1e6) }' "$RAW" | median)
@@ -251,8 +268,7 @@ for n in $SIZES; do
 			mpps=$(sel '$6 / $4 / 1e6')
 			cpm=$(sel '$6 > 0 ? $7 * 10 / ($6 / 1e6) : 0')
 			out=$(awk -v n="$n" -v p="$proto" -v f="$f" '$1 == n && $2 == p && $3 == f' "$TMP/client.txt")
-			base_rps=$(awk -v n="$n" -v p="$proto" -v f="$f" '$1 == n && $2 == p && $3 == f' "$TMP/base.txt" |
-				sed -n 's/.* rps=\([^ ]*\).*/\1/p')
+
 			awk -v n="$n" -v p="$proto" -v f="$f" -v off="$off" -v mpps="$mpps" -v cpm="$cpm" -v fl="$fl" \
 				-v rps="$(kv rps "$out")" -v base="$base_rps" -v p50="$(kv p50_us "$out")" \
 				-v p99="$(kv p99_us "$out")" -v err="$(kv errors "$out")" '
@@ -282,8 +298,9 @@ MACHINE="$cpu_model, $NCPU CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/104857
 	echo "sources rotating over the whole banned set, $FLOOD_S s per run, generator pinned to CPU $GEN_CPU;"
 	echo "flood-only runs interleaved over the filters, $ROUNDS rounds, medians shown."
 	echo "Legitimate client: $CONNS closed loops of new TCP connection + 64-byte request/response to a server"
-	echo "on the edge (both on CPU $APP_CPU), measured during one more flood per filter; its baseline is a"
-	echo "no-flood run right before (the *no flood* row shows their medians)."
+	echo "on the edge (both on CPU $APP_CPU), measured during one more flood per filter; a no-flood run"
+	echo "precedes each (with a busy loop on CPU $GEN_CPU, so the CPU is as occupied as in a flood), and"
+	echo "percentages are against the median of those (the *no flood* row)."
 	echo "*CPU ms / M dropped*: CPU time of the flood (all busy time of the generator's CPU, where the"
 	echo "generator, e0's NAPI and the filter run, plus irq/softirq time of the other CPUs; /proc/stat) per"
 	echo "million dropped frames: generator included. *edge ms / M* subtracts the floor (an XDP program"

@@ -29,9 +29,7 @@ BANS=${BENCH_BANS:-1000,100000,1000000}
 mkdir -p "$RES" "$DOC"
 rc=0
 
-for b in bench_xdp xdpban; do
-	[ -x "$BIN/$b" ] || [ -x "$BUILD/$b" ] || { echo "bench: $BIN/$b missing; run make BUILD=$BUILD tests" >&2; exit 1; }
-done
+[ -x "$BIN/bench_xdp" ] || { echo "bench: $BIN/bench_xdp missing; run make BUILD=$BUILD tests" >&2; exit 1; }
 
 # --- xdp-filter instances --------------------------------------------------
 # xdp-filter keeps its maps under the first bpffs it finds in /proc/mounts and
