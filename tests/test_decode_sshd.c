@@ -178,6 +178,11 @@ Test(decode_sshd, injection)
 		  XB_EV_REVERSE_MAP, "198.18.0.5", NULL },
 		{ "Accepted password for a from 203.0.113.9 port 1 ssh2 from 198.18.0.5 port 5000 ssh2",
 		  XB_EV_ACCEPTED, "198.18.0.5", NULL },
+		/* a certificate's key id is the client's text, after sshd's fields */
+		{ "Failed publickey for root from 198.18.0.5 port 5000 ssh2: ED25519-CERT SHA256:fp ID evil from 203.0.113.9 port 22 (serial 0) CA ED25519 SHA256:ca",
+		  XB_EV_AUTH_FAIL, "198.18.0.5", "root" },
+		{ "Failed publickey for invalid user a ssh2: b from 203.0.113.9 port 22 ssh2: c from 198.18.0.5 port 5000 ssh2: RSA SHA256:fp",
+		  XB_EV_AUTH_FAIL, "198.18.0.5", "a ssh2: b from 203.0.113.9 port 22 ssh2: c" },
 	};
 	char got[XB_ADDRSTRLEN];
 
@@ -212,6 +217,9 @@ Test(decode_sshd, no_address)
 		"reverse mapping checking getaddrinfo for x [203.0.113.9] failed - nope",
 		"Connection closed by 198.18.0.5 203.0.113.9 port 22 [preauth]",
 		"Disconnecting invalid user x 198.18.0.5 port 22: Something else [preauth]",
+		/* certificate key id holding a second " ssh2: ": ambiguous, so no address */
+		"Failed publickey for root from 198.18.0.5 port 22 ssh2: ED25519-CERT SHA256:fp ID evil from 203.0.113.9 port 22 ssh2: x (serial 0) CA ED25519 SHA256:ca",
+		"Accepted publickey for a from 198.18.0.5 port 22 ssh2: RSA-CERT SHA256:fp ID e from 203.0.113.9 port 2 ssh2: y (serial 1) CA RSA SHA256:c",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

@@ -148,21 +148,37 @@ static enum xb_ev_kind failed_accepted(struct xb_event *ev, struct span m, enum 
 	m.n -= i;
 	if (!cut_prefix(&m, LIT(" for ")))
 		return XB_EV_NONE;
-	/* sshd's tail after " ssh2" is ": KEYTYPE FINGERPRINT" (no attacker
-	 * text); the last " ssh2" is sshd's own. */
+	/*
+	 * After " ssh2" sshd may add ": TYPE FP" (a key: two tokens, sshd's
+	 * own) or ": TYPE-CERT FP ID <key id> (serial N) CA TYPE FP" (a
+	 * certificate, whose key id is the client's text). Take the last
+	 * " ssh2: " whose tail is two tokens; a certificate tail is trusted
+	 * only when " ssh2: " occurs once, else the line is ambiguous and
+	 * yields no address.
+	 */
 	if (!cut_suffix(&m, LIT(" ssh2"))) {
-		const char *p = NULL;
+		const char *last = NULL, *plain = NULL;
+		unsigned seen = 0;
 
-		for (size_t k = m.n; k >= 6; k--)
-			if (memcmp(m.s + k - 6, " ssh2:", 6) == 0) {
-				p = m.s + k - 6;
-				break;
-			}
-		if (!p) {
-			ev->kind = kind;
-			return kind;
+		for (size_t k = m.n; k >= 7; k--) {
+			const char *p = m.s + k - 7;
+
+			if (memcmp(p, " ssh2: ", 7) != 0)
+				continue;
+			seen++;
+			if (!last)
+				last = p;
+			const char *t = p + 7, *e = m.s + m.n;
+			const char *sp = memchr(t, ' ', (size_t)(e - t));
+
+			if (!plain && sp && sp > t && sp + 1 < e && !memchr(sp + 1, ' ', (size_t)(e - sp - 1)))
+				plain = p;
 		}
-		m.n = (size_t)(p - m.s);
+		if (!plain && seen == 1)
+			plain = last;
+		if (!plain)
+			return kind;    /* kind known, address not trustworthy */
+		m.n = (size_t)(plain - m.s);
 	}
 	if (cut_port(&m, &ev->port) && tail_from_addr(ev, m, &u)) {
 		cut_invalid(ev, &u);
