@@ -494,3 +494,80 @@ Test(actions, attach_detach_in_private_netns)
 	cr_expect_eq(l.n, 0);
 	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_NATIVE, &used), -EOPNOTSUPP);
 }
+
+static struct xb_addr *v6_run(size_t n)
+{
+	struct xb_addr *v = calloc(n, sizeof(*v));
+	char buf[64];
+
+	cr_assert_not_null(v);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "2001:db8:%zx:%zx::1", i >> 16, i & 0xffff);
+		cr_assert_eq(xb_addr_parse(buf, &v[i], false), 0, "%s", buf);
+	}
+	return v;
+}
+
+struct prefix_check {
+	const struct xb_addr *v;
+	size_t n, stored, outside;
+};
+
+static int in_prefix(const struct xb_addr *a, const struct xb_ban *b, const struct xb_meta *m, void *ctx)
+{
+	struct prefix_check *c = ctx;
+	size_t i;
+
+	c->stored++;
+	for (i = 0; i < c->n; i++)
+		if (xb_addr_eq(a, &c->v[i]))
+			break;
+	if (i == c->n)
+		c->outside++;
+	return 0;
+}
+
+/* Big loads into an empty map take the two-thread path. */
+Test(actions, big_batch_into_empty_map)
+{
+	const size_t n = 50000;
+	struct xb_addr *v = v6_run(n);
+	struct seen s = {};
+	size_t done = 0;
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, n, &perm, &done), 0);
+	cr_expect_eq(done, n);
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.bans, n);
+	cr_expect_eq(xb_dp_lookup(dp, &v[0], &b), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &v[n - 1], &b), 0);
+	free(v);
+}
+
+/* More than fits: what is stored is exactly the first *done addresses. */
+Test(actions, big_batch_full_keeps_the_prefix_contract)
+{
+	const size_t n = 50000;
+	const uint32_t caps[] = { 40000, 15000 };
+
+	for (size_t c = 0; c < ARRAY_SIZE(caps); c++) {
+		struct xb_addr *v = v6_run(n);
+		struct prefix_check pc = { .v = v };
+		size_t done = 0;
+
+		open_dp(caps[c]);
+		cr_assert_eq(xb_dp_ban_batch(dp, v, n, &perm, &done), -ENOSPC);
+		cr_expect_leq(done, caps[c]);
+		pc.n = done;
+		cr_assert_eq(xb_dp_foreach_ban(dp, in_prefix, &pc), 0);
+		cr_expect_eq(pc.stored, done, "cap %u: stored %zu, done %zu", caps[c], pc.stored, done);
+		cr_expect_eq(pc.outside, 0, "cap %u: only addrs[0..done) stored", caps[c]);
+		cr_expect_eq(done, caps[c], "filled to the last slot");
+		xb_dp_close(dp);
+		dp = NULL;
+		rm_pins();
+		free(v);
+	}
+}

@@ -13,6 +13,7 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,16 +511,15 @@ static int batch_flush(struct batch *b, size_t *stored)
 	return err;
 }
 
-/* One run of exact bans of one family, in order, with batched updates. */
-static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
-		   const struct xb_ban_req *req, size_t *done)
+/* One range of exact bans of one family, in order, with batched updates.
+ * fresh: the map was empty, so no key needs an existence check. Returns the
+ * raw kernel error; *done counts the bans stored. */
+static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
+		     const struct xb_ban_req *req, bool fresh, bool check_allow, size_t *done)
 {
 	int family = addrs[0].family;
 	struct batch b = { .dp = dp, .fd = family == 4 ? dp->ban4 : dp->ban6,
 			   .ksz = family == 4 ? 4 : 16 };
-	bool check_allow = !map_empty(family == 4 ? dp->allow4 : dp->allow6);
-	/* A bulk load into an empty map needs no per-key existence check. */
-	bool fresh = map_empty(b.fd);
 	struct xb_ban tmpl, old;
 	size_t stored, i;
 	int err = 0;
@@ -577,13 +577,87 @@ static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		if (ferr)
 			err = ferr;
 	}
-	if (err && err != -EPERM)
-		err = full_error(dp, false, err);
 out:
 	free(b.keys);
 	free(b.vals);
 	free(b.mkeys);
 	free(b.mvals);
+	return err;
+}
+
+struct range_job {
+	struct xb_dp *dp;
+	const struct xb_addr *addrs;
+	size_t n, done;
+	const struct xb_ban_req *req;
+	int err;
+};
+
+static void *range_thread(void *arg)
+{
+	struct range_job *j = arg;
+
+	j->err = ban_range(j->dp, j->addrs, j->n, j->req, true, false, &j->done);
+	return NULL;
+}
+
+/* Undo the bans a job stored (used when an earlier range failed). */
+static void range_undo(struct range_job *j)
+{
+	for (size_t i = 0; i < j->done; i++) {
+		union xb_key k;
+		bool prefix;
+		int fd;
+
+		if (ban_slot(j->dp, &j->addrs[i], &fd, &k, &prefix))
+			bpf_map_delete_elem(fd, &k);
+		if (j->req->reason)
+			meta_del(j->dp, &j->addrs[i]);
+	}
+	j->done = 0;
+}
+
+/*
+ * One run of exact bans of one family. A big load into an empty map is the
+ * kernel's insert cost alone: split it over two threads (two CPUs) when it
+ * fits, so the halves never race each other for the last free slots. If the
+ * first half still fails (a concurrent writer), the second half is undone
+ * so that what is stored is exactly addrs[0..*done).
+ */
+static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
+		   const struct xb_ban_req *req, size_t *done)
+{
+	int family = addrs[0].family;
+	bool check_allow = !map_empty(family == 4 ? dp->allow4 : dp->allow6);
+	bool fresh = map_empty(family == 4 ? dp->ban4 : dp->ban6);
+	int err;
+
+	*done = 0;
+	if (fresh && !check_allow && n >= 4 * BATCH_CHUNK && n <= dp->max_bans) {
+		size_t mid = n / 2;
+		struct range_job jobs[2] = {
+			{ .dp = dp, .addrs = addrs, .n = mid, .req = req },
+			{ .dp = dp, .addrs = addrs + mid, .n = n - mid, .req = req },
+		};
+		pthread_t t;
+
+		if (!pthread_create(&t, NULL, range_thread, &jobs[1])) {
+			range_thread(&jobs[0]);
+			pthread_join(t, NULL);
+			if (jobs[0].err) {
+				range_undo(&jobs[1]);
+				*done = jobs[0].done;
+				err = jobs[0].err;
+			} else {
+				*done = mid + jobs[1].done;
+				err = jobs[1].err;
+			}
+			return err ? full_error(dp, false, err) : 0;
+		}
+	}
+	err = ban_range(dp, addrs, n, req, fresh, check_allow, done);
+	if (err && err != -EPERM)
+		err = full_error(dp, false, err);
 	return err;
 }
 
