@@ -114,8 +114,10 @@ Test(rules, chains_levels_noalert_regex)
 
 	cr_assert_eq(eval(rs, NULL, "Invalid user x from 198.18.0.1", "198.18.0.1", SEC, &level), 110);
 	cr_assert_eq(level, 5);
-	cr_assert_eq(eval(rs, NULL, "Connection closed by invalid user x 198.18.0.1 port 1", "198.18.0.1", SEC, &level), 105,
-		     "the first child in order wins");
+	/* 105 (level 0) is defined first but 110 (level 5) is tried first, as in Wazuh */
+	cr_assert_eq(eval(rs, NULL, "Connection closed by invalid user x 198.18.0.1 port 1", "198.18.0.1", SEC, &level), 110,
+		     "siblings are tried by level, highest first");
+	cr_assert_eq(eval(rs, NULL, "Connection closed by x", "198.18.0.1", SEC, &level), 105);
 	cr_assert_eq(level, 0);
 	cr_assert_eq(eval(rs, NULL, "something else", NULL, SEC, &level), 100);
 	cr_assert_eq(level, 0);
@@ -132,11 +134,13 @@ Test(rules, chains_levels_noalert_regex)
 	/* program_name, and a root rule that is not decoded_as */
 	strcpy(ev.program, "sshd-session");
 	cr_assert_eq(xb_rules_eval(rs, NULL, &ev, &al), 1);
-	cr_assert_eq(al.rule, 100, "decoded_as sshd comes first");
-	ev.decoder = NULL;
-	cr_assert_eq(xb_rules_eval(rs, NULL, &ev, &al), 1);
-	cr_assert_eq(al.rule, 160);
+	cr_assert_eq(al.rule, 160, "roots are tried by level too: 160 (2) before 100 (0)");
+	cr_assert_eq(al.level, 2);
+	cr_assert_str_eq(al.description, "");
 	strcpy(ev.program, "sshd");
+	cr_assert_eq(xb_rules_eval(rs, NULL, &ev, &al), 1);
+	cr_assert_eq(al.rule, 100, "program_name is anchored: sshd is not sshd-session");
+	ev.decoder = NULL;
 	cr_assert_eq(xb_rules_eval(rs, NULL, &ev, &al), 0, "nothing matches");
 
 	struct xb_rule_info info;

@@ -737,6 +737,24 @@ static int check_cycles(struct load_ctx *lc, struct xb_ruleset *rs, size_t i, ui
 	return 0;
 }
 
+/*
+ * Siblings are tried as Wazuh orders them: higher level first, definition
+ * order among equal levels (insertion sort: stable, lists are short).
+ */
+static void sort_by_level(const struct xb_ruleset *rs, uint32_t *idx, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint32_t v = idx[i];
+		size_t k = i;
+
+		while (k > 0 && rs->r[idx[k - 1]].level < rs->r[v].level) {
+			idx[k] = idx[k - 1];
+			k--;
+		}
+		idx[k] = v;
+	}
+}
+
 static int link_rules(struct load_ctx *lc, struct xb_ruleset *rs)
 {
 	uint8_t *state;
@@ -777,6 +795,9 @@ static int link_rules(struct load_ctx *lc, struct xb_ruleset *rs)
 	}
 	if (err)
 		return err;
+	sort_by_level(rs, rs->roots, rs->n_roots);
+	for (size_t i = 0; i < rs->n; i++)
+		sort_by_level(rs, rs->r[i].children, rs->r[i].n_children);
 	state = calloc(rs->n ? rs->n : 1, 1);
 	if (!state)
 		return -ENOMEM;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * rules: the third stage. Wazuh-syntax rule files (a documented subset) are
- * loaded into a ruleset; events are matched against it, most specific child
- * first as in Wazuh, and correlation rules (frequency/timeframe/ignore over
- * if_matched_sid, same_source_ip) count with the events' own timestamps so
- * replaying old logs correlates exactly as live ones.
+ * loaded into a ruleset; events are matched against it as Wazuh does: a
+ * rule's children are tried in order of level (highest first; definition
+ * order among equal levels), the first that matches is descended into, and
+ * the deepest match is the result. Correlation rules (frequency, timeframe,
+ * ignore over if_matched_sid, same_source_ip) count with the events' own
+ * timestamps, so replaying old logs correlates exactly as live ones.
  *
  * Supported syntax (anything else is an error naming file:line):
  *   <group name="a,b,">             top level; several per file are fine
