@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 
@@ -32,6 +33,7 @@
 #define FORGET_EVERY    600     /* s between purges of quiet histories */
 #define CURSOR_EVERY    5       /* s between journal cursor saves */
 #define STATUS_EVERY    10      /* s between sd_notify STATUS= lines */
+#define CHECKPOINT_EVERY 5      /* s between SQLite WAL checkpoints */
 #define MAX_DECISIONS   4
 #define RESTORE_CHUNK   8192
 
@@ -128,43 +130,52 @@ static int set_add(const struct xb_addr *a, const struct xb_ban *b,
 	return 0;
 }
 
+/*
+ * Exact bans go straight into the pinned hash maps with batched updates, each
+ * with its own value (expiry, rule, offence): xb_dp_ban_batch() takes one
+ * request per call, which would mean one call per distinct expiry second.
+ * Only keys the maps lack are written, so counters and manual bans stay as
+ * they are. The layouts are the contract of xdpban.h. Prefix bans (few) go
+ * through xb_dp_ban().
+ */
+struct fast_map {
+	int fd;
+	size_t ksz;
+	uint8_t *keys;
+	struct xb_ban *vals;
+	size_t n;
+	bool full;
+};
+
 struct restore_ctx {
 	struct xb_dp *dp;
 	struct addr_set present;
 	struct xb_restore_stats *rs;
-	struct xb_addr *batch;
-	size_t nb;
-	struct xb_ban_req req;  /* the request shared by the batch */
-	int64_t expires_wall;
+	struct fast_map m4, m6;
 };
 
-/* Store the batch; an allow-listed address is skipped, the rest goes on. */
-static int restore_flush(struct restore_ctx *r)
+static int fast_flush(struct restore_ctx *r, struct fast_map *m)
 {
-	size_t off = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+	__u32 count = m->n;
+	int err;
 
-	while (off < r->nb) {
-		size_t done = 0;
-		int err = xb_dp_ban_batch(r->dp, r->batch + off, r->nb - off, &r->req, &done);
-
-		r->rs->inserted += done;
-		off += done;
-		if (!err)
-			break;
-		if (err == -ENOSPC) {
-			r->rs->failed += r->nb - off;
-			pr_warn("restore: the ban map is full; %zu bans not restored\n", r->nb - off);
-			r->nb = 0;
-			return err;
-		}
-		char buf[XB_ADDRSTRLEN];
-
-		pr_warn("restore: %s: %s\n", off < r->nb ? afmt(&r->batch[off], buf) : "?",
-			strerror(-err));
-		r->rs->failed++;
-		off++;
+	if (!m->n)
+		return 0;
+	err = bpf_map_update_batch(m->fd, m->keys, m->vals, &count, &bo);
+	if (err && err != -E2BIG && err != -ENOSPC)
+		count = 0;
+	if (count > m->n)
+		count = m->n;
+	r->rs->inserted += count;
+	if (err) {
+		r->rs->failed += m->n - count;
+		if (!m->full)
+			pr_warn("restore: %zu bans not restored: %s\n", m->n - count,
+				err == -E2BIG || err == -ENOSPC ? "the ban map is full" : strerror(-err));
+		m->full = true;
 	}
-	r->nb = 0;
+	m->n = 0;
 	return 0;
 }
 
@@ -172,6 +183,8 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 {
 	struct restore_ctx *r = ctx;
 	struct xb_addr key = b->addr;
+	struct fast_map *m;
+	char buf[XB_ADDRSTRLEN];
 	int err;
 
 	r->rs->active++;
@@ -180,44 +193,81 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 		r->rs->present++;
 		return 0;
 	}
-	if (r->nb && (r->expires_wall != b->expires || r->req.rule != b->rule ||
-		      r->req.offence != b->offence || r->req.flags != b->flags || r->nb == RESTORE_CHUNK)) {
-		if ((err = restore_flush(r)))
-			return err;
+	/* The original expiry, moved from the wall clock to the boot clock. */
+	struct xb_ban v = { .expires = xb_wall_to_boot(b->expires), .rule = b->rule,
+			    .offence = b->offence, .flags = b->flags };
+	m = key.family == 4 ? &r->m4 : &r->m6;
+	if (!xb_addr_is_single(&key) || m->fd < 0) {
+		struct xb_ban_req req = { .expires = v.expires, .rule = v.rule,
+					  .offence = v.offence, .flags = v.flags };
+
+		err = xb_dp_ban(r->dp, &key, &req);
+		if (err) {
+			r->rs->failed++;
+			pr_warn("restore: %s: %s\n", afmt(&key, buf), strerror(-err));
+		} else {
+			r->rs->inserted++;
+		}
+		return 0;
 	}
-	if (!r->nb) {
-		/* The original expiry, moved from the wall clock to the boot clock. */
-		r->req = (struct xb_ban_req){ .expires = xb_wall_to_boot(b->expires), .rule = b->rule,
-					      .offence = b->offence, .flags = b->flags };
-		r->expires_wall = b->expires;
+	if (m->full) {
+		r->rs->failed++;
+		return 0;
 	}
-	r->batch[r->nb++] = key;
-	return 0;
+	memcpy(m->keys + m->n * m->ksz, key.bytes, m->ksz);
+	m->vals[m->n++] = v;
+	return m->n == RESTORE_CHUNK ? fast_flush(r, m) : 0;
+}
+
+static int fast_open(struct xb_dp *dp, const char *name, size_t ksz, struct fast_map *m)
+{
+	char path[PATH_MAX];
+
+	m->ksz = ksz;
+	snprintf(path, sizeof(path), "%s/%s", xb_dp_pin_dir(dp), name);
+	m->fd = bpf_obj_get(path);
+	if (m->fd < 0)
+		pr_debug("restore: %s: %s; using single updates\n", path, strerror(errno));
+	m->keys = malloc(RESTORE_CHUNK * ksz);
+	m->vals = malloc(RESTORE_CHUNK * sizeof(*m->vals));
+	return m->keys && m->vals ? 0 : -ENOMEM;
+}
+
+static void fast_close(struct fast_map *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m->keys);
+	free(m->vals);
 }
 
 int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 		      struct xb_restore_stats *rs)
 {
-	struct restore_ctx r = { .dp = dp, .rs = rs };
+	struct restore_ctx r = { .dp = dp, .rs = rs, .m4.fd = -1, .m6.fd = -1 };
 	int err;
 
 	memset(rs, 0, sizeof(*rs));
-	r.batch = malloc(RESTORE_CHUNK * sizeof(*r.batch));
-	if (!r.batch)
-		return -ENOMEM;
+	err = fast_open(dp, XB_MAP_BAN4, 4, &r.m4);
+	if (!err)
+		err = fast_open(dp, XB_MAP_BAN6, 16, &r.m6);
 	/* What the maps hold already (kept as is: no duplicate, manual bans untouched). */
-	err = xb_dp_foreach_ban(dp, set_add, &r.present);
+	if (!err)
+		err = xb_dp_foreach_ban(dp, set_add, &r.present);
 	if (!err) {
 		for (size_t i = 0; i < r.present.n; i++)
 			r.present.a[i].pad[0] = r.present.a[i].pad[1] = 0;
 		qsort(r.present.a, r.present.n, sizeof(*r.present.a), addr_cmp);
 		err = xb_state_ban_foreach_active(st, now, restore_one, &r);
 	}
-	if (!err && r.nb)
-		err = restore_flush(&r);
-	free(r.batch);
+	if (!err)
+		err = fast_flush(&r, &r.m4);
+	if (!err)
+		err = fast_flush(&r, &r.m6);
+	fast_close(&r.m4);
+	fast_close(&r.m6);
 	free(r.present.a);
-	return err == -ENOSPC ? 0 : err;
+	return err;
 }
 
 /* ---- pipeline ----------------------------------------------------------- */
@@ -692,6 +742,8 @@ static void on_tick(struct daemon *d)
 		if (!xb_policy_forget(d->pol, now, &n) && n)
 			pr_info("forgot the history of %zu quiet addresses\n", n);
 	}
+	if (d->ticks % CHECKPOINT_EVERY == 0)
+		xb_state_checkpoint(d->st);
 	if (d->ticks % CURSOR_EVERY == 0)
 		for (size_t i = 0; i < d->n_srcs; i++)
 			xb_source_save_cursor(d->srcs[i]);
@@ -738,6 +790,8 @@ static void teardown(struct daemon *d)
 {
 	for (size_t i = 0; i < d->n_srcs; i++)
 		xb_source_save_cursor(d->srcs[i]);
+	if (d->st)
+		xb_state_checkpoint(d->st);
 	close_sources(d);
 	xb_ctl_close(d->ctl);
 	xb_policy_free(d->pol);

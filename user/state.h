@@ -71,7 +71,8 @@ int xb_state_ban_count(struct xb_state *st, size_t *n);
 
 typedef int (*xb_state_ban_cb)(const struct xb_state_ban *b, void *ctx);
 /* Bans still in force at `now` (permanent or expires > now), ordered by
- * (expires, rule, offence, flags) so equal requests come together. */
+ * (expires, rule, offence, flags) so equal requests come together. For speed
+ * (the restore path) cmd and created are not filled in. */
 int xb_state_ban_foreach_active(struct xb_state *st, int64_t now, xb_state_ban_cb cb, void *ctx);
 /* Bans of one family inside prefix (prefix itself excluded). */
 int xb_state_ban_foreach_within(struct xb_state *st, const struct xb_addr *prefix,
@@ -84,6 +85,10 @@ int xb_state_ban_reap(struct xb_state *st, int64_t now, xb_state_ban_cb cb, void
  * distinct addresses of that prefix seen since `since`. Old rows are pruned. */
 int xb_state_v6_seen(struct xb_state *st, const struct xb_addr *prefix,
 		     const struct xb_addr *addr, int64_t now, int64_t since, unsigned *distinct);
+
+/* Move the write-ahead log into the database (call it every few seconds:
+ * automatic checkpoints are off so a ban never waits for an fsync). */
+int xb_state_checkpoint(struct xb_state *st);
 
 /* Small key/value store. get: -ENOENT when absent; value truncated to len. */
 int xb_state_meta_get(struct xb_state *st, const char *key, char *val, size_t len);

@@ -1,0 +1,75 @@
+#!/bin/bash
+# The daemon's benchmarks (part of make bench):
+#  1. reaction latency: from an sshd line appended to a followed file to the
+#     ban present in the pinned map, over BENCH_LAT_BANS (default 1000) bans;
+#     p50/p99 reported, target p99 < 5 ms;
+#  2. bulk restore: BENCH_RESTORE_BANS (default 1000000) bans from the state
+#     database into the maps (xb_dp_ban_batch), target < 2 s.
+# Private bpffs, state and log in temp dirs; no interface is attached and
+# nothing is sent on any network.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tests/net/lib.sh
+. "$TOP/tests/net/lib.sh"
+need_root
+
+N_LAT=${BENCH_LAT_BANS:-1000}
+N_RES=${BENCH_RESTORE_BANS:-1000000}
+BENCH=$BUILD/bench/bench_latency
+[ -x "$BENCH" ] && [ -x "$XDPBAN" ] || { echo "bench-latency: build first (make BUILD=$BUILD tests)" >&2; exit 1; }
+
+T=$(mktemp -d /tmp/xdpban-bench-XXXXXX)
+on_exit "rm -rf '$T'"
+pin_dir_new bench
+: >"$T/auth.log"
+cat >"$T/local_rules.xml" <<'XML'
+<group name="local,syslog,sshd,">
+  <!-- Every second invalid-user line from one address fires 5712: each
+       timed line is the one that completes a correlation. -->
+  <rule id="5712" level="10" frequency="2" timeframe="120" overwrite="yes">
+    <if_matched_sid>5710</if_matched_sid>
+    <same_source_ip />
+    <description>sshd: brute force (bench).</description>
+    <group>authentication_failures,</group>
+  </rule>
+</group>
+XML
+cat >"$T/xdpban.conf" <<XML
+<xdpban>
+  <source type="file">$T/auth.log</source>
+  <rules_dir>$TOP/rules</rules_dir>
+  <local_rules>$T/local_rules.xml</local_rules>
+  <state_dir>$T/state</state_dir>
+  <control_socket>$T/ctl.sock</control_socket>
+  <active-response><command>firewall-drop</command><location>local</location><rules_id>5712</rules_id>
+  <timeout>600</timeout><repeated_offenders>30,60,90</repeated_offenders></active-response>
+</xdpban>
+XML
+
+rc=0
+echo "== reaction latency ($N_LAT bans)"
+"$XDPBAN" -q run --config "$T/xdpban.conf" --foreground 2>"$T/daemon.log" &
+DPID=$!
+bg_track "$DPID"
+if wait_until 10 test -S "$T/ctl.sock"; then
+	"$BENCH" latency "$T/auth.log" "$N_LAT" | tee "$T/lat.txt" || rc=1
+	P99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' "$T/lat.txt")
+	if [ -n "$P99" ] && awk "BEGIN { exit !($P99 < 5) }"; then
+		echo "p99 $P99 ms < 5 ms: target met"
+	else
+		echo "p99 ${P99:-?} ms: target (< 5 ms) NOT met"; rc=1
+	fi
+else
+	echo "daemon did not start:"; cat "$T/daemon.log"; rc=1
+fi
+kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
+
+echo "== bulk restore ($N_RES bans)"
+"$BENCH" restore "$T/restore" "$N_RES" | tee "$T/res.txt" || rc=1
+S=$(sed -n 's/^restore into empty maps: [0-9]* bans in \([0-9.]*\) s.*/\1/p' "$T/res.txt")
+if [ -n "$S" ] && awk "BEGIN { exit !($S < 2) }"; then
+	echo "restore $S s < 2 s: target met"
+else
+	echo "restore ${S:-?} s: target (< 2 s) NOT met"; rc=1
+fi
+exit $rc
