@@ -357,7 +357,7 @@ trigger_time_us() {   # ADDR BEFORE_US
 
 # watch_bans ROUND LIMIT_S: poll the map every 50 ms until both attackers
 # are banned (in round 2: banned again). Fills SEEN[4|6] and ENTRY[4|6].
-declare -A SEEN ENTRY RULE OFFENCE EXPIRES LAT ATTEMPTS BANNED_AT UNTIL
+declare -A SEEN ENTRY RULE OFFENCE EXPIRES LAT ATTEMPTS BANNED_AT BAN_END
 watch_bans() {
 	local round=$1 limit_us=$(($(now_us) + $2 * 1000000)) f a e
 	SEEN=() ENTRY=()
@@ -393,7 +393,7 @@ report_ban() {
 	if [ -n "$ttrig" ]; then lat=$((tban - ttrig)); else lat=; fi
 	RULE[$f,$round]=$rule OFFENCE[$f,$round]=$off EXPIRES[$f,$round]=$exp
 	LAT[$f,$round]=$lat ATTEMPTS[$f,$round]=$n BANNED_AT[$f,$round]=$tban
-	UNTIL[$f,$round]=$(ban_until_us $a "$start")
+	BAN_END[$f,$round]=$(ban_until_us $a "$start")
 	say_at "$tban" "rule ${rule:-?} fired for $a after $n failed-login lines; banned for ${exp:-?} s (offence ${off:-?})," \
 		"$( [ -n "$lat" ] && fmt_ms "$lat" || echo "?") after the triggering log line"
 	# Expected: the rule for this kind of attack on the first round (the
@@ -413,7 +413,7 @@ report_ban() {
 	fi
 	verify "ipv$f-timeout-$round" "  attacker$f: ban ends in ${exp} s (expected $want_lo..$want_hi s)" \
 		"attacker$f: expires_in '$exp', expected $want_lo..$want_hi" \
-		awk -v x="${exp:-x}" -v lo=$want_lo -v hi=$want_hi 'BEGIN { exit !(x ~ /^[0-9.]+$/ && x >= lo && x <= hi) }'
+		awk -v x="${exp:-x}" -v lo="$want_lo" -v hi="$want_hi" 'BEGIN { exit !(x ~ /^[0-9.]+$/ && x >= lo && x <= hi) }'
 	verify "ipv$f-window-$round" "  attacker$f: banned $(fmt_s $((tban - start))) s after its attack began" \
 		"attacker$f: banned $(fmt_s $((tban - start))) s after the attack began (limit 15 s)" \
 		[ $((tban - start)) -le 15000000 ]
@@ -578,8 +578,8 @@ scenario() {
 		# On time: against the end the daemon recorded when it says (it
 		# keeps whole wall-clock seconds), else the timeout from the ban;
 		# late by at most the probe period.
-		if [ -n "${UNTIL[$f,1]:-}" ]; then
-			expect=$((t - UNTIL[$f,1]))
+		if [ -n "${BAN_END[$f,1]:-}" ]; then
+			expect=$((t - BAN_END[$f,1]))
 			verify "ipv$f-expiry" "ban on $a lifted $(fmt_s "${LIFTED[$f]}") s after it began (configured $LAB_TIMEOUT s; $(fmt_ms "$expect") after its recorded end): TCP connects succeed again" \
 				"attacker$f: ban lifted $(fmt_ms "$expect") after its recorded end (allowed -0.5 s .. +1.5 s)" \
 				test "$expect" -ge -500000 -a "$expect" -le 1500000
@@ -621,7 +621,9 @@ pin_dir_new lab || die setup "cannot mount a private bpffs"
 
 case $MODE in
 up)
-	net_up && keys_and_configs && sshd_up && daemon_up || die setup "lab did not come up (files in $LAB)"
+	if ! { net_up && keys_and_configs && sshd_up && daemon_up; }; then
+		die setup "lab did not come up (files in $LAB)"
+	fi
 	cat <<EOF
 The lab is up (Ctrl-C tears it down). Try, for example:
   ip netns exec $NS_A4 sshpass -p x ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null nobody1@$EDGE4
