@@ -73,6 +73,7 @@ static const char *const headers[] = {
 	"2020-03-23T09:55:42.391078-07:00 host sshd[123]: %s",       /* rsyslog high precision */
 	"2020-03-23T09:55:42-0700 host sshd[123]: %s",               /* journalctl -o short-iso */
 	"2020-03-23T09:55:42Z host sshd: %s",
+	"Nov 28 07:01:08 sshd[123]: %s",                             /* no host field */
 	"<34>1 2020-03-23T09:55:42.391Z host sshd 123 - - %s",       /* RFC 5424 */
 	"<34>1 2020-03-23T09:55:42.391Z host sshd 123 ID47 [x@1 a=\"b]\"] %s",
 	NULL,                                                        /* bare (journald MESSAGE) */
@@ -123,7 +124,7 @@ Test(decode_sshd, every_form_every_address_every_header)
 					cr_assert(!ev.user_set, "%s", line);
 				}
 				cr_assert_eq(ev.invalid_user, forms[f].invalid, "%s", line);
-				if (headers[h] && h != 6)
+				if (headers[h] && !strstr(headers[h], "sshd:"))
 					cr_assert_eq(ev.pid, 123, "%s", line);
 				checked++;
 			}

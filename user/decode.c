@@ -317,8 +317,17 @@ int xb_decode_syslog(const char *s, size_t len, struct xb_event *ev)
 	if (i >= len || s[i] != ' ')
 		return -EINVAL;
 	i++;
-	if (token(s, len, &i, &tok, &tl) < 0)
-		return -EINVAL;
+	{
+		size_t save = i;
+
+		if (token(s, len, &i, &tok, &tl) < 0)
+			return -EINVAL;
+		/* no host field ("Nov 28 07:01:08 sshd[1]: ..."): the token is the tag */
+		if (tok[tl - 1] == ':') {
+			parse_tag(s, len, save, ev);
+			return 0;
+		}
+	}
 	set_str(ev->hostname, sizeof(ev->hostname), tok, tl);
 	parse_tag(s, len, i, ev);
 	return 0;
