@@ -29,6 +29,7 @@ static const struct form forms[] = {
 	{ "Failed none for invalid user  from @ port 65535 ssh2", XB_EV_AUTH_FAIL, 65535, "", true },
 	{ "Invalid user test from @ port 40000", XB_EV_INVALID_USER, 40000, "test", true },
 	{ "Invalid user test from @", XB_EV_INVALID_USER, 0, "test", true },
+	{ "Invalid user  from @ port 40000", XB_EV_INVALID_USER, 40000, "", true },
 	{ "User bob from @ not allowed because not listed in AllowUsers", XB_EV_NOT_ALLOWED, 0, "bob", false },
 	{ "User bob from @ not allowed because listed in DenyUsers", XB_EV_NOT_ALLOWED, 0, "bob", false },
 	{ "User bob from @ not allowed because none of user's groups are listed in AllowGroups", XB_EV_NOT_ALLOWED, 0, "bob", false },

@@ -282,6 +282,8 @@ Test(rules, load_errors_name_file_and_line)
 		     "bad.xml:3: <rule>: unknown attribute 'colour'");
 	expect_error("<group name=\"x\"><rule id=\"1\" level=\"99\"/></group>", "bad.xml:1: <rule>: bad level");
 	expect_error("<group name=\"x\"><rule id=\"1\"/></group>", "no level");
+	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"/><rule id=\"2\" level=\"1\" frequency=\"100000\">"
+		     "<if_matched_sid>1</if_matched_sid></rule></group>", "bad frequency");
 	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"/>\n<rule id=\"1\" level=\"2\"/></group>",
 		     "bad.xml:2: rule 1 already defined at bad.xml:1");
 	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"/>\n<rule id=\"2\" level=\"2\"><if_sid>7</if_sid></rule></group>",

@@ -357,7 +357,8 @@ static int parse_rule_attrs(struct load_ctx *lc, xmlNode *node, struct rule *r, 
 			r->level = (uint8_t)u;
 			have_level = true;
 		} else if (!strcmp(name, "frequency")) {
-			err = parse_uint(val, 9999, &r->frequency) || r->frequency < 2 ? -1 : 0;
+			/* the correlator keeps `frequency` timestamps per entry: bounded */
+			err = parse_uint(val, 256, &r->frequency) || r->frequency < 2 ? -1 : 0;
 		} else if (!strcmp(name, "timeframe")) {
 			err = parse_uint(val, 999999, &r->timeframe) || r->timeframe == 0 ? -1 : 0;
 		} else if (!strcmp(name, "ignore")) {

@@ -11,6 +11,7 @@
  * Supported syntax (anything else is an error naming file:line):
  *   <group name="a,b,">             top level; several per file are fine
  *     <rule id level [frequency timeframe ignore overwrite noalert]>
+ *                                   (level 0-16, frequency 2-256)
  *       <if_sid>5700, 5710</if_sid>  parent(s); a rule without any is a root
  *       <if_matched_sid>5710</if_matched_sid>  count matches of that rule
  *       <same_source_ip/>            count per source address
