@@ -71,7 +71,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 2 * (XB_DEF_MAX_BANS + XB_DEF_MAX_PREFIX));
+	__uint(max_entries, XB_DEF_MAX_BANS);
 	__type(key, struct xb_meta_key);
 	__type(value, struct xb_meta);
 } meta SEC(".maps");

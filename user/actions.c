@@ -219,8 +219,10 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	bpf_map__set_max_entries(dp->skel->maps.pfx6, pfx);
 	bpf_map__set_max_entries(dp->skel->maps.allow4, allow);
 	bpf_map__set_max_entries(dp->skel->maps.allow6, allow);
-	/* Room for a reason per ban, so meta is never full before the bans. */
-	bpf_map__set_max_entries(dp->skel->maps.meta, 2 * (bans + pfx));
+	/* Reasons are optional extras: a hash's bucket array is allocated at
+	 * creation even without prealloc, so do not size it for every ban of
+	 * both families (a full meta map only loses the text, with a warning). */
+	bpf_map__set_max_entries(dp->skel->maps.meta, bans);
 	bpf_object__for_each_map(map, dp->skel->obj) {
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		err = adopt_pinned_size(map, path);
@@ -401,7 +403,8 @@ static int meta_set(struct xb_dp *dp, const struct xb_addr *a, const char *reaso
 	snprintf(m.reason, sizeof(m.reason), "%s", reason);
 	err = bpf_map_update_elem(dp->meta, &mk, &m, BPF_ANY);
 	if (err)
-		pr_warn("xdpban: cannot store the reason of a ban: %s\n", strerror(-err));
+		pr_warn("xdpban: reason not stored: %s\n",
+			err == -E2BIG ? "reason map full" : strerror(-err));
 	return err;
 }
 
