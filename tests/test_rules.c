@@ -63,6 +63,8 @@ static const char base_xml[] =
 	"  </rule>\n"
 	"</group>\n";
 
+static void expect_error(const char *xml, const char *needle);
+
 static struct xb_ruleset *load(const char *xml)
 {
 	struct xb_ruleset *rs = NULL;
@@ -161,6 +163,29 @@ Test(rules, chains_levels_noalert_regex)
 
 /* Eight matching lines inside the timeframe fire a frequency-8 rule; the
  * eighth a second outside it does not. */
+Test(rules, os_regex_translation)
+{
+	static const char xml[] =
+		"<group name=\"r,\"><rule id=\"1\" level=\"0\"><decoded_as>sshd</decoded_as></rule>\n"
+		"<rule id=\"2\" level=\"3\"><if_sid>1</if_sid><regex>^x\\d+\\s\\w+\\p$</regex></rule>\n"
+		"<rule id=\"3\" level=\"4\"><if_sid>1</if_sid><regex>^a.b?\\.c\\$|^q\\(\\d*\\)</regex></rule>\n"
+		"</group>";
+	struct xb_ruleset *rs = load(xml);
+
+	cr_assert_eq(eval(rs, NULL, "x12 ab-c@d_e!", NULL, SEC, NULL), 2);
+	cr_assert_eq(eval(rs, NULL, "X12 AB!", NULL, SEC, NULL), 2, "OS_Regex is caseless");
+	cr_assert_eq(eval(rs, NULL, "x12 ab c!", NULL, SEC, NULL), 1, "\\w+ stops at a space");
+	cr_assert_eq(eval(rs, NULL, "x ab!", NULL, SEC, NULL), 1, "\\d+ needs a digit");
+	cr_assert_eq(eval(rs, NULL, "a.b?Zc$", NULL, SEC, NULL), 3, "'.' and '?' literal, \\. any, \\$ literal");
+	cr_assert_eq(eval(rs, NULL, "aXbYZc$", NULL, SEC, NULL), 1, "a literal '.' is not any character");
+	cr_assert_eq(eval(rs, NULL, "q()", NULL, SEC, NULL), 3);
+	xb_ruleset_free(rs);
+	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"><regex>\\q</regex></rule></group>",
+		     "unsupported OS_Regex escape");
+	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"><regex type=\"posix\">a</regex></rule></group>",
+		     "unknown type 'posix'");
+}
+
 Test(rules, frequency_and_timeframe_edges)
 {
 	struct xb_ruleset *rs = load(base_xml);
