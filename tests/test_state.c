@@ -65,6 +65,7 @@ Test(state, offences_and_bans_survive_reopen, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_assert_eq(stat(path, &sb), 0);
 	cr_expect_eq(sb.st_mode & 0777, 0600, "db mode %o", sb.st_mode & 0777);
 	cr_assert_eq(stat(dir, &sb), 0);
+	cr_expect_eq(sb.st_mode & 0777, 0700, "dir mode %o", sb.st_mode & 0777);
 
 	cr_assert_eq(xb_state_open(dir, &st), 0);
 	cr_assert_eq(xb_state_offence_get(st, &b.addr, "firewall-drop", &g), 0);

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "addr.h"
 #include "config.h"
 #include "ctl.h"
 #include "log.h"
@@ -258,4 +259,17 @@ const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, 
 		return buf;
 	}
 	return XB_SOCKET_DEFAULT;
+}
+
+void xb_ctl_notify_unban(const struct xb_addr *a)
+{
+	char buf[256], req[XB_ADDRSTRLEN + 16], ab[XB_ADDRSTRLEN], *reply = NULL;
+	const char *path = xb_ctl_path(NULL, NULL, buf, sizeof(buf));
+
+	if (a)
+		snprintf(req, sizeof(req), "unbanned %s", xb_addr_fmt(a, ab, sizeof(ab)));
+	else
+		snprintf(req, sizeof(req), "flushed");
+	if (xb_ctl_request(path, req, &reply) == 0)
+		free(reply);
 }

@@ -11,6 +11,10 @@
  *                  "interfaces":["eth0"],
  *                  "sources":[{"name":"...","lines":N,"last_usec":N,"lag":S}]}
  *   "reload\n" -> {"ok":true} or {"ok":false,"error":"FILE:LINE: reason"}
+ *   "unbanned ADDR[/PREFIX]\n" -> {"ok":true,"known":true|false}: the CLI lifted
+ *                  a ban; the daemon drops it from its database so a restart
+ *                  does not bring it back (offence history is kept)
+ *   "flushed\n"  -> {"ok":true,"known":N}: the same for `xdpban flush`
  *   anything else -> {"ok":false,"error":"unknown request"}
  * "lag" is how old (seconds) the newest line read is, -1 when unknown.
  *
@@ -40,6 +44,11 @@ void xb_ctl_close(struct xb_ctlsrv *c);
 /* Client side: send request, return the reply line (malloc'ed, no newline).
  * -ENOENT/-ECONNREFUSED when no daemon listens. */
 int xb_ctl_request(const char *path, const char *request, char **reply);
+/* For the CLI after it lifted bans in the maps: tell a running daemon (best
+ * effort, silent when none runs). a NULL means every ban (flush). */
+struct xb_addr;
+void xb_ctl_notify_unban(const struct xb_addr *a);
+
 /* Where the socket is (see above); conf_path NULL for the default config. */
 const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, size_t len);
 

@@ -670,6 +670,33 @@ static int on_ctl(const char *req, struct json_object *reply, void *ctx)
 			json_object_object_add(reply, "error", json_object_new_string(err));
 		return ret;
 	}
+	if (!strncmp(req, "unbanned ", 9)) {
+		struct xb_addr a;
+		char ab[XB_ADDRSTRLEN];
+		int ret;
+
+		if (xb_addr_parse(req + 9, &a, false)) {
+			json_object_object_add(reply, "error", json_object_new_string("bad address"));
+			return -EINVAL;
+		}
+		ret = xb_state_ban_del(d->st, &a);
+		if (ret && ret != -ENOENT)
+			return ret;
+		if (!ret)
+			pr_info("unban %s: lifted with xdpban unban\n", afmt(&a, ab));
+		json_object_object_add(reply, "known", json_object_new_boolean(ret == 0));
+		return 0;
+	}
+	if (!strcmp(req, "flushed")) {
+		size_t n = 0;
+		int ret = xb_state_ban_clear(d->st, &n);
+
+		if (ret)
+			return ret;
+		pr_info("unban: %zu bans lifted with xdpban flush\n", n);
+		json_object_object_add(reply, "known", json_object_new_int64(n));
+		return 0;
+	}
 	if (strcmp(req, "status")) {
 		json_object_object_add(reply, "error", json_object_new_string("unknown request"));
 		return -EINVAL;

@@ -17,7 +17,7 @@
 enum {
 	S_OFF_GET, S_OFF_PUT, S_OFF_FORGET,
 	S_BAN_PUT, S_BAN_GET, S_BAN_DEL, S_BAN_COUNT, S_BAN_ACTIVE, S_BAN_REAP_SEL,
-	S_BAN_REAP_DEL, S_BAN_V6,
+	S_BAN_REAP_DEL, S_BAN_V6, S_BAN_CLEAR,
 	S_V6_PUT, S_V6_COUNT, S_V6_PRUNE,
 	S_META_GET, S_META_PUT,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
@@ -41,6 +41,7 @@ static const char *const sql[S_MAX] = {
 	[S_BAN_REAP_DEL] = "DELETE FROM bans WHERE expires > 0 AND expires <= ?1",
 	[S_BAN_V6] = "SELECT addr, cmd, rule, offence, flags, created, expires FROM bans "
 		     "WHERE substr(addr, 1, 1) = ?1",
+	[S_BAN_CLEAR] = "DELETE FROM bans",
 	[S_V6_PUT] = "INSERT OR REPLACE INTO v6seen (prefix, addr, last) VALUES (?1, ?2, ?3)",
 	[S_V6_COUNT] = "SELECT count(*) FROM v6seen WHERE prefix = ?1 AND last >= ?2",
 	[S_V6_PRUNE] = "DELETE FROM v6seen WHERE last < ?1",
@@ -115,11 +116,20 @@ static int run(struct xb_state *s, sqlite3_stmt *q, const char *what)
 	return 0;
 }
 
+/* The state directory is root's alone, also when it existed before. */
 static int make_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
+	struct stat sb;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &sb))
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	if ((sb.st_mode & 077) && sb.st_uid == geteuid() && chmod(dir, 0700))
+		return -errno;
+	return 0;
 }
 
 int xb_state_open(const char *dir, struct xb_state **out)
@@ -478,4 +488,13 @@ int xb_state_checkpoint(struct xb_state *s)
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : db_err(s, "checkpoint");
+}
+
+int xb_state_ban_clear(struct xb_state *s, size_t *n)
+{
+	int err = run(s, stmt(s, S_BAN_CLEAR), "ban clear");
+
+	if (!err && n)
+		*n = sqlite3_changes(s->db);
+	return err;
 }

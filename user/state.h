@@ -68,6 +68,8 @@ int xb_state_ban_put(struct xb_state *st, const struct xb_state_ban *b);
 int xb_state_ban_get(struct xb_state *st, const struct xb_addr *a, struct xb_state_ban *b);
 int xb_state_ban_del(struct xb_state *st, const struct xb_addr *a);     /* -ENOENT */
 int xb_state_ban_count(struct xb_state *st, size_t *n);
+/* Forget every ban (after `xdpban flush`); *n (may be NULL) gets how many. */
+int xb_state_ban_clear(struct xb_state *st, size_t *n);
 
 typedef int (*xb_state_ban_cb)(const struct xb_state_ban *b, void *ctx);
 /* Bans still in force at `now` (permanent or expires > now), ordered by

@@ -79,12 +79,18 @@ banned() { [ -n "$(ban_field "$1" addr)" ]; }
 status() { echo status | timeout 5 socat - "UNIX-CONNECT:$SOCK"; }
 
 write_conf 600
-start_daemon; wait_ready 1
+# systemd's notify protocol, received the way systemd would (datagrams).
+timeout 120 socat -u UNIX-RECV:"$T/notify" OPEN:"$T/notify.log",creat,append &
+bg_track $!
+wait_until 5 test -S "$T/notify"
+NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=2000000 start_daemon; wait_ready 1
 check "daemon ready" grep -q "ready" "$T/daemon.log"
 check "control socket is root-only (0600)" test "$(stat -c %a "$SOCK")" = 600
 check "root can use the control socket" eval 'status | grep -q "\"ok\":true"'
 check_fails "nobody cannot use the control socket" eval "echo status | setpriv --reuid=nobody \
 	--regid=nogroup --clear-groups timeout 5 socat - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q pid"
+check "sd_notify READY=1 sent" wait_until 5 grep -q "READY=1" "$T/notify.log"
+check "sd_notify WATCHDOG=1 sent" wait_until 5 grep -q "WATCHDOG=1" "$T/notify.log"
 check "state database is root-only" test "$(stat -c %a "$STATE/xdpban.db")" = 600
 check "attacker reaches the host before any ban" ping_ok "$A" 198.18.9.1
 
@@ -154,6 +160,9 @@ wait_until 5 banned 198.18.9.70
 check "2 s ban drops" eval "! ping70"
 write_conf 600
 "$XDPBAN" reload --socket "$SOCK" >/dev/null
+# a ban lifted by hand while the daemon runs (the CLI tells the daemon)
+"$XDPBAN" unban 198.18.9.50 >/dev/null
+check "daemon told of a manual unban" eval 'echo "unbanned 198.18.9.50" | timeout 5 socat - UNIX-CONNECT:$SOCK | grep -q "\"known\":true"'
 LIVE_BEFORE=$(list_json | jq -c '[.[] | select(.addr != "198.18.9.70") | .addr] | sort')
 E7=$(ban_field 198.18.9.7 expires_in); T7=$(date +%s)
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null
@@ -168,6 +177,7 @@ E=$(ban_field 198.18.9.7 expires_in); EXP=$((E7 - ($(date +%s) - T7)))
 check "with its original expiry ($E vs $EXP)" test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
 check "offence number kept (2)" test "$(ban_field 198.18.9.7 offence)" = 2
 check "expired ban not resurrected" eval '! banned 198.18.9.70'
+check "manually lifted ban not resurrected" eval '! banned 198.18.9.50'
 AFTER=$(list_json | jq -c '[.[] | .addr] | sort')
 check "no duplicate, nothing lost: $AFTER" test "$AFTER" = "$LIVE_BEFORE"
 check "expiry logged" wait_until 5 grep -q "expire 198.18.9.70 rule 5712" "$T/daemon.log"
