@@ -215,7 +215,6 @@ int xb_src_journal_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 			if (s->cursor && sd_journal_test_cursor(s->j, s->cursor) > 0)
 				continue;       /* handed out before the restart */
 		}
-		remember_cursor(s);
 		field(s->j, "_COMM", comm, sizeof(comm));
 		field(s->j, "_SYSTEMD_UNIT", unit, sizeof(unit));
 		field(s->j, "_UID", uid, sizeof(uid));
@@ -226,10 +225,13 @@ int xb_src_journal_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 
 		if ((!by_comm && !by_unit) || strcmp(uid, "0")) {
 			s->forged++;
+			remember_cursor(s);
 			continue;
 		}
-		if (sd_journal_get_data(s->j, "MESSAGE", &msg, &mlen) < 0 || mlen < 8)
+		if (sd_journal_get_data(s->j, "MESSAGE", &msg, &mlen) < 0 || mlen < 8) {
+			remember_cursor(s);
 			continue;
+		}
 		sd_journal_get_realtime_usec(s->j, &usec);
 		struct xb_line l = {
 			.text = (const char *)msg + 8,
@@ -243,7 +245,8 @@ int xb_src_journal_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 		s->last_usec = (int64_t)usec;
 		s->lines++;
 		if ((err = cb(&l, ctx)) < 0)
-			break;
+			break;          /* not remembered: handed out again after a restart */
+		remember_cursor(s);
 	}
 	if (n == JOURNAL_BATCH)
 		s->more = true;
