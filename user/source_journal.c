@@ -244,8 +244,10 @@ int xb_src_journal_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 
 		s->last_usec = (int64_t)usec;
 		s->lines++;
-		if ((err = cb(&l, ctx)) < 0)
-			break;          /* not remembered: handed out again after a restart */
+		if ((err = cb(&l, ctx)) < 0) {
+			sd_journal_previous(s->j);      /* handed out again next time */
+			break;
+		}
 		remember_cursor(s);
 	}
 	if (n == JOURNAL_BATCH)
