@@ -225,8 +225,8 @@ static int ban_file(struct xb_dp *dp, const struct ban_opts *o)
 		i++;
 		err = 0;
 	}
-	pr_info("%zu bans stored from %s in %.3f s%s\n", stored, name,
-		(double)(xb_now_boot_ns() - t0) / 1e9, bad ? "" : "");
+	pr_info("%zu bans stored from %s in %.3f s\n", stored, name,
+		(double)(xb_now_boot_ns() - t0) / 1e9);
 	if (bad) {
 		fprintf(stderr, "xdpban: ban: %zu bad line%s in %s (the rest loaded)\n",
 			bad, bad == 1 ? "" : "s", name);

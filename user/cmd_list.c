@@ -17,7 +17,8 @@ static void list_usage(FILE *f)
 		"usage: xdpban list [--json] [--allow]\n"
 		"\n"
 		"List the bans: address or prefix, time left, packets and bytes dropped,\n"
-		"rule and offence (0 = manual ban), reason.\n"
+		"rule and offence (0 = manual ban), reason. Expired bans still awaiting\n"
+		"removal are not shown.\n"
 		"  -j, --json   one JSON array; each entry has addr, prefix, expires_in\n"
 		"               (seconds, null when permanent), packets, bytes, rule, offence,\n"
 		"               reason (null when none), created (epoch seconds or null)\n"
@@ -51,6 +52,9 @@ static int print_ban(const struct xb_addr *a, const struct xb_ban *b, const stru
 	char addr[XB_ADDRSTRLEN], reason[XB_REASON_LEN];
 	uint64_t left = secs_left(b->expires, c->now);
 
+	/* Expired but not yet removed: it no longer drops, so it is not a ban. */
+	if (b->expires && b->expires <= c->now)
+		return 0;
 	c->n++;
 	reason[0] = '\0';
 	if (m)
