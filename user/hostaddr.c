@@ -97,7 +97,12 @@ int xb_hostaddr_open(bool follow, struct xb_hostaddr **out)
 	if (!h)
 		return -ENOMEM;
 	if (follow) {
-		err = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &h->mngr);
+		/* A second, synchronous socket refills the cache when notifications
+		 * were lost (ENOBUFS under a storm of address changes). */
+		h->sock = nl_socket_alloc();
+		err = h->sock ? nl_connect(h->sock, NETLINK_ROUTE) : -NLE_NOMEM;
+		if (!err)
+			err = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &h->mngr);
 		if (!err)
 			err = nl_cache_mngr_add(h->mngr, "route/addr", change_cb, h, &h->cache);
 	} else {
@@ -125,12 +130,11 @@ void xb_hostaddr_close(struct xb_hostaddr *h)
 {
 	if (!h)
 		return;
-	if (h->mngr) {
+	if (h->mngr)
 		nl_cache_mngr_free(h->mngr);    /* frees the caches it manages */
-	} else {
+	else
 		nl_cache_free(h->cache);
-		nl_socket_free(h->sock);
-	}
+	nl_socket_free(h->sock);
 	free(h->addrs);
 	free(h);
 }
@@ -148,8 +152,15 @@ int xb_hostaddr_update(struct xb_hostaddr *h, bool *changed)
 	if (h->mngr) {
 		err = nl_cache_mngr_data_ready(h->mngr);
 		if (err < 0) {
-			pr_warn("hostaddr: notification: %s\n", nl_geterror(err));
-			return nl_to_errno(err);
+			/* Lost notifications: read the whole table again. */
+			pr_warn("hostaddr: notification: %s; re-reading every address\n",
+				nl_geterror(err));
+			err = nl_cache_refill(h->sock, h->cache);
+			if (err < 0) {
+				pr_warn("hostaddr: refill: %s\n", nl_geterror(err));
+				return nl_to_errno(err);
+			}
+			h->changed = true;
 		}
 	}
 	if (h->changed && (err = rebuild(h)))
