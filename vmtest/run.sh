@@ -18,7 +18,9 @@
 #                         binaries relative to $BUILD; globs allowed.
 #   VMTEST_MODULES="..."  modules loaded at boot, dependencies included (veth 8021q)
 #   VMTEST_ACCEL=kvm|tcg  skip the KVM probe
-#   VMTEST_TIMEOUT=s      limit per guest boot (420)
+#   VMTEST_TIMEOUT=s      limit per guest boot (default: 540 s shared by the
+#                         kernels, 120..420 s each, so that make check's 600 s
+#                         limit for the whole run holds)
 #   VMTEST_TEST_TIMEOUT=s limit per test inside the guest (180)
 #   VMTEST_SHELL=1        same as --shell
 set -u
@@ -33,7 +35,7 @@ OUT=$BUILD/vmtest
 
 TESTS=${VMTEST_TESTS:-"vmtest/test_guest_env.sh tests/test_xdp* tests/net/test_dataplane.sh"}
 MODULES=${VMTEST_MODULES:-"veth 8021q"}
-VM_TIMEOUT=${VMTEST_TIMEOUT:-420}
+VM_TIMEOUT=${VMTEST_TIMEOUT:-}
 TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-180}
 SHELL_MODE=${VMTEST_SHELL:-0}
 
@@ -97,7 +99,7 @@ list_kernels() {
 # early console; a working KVM prints it well within a second. -cpu host can
 # abort on MSRs a nested host refuses, so a plainer model is tried next.
 probe_kvm() {
-	local vmlinuz=$1 cpu f pid i
+	local vmlinuz=$1 cpu f pid
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
 	for cpu in host kvm64; do
 		f=$OUT/kvm-probe.log
@@ -107,7 +109,7 @@ probe_kvm() {
 			-append "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1" \
 			</dev/null >/dev/null 2>&1 &
 		pid=$!
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			grep -qs "Linux version" "$f" && break
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
@@ -223,8 +225,9 @@ boot() {
 report() {
 	local v=$1 secs=$2 dir=$OUT/$1 line cur="" section=test status name rc s rest
 	local -A done_tests=()
-	tr -d '\r' <"$dir/results.log" >"$dir/results.txt" 2>/dev/null
-	tr -d '\r' <"$dir/console.log" >"$dir/console.txt" 2>/dev/null
+	# Missing logs (qemu did not start) read as empty.
+	{ tr -d '\r' <"$dir/results.log"; } 2>/dev/null >"$dir/results.txt"
+	{ tr -d '\r' <"$dir/console.log"; } 2>/dev/null >"$dir/console.txt"
 	: >"$dir/dmesg.txt"
 	status=$(sed -n "s/^VMTEST $NONCE status \([0-9]*\)\$/\1/p" "$dir/results.txt" | tail -1)
 	while IFS= read -r line; do
@@ -241,7 +244,7 @@ report() {
 			fi
 			cur="" ;;
 		"VMTEST $NONCE dmesg") section=dmesg ;;
-		"VMTEST $NONCE dmesg-end") section=test ;;
+		"VMTEST $NONCE dmesg-end") section="test" ;;
 		"VMTEST $NONCE "*) ;;
 		*)
 			if [ "$section" = dmesg ]; then
@@ -268,7 +271,7 @@ report() {
 	# Tests that never ended: the guest died or hung while running them.
 	while read -r _ rel; do
 		name=${rel##*/}
-		[ -n "${done_tests[$name]:-}" ] || not_ok "$v: $name (did not finish)"
+		[ -n "${done_tests[$name]:-}" ] || not_ok "$v: $name (never finished: the guest died or hung)"
 	done <"$OUT/tests"
 
 	if grep -a -E "$OOPS_RE" "$dir/console.txt" "$dir/dmesg.txt" >"$dir/oops.txt"; then
@@ -295,6 +298,13 @@ report() {
 
 mapfile -t KLIST < <(list_kernels)
 [ ${#KLIST[@]} -gt 0 ] || bail "no kernel found (apt-get install linux-image-amd64, or set KERNELS)"
+if [ -z "$VM_TIMEOUT" ]; then
+	VM_TIMEOUT=$((540 / ${#KLIST[@]}))
+	[ "$VM_TIMEOUT" -gt 420 ] && VM_TIMEOUT=420
+	[ "$VM_TIMEOUT" -lt 120 ] && VM_TIMEOUT=120
+fi
+# A hung test must leave the guest time to report the others.
+[ "$TEST_TIMEOUT" -lt "$VM_TIMEOUT" ] || TEST_TIMEOUT=$((VM_TIMEOUT * 2 / 3))
 
 if [ -n "${VMTEST_ACCEL:-}" ]; then
 	ACCEL=$VMTEST_ACCEL

@@ -3,7 +3,7 @@
 # network namespaces, veth and VLAN devices, ping and nc between namespaces.
 # When one of these fails, a failing traffic test points at the harness, not at
 # xdpban. Also runs on the host: BUILD=build bash vmtest/test_guest_env.sh
-# shellcheck source=../tests/net/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/net/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/net/lib.sh"
 need_root
 
