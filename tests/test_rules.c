@@ -163,6 +163,24 @@ Test(rules, chains_levels_noalert_regex)
 
 /* Eight matching lines inside the timeframe fire a frequency-8 rule; the
  * eighth a second outside it does not. */
+Test(rules, bom_declaration_comments_and_several_groups)
+{
+	static const char xml[] =
+		"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<!-- two top-level groups, as Wazuh files have -->\n"
+		"<group name=\"a,\"><rule id=\"1\" level=\"0\"><decoded_as>sshd</decoded_as></rule></group>\n"
+		"<group name=\"b,\">\n<rule id=\"2\" level=\"3\"><if_sid>1</if_sid><match>x</match>\n"
+		"<options>no_full_log</options><mitre><id>T1110</id></mitre></rule></group>\n";
+	struct xb_ruleset *rs = load(xml);
+	struct xb_rule_info info;
+
+	cr_assert_eq(xb_rule_find(rs, 2, &info), 0);
+	cr_assert_eq(info.line, 5, "line numbers survive the wrapping");
+	cr_assert_str_eq(info.groups, "b,");
+	cr_assert_eq(eval(rs, NULL, "xyz", NULL, SEC, NULL), 2);
+	xb_ruleset_free(rs);
+}
+
 Test(rules, os_regex_translation)
 {
 	static const char xml[] =

@@ -567,6 +567,10 @@ static int load_doc(struct load_ctx *lc, struct xb_ruleset *rs, const char *xml,
 	xmlDoc *doc;
 	int err = 0;
 
+	if (len >= 3 && !memcmp(xml, "\xef\xbb\xbf", 3)) {     /* UTF-8 BOM */
+		xml += 3;
+		len -= 3;
+	}
 	/* Wazuh rule files hold several top-level <group>s: wrap them in one
 	 * root on the same line so line numbers stay right. An XML declaration
 	 * is blanked (it must come first). */
