@@ -420,6 +420,24 @@ Test(rules, shipped_sshd_rules)
 				20, 5720), 8);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Did not receive identification string from 198.18.0.4",
 				3, 5706), 1);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: banner exchange: Connection from 198.18.0.4 port 5: invalid format",
+				1, 5701), 1);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Bad protocol version identification 'x' from 198.18.0.4 port 5",
+				1, 5701), 1);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: fatal: Timeout before authentication for 198.18.0.4 port 5",
+				6, 5705), 6);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: User bob from 198.18.0.4 not allowed because not listed in AllowUsers",
+				9, 5719), 8);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: reverse mapping checking getaddrinfo for x [198.18.0.4] failed - POSSIBLE BREAK-IN ATTEMPT!",
+				6, 5703), 6);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: error: maximum authentication attempts exceeded for root from 198.18.0.4 port 5 ssh2 [preauth]",
+				1, 5758), 1);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Unable to negotiate with 198.18.0.4 port 5: no matching cipher found. Their offer: x",
+				1, 5753), 1);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Accepted password for bob from 198.18.0.4 port 5 ssh2",
+				1, 5715), 1);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Connection closed by invalid user bob 198.18.0.4 port 5 [preauth]",
+				10, 5712), 0, "closing lines do not count as invalid users");
 	xb_ruleset_free(rs);
 }
 

@@ -72,3 +72,9 @@ check "XDPBAN_RULES_DIR is used" grep -q '^{"line":12,"rule":5712' "$tmp/env.jso
 "$TOP/scripts/gen-sshd-log.sh" 100000 1000 7 >"$tmp/gen.log"
 "$XDPBAN" logtest --quiet --rules "$TOP/rules" "$tmp/gen.log" 2>"$tmp/gen.err"
 check "100k generated lines read and decoded" grep -q 'lines read: 100000,.*not decodable: 0' "$tmp/gen.err"
+
+# what OpenSSH 9.2's sshd -E writes (bare messages, captured from a real sshd)
+"$XDPBAN" logtest --json --rules "$TOP/rules" "$DATA/sshd-9.2-E.log" >"$tmp/e.json" 2>"$tmp/e.err"
+check "sshd -E output: 7 of 9 lines decoded" grep -q 'lines read: 9, decoded as sshd: 7 (bare messages: 7)' "$tmp/e.err"
+check "sshd -E output: invalid user, password failure, banner probe" \
+	test "$(grep -c '"srcip":"198.18.7.' "$tmp/e.json")" = 4 -a "$(grep -c '"rule":5701,' "$tmp/e.json")" = 1
