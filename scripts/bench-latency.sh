@@ -67,9 +67,12 @@ kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
 echo "== bulk restore ($N_RES bans)"
 "$BENCH" restore "$T/restore" "$N_RES" | tee "$T/res.txt" || rc=1
 S=$(sed -n 's/^restore into empty maps: [0-9]* bans in \([0-9.]*\) s.*/\1/p' "$T/res.txt")
+C=$(sed -n 's/^restore into empty maps: .*(cpu \([0-9.]*\) s.*/\1/p' "$T/res.txt")
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
 if [ -n "$S" ] && awk "BEGIN { exit !($S < 2) }"; then
-	echo "restore $S s < 2 s: target met"
+	echo "restore $S s (cpu ${C:-?} s) < 2 s: target met"
 else
-	echo "restore ${S:-?} s: target (< 2 s) NOT met"; rc=1
+	# On a shared machine the wall time also holds the others' work: say so.
+	echo "restore ${S:-?} s (cpu ${C:-?} s, load average $LOAD on $(nproc) cpus): target (< 2 s) NOT met"; rc=1
 fi
 exit $rc
