@@ -322,3 +322,48 @@ Test(decode_sshd, long_user_is_truncated_and_control_chars_masked)
 	cr_assert_eq(strlen(ev.user), sizeof(ev.user) - 1);
 	cr_assert_eq(ev.user[3], '?');
 }
+
+/* Every prefix of every form, and random byte changes: no crash, no read
+ * past the line (ASan build), and an address only if it is in the line. */
+Test(decode_sshd, truncations_and_mutations)
+{
+	char msg[512], line[600], got[XB_ADDRSTRLEN];
+	unsigned seed = 12345;
+
+	for (size_t f = 0; f < ARRAY_SIZE(forms); f++) {
+		subst(msg, sizeof(msg), forms[f].msg, "2001:db8::7");
+		size_t n = (size_t)snprintf(line, sizeof(line), "Nov 28 07:01:08 host sshd[1]: %s", msg);
+
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct xb_event ev;
+			char *copy = malloc(cut ? cut : 1);     /* exact size: ASan sees overreads */
+			struct xb_line l = { .text = copy, .len = cut };
+
+			cr_assert_not_null(copy);
+			memcpy(copy, line, cut);
+			xb_decode_line(&l, &ev);
+			bool in_line = true;
+
+			if (ev.has_src) {
+				xb_addr_str(&ev.src, got, sizeof(got));
+				in_line = memmem(copy, cut, got, strlen(got)) != NULL;
+			}
+			free(copy);
+			cr_assert(in_line, "address %s not in line cut at %zu", got, cut);
+		}
+		for (int k = 0; k < 300; k++) {
+			struct xb_event ev;
+			char *copy = malloc(n);
+			struct xb_line l = { .text = copy, .len = n };
+
+			cr_assert_not_null(copy);
+			memcpy(copy, line, n);
+			for (int j = 0; j < 3; j++) {
+				seed = seed * 1103515245 + 12345;
+				copy[(seed >> 8) % n] = (char)(seed >> 20);
+			}
+			xb_decode_line(&l, &ev);
+			free(copy);
+		}
+	}
+}
