@@ -314,7 +314,7 @@ static void apply(struct daemon *d, const struct xb_decision *dec)
 }
 
 struct within_ctx {
-	struct xb_addr *a;
+	struct xb_state_ban *b;
 	size_t n, cap;
 };
 
@@ -324,32 +324,42 @@ static int within_add(const struct xb_state_ban *b, void *ctx)
 
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
-		struct xb_addr *na = realloc(w->a, cap * sizeof(*na));
+		struct xb_state_ban *nb = realloc(w->b, cap * sizeof(*nb));
 
-		if (!na)
+		if (!nb)
 			return -ENOMEM;
-		w->a = na;
+		w->b = nb;
 		w->cap = cap;
 	}
-	w->a[w->n++] = b->addr;
+	w->b[w->n++] = *b;
 	return 0;
+}
+
+static void log_unban(const struct xb_state_ban *b, const char *why)
+{
+	char ab[XB_ADDRSTRLEN], tb[32];
+
+	pr_info("unban %s rule %u offence %u timeout %s: %s\n", afmt(&b->addr, ab), b->rule,
+		b->offence, b->expires ? xb_fmt_duration(b->expires > b->created ?
+							   b->expires - b->created : 0, tb, sizeof(tb))
+				       : "permanent", why);
 }
 
 /* The prefix ban covers its addresses: free their map slots. */
 static void unban_within(struct daemon *d, const struct xb_addr *pfx)
 {
 	struct within_ctx w = { 0 };
-	char ab[XB_ADDRSTRLEN], pb[XB_ADDRSTRLEN];
+	char pb[XB_ADDRSTRLEN], why[XB_ADDRSTRLEN + 32];
 
+	snprintf(why, sizeof(why), "covered by the ban of %s", afmt(pfx, pb));
 	if (xb_state_ban_foreach_within(d->st, pfx, within_add, &w) == 0) {
 		for (size_t i = 0; i < w.n; i++) {
-			xb_state_ban_del(d->st, &w.a[i]);
-			if (xb_dp_unban(d->dp, &w.a[i]) == 0)
-				pr_info("unban %s: covered by the ban of %s\n", afmt(&w.a[i], ab),
-					afmt(pfx, pb));
+			xb_state_ban_del(d->st, &w.b[i].addr);
+			if (xb_dp_unban(d->dp, &w.b[i].addr) == 0)
+				log_unban(&w.b[i], why);
 		}
 	}
-	free(w.a);
+	free(w.b);
 }
 
 static void on_alert(struct daemon *d, const struct xb_alert *al)
@@ -679,11 +689,16 @@ static int on_ctl(const char *req, struct json_object *reply, void *ctx)
 			json_object_object_add(reply, "error", json_object_new_string("bad address"));
 			return -EINVAL;
 		}
-		ret = xb_state_ban_del(d->st, &a);
+		struct xb_state_ban b;
+
+		(void)ab;
+		ret = xb_state_ban_get(d->st, &a, &b);
+		if (!ret)
+			ret = xb_state_ban_del(d->st, &a);
 		if (ret && ret != -ENOENT)
 			return ret;
 		if (!ret)
-			pr_info("unban %s: lifted with xdpban unban\n", afmt(&a, ab));
+			log_unban(&b, "lifted with xdpban unban");
 		json_object_object_add(reply, "known", json_object_new_boolean(ret == 0));
 		return 0;
 	}
@@ -743,9 +758,12 @@ static int on_expired(const struct xb_state_ban *b, void *ctx)
 	struct daemon *d = ctx;
 	char ab[XB_ADDRSTRLEN];
 
+	char tb[32];
+
 	d->n.expired++;
-	pr_info("%sexpire %s rule %u offence %u\n", d->o.dry_run ? "dry-run: " : "",
-		afmt(&b->addr, ab), b->rule, b->offence);
+	pr_info("%sexpire %s rule %u offence %u timeout %s\n", d->o.dry_run ? "dry-run: " : "",
+		afmt(&b->addr, ab), b->rule, b->offence,
+		xb_fmt_duration(b->expires > b->created ? b->expires - b->created : 0, tb, sizeof(tb)));
 	return 0;
 }
 

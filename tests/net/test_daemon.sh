@@ -132,6 +132,7 @@ wait_until 5 banned 2001:db8:5:1::b
 offend 2001:db8:5:1::c
 check "IPv6 /64 banned after 3 addresses" wait_until 5 eval '[ "$(ban_field 2001:db8:5:1:: prefix)" = 64 ]'
 check "single bans inside the /64 are lifted" wait_until 3 eval '! banned 2001:db8:5:1::a'
+check "unban logged with rule, offence, timeout" grep -q "unban 2001:db8:5:1::a rule 5712 offence 1 timeout 10m0s: covered" "$T/daemon.log"
 
 # 5) a broken config on reload is refused; the old one stays, no ban touched
 BEFORE=$(list_json | jq -c 'map({addr, rule, offence})')
@@ -180,7 +181,7 @@ check "expired ban not resurrected" eval '! banned 198.18.9.70'
 check "manually lifted ban not resurrected" eval '! banned 198.18.9.50'
 AFTER=$(list_json | jq -c '[.[] | .addr] | sort')
 check "no duplicate, nothing lost: $AFTER" test "$AFTER" = "$LIVE_BEFORE"
-check "expiry logged" wait_until 5 grep -q "expire 198.18.9.70 rule 5712" "$T/daemon.log"
+check "expiry logged" wait_until 5 grep -q "expire 198.18.9.70 rule 5712 offence 1 timeout 2s" "$T/daemon.log"
 offend 198.18.9.7
 check "history survived the restart: offence 3, 3600 s" \
 	wait_until 5 eval '[ "$(ban_field 198.18.9.7 offence)" = 3 ] && [ "$(ban_field 198.18.9.7 expires_in)" -ge 3595 ]'
