@@ -163,13 +163,52 @@ static int adopt_pinned_size(struct bpf_map *map, const char *path)
 	return bpf_map__set_max_entries(map, info.max_entries);
 }
 
+/* *at_load: the failure (if any) came from the load itself, unreported. */
+static int load_skel(struct xb_dp *dp, const char *dir, uint32_t bans, uint32_t pfx,
+		     uint32_t allow, bool *at_load)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	*at_load = false;
+	dp->skel = xdpban__open();
+	if (!dp->skel) {
+		err = -errno;
+		pr_warn("xdpban: cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(dp->skel->maps.ban4, bans);
+	bpf_map__set_max_entries(dp->skel->maps.ban6, bans);
+	bpf_map__set_max_entries(dp->skel->maps.pfx4, pfx);
+	bpf_map__set_max_entries(dp->skel->maps.pfx6, pfx);
+	bpf_map__set_max_entries(dp->skel->maps.allow4, allow);
+	bpf_map__set_max_entries(dp->skel->maps.allow6, allow);
+	/* Reasons are optional extras: a hash's bucket array is allocated at
+	 * creation even without prealloc, so do not size it for every ban of
+	 * both families (a full meta map only loses the text, with a warning). */
+	bpf_map__set_max_entries(dp->skel->maps.meta, bans);
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = adopt_pinned_size(map, path);
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			pr_warn("xdpban: %s: %s\n", path, strerror(-err));
+			return err;
+		}
+	}
+	*at_load = true;
+	return xdpban__load(dp->skel);
+}
+
 int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 {
 	const char *dir = pick_pin_dir(opts);
 	uint32_t bans = XB_DEF_MAX_BANS, pfx = XB_DEF_MAX_PREFIX, allow = XB_DEF_MAX_ALLOW;
-	struct bpf_map *map;
 	struct xb_dp *dp;
 	char path[PATH_MAX];
+	bool at_load;
 	int err;
 
 	if (opts && opts->max_bans)
@@ -207,36 +246,20 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 		err = dp->ncpu ? dp->ncpu : -EINVAL;
 		goto fail;
 	}
-	dp->skel = xdpban__open();
-	if (!dp->skel) {
-		err = -errno;
-		pr_warn("xdpban: cannot open the BPF object: %s\n", strerror(-err));
-		goto fail;
+	/* Two processes creating the maps at once: the loser's pin fails with
+	 * EEXIST; its second try reuses the winner's maps. */
+	for (int attempt = 0;; attempt++) {
+		err = load_skel(dp, dir, bans, pfx, allow, &at_load);
+		if (err != -EEXIST || attempt)
+			break;
+		xdpban__destroy(dp->skel);
+		dp->skel = NULL;
 	}
-	bpf_map__set_max_entries(dp->skel->maps.ban4, bans);
-	bpf_map__set_max_entries(dp->skel->maps.ban6, bans);
-	bpf_map__set_max_entries(dp->skel->maps.pfx4, pfx);
-	bpf_map__set_max_entries(dp->skel->maps.pfx6, pfx);
-	bpf_map__set_max_entries(dp->skel->maps.allow4, allow);
-	bpf_map__set_max_entries(dp->skel->maps.allow6, allow);
-	/* Reasons are optional extras: a hash's bucket array is allocated at
-	 * creation even without prealloc, so do not size it for every ban of
-	 * both families (a full meta map only loses the text, with a warning). */
-	bpf_map__set_max_entries(dp->skel->maps.meta, bans);
-	bpf_object__for_each_map(map, dp->skel->obj) {
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
-		err = adopt_pinned_size(map, path);
-		if (!err)
-			err = bpf_map__set_pin_path(map, path);
-		if (err) {
-			pr_warn("xdpban: %s: %s\n", path, strerror(-err));
-			goto fail;
-		}
-	}
-	err = xdpban__load(dp->skel);
 	if (err) {
-		pr_warn("xdpban: cannot load the XDP program and maps in %s: %s%s\n", dir,
-			strerror(-err), err == -EINVAL ? " (old pins of another layout, or kernel too old?)" : "");
+		if (at_load)
+			pr_warn("xdpban: cannot load the XDP program and maps in %s: %s%s\n", dir,
+				strerror(-err), err == -EINVAL ?
+				" (pins of another layout, or a kernel too old?)" : "");
 		goto fail;
 	}
 	dp->ban4 = bpf_map__fd(dp->skel->maps.ban4);
