@@ -21,9 +21,13 @@
  *       <regex [type="osregex|pcre2"]>...</regex>
  *       <description>, <group>, <options>, <mitre> (kept/ignored)
  * OS_Match: '|' alternatives, '^' start anchor, '$' end anchor,
- * case-insensitive literal text. OS_Regex is translated to PCRE2
- * (\w \d \s \p \W \D \S \t \. \$ \| \( \) \\, + * after an escape);
- * every regex is JIT-compiled.
+ * case-insensitive literal text, matched on the message (first 4 KiB).
+ * OS_Regex is translated to PCRE2 and matched caselessly (\w \d \s \p \W
+ * \D \S \t \. \$ \| \( \) \\, + * after an escape; any other character is
+ * literal); type="pcre2" is PCRE2 as written. Every regex is JIT-compiled.
+ * if_matched_sid without frequency fires on every match of that rule (with
+ * same_source_ip: of that rule for this source) within timeframe (360 s).
+ * A ruleset and its correlator are used from one thread (scratch state).
  * Files are parsed by libxml2 without network access, entity expansion or
  * DTD loading.
  *
