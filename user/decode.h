@@ -15,7 +15,8 @@
  * address is taken only from the position sshd itself writes it, parsed from
  * the fixed end of each message form (never "the first/last from X"), and only
  * numeric addresses are accepted (host names are never resolved).
- * Nothing here allocates; an event's pointers point into the line.
+ * Nothing here allocates; an event's pointers point into the line. One
+ * thread only (a small time-zone cache for year-less timestamps).
  */
 #ifndef XB_DECODE_H
 #define XB_DECODE_H
