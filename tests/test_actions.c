@@ -192,6 +192,28 @@ Test(actions, rearm_keeps_counters)
 	cr_expect_eq(b.offence, 3);
 }
 
+Test(actions, rearm_prefix_keeps_counters)
+{
+	struct xb_addr p = A("2001:db8:5::/48");
+	struct xb_lpm6 k = { .prefixlen = 48 };
+	struct xb_ban b;
+	int fd;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &p, &perm), 0);
+	fd = pinned_fd(XB_MAP_PFX6);
+	memcpy(k.addr, p.bytes, 16);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &k, &b), 0);
+	b.packets = 5;
+	cr_assert_eq(bpf_map_update_elem(fd, &k, &b, BPF_EXIST), 0);
+	close(fd);
+	struct xb_ban_req again = { .expires = xb_now_boot_ns() + NSEC_PER_SEC * 60 };
+	cr_assert_eq(xb_dp_ban(dp, &p, &again), 0);
+	cr_assert_eq(xb_dp_lookup(dp, &p, &b), 0);
+	cr_expect_eq(b.packets, 5);
+	cr_expect_eq(b.expires, again.expires);
+}
+
 Test(actions, prefix_bans_drive_the_ctl_flags)
 {
 	struct xb_addr p4 = A("198.18.0.0/16"), p6 = A("2001:db8::/32"), inner = A("198.18.1.0/24");

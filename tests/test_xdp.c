@@ -414,11 +414,19 @@ Test(xdp, prefix_expired_passes)
 	struct xb_ban v = { .expires = xb_now_boot_ns() - 1 };
 	struct frame f;
 
+	struct xb_lpm4 k = { .prefixlen = 24 };
+	struct xb_ban got;
+
 	lpm4(skel->maps.pfx4, "198.18.7.0", 24, &v);
 	set_ctl(XB_CTL_PFX4);
 	build(&f, "198.18.7.77", 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V);
 	expect_stats(1, 1, 0, 0, 0, 1, 0, 0);
+	/* The program cannot name the stored prefix: the entry stays for
+	 * xb_dp_sweep(), harmlessly (it no longer drops). */
+	inet_pton(AF_INET, "198.18.7.0", &k.addr);
+	cr_expect_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.pfx4), &k, &got), 0);
+	cr_expect_eq(got.packets, 0);
 }
 
 /* --- allow list --------------------------------------------------------------- */
