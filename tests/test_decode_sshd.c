@@ -367,3 +367,24 @@ Test(decode_sshd, truncations_and_mutations)
 		}
 	}
 }
+
+Test(decode_sshd, lenient_bare_fallback)
+{
+	struct xb_event ev;
+	bool bare;
+	const char *ok = "Invalid user a from 198.18.0.3 port 7";
+	const char *noise = "Server listening on 0.0.0.0 port 22.";
+	const char *hdr = "Nov 28 07:01:08 h sshd[1]: Server listening on 0.0.0.0 port 22.";
+	struct xb_line l = { .text = ok, .len = strlen(ok) };
+
+	cr_assert_eq(xb_decode_line(&l, &ev), XB_DEC_MALFORMED, "strict: no header, not decoded");
+	cr_assert_eq(xb_decode_line_any(&l, &ev, &bare), XB_DEC_SSHD);
+	cr_assert(bare && ev.has_src && ev.kind == XB_EV_INVALID_USER);
+	l = (struct xb_line){ .text = noise, .len = strlen(noise) };
+	cr_assert_eq(xb_decode_line_any(&l, &ev, &bare), XB_DEC_MALFORMED, "unknown text stays undecodable");
+	cr_assert(!bare);
+	cr_assert_null(ev.decoder);
+	l = (struct xb_line){ .text = hdr, .len = strlen(hdr) };
+	cr_assert_eq(xb_decode_line_any(&l, &ev, &bare), XB_DEC_SSHD, "a header is used when present");
+	cr_assert(!bare);
+}

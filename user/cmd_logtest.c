@@ -156,22 +156,14 @@ static int on_line(const struct xb_line *line, void *ctx)
 	struct xb_event ev;
 	struct xb_alert al;
 	enum xb_decode_res res;
+	bool bare;
 	int matched = 0;
 
 	t->lines++;
-	res = xb_decode_line(line, &ev);
-	if (res == XB_DEC_MALFORMED) {
-		/* no header: maybe a bare sshd message (journalctl -o cat) */
-		struct xb_line bare = *line;
-
-		bare.bare = true;
-		bare.program = NULL;
-		res = xb_decode_line(&bare, &ev);
-		if (res == XB_DEC_SSHD && ev.kind == XB_EV_NONE)
-			res = XB_DEC_MALFORMED;
-		else
-			t->bare++;
-	}
+	/* no header: maybe a bare sshd message (sshd -E, journalctl -o cat) */
+	res = xb_decode_line_any(line, &ev, &bare);
+	if (bare)
+		t->bare++;
 	if (res == XB_DEC_MALFORMED)
 		t->malformed++;
 	else if (res == XB_DEC_OTHER)

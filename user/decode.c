@@ -386,6 +386,28 @@ enum xb_decode_res xb_decode_line(const struct xb_line *in, struct xb_event *ev)
 	return XB_DEC_SSHD;
 }
 
+enum xb_decode_res xb_decode_line_any(const struct xb_line *in, struct xb_event *ev, bool *bare)
+{
+	enum xb_decode_res res = xb_decode_line(in, ev);
+
+	if (bare)
+		*bare = false;
+	if (res == XB_DEC_MALFORMED && !in->bare) {
+		struct xb_line b = *in;
+
+		b.bare = true;
+		b.program = NULL;
+		res = xb_decode_line(&b, ev);
+		if (res == XB_DEC_SSHD && ev->kind == XB_EV_NONE) {
+			ev->decoder = NULL;
+			res = XB_DEC_MALFORMED;
+		} else if (bare) {
+			*bare = true;
+		}
+	}
+	return res;
+}
+
 const char *xb_ev_kind_name(enum xb_ev_kind k)
 {
 	static const char *const names[XB_EV_KIND_MAX] = {

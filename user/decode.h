@@ -43,6 +43,15 @@ enum xb_decode_res {
 enum xb_decode_res xb_decode_line(const struct xb_line *in, struct xb_event *ev);
 
 /*
+ * As xb_decode_line(), and a line without a syslog header is then tried as
+ * a bare sshd message (what `sshd -e`/`-E` and `journalctl -o cat` write); it
+ * counts as sshd only when it is a recognised sshd message, else it stays
+ * XB_DEC_MALFORMED. For input the operator vouches for (stdin, logtest).
+ * *bare (may be NULL) tells whether the fallback was used.
+ */
+enum xb_decode_res xb_decode_line_any(const struct xb_line *in, struct xb_event *ev, bool *bare);
+
+/*
  * The header half: fills ts_usec (0 if the header has no usable time),
  * hostname, program, pid, msg/msg_len. Returns 0 or -EINVAL when s does not
  * start with a known header. A 3164 time has no year: the current one is
