@@ -228,6 +228,9 @@ Test(source_file, pipe_and_callback_stop)
 	cr_assert_eq(pipe(fds), 0);
 	cr_assert_eq(xb_source_open_fd(fds[0], "pipe", &s), 0);
 	cr_assert_str_eq(xb_source_name(s), "pipe");
+	cr_assert_eq(xb_source_fd(s), fds[0]);
+	cr_assert_eq(xb_source_read(s, collect, &g), 0, "an empty pipe does not block");
+	cr_assert_eq(g.n, 0);
 	cr_assert_eq(write(fds[1], "1\n2\n3\n", 6), 6);
 	cr_assert_eq(xb_source_read(s, collect, &g), -ECANCELED);
 	cr_assert_eq(g.n, 2);

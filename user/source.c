@@ -104,8 +104,16 @@ static int flush_partial(struct xb_source *s, xb_line_cb cb, void *ctx)
 static int drain_fd(struct xb_source *s, int fd, int max_reads, xb_line_cb cb, void *ctx)
 {
 	for (int i = 0; max_reads <= 0 || i < max_reads; i++) {
-		ssize_t r = read(fd, s->buf + s->len, LINE_BUF - s->len);
+		ssize_t r;
 		int err;
+
+		if (max_reads > 0) {    /* a pipe or tty: never block, read only what waits */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) <= 0)
+				return 0;
+		}
+		r = read(fd, s->buf + s->len, LINE_BUF - s->len);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -120,12 +128,6 @@ static int drain_fd(struct xb_source *s, int fd, int max_reads, xb_line_cb cb, v
 		s->off += r;
 		if ((err = cut_lines(s, cb, ctx)) < 0)
 			return err;
-		if (max_reads > 0) {    /* a pipe: read on only while data waits */
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			if (poll(&p, 1, 0) <= 0)
-				return 0;
-		}
 	}
 	return 0;
 }
