@@ -420,7 +420,7 @@ static int parse_rule(struct load_ctx *lc, xmlNode *node, const char *outer_grou
 			return fail(lc, cl, "rule %u: unexpected XML node", r->id);
 		if (!strcmp(name, "mitre") || !strcmp(name, "info"))
 			continue;       /* documentation only */
-		/* only <regex> and <group>-less elements take attributes */
+		/* of the rule's elements only <regex> takes an attribute (type) */
 		if (c->properties && strcmp(name, "regex"))
 			return fail(lc, cl, "<%s>: unexpected attribute", name);
 		text = node_text(c);
