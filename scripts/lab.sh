@@ -225,16 +225,16 @@ daemon_up() {
 	ip netns exec "$NS_EDGE" "$XDPBAN" run --config "$LAB/xdpban.conf" --foreground 2>&1 </dev/null |
 		stamp_lines "$LAB/xdpban.log" &
 	bg_track $!
-	# Attached when the link is pinned; give the daemon a moment to open its
-	# sources too (it follows the log from its end).
+	# Attached when the link is pinned; then it must be following the log
+	# (from its end) before the attack starts: it says "ready".
 	wait_until 10 test -e "$XDPBAN_PIN_DIR/link_eth0" || return 1
-	sleep 0.5
+	wait_until 5 grep -q -w ready "$LAB/xdpban.log" || sleep 0.5
 	ip netns pids "$NS_EDGE" | grep -q . && pgrep -f -- "--config $LAB/xdpban.conf" >/dev/null
 }
 
 # --- actors ------------------------------------------------------------------
 
-# client_ssh NS DST: key login running a command; bounded.
+# client_ssh DST: the client's key login, running a command; bounded.
 client_ssh() {
 	ip netns exec "$NS_CLI" timeout 6 ssh -F /dev/null -i "$LAB/client_key" -o IdentitiesOnly=yes \
 		-o BatchMode=yes -o UserKnownHostsFile="$LAB/known_hosts" -o StrictHostKeyChecking=yes \
@@ -320,7 +320,7 @@ ban_time_us() {   # ADDR SEEN_US SINCE_US
 	local t
 	t=$(awk -v a="$1" -v s="$3" '
 		{ l = tolower($0); t = $1; sub(/\./, "", t) }
-		t + 0 >= s + 0 && index($0, a) && l ~ /ban/ && l !~ /unban|expir|lift/ { print $1; exit }' \
+		t + 0 >= s + 0 && index($0, " " a " ") && l ~ /ban/ && l !~ /unban|expir|lift/ { print $1; exit }' \
 		"$LAB/xdpban.log" 2>/dev/null)
 	if [ -n "$t" ]; then echo $((10#${t/./})); else echo "$2"; fi
 }
