@@ -56,10 +56,13 @@ diag()   { echo "# $*"; }
 # bail REASON: a failure that stops everything, still as a TAP line.
 bail()   { not_ok "vmtest: $*"; exit 1; }
 
-for t in qemu-system-x86_64 cpio busybox modprobe ldd timeout; do
+for t in qemu-system-x86_64 cpio busybox modprobe ldd timeout flock; do
 	command -v "$t" >/dev/null 2>&1 || bail "$t not found (make deps installs it)"
 done
 mkdir -p "$OUT" || bail "cannot create $OUT"
+# One run per build folder: the logs and initramfs parts live there.
+exec 9>"$OUT/lock"
+flock -n 9 || bail "another vmtest run is using $OUT"
 
 # --- kernels ----------------------------------------------------------------
 
@@ -199,7 +202,7 @@ OOPS_RE='(WARNING: CPU: [0-9]+ PID|BUG: |Oops|kernel BUG at|Kernel panic|general
 boot() {
 	local v=$1 vmlinuz=$2 initrd=$3 acc=$4 dir=$OUT/$1 cmdline
 	NONCE=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-	cmdline="console=ttyS0 panic=-1 quiet vmtest.nonce=$NONCE vmtest.timeout=$TEST_TIMEOUT"
+	cmdline="console=ttyS0 panic=-1 loglevel=5 vmtest.nonce=$NONCE vmtest.timeout=$TEST_TIMEOUT"
 	rm -f "$dir/console.log" "$dir/results.log"
 	if [ "$SHELL_MODE" = 1 ]; then
 		# Console and monitor share stdio: Ctrl-A x quits, Ctrl-A c the monitor.
@@ -262,6 +265,8 @@ report() {
 				fi
 			elif [[ $line =~ ^[0-9]+\.\.[0-9]+$ || $line == "TAP version"* ]]; then
 				:
+			elif [[ $line == "#"* ]]; then
+				echo "$line"
 			else
 				diag "$line"
 			fi ;;
@@ -337,6 +342,7 @@ for k in "${KLIST[@]}"; do
 	for p in "${MISSING[@]}"; do
 		not_ok "$v: $p (no such test built)"
 	done
+	[ "$SHELL_MODE" = 1 ] || diag "$v: booting ($ACCEL, limit ${VM_TIMEOUT}s)"
 	start=$SECONDS
 	boot "$v" "$vmlinuz" "$OUT/$v/initrd.cpio" "$ACCEL"
 	[ "$SHELL_MODE" = 1 ] && exit "$QEMU_RC"
