@@ -257,7 +257,8 @@ int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 	if (!err) {
 		for (size_t i = 0; i < r.present.n; i++)
 			r.present.a[i].pad[0] = r.present.a[i].pad[1] = 0;
-		qsort(r.present.a, r.present.n, sizeof(*r.present.a), addr_cmp);
+		if (r.present.n)
+			qsort(r.present.a, r.present.n, sizeof(*r.present.a), addr_cmp);
 		err = xb_state_ban_foreach_active(st, now, restore_one, &r);
 	}
 	if (!err)
