@@ -876,6 +876,13 @@ static int setup(struct daemon *d)
 
 		d->sock_path = d->o.socket ? d->o.socket : env && *env ? env : d->conf->ctl_socket;
 	}
+	/* First: a second daemon must stop here, before it touches anything. */
+	ret = xb_ctl_listen(d->sock_path, on_ctl, d, &d->ctl);
+	if (ret) {
+		pr_warn("xdpban: control socket %s: %s%s\n", d->sock_path, strerror(-ret),
+			ret == -EADDRINUSE ? " (is another xdpban run going?)" : "");
+		return ret;
+	}
 	if ((ret = load_rules(d->conf, &d->rs, &d->corr, err, sizeof(err)))) {
 		pr_warn("xdpban: %s\n", err);
 		return ret;
@@ -930,12 +937,6 @@ static int setup(struct daemon *d)
 	if ((ret = ep_add(d, d->sigfd, EP_SIG)) || (ret = ep_add(d, d->tfd, EP_TIMER)) ||
 	    (ret = ep_add(d, xb_hostaddr_fd(d->host), EP_HOST)))
 		return ret;
-	ret = xb_ctl_listen(d->sock_path, on_ctl, d, &d->ctl);
-	if (ret) {
-		pr_warn("xdpban: control socket %s: %s%s\n", d->sock_path, strerror(-ret),
-			ret == -EADDRINUSE ? " (is another xdpban run going?)" : "");
-		return ret;
-	}
 	if ((ret = ep_add(d, xb_ctl_fd(d->ctl), EP_CTL)))
 		return ret;
 	if ((ret = open_sources(d, d->conf, &d->srcs, &d->n_srcs)))

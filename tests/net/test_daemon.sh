@@ -93,6 +93,9 @@ check "sd_notify READY=1 sent" wait_until 5 grep -q "READY=1" "$T/notify.log"
 check "sd_notify WATCHDOG=1 sent" wait_until 5 grep -q "WATCHDOG=1" "$T/notify.log"
 check "state database is root-only" test "$(stat -c %a "$STATE/xdpban.db")" = 600
 check "attacker reaches the host before any ban" ping_ok "$A" 198.18.9.1
+check_fails "a second daemon refuses to start" timeout 10 ip netns exec "$D" "$XDPBAN" run \
+	--config "$T/xdpban.conf" --foreground --state-dir "$T/state2"
+check "the first one still answers" eval 'status | grep -q "\"ok\":true"'
 
 # 1) lines appended to the file lead to the ban in the map
 offend 198.18.9.7
