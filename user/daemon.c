@@ -432,7 +432,7 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 	if (!arr)
 		return -ENOMEM;
 	if (!c->n_sources) {
-		err = xb_source_open_default(d->cursor_file, &arr[0]);
+		err = xb_source_open_default(d->o.dry_run ? NULL : d->cursor_file, &arr[0]);
 		if (err)
 			pr_warn("no <source> configured and neither sshd's journal nor "
 				"/var/log/auth.log, secure or messages found: %s\n", strerror(-err));
@@ -445,7 +445,8 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 			err = xb_source_open_file(s->path, false, &arr[i]);
 			break;
 		case XB_CSRC_JOURNALD:
-			err = xb_source_open_journal(NULL, d->cursor_file, &arr[i]);
+			/* dry-run leaves no trace: no cursor either */
+			err = xb_source_open_journal(NULL, d->o.dry_run ? NULL : d->cursor_file, &arr[i]);
 			break;
 		case XB_CSRC_STDIN:
 			err = xb_source_open_fd(0, "stdin", &arr[i]);
