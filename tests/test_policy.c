@@ -314,3 +314,38 @@ Test(policy, no_binding_no_ban)
 	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 0);
 	fx_close(&f);
 }
+
+Test(policy, permanent_bans)
+{
+	struct fixture f;
+	struct xb_decision d;
+
+	fx_open(&f, "<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>60</timeout>"
+		"<repeated_offenders>permanent</repeated_offenders></active-response>", NULL);
+	cr_assert_eq(offend(&f, "198.18.0.30", 1000, &d), 1);
+	cr_expect_eq(d.ttl, 60);
+	cr_assert_eq(offend(&f, "198.18.0.30", 1030, &d), 1);
+	cr_expect_eq(d.ttl, XB_TIMEOUT_PERMANENT);
+	cr_expect_eq(d.expires, 0);
+	cr_expect(d.rearm);
+	/* a permanent ban is never shortened, and its history never forgotten */
+	cr_assert_eq(offend(&f, "198.18.0.30", 100000000, &d), 1);
+	cr_expect_eq(d.expires, 0);
+	cr_expect_eq(d.offence, 3);
+	fx_close(&f);
+}
+
+Test(policy, no_aggregation_over_allow_list)
+{
+	struct fixture f;
+	struct xb_decision d;
+
+	fx_open(&f, "<white_list>2001:db8:6:1::99</white_list>"
+		"<ipv6_aggregate><threshold>2</threshold></ipv6_aggregate>" SEED_AR, NULL);
+	cr_assert_eq(offend(&f, "2001:db8:6:1::a", 1000, &d), 1);
+	cr_assert_eq(offend(&f, "2001:db8:6:1::b", 1001, &d), 1);
+	cr_expect_not(d.aggregate, "the /64 holds an allow-listed address");
+	cr_expect_eq(d.addr.prefixlen, 128);
+	fx_close(&f);
+}
