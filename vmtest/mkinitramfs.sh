@@ -1,11 +1,14 @@
 #!/bin/bash
 # Build the pieces of the vmtest initramfs. The kernel accepts several
 # uncompressed newc cpio archives concatenated, later files overriding earlier
-# ones, so the image is assembled from three parts with different lifetimes:
+# ones, so the image is assembled from parts with different lifetimes:
 #
 #   mkinitramfs.sh system  OUT.cpio            busybox, host tools, their libraries
 #   mkinitramfs.sh modules OUT.cpio VER ROOT MODULE...  ROOT/lib/modules/VER modules + load order
-#   mkinitramfs.sh project OUT.cpio TESTLIST   xdpban, test programs, scripts, /init
+#   mkinitramfs.sh project OUT.cpio TESTLIST [SYSTEM_FILES]
+#                                              xdpban, test programs, scripts, /init;
+#                                              their libraries listed in OUT.cpio.libs
+#   mkinitramfs.sh libs OUT.cpio LIBLIST       those libraries
 #   mkinitramfs.sh inputs                      host files the system part copies
 #
 # Archives stay uncompressed: decompressing under TCG costs more than copying.
@@ -52,14 +55,24 @@ copy_file() {
 	cp -L --preserve=mode "$src" "$root/$src"
 }
 
-# copy_libs ELF DEST_ROOT: the shared libraries and loader ELF needs.
-copy_libs() {
-	local elf=$1 root=$2 lib
+# list_libs ELF: the shared libraries and loader ELF needs, as /usr paths
+# (directories resolved, file names kept: the loader looks up the soname).
+list_libs() {
+	local elf=$1 lib
 	# Static binaries make ldd fail; they need nothing.
 	ldd "$elf" >/dev/null 2>&1 || return 0
+	ldd "$elf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do
+			echo "$(readlink -f "$(dirname "$lib")")/$(basename "$lib")"
+		done
+}
+
+# copy_libs ELF DEST_ROOT: copy what list_libs ELF prints.
+copy_libs() {
+	local elf=$1 root=$2 lib
 	while read -r lib; do
 		[ -e "$root/$lib" ] || copy_file "$lib" "$root"
-	done < <(ldd "$elf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+	done < <(list_libs "$elf")
 }
 
 # pack DIR OUT: DIR's contents as a newc archive owned by root.
@@ -129,6 +142,8 @@ build_system() {
 		[ -f "$f" ] && cp "$f" "$d$f"
 	done
 	pack "$d" "$1"
+	# What the libs part need not carry again.
+	(cd "$d" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$1.files"
 	rm -rf "$d"
 	trap - EXIT
 }
@@ -176,9 +191,24 @@ build_modules() {
 	trap - EXIT
 }
 
+# build_libs OUT LIBLIST: the libraries listed (one path a line).
+build_libs() {
+	local out=$1 list=$2 d lib
+	d=$(stage_dir)
+	trap 'rm -rf "$d"' EXIT
+	while read -r lib; do
+		[ -n "$lib" ] && copy_file "$lib" "$d"
+	done <"$list"
+	pack "$d" "$out"
+	rm -rf "$d"
+	trap - EXIT
+}
+
 # TESTLIST lines: "crit BUILD-RELATIVE-PATH" or "sh SOURCE-RELATIVE-PATH".
+# The programs' libraries are not copied but listed in OUT.libs (less those in
+# SYSTEM_FILES, the system part's list) for the separately cached libs part.
 build_project() {
-	local out=$1 list=$2 d kind rel
+	local out=$1 list=$2 system_files=${3:-/dev/null} d kind rel
 	: "${BUILD:?BUILD must be set}"
 	d=$(stage_dir)
 	trap 'rm -rf "$d"' EXIT
@@ -186,7 +216,7 @@ build_project() {
 	cp --preserve=mode "$VMDIR/init" "$d/init"
 	[ -x "$BUILD/xdpban" ] || die "$BUILD/xdpban not built (make BUILD=$BUILD)"
 	cp --preserve=mode "$BUILD/xdpban" "$d/xb/build/xdpban"
-	copy_libs "$BUILD/xdpban" "$d"
+	list_libs "$BUILD/xdpban" >"$d/libs"
 	# Test scripts use the shared helpers and may read data from the tree.
 	mkdir -p "$d/xb/tests"
 	cp -r "$TOP/tests/net" "$d/xb/tests/net"
@@ -197,7 +227,7 @@ build_project() {
 		crit)
 			mkdir -p "$d/xb/build/$(dirname "$rel")"
 			cp --preserve=mode "$BUILD/$rel" "$d/xb/build/$rel"
-			copy_libs "$BUILD/$rel" "$d"
+			list_libs "$BUILD/$rel" >>"$d/libs"
 			;;
 		sh)
 			mkdir -p "$d/xb/$(dirname "$rel")"
@@ -207,7 +237,10 @@ build_project() {
 		esac
 	done <"$list"
 	cp "$list" "$d/etc/vmtest/tests"
+	LC_ALL=C sort -u "$d/libs" | LC_ALL=C comm -23 - "$system_files" >"$out.libs.tmp"
+	rm "$d/libs"
 	pack "$d" "$out"
+	mv "$out.libs.tmp" "$out.libs"
 	rm -rf "$d"
 	trap - EXIT
 }
@@ -224,10 +257,11 @@ list_inputs() {
 
 what=${1:-}
 [ "$what" = inputs ] && { list_inputs; exit 0; }
-[ $# -ge 2 ] || die "usage: $0 system|modules|project OUT ..."
+[ $# -ge 2 ] || die "usage: $0 system|modules|project|libs OUT ..."
 shift
 case $what in
 system)  build_system "$@" ;;
+libs)    build_libs "$@" ;;
 modules) build_modules "$@" ;;
 project) build_project "$@" ;;
 *) die "unknown part '$what'" ;;

@@ -156,6 +156,18 @@ build_system_part() {
 	echo "$st" >"$OUT/system.stamp"
 }
 
+# Libraries of the project's programs: rebuilt when the list or a file changed.
+build_libs_part() {
+	local st
+	# shellcheck disable=SC2046
+	st=$(stamp $(cat "$OUT/project.cpio.libs")) || return 1
+	if [ -f "$OUT/libs.cpio" ] && [ "$st" = "$(cat "$OUT/libs.stamp" 2>/dev/null)" ]; then
+		return 0
+	fi
+	"$VMDIR/mkinitramfs.sh" libs "$OUT/libs.cpio" "$OUT/project.cpio.libs" || return 1
+	echo "$st" >"$OUT/libs.stamp"
+}
+
 # Module part per kernel: rebuilt when the module list or modules.dep changed.
 build_modules_part() {
 	local v=$1 root=$2 out=$OUT/modules-$1.cpio st
@@ -323,8 +335,9 @@ diag "accelerator: $ACCEL$([ "$ACCEL" = kvm ] && echo " (-cpu $KVM_CPU)"), kerne
 
 build_system_part || bail "building the system part of the initramfs failed"
 resolve_tests
-"$VMDIR/mkinitramfs.sh" project "$OUT/project.cpio" "$OUT/tests" ||
+"$VMDIR/mkinitramfs.sh" project "$OUT/project.cpio" "$OUT/tests" "$OUT/system.cpio.files" ||
 	bail "building the project part of the initramfs failed"
+build_libs_part || bail "building the libraries part of the initramfs failed"
 
 total_start=$SECONDS
 for k in "${KLIST[@]}"; do
@@ -338,7 +351,8 @@ for k in "${KLIST[@]}"; do
 		not_ok "$v: kernel modules ($MODULES) for the initramfs"
 		continue
 	fi
-	cat "$OUT/system.cpio" "$OUT/modules-$v.cpio" "$OUT/project.cpio" >"$OUT/$v/initrd.cpio"
+	cat "$OUT/system.cpio" "$OUT/libs.cpio" "$OUT/modules-$v.cpio" "$OUT/project.cpio" \
+		>"$OUT/$v/initrd.cpio"
 	for p in "${MISSING[@]}"; do
 		not_ok "$v: $p (no such test built)"
 	done
