@@ -208,7 +208,7 @@ build_libs() {
 # The programs' libraries are not copied but listed in OUT.libs (less those in
 # SYSTEM_FILES, the system part's list) for the separately cached libs part.
 build_project() {
-	local out=$1 list=$2 system_files=${3:-/dev/null} d kind rel
+	local out=$1 list=$2 system_files=${3:-/dev/null} d kind rel sub
 	: "${BUILD:?BUILD must be set}"
 	d=$(stage_dir)
 	trap 'rm -rf "$d"' EXIT
@@ -218,10 +218,11 @@ build_project() {
 	cp --preserve=mode "$BUILD/xdpban" "$d/xb/build/xdpban"
 	list_libs "$BUILD/xdpban" >"$d/libs"
 	# Test scripts use the shared helpers and may read data from the tree.
-	mkdir -p "$d/xb/tests"
-	cp -r "$TOP/tests/net" "$d/xb/tests/net"
-	[ -d "$TOP/tests/e2e" ] && cp -r "$TOP/tests/e2e" "$d/xb/tests/e2e"
-	[ -d "$TOP/rules" ] && cp -r "$TOP/rules" "$d/xb/rules"
+	for sub in tests/net tests/e2e tests/data rules; do
+		[ -d "$TOP/$sub" ] || continue
+		mkdir -p "$d/xb/$(dirname "$sub")"
+		cp -r "$TOP/$sub" "$d/xb/$sub"
+	done
 	while read -r kind rel; do
 		case $kind in
 		crit)

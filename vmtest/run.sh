@@ -49,8 +49,8 @@ for a in "$@"; do
 	esac
 done
 
-FAILS=0
-ok()     { echo "ok - $*"; }
+FAILS=0 OKS=0
+ok()     { echo "ok - $*"; OKS=$((OKS + 1)); }
 not_ok() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
 diag()   { echo "# $*"; }
 # bail REASON: a failure that stops everything, still as a TAP line.
@@ -210,9 +210,10 @@ resolve_tests() {
 # Kernel log lines that mean the kernel is unwell.
 OOPS_RE='(WARNING: CPU: [0-9]+ PID|BUG: |Oops|kernel BUG at|Kernel panic|general protection fault|UBSAN: |KASAN: |RCU detected stall|INFO: task .* blocked for|Call Trace:)'
 
-# boot VERSION VMLINUZ INITRD ACCEL: run the guest; sets QEMU_RC and NONCE.
+# boot VERSION VMLINUZ INITRD ACCEL: run the guest; sets QEMU_RC, NONCE, USED_ACCEL.
 boot() {
 	local v=$1 vmlinuz=$2 initrd=$3 acc=$4 dir=$OUT/$1 cmdline
+	USED_ACCEL=$acc
 	NONCE=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 	cmdline="console=ttyS0 panic=-1 loglevel=5 vmtest.nonce=$NONCE vmtest.timeout=$TEST_TIMEOUT"
 	rm -f "$dir/console.log" "$dir/results.log"
@@ -271,7 +272,7 @@ report() {
 			if [[ $line =~ ^(not ok|ok)( [0-9]+)?( -)?\ (.*)$ ]]; then
 				rest=${BASH_REMATCH[4]}
 				if [ "${BASH_REMATCH[1]}" = ok ]; then
-					echo "ok - $v: ${cur:-guest}: $rest"
+					ok "$v: ${cur:-guest}: $rest"
 				else
 					not_ok "$v: ${cur:-guest}: $rest"
 				fi
@@ -340,7 +341,9 @@ resolve_tests
 build_libs_part || bail "building the libraries part of the initramfs failed"
 
 total_start=$SECONDS
+SUMMARY=()
 for k in "${KLIST[@]}"; do
+	oks0=$OKS fails0=$FAILS
 	read -r v vmlinuz root <<<"$k"
 	if [ ! -r "$vmlinuz" ]; then
 		not_ok "$v: kernel image $vmlinuz not readable"
@@ -368,7 +371,9 @@ for k in "${KLIST[@]}"; do
 		boot "$v" "$vmlinuz" "$OUT/$v/initrd.cpio" tcg
 	fi
 	report "$v" $((SECONDS - start))
+	SUMMARY+=("$v ($USED_ACCEL): $((OKS - oks0)) ok, $((FAILS - fails0)) not ok, $((SECONDS - start))s")
 done
+for line in "${SUMMARY[@]}"; do diag "$line"; done
 diag "total ${SECONDS}s for ${#KLIST[@]} kernel(s), vm time $((SECONDS - total_start))s"
 
 [ "$FAILS" = 0 ]
