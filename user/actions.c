@@ -502,7 +502,7 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 struct batch {
 	struct xb_dp *dp;
 	int fd;
-	size_t ksz, n;
+	size_t ksz, n, cap;
 	uint8_t *keys;
 	struct xb_ban *vals;
 	struct xb_meta_key *mkeys;      /* NULL: no reason to store */
@@ -550,25 +550,26 @@ static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	size_t stored, i;
 	int err = 0;
 
+	/* Buffers sized to the run: a mixed v4/v6 input makes many short runs. */
+	size_t cap = n < BATCH_CHUNK ? n : BATCH_CHUNK;
+
 	*done = 0;
 	ban_value(req, &tmpl);
-	b.keys = malloc(BATCH_CHUNK * b.ksz);
-	b.vals = malloc(BATCH_CHUNK * sizeof(*b.vals));
+	b.cap = cap;
+	b.keys = malloc(cap * b.ksz);
+	b.vals = malloc(cap * sizeof(*b.vals));
 	if (req->reason) {
-		b.mkeys = malloc(BATCH_CHUNK * sizeof(*b.mkeys));
-		b.mvals = malloc(BATCH_CHUNK * sizeof(*b.mvals));
+		b.mkeys = malloc(cap * sizeof(*b.mkeys));
+		b.mvals = malloc(cap * sizeof(*b.mvals));
 	}
 	if (!b.keys || !b.vals || (req->reason && (!b.mkeys || !b.mvals))) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < BATCH_CHUNK; i++) {
-		b.vals[i] = tmpl;
-		if (b.mvals) {
-			memset(&b.mvals[i], 0, sizeof(b.mvals[i]));
-			b.mvals[i].created = (__u64)xb_now_wall();
-			snprintf(b.mvals[i].reason, sizeof(b.mvals[i].reason), "%s", req->reason);
-		}
+	for (i = 0; b.mvals && i < cap; i++) {
+		memset(&b.mvals[i], 0, sizeof(b.mvals[i]));
+		b.mvals[i].created = (__u64)xb_now_wall();
+		snprintf(b.mvals[i].reason, sizeof(b.mvals[i].reason), "%s", req->reason);
 	}
 	for (i = 0; i < n; i++) {
 		union xb_key k = {};
@@ -589,7 +590,7 @@ static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		memcpy(b.keys + b.n * b.ksz, &k, b.ksz);
 		if (b.mkeys)
 			meta_key(&addrs[i], &b.mkeys[b.n]);
-		if (++b.n == BATCH_CHUNK) {
+		if (++b.n == b.cap) {
 			err = batch_flush(&b, &stored);
 			*done += stored;
 			if (err)
