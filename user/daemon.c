@@ -34,6 +34,7 @@
 #define CURSOR_EVERY    5       /* s between journal cursor saves */
 #define STATUS_EVERY    10      /* s between sd_notify STATUS= lines */
 #define CHECKPOINT_EVERY 5      /* s between SQLite WAL checkpoints */
+#define RECONCILE_MAX   65536   /* bans checked against the maps at a sweep */
 #define MAX_DECISIONS   4
 #define RESTORE_CHUNK   8192
 
@@ -769,6 +770,57 @@ static int on_expired(const struct xb_state_ban *b, void *ctx)
 	return 0;
 }
 
+struct reconcile_ctx {
+	struct daemon *d;
+	struct xb_state_ban *gone;
+	size_t n, cap, checked;
+};
+
+static int reconcile_one(const struct xb_state_ban *b, void *ctx)
+{
+	struct reconcile_ctx *r = ctx;
+	struct xb_ban v;
+
+	if (++r->checked > RECONCILE_MAX)
+		return -E2BIG;
+	if (xb_dp_lookup(r->d->dp, &b->addr, &v) != -ENOENT)
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct xb_state_ban *nb = realloc(r->gone, cap * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		r->gone = nb;
+		r->cap = cap;
+	}
+	r->gone[r->n++] = *b;
+	return 0;
+}
+
+/* A ban that left the maps before its time was lifted on purpose (`xdpban
+ * unban`/`flush` without telling us): forget it too, or a restart would
+ * bring it back. Bounded: with more bans than RECONCILE_MAX only the control
+ * socket's "unbanned" tells us. */
+static void reconcile(struct daemon *d, int64_t now)
+{
+	struct reconcile_ctx r = { .d = d };
+	int err = xb_state_ban_foreach_active(d->st, now, reconcile_one, &r);
+
+	if (!err) {
+		for (size_t i = 0; i < r.n; i++) {
+			/* The row was read without created: fetch it for the log line. */
+			struct xb_state_ban full;
+
+			if (xb_state_ban_get(d->st, &r.gone[i].addr, &full))
+				continue;
+			xb_state_ban_del(d->st, &full.addr);
+			log_unban(&full, "lifted outside the daemon");
+		}
+	}
+	free(r.gone);
+}
+
 static void on_tick(struct daemon *d)
 {
 	int64_t now = xb_now_wall();
@@ -781,8 +833,10 @@ static void on_tick(struct daemon *d)
 	/* The kernel already stopped dropping; here the record catches up. */
 	if ((err = xb_state_ban_reap(d->st, now, on_expired, d)))
 		d->n.errors++;
-	if (d->dp && d->ticks % SWEEP_EVERY == 0)
+	if (d->dp && d->ticks % SWEEP_EVERY == 0) {
 		xb_dp_sweep(d->dp, NULL);
+		reconcile(d, now);
+	}
 	if (d->ticks % FORGET_EVERY == 0) {
 		size_t n = 0;
 
