@@ -727,8 +727,6 @@ int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	return err;
 }
 
-static bool pfx_exists(int fd, const union xb_key *k, size_t ksz);
-
 int xb_dp_unban(struct xb_dp *dp, const struct xb_addr *a)
 {
 	union xb_key k;
