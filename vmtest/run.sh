@@ -22,6 +22,7 @@
 #                         kernels, 120..420 s each, so that make check's 600 s
 #                         limit for the whole run holds)
 #   VMTEST_TEST_TIMEOUT=s limit per test inside the guest (180)
+#   VMTEST_BOOT_TIMEOUT=s limit for reaching /init (60 under KVM, 150 under TCG)
 #   VMTEST_SHELL=1        same as --shell
 set -u
 set -o pipefail
@@ -210,7 +211,8 @@ resolve_tests() {
 # Kernel log lines that mean the kernel is unwell.
 OOPS_RE='(WARNING: CPU: [0-9]+ PID|BUG: |Oops|kernel BUG at|Kernel panic|general protection fault|UBSAN: |KASAN: |RCU detected stall|INFO: task .* blocked for|Call Trace:)'
 
-# boot VERSION VMLINUZ INITRD ACCEL: run the guest; sets QEMU_RC, NONCE, USED_ACCEL.
+# boot VERSION VMLINUZ INITRD ACCEL: run the guest; sets QEMU_RC, NONCE,
+# USED_ACCEL and STALLED (seconds waited for /init in vain, or 0).
 boot() {
 	local v=$1 vmlinuz=$2 initrd=$3 acc=$4 dir=$OUT/$1 cmdline
 	USED_ACCEL=$acc
@@ -233,7 +235,23 @@ boot() {
 		-nodefaults -no-reboot -display none -kernel "$vmlinuz" -initrd "$initrd" \
 		-append "$cmdline" \
 		-serial file:"$dir/console.log" -serial file:"$dir/results.log" \
-		</dev/null >"$dir/qemu.log" 2>&1
+		</dev/null >"$dir/qemu.log" 2>&1 &
+	local qpid=$! limit waited=0
+	# A kernel that never reaches /init (a KVM that stalls, a broken image)
+	# is given up early instead of at the full limit.
+	limit=${VMTEST_BOOT_TIMEOUT:-$([ "$acc" = kvm ] && echo 60 || echo 150)}
+	STALLED=0
+	while kill -0 "$qpid" 2>/dev/null; do
+		grep -qs "VMTEST $NONCE status" "$dir/results.log" && break
+		if [ "$waited" -ge "$limit" ]; then
+			STALLED=$limit
+			kill "$qpid" 2>/dev/null
+			break
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	wait "$qpid"
 	QEMU_RC=$?
 }
 
@@ -299,7 +317,9 @@ report() {
 		ok "$v: kernel log free of oops/BUG/WARN"
 	fi
 
-	if [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
+	if [ "$STALLED" != 0 ]; then
+		not_ok "$v: guest reached /init within ${STALLED}s"
+	elif [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
 		not_ok "$v: guest finished within ${VM_TIMEOUT}s (killed after ${secs}s)"
 	fi
 	if [ "${status:-}" = 0 ]; then
@@ -366,7 +386,7 @@ for k in "${KLIST[@]}"; do
 	# A KVM that probes fine can still fail on the real kernel: if the guest
 	# never reached /init, try once more under TCG.
 	if [ "$ACCEL" = kvm ] && ! grep -qs "VMTEST $NONCE status" "$OUT/$v/results.log"; then
-		diag "$v: no output under KVM (qemu $QEMU_RC), retrying with TCG"
+		diag "$v: /init not reached under KVM (qemu $QEMU_RC), retrying with TCG"
 		start=$SECONDS
 		boot "$v" "$vmlinuz" "$OUT/$v/initrd.cpio" tcg
 	fi
