@@ -78,9 +78,15 @@ export TZ=UTC
 # Microseconds since the epoch, without a fork ($EPOCHREALTIME has 6 decimals).
 now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
 T0=$(now_us)
-# fmt_s USEC: "12.3"; fmt_ms USEC: "4.1 ms"
-fmt_s()  { local d=$(( ($1 + 50000) / 100000 )); printf '%d.%d' $((d / 10)) $((d % 10)); }
-fmt_ms() { local d=$(( ($1 + 50) / 100 )); printf '%d.%d ms' $((d / 10)) $((d % 10)); }
+# fmt_s USEC: "12.3"; fmt_ms USEC: "4.1 ms" (rounded to a tenth; negative too)
+fmt_tenths() {   # VALUE UNIT
+	local v=$1 sign=
+	if [ "$v" -lt 0 ]; then sign=- v=$((-v)); fi
+	v=$(( (v + $2 / 20) / ($2 / 10) ))
+	printf '%s%d.%d' "$sign" $((v / 10)) $((v % 10))
+}
+fmt_s()  { fmt_tenths "$1" 1000000; }
+fmt_ms() { printf '%s ms' "$(fmt_tenths "$1" 1000)"; }
 stamp()  { printf '[%6ss]' "$(fmt_s $((${1:-$(now_us)} - T0)))"; }
 
 # say TEXT: one narration line, timed from the start of the run.
@@ -324,15 +330,20 @@ ban_time_us() {   # ADDR SEEN_US SINCE_US
 		"$LAB/xdpban.log" 2>/dev/null)
 	if [ -n "$t" ]; then echo $((10#${t/./})); else echo "$2"; fi
 }
+# ban_logged ADDR SINCE_US WORD: the word after WORD in the daemon's line
+# about that ban (e.g. "timeout" -> "20s", "until" -> its end).
+ban_logged() {
+	awk -v a="$1" -v s="$2" -v w="$3" '
+		{ l = tolower($0); t = $1; sub(/\./, "", t) }
+		t + 0 >= s + 0 && index($0, " " a " ") && l ~ /ban/ && l !~ /unban|expir|lift/ {
+			for (i = 1; i < NF; i++) if ($i == w) { print $(i + 1); exit } }' \
+		"$LAB/xdpban.log" 2>/dev/null
+}
 # The end the daemon recorded for that ban ("... until 2026-11-28T07:44:47Z"),
 # in microseconds since the epoch; empty when its log does not say.
 ban_until_us() {   # ADDR SINCE_US
 	local u
-	u=$(awk -v a="$1" -v s="$2" '
-		{ l = tolower($0); t = $1; sub(/\./, "", t) }
-		t + 0 >= s + 0 && index($0, " " a " ") && l ~ /ban/ && l !~ /unban|expir|lift/ {
-			for (i = 1; i < NF; i++) if ($i == "until") { print $(i + 1); exit } }' \
-		"$LAB/xdpban.log" 2>/dev/null)
+	u=$(ban_logged "$1" "$2" until)
 	[ -n "$u" ] && u=$(date -d "$u" +%s 2>/dev/null) && echo $((u * 1000000))
 }
 # failed_lines ADDR FROM_US TO_US: sshd's failed-login lines from ADDR.
@@ -344,9 +355,22 @@ failed_lines() {
 		/Invalid user|Failed password/ { n++ }
 		END { print n + 0 }' "$LAB/sshd.stamped"
 }
-trigger_time_us() {   # ADDR BEFORE_US
-	local t
-	t=$(awk -v a="$1" -v lim="$2" '
+# trigger_time_us ADDR RULE BEFORE_US: when the log line that fired RULE for
+# ADDR was written. Which line that was, xdpban logtest says: it replays the
+# same log with the same rules (timestamps from the lines, so the same
+# correlation). sshd.log and sshd.stamped are written line for line.
+trigger_time_us() {
+	local t best
+	best=$("$XDPBAN" logtest --rules "$TOP/rules" --local-rules "$TOP/scripts/lab/local_rules.xml" \
+			--json "$LAB/sshd.log" 2>/dev/null |
+		jq -r --arg a "$1" --argjson r "${2:-0}" 'select(.srcip == $a and .rule == $r) | .line' 2>/dev/null |
+		while read -r n; do
+			t=$(sed -n "${n}{s/ .*//;s/\.//;p;q}" "$LAB/sshd.stamped")
+			[ -n "$t" ] && [ "$((10#$t))" -le "$3" ] && echo "$((10#$t))"
+		done | tail -1)
+	if [ -n "$best" ]; then echo "$best"; return; fi
+	# Without logtest's answer: the last failed-login line from ADDR.
+	t=$(awk -v a="$1" -v lim="$3" '
 		{ t = $1; sub(/\./, "", t) }
 		t + 0 > lim + 0 { exit }
 		(index($0, " from " a " ") || index($0, " " a " port ")) &&
@@ -357,7 +381,7 @@ trigger_time_us() {   # ADDR BEFORE_US
 
 # watch_bans ROUND LIMIT_S: poll the map every 50 ms until both attackers
 # are banned (in round 2: banned again). Fills SEEN[4|6] and ENTRY[4|6].
-declare -A SEEN ENTRY RULE OFFENCE EXPIRES LAT ATTEMPTS BANNED_AT BAN_END
+declare -A SEEN ENTRY RULE OFFENCE EXPIRES LAT ATTEMPTS BANNED_AT BAN_END BAN_LEN
 watch_bans() {
 	local round=$1 limit_us=$(($(now_us) + $2 * 1000000)) f a e
 	SEEN=() ENTRY=()
@@ -388,13 +412,14 @@ report_ban() {
 	fi
 	rule=$(field "$e" rule) off=$(field "$e" offence) exp=$(field "$e" expires_in)
 	tban=$(ban_time_us $a "${SEEN[$f]}" "$start")
-	ttrig=$(trigger_time_us $a "$tban")
-	n=$(failed_lines $a "$start" "$tban")
+	ttrig=$(trigger_time_us $a "$rule" "$tban")
+	n=$(failed_lines $a "$start" "${ttrig:-$tban}")
 	if [ -n "$ttrig" ]; then lat=$((tban - ttrig)); else lat=; fi
 	RULE[$f,$round]=$rule OFFENCE[$f,$round]=$off EXPIRES[$f,$round]=$exp
 	LAT[$f,$round]=$lat ATTEMPTS[$f,$round]=$n BANNED_AT[$f,$round]=$tban
 	BAN_END[$f,$round]=$(ban_until_us $a "$start")
-	say_at "$tban" "rule ${rule:-?} fired for $a after $n failed-login lines; banned for ${exp:-?} s (offence ${off:-?})," \
+	BAN_LEN[$f,$round]=$(ban_logged $a "$start" timeout)
+	say_at "$tban" "rule ${rule:-?} fired for $a after $n failed-login lines; banned for ${BAN_LEN[$f,$round]:-${exp:-?} s} (offence ${off:-?})," \
 		"$( [ -n "$lat" ] && fmt_ms "$lat" || echo "?") after the triggering log line"
 	# Expected: the rule for this kind of attack on the first round (the
 	# second may be caught by either rule: both count its lines).
@@ -503,20 +528,23 @@ summary() {
 		row "round $c: log line -> ban" \
 			"$( [ -n "${LAT[4,$c]:-}" ] && fmt_ms "${LAT[4,$c]}" || echo -)" \
 			"$( [ -n "${LAT[6,$c]:-}" ] && fmt_ms "${LAT[6,$c]}" || echo -)"
-		row "round $c: ban (offence, s)" "${OFFENCE[4,$c]:--}, ${EXPIRES[4,$c]:--} s" \
-			"${OFFENCE[6,$c]:--}, ${EXPIRES[6,$c]:--} s"
+		row "round $c: offence, ban length" "${OFFENCE[4,$c]:--}, ${BAN_LEN[4,$c]:-${EXPIRES[4,$c]:--} s}" \
+			"${OFFENCE[6,$c]:--}, ${BAN_LEN[6,$c]:-${EXPIRES[6,$c]:--} s}"
 	done
 	row "dropped of 10 pings while banned" "$(cell "${DROPS[4]:-}")" "$(cell "${DROPS[6]:-}")"
 	row "ban lifted after (configured ${LAB_TIMEOUT} s)" \
 		"$( [ -n "${LIFTED[4]:-}" ] && echo "$(fmt_s "${LIFTED[4]}") s" || echo -)" \
 		"$( [ -n "${LIFTED[6]:-}" ] && echo "$(fmt_s "${LIFTED[6]}") s" || echo -)"
+	row "  seen open after its recorded end" \
+		"$( [ -n "${LIFT_LATE[4]:-}" ] && fmt_ms "${LIFT_LATE[4]}" || echo -)" \
+		"$( [ -n "${LIFT_LATE[6]:-}" ] && fmt_ms "${LIFT_LATE[6]}" || echo -)"
 	row "client key logins (ok / failed)" "$ok_n / $fail_n" ""
 	row "data plane: dropped packets total" "$(cell "$(stat_dropped)")" ""
 	row "checks failed" "$_FAILS" ""
 	row "total time" "$(fmt_s $(($(now_us) - T0))) s" ""
 }
 
-declare -A LIFTED
+declare -A LIFTED LIFT_LATE
 scenario() {
 	local f start a t expect
 	say "lab: edge $EDGE4 / $EDGE6 runs OpenSSH $(/usr/sbin/sshd -V 2>&1 | sed -n 's/^OpenSSH_\([^,]*\).*/\1/p' | head -1)" \
@@ -593,6 +621,7 @@ scenario() {
 		# late by at most the probe period.
 		if [ -n "${BAN_END[$f,1]:-}" ]; then
 			expect=$((t - BAN_END[$f,1]))
+			LIFT_LATE[$f]=$expect
 			verify "ipv$f-expiry" "ban on $a lifted $(fmt_s "${LIFTED[$f]}") s after it began (configured $LAB_TIMEOUT s; $(fmt_ms "$expect") after its recorded end): TCP connects succeed again" \
 				"attacker$f: ban lifted $(fmt_ms "$expect") after its recorded end (allowed -0.5 s .. +1.5 s)" \
 				test "$expect" -ge -500000 -a "$expect" -le 1500000
