@@ -22,6 +22,10 @@
  *         permanent_after (offence number from which bans never end) </active-response>
  *   </xdpban>
  *
+ * Wazuh details kept: no <timeout> means the ban never ends, and neither
+ * does it when the <command> says <timeout_allowed>no</timeout_allowed>;
+ * locations AS, analysisd, analysis-server mean server, any means all.
+ *
  * Durations accept a plain number of seconds or a suffix (s, m, h, d, w);
  * repeated_offenders values are minutes as in Wazuh. "permanent" is accepted
  * in <timeout> and in the repeated_offenders list.
