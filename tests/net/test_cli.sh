@@ -2,6 +2,7 @@
 # The data-plane CLI: every error is one clear line on stderr with its exit
 # code; --help everywhere; JSON output; ban --file (bad lines, stdin, and the
 # 1,000,000-address bulk load, timed). Runs in a private namespace and bpffs.
+# shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_root
 

@@ -5,14 +5,15 @@
 #
 # xdpban is attached to e0 and e1 of the edge host (sharing one set of maps);
 # the edge runs a TCP listener. Addresses: 198.18.0.0/15 and 2001:db8::/32.
+# shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_root
 
 EDGE=$(ns_name edge) ATT=$(ns_name att) CLI=$(ns_name cli)
-ns_add edge && ns_add att && ns_add cli || { not_ok "namespaces"; exit 1; }
+if ! { ns_add edge && ns_add att && ns_add cli; }; then not_ok "namespaces"; exit 1; fi
 pin_dir_new dp || { not_ok "bpffs pin dir"; exit 1; }
 
-veth "$ATT" a0 "$EDGE" e0 && veth "$CLI" c0 "$EDGE" e1 || { not_ok "veth pairs"; exit 1; }
+if ! { veth "$ATT" a0 "$EDGE" e0 && veth "$CLI" c0 "$EDGE" e1; }; then not_ok "veth pairs"; exit 1; fi
 addr "$ATT" a0 198.18.1.2/24;  addr "$EDGE" e0 198.18.1.1/24
 addr "$ATT" a0 2001:db8:1::2/64; addr "$EDGE" e0 2001:db8:1::1/64
 addr "$CLI" c0 198.18.2.2/24;  addr "$EDGE" e1 198.18.2.1/24
