@@ -93,6 +93,10 @@ stamp()  { printf '[%6ss]' "$(fmt_s $((${1:-$(now_us)} - T0)))"; }
 say() {
 	if [ "$MODE" = e2e ]; then echo "# $(stamp) $*"; else echo "$(stamp) $*"; fi
 }
+# quote TEXT: a log line shown under the narration.
+quote() {
+	if [ "$MODE" = e2e ]; then echo "#            $*"; else echo "           $*"; fi
+}
 # say_at USEC TEXT: the same for an event that happened at USEC.
 say_at() {
 	local t=$1; shift
@@ -421,6 +425,15 @@ report_ban() {
 	BAN_LEN[$f,$round]=$(ban_logged $a "$start" timeout)
 	say_at "$tban" "rule ${rule:-?} fired for $a after $n failed-login lines; banned for ${BAN_LEN[$f,$round]:-${exp:-?} s} (offence ${off:-?})," \
 		"$( [ -n "$lat" ] && fmt_ms "$lat" || echo "?") after the triggering log line"
+	# Quote both lines, so the reader sees what happened.
+	if [ -n "$ttrig" ]; then
+		quote "sshd:   $(awk -v t="$ttrig" '{ s = $1; sub(/\./, "", s) } s + 0 == t + 0 { $1 = ""; print substr($0, 2); exit }' "$LAB/sshd.stamped")"
+	fi
+	quote "xdpban: $(awk -v a="$a" -v s="$start" '
+		{ l = tolower($0); t = $1; sub(/\./, "", t) }
+		t + 0 >= s + 0 && index($0, " " a " ") && l ~ /ban/ && l !~ /unban|expir|lift/ {
+			for (i = 2; i < NF && $i !~ /ban$/; i++) ;
+			o = $i; for (j = i + 1; j <= NF; j++) o = o " " $j; print o; exit }' "$LAB/xdpban.log")"
 	# Expected: the rule for this kind of attack on the first round (the
 	# second may be caught by either rule: both count its lines).
 	if [ "$round" = 1 ]; then
