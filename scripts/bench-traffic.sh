@@ -337,11 +337,10 @@ cp "$ROWS" "$RES/traffic.tsv"
 
 # Chart: million dropped frames per CPU-second, per case, one bar per filter.
 awk -F'\t' '$3 != "no flood" && $3 != "none" { k = $1 " bans " $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k } v[k, $3] = $12 }
-	END { print "case\txdpban\tnft\tipt\tfloor"
-	      for (i = 1; i <= n; i++) { k = order[i]; printf "\"%s\"\t%s\t%s\t%s\t%s\n", k, v[k, "xdpban"], v[k, "nft"], v[k, "ipt"], v[k, "floor"] } }' \
+	END { for (i = 1; i <= n; i++) { k = order[i]; printf "\"%s\"\t%s\t%s\t%s\t%s\n", k, v[k, "xdpban"], v[k, "nft"], v[k, "ipt"], v[k, "floor"] } }' \
 	"$ROWS" >"$RES/traffic-chart.tsv"
 gnuplot <<EOF || echo "bench-traffic: gnuplot failed" >&2
-set terminal pngcairo size 900,500 font ",10"
+set terminal pngcairo size 900,540 font ",10"
 set datafile separator "\t"
 set output "$DOC/traffic.png"
 set title "Flood drop efficiency over veth (XDP live frames, generator included)\n$MACHINE" noenhanced
@@ -350,7 +349,7 @@ set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set key top right
+set key below
 set yrange [0:*]
 set grid ytics
 plot "$RES/traffic-chart.tsv" using 2:xtic(1) title "xdpban (XDP native)", \

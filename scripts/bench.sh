@@ -82,7 +82,8 @@ if "$BIN/bench_xdp" --repeat "$REPEAT" --rounds "$ROUNDS" --bans "$BANS" \
 		echo "Machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs," \
 			"$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)," \
 			"$(date -u +%Y-%m-%d). xdp-filter: $(dpkg-query -W -f '${Package} ${Version}' xdp-tools 2>/dev/null)," \
-			"loaded with \`-f ipv4,ipv6 -m native\` (addresses added with \`xdp-filter ip -m src\`)."
+			"loaded with \`-f ipv4,ipv6 -m native\` on a veth (addresses added with \`xdp-filter ip -m src\`);" \
+			"the program run is the one attached to the veth, named below (xdp_dispatcher would mean libxdp's dispatcher in front of it)."
 		echo
 		cat "$RES/perpacket.md"
 	} >"$DOC/perpacket.md"
