@@ -267,7 +267,8 @@ client_loop() {
 
 # attack_loop NAME NS DST KIND ROUND: the real ssh client guessing, one
 # password per connection, at most MAX_ATTEMPTS times or until NAME.stop.
-# KIND invalid: user names that do not exist; KIND root: root's password.
+# KIND invalid: user names that do not exist, every third one an attempt
+# at log injection naming the client's address; KIND root: root's password.
 # Each attempt is logged as "ROUND START END RESULT USER", RESULT being
 # refused (sshd answered and said no), timeout (no answer) or other.
 attack_loop() {
@@ -275,7 +276,11 @@ attack_loop() {
 	local names=(admin oracle support guest deploy ftpuser ubnt postgres test pi)
 	for ((i = 1; i <= MAX_ATTEMPTS; i++)); do
 		[ -e "$LAB/$name.stop" ] && break
-		if [ "$kind" = invalid ]; then
+		if [ "$kind" = invalid ] && ((i % 3 == 1)); then
+			# sshd logs "Invalid user admin from 198.18.0.10 port 22 from
+			# 198.18.0.66 port N": only the last address is sshd's own.
+			user="admin from $CLI4 port 22"
+		elif [ "$kind" = invalid ]; then
 			user=${names[i % ${#names[@]}]}$round$i
 			getent passwd "$user" >/dev/null && continue
 		else
@@ -286,7 +291,7 @@ attack_loop() {
 			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 			-o PreferredAuthentications=password -o PubkeyAuthentication=no \
 			-o NumberOfPasswordPrompts=1 -o ConnectTimeout=2 -o LogLevel=ERROR \
-			"$user@$dst" true 2>&1 </dev/null >/dev/null)
+			-l "$user" "$dst" true 2>&1 </dev/null >/dev/null)
 		case $? in
 		124) res=timeout ;;
 		*) case $err in
@@ -295,7 +300,7 @@ attack_loop() {
 			*) res=other ;;
 			esac ;;
 		esac
-		echo "$round $t0 $EPOCHREALTIME $res $user" >>"$LAB/$name.log"
+		echo "$round $t0 $EPOCHREALTIME $res ${user// /_}" >>"$LAB/$name.log"
 	done
 }
 
@@ -519,6 +524,11 @@ drops_match() {
 	[ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) = 10 ]
 }
 
+client_not_banned() {
+	[ -z "$(ban_json $CLI4)" ] && [ -z "$(ban_json $CLI6)" ] &&
+		! grep -q -e " $CLI4 " -e " $CLI6 " "$LAB/xdpban.log"
+}
+
 client_counts() {   # prints "OK FAIL"
 	awk '$3 == "ok" { o++ } $3 == "fail" { f++ } END { printf "%d %d\n", o, f }' "$LAB/client.log" 2>/dev/null
 }
@@ -578,7 +588,8 @@ scenario() {
 	# Round 1: both attackers start; each is banned by its rule.
 	start=$(now_us)
 	attack_start 1
-	say "attack starts: attacker4 ($ATT4) tries invalid users, attacker6 ($ATT6) guesses root's password"
+	say "attack starts: attacker4 ($ATT4) tries invalid users (some named \"admin from $CLI4 port 22\"," \
+		"the client's address), attacker6 ($ATT6) guesses root's password"
 	watch_bans 1 20
 	for f in 4 6; do report_ban $f 1 "$start"; done
 	[ -n "${SEEN[4]:-}${SEEN[6]:-}" ] || die no-ban "no ban within 20 s: $(tail -3 "$LAB/xdpban.log" | cut -d' ' -f2- | tr '\n' ' ')"
@@ -667,6 +678,8 @@ scenario() {
 	verify client-throughout "client: $ok_n key logins during the attack, none failed" \
 		"client: $fail_n of $((ok_n + fail_n)) logins failed during the attack" \
 		test "$fail_n" = 0 -a "$ok_n" -ge 5
+	verify client-never-banned "client: never banned, although attacker4's user names named its address" \
+		"client: banned (log injection worked)" client_not_banned
 	verify client-v4-after "client: key login over IPv4 still works" "client: IPv4 login failed at the end" client_ssh $EDGE4
 	verify client-v6-after "client: key login over IPv6 still works" "client: IPv6 login failed at the end" client_ssh $EDGE6
 }
