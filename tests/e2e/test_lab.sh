@@ -2,8 +2,10 @@
 # End-to-end: the lab's scenario with a real OpenSSH server, automated.
 # Each step is a TAP line (see scripts/lab.sh for the network and the steps):
 # both attackers (IPv4 and IPv6) are banned within the window by the expected
-# rule, their connections fail while banned and the ban counters match the
-# packets sent, the client logs in throughout, the ban lifts on time, and the
-# returning attackers are banned again for the escalated timeout.
-# Needs root; takes about a minute.
+# rule, soon after the log line that fired it; their connections fail while
+# banned and the ban counters (and the global one) match the packets sent;
+# the client logs in throughout and is never banned, although some attacker
+# user names carry its address; the bans lift on time; the returning
+# attackers are banned again for the escalated timeout; nothing is left
+# behind. Needs root; takes about 40 seconds.
 exec bash "$(dirname "$0")/../../scripts/lab.sh" e2e
