@@ -13,9 +13,11 @@
 #   client     198.18.0.10,  ──┘                         sshd on :22 (log file, no journald)
 #              2001:db8::10                              xdpban run, XDP on eth0
 #
-# Environment: BUILD (build dir), XDPBAN (binary), LAB_TIMEOUT (first ban, s;
-# default 20), LAB_REPEAT (repeated_offenders, minutes; default 1),
-# LAB_KEEP=1 keeps the lab's files (logs, configs) in $BUILD/lab-last.
+# Environment: BUILD (build dir), XDPBAN (binary), LAB_TIMEOUT (first ban,
+# 12..300 s; default 20), LAB_REPEAT (repeated_offenders, minutes; default 1),
+# LAB_KEEP=1 keeps the lab's files (logs, configs; never keys) in
+# $BUILD/lab-last (also kept when a step fails), LAB_VERBOSE=1 shows every
+# check in the demo.
 
 usage() {
 	sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
@@ -27,6 +29,15 @@ demo|e2e|up) ;;
 -h|--help|help) usage; exit 0 ;;
 *) usage >&2; exit 2 ;;
 esac
+
+LAB_TIMEOUT=${LAB_TIMEOUT:-20}
+LAB_REPEAT=${LAB_REPEAT:-1}
+# The lab's rules stay silent 10 s after firing: the first ban must outlast that.
+if ! [[ $LAB_TIMEOUT =~ ^[0-9]+$ && $LAB_REPEAT =~ ^[0-9]+$ ]] ||
+   [ "$LAB_TIMEOUT" -lt 12 ] || [ "$LAB_TIMEOUT" -gt 300 ] || [ "$LAB_REPEAT" -lt 1 ]; then
+	echo "not ok - LAB_TIMEOUT must be 12..300 seconds and LAB_REPEAT at least 1 minute" >&2
+	exit 2
+fi
 
 # demo and e2e run the lab in a child process; once it has exited, this one
 # checks that it left nothing behind: no namespace, process, mount or file.
@@ -64,8 +75,6 @@ fi
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../tests/net/lib.sh"
 
-LAB_TIMEOUT=${LAB_TIMEOUT:-20}
-LAB_REPEAT=${LAB_REPEAT:-1}
 ESCALATED=$((LAB_REPEAT * 60))
 MAX_ATTEMPTS=30         # per attacker and round
 EDGE4=198.18.0.1 EDGE6=2001:db8::1
