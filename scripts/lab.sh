@@ -421,7 +421,7 @@ watch_bans() {
 
 # report_ban FAMILY ROUND ATTACK_START_US: narrate and check one ban.
 report_ban() {
-	local f=$1 round=$2 start=$3 a e rule off exp tban ttrig lat n want_rule want_lo want_hi
+	local f=$1 round=$2 start=$3 a e rule off exp tban ttrig lat n freq want_rule want_lo want_hi
 	if [ "$f" = 4 ]; then a=$ATT4 want_rule=5712; else a=$ATT6 want_rule=5763; fi
 	e=${ENTRY[$f]:-}
 	if [ -z "$e" ]; then
@@ -456,6 +456,11 @@ report_ban() {
 		want_lo=$((LAB_TIMEOUT - 3)) want_hi=$LAB_TIMEOUT
 		verify "ipv$f-offence-$round" "  attacker$f: first offence" \
 			"attacker$f: offence '$off', expected 1" [ "$off" = 1 ]
+		# Neither early nor late: the line that fired is the rule's Nth.
+		freq=$(sed -n "s/.*<rule id=\"$want_rule\".* frequency=\"\([0-9]*\)\".*/\1/p" \
+			"$TOP/scripts/lab/local_rules.xml")
+		verify "ipv$f-count-$round" "  attacker$f: fired on failed-login line $n of $freq" \
+			"attacker$f: fired on failed-login line $n, the rule's frequency is ${freq:-?}" [ "$n" = "$freq" ]
 	else
 		verify "ipv$f-rule-$round" "  attacker$f: rule $rule is a brute-force rule" \
 			"attacker$f: rule '$rule', expected 5712 or 5763" test "$rule" = 5712 -o "$rule" = 5763
