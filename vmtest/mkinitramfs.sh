@@ -27,7 +27,7 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 # Everything else comes from busybox applets.
 HOST_BINS=${VMTEST_HOST_BINS:-"bash ip tc ss ping nc socat timeout bpftool ethtool bc
 	mount umount grep sed awk sleep date stat xargs mktemp seq sort head tail cut tr
-	wc env cat sysctl ps pgrep pkill"}
+	wc env cat sysctl ps pgrep pkill jq"}
 # Test scripts read JSON and craft frames with Debian's python3 (not whatever
 # python3 comes first in PATH): the interpreter and its standard library
 # without the parts no test needs.
