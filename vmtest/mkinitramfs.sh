@@ -105,7 +105,7 @@ copy_python() {
 }
 
 build_system() {
-	local out=$1 d b path a
+	local out=$1 d b path a f
 	d=$(stage_dir)
 	trap 'rm -rf "$d"' EXIT
 	path=$(command -v busybox) || die "busybox not found (apt-get install busybox-static)"
@@ -141,9 +141,9 @@ build_system() {
 	for f in /etc/protocols /etc/services; do
 		[ -f "$f" ] && cp "$f" "$d$f"
 	done
-	pack "$d" "$1"
+	pack "$d" "$out"
 	# What the libs part need not carry again.
-	(cd "$d" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$1.files"
+	(cd "$d" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$out.files"
 	rm -rf "$d"
 	trap - EXIT
 }
