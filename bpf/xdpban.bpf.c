@@ -83,11 +83,12 @@ struct {
 	__type(value, struct xb_ctl);
 } ctl SEC(".maps");
 
+/* All counters in one per-CPU slot: one lookup per frame. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XB_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct xb_stats);
 } stats SEC(".maps");
 
 struct xb_vlan_hdr {
@@ -95,19 +96,11 @@ struct xb_vlan_hdr {
 	__be16 proto;
 };
 
-static __always_inline void stat_add(__u32 idx, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += n;        /* per-CPU slot: no other writer */
-}
-
-static __always_inline int pass(__u32 why)
+static __always_inline int pass(__u64 *st, __u32 why)
 {
 	if (why != XB_STAT_PASSED)
-		stat_add(why, 1);
-	stat_add(XB_STAT_PASSED, 1);
+		st[why]++;      /* per-CPU slot: no other writer */
+	st[XB_STAT_PASSED]++;
 	return XDP_PASS;
 }
 
@@ -120,36 +113,42 @@ static __always_inline __u32 ctl_flags(void)
 }
 
 /*
- * A ban was found: the allow list wins, then an expired ban is removed and
- * passes, else the frame is dropped and counted against the ban.
+ * A ban was found: the allow list (only while it has entries) wins, then an
+ * expired ban is removed and passes, else the frame is dropped and counted
+ * against the ban. The coarse clock (a tick, a few ms) is plenty for
+ * expiries in seconds and costs a memory read instead of a clocksource read.
  */
-static __always_inline int verdict(struct xb_ban *b, void *allow_map, void *allow_key,
+static __always_inline int verdict(__u64 *st, struct xb_ban *b, __u32 allow_flag,
+				   void *allow_map, void *allow_key,
 				   void *ban_map, void *ban_key, bool prefix, __u64 len)
 {
-	struct xb_allow *a = bpf_map_lookup_elem(allow_map, allow_key);
+	if (ctl_flags() & allow_flag) {
+		struct xb_allow *a = bpf_map_lookup_elem(allow_map, allow_key);
 
-	if (a) {
-		__sync_fetch_and_add(&a->packets, 1);
-		return pass(XB_STAT_PASSED_ALLOWED);
+		if (a) {
+			__sync_fetch_and_add(&a->packets, 1);
+			return pass(st, XB_STAT_PASSED_ALLOWED);
+		}
 	}
-	if (b->expires && b->expires <= bpf_ktime_get_boot_ns()) {
+	if (b->expires && b->expires <= bpf_ktime_get_coarse_ns()) {
 		/* Lazy removal keeps the exact maps free of dead bans. A
 		 * prefix hit does not know the stored key (only the address),
 		 * so expired prefix bans are left to xb_dp_sweep(). */
 		if (ban_map)
 			bpf_map_delete_elem(ban_map, ban_key);
-		return pass(XB_STAT_PASSED_EXPIRED);
+		return pass(st, XB_STAT_PASSED_EXPIRED);
 	}
+	/* Atomic: several CPUs may drop for the same ban at once. */
 	__sync_fetch_and_add(&b->packets, 1);
 	__sync_fetch_and_add(&b->bytes, len);
-	stat_add(XB_STAT_DROPPED, 1);
-	stat_add(XB_STAT_DROPPED_BYTES, len);
+	st[XB_STAT_DROPPED]++;
+	st[XB_STAT_DROPPED_BYTES] += len;
 	if (prefix)
-		stat_add(XB_STAT_DROPPED_PREFIX, 1);
+		st[XB_STAT_DROPPED_PREFIX]++;
 	return XDP_DROP;
 }
 
-static __always_inline int check4(struct iphdr *ip, __u64 len)
+static __always_inline int check4(__u64 *st, struct iphdr *ip, __u64 len)
 {
 	struct xb_lpm4 lkey = { .prefixlen = 32, .addr = ip->saddr };
 	__u32 saddr = ip->saddr;
@@ -157,32 +156,36 @@ static __always_inline int check4(struct iphdr *ip, __u64 len)
 
 	b = bpf_map_lookup_elem(&ban4, &saddr);
 	if (b)
-		return verdict(b, &allow4, &lkey, &ban4, &saddr, false, len);
+		return verdict(st, b, XB_CTL_ALLOW4, &allow4, &lkey, &ban4, &saddr, false, len);
 	if (!(ctl_flags() & XB_CTL_PFX4))
-		return pass(XB_STAT_PASSED);
+		return pass(st, XB_STAT_PASSED);
 	b = bpf_map_lookup_elem(&pfx4, &lkey);
 	if (!b)
-		return pass(XB_STAT_PASSED);
-	return verdict(b, &allow4, &lkey, NULL, NULL, true, len);
+		return pass(st, XB_STAT_PASSED);
+	return verdict(st, b, XB_CTL_ALLOW4, &allow4, &lkey, NULL, NULL, true, len);
 }
 
-static __always_inline int check6(struct ipv6hdr *ip6, __u64 len)
+static __always_inline int check6(__u64 *st, struct ipv6hdr *ip6, __u64 len)
 {
-	struct xb_lpm6 lkey = { .prefixlen = 128 };
+	struct xb_lpm6 lkey;    /* filled only when a trie is consulted */
 	struct xb_in6 key;
 	struct xb_ban *b;
 
 	__builtin_memcpy(key.addr, &ip6->saddr, 16);
-	__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
 	b = bpf_map_lookup_elem(&ban6, &key);
-	if (b)
-		return verdict(b, &allow6, &lkey, &ban6, &key, false, len);
+	if (b) {
+		lkey.prefixlen = 128;
+		__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
+		return verdict(st, b, XB_CTL_ALLOW6, &allow6, &lkey, &ban6, &key, false, len);
+	}
 	if (!(ctl_flags() & XB_CTL_PFX6))
-		return pass(XB_STAT_PASSED);
+		return pass(st, XB_STAT_PASSED);
+	lkey.prefixlen = 128;
+	__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
 	b = bpf_map_lookup_elem(&pfx6, &lkey);
 	if (!b)
-		return pass(XB_STAT_PASSED);
-	return verdict(b, &allow6, &lkey, NULL, NULL, true, len);
+		return pass(st, XB_STAT_PASSED);
+	return verdict(st, b, XB_CTL_ALLOW6, &allow6, &lkey, NULL, NULL, true, len);
 }
 
 SEC("xdp")
@@ -193,11 +196,16 @@ int xdpban(struct xdp_md *ctx)
 	__u64 len = end - data;
 	struct ethhdr *eth = data;
 	void *p;
+	__u32 zero = 0;
 	__u16 proto;
+	__u64 *st;
 
-	stat_add(XB_STAT_SEEN, 1);
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
+		return XDP_PASS;        /* cannot happen: a one-slot array */
+	st[XB_STAT_SEEN]++;
 	if ((void *)(eth + 1) > end)
-		return pass(XB_STAT_PARSE_FAIL);
+		return pass(st, XB_STAT_PARSE_FAIL);
 	proto = eth->h_proto;
 	p = eth + 1;
 
@@ -208,7 +216,7 @@ int xdpban(struct xdp_md *ctx)
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
 			break;
 		if ((void *)(vh + 1) > end)
-			return pass(XB_STAT_PARSE_FAIL);
+			return pass(st, XB_STAT_PARSE_FAIL);
 		proto = vh->proto;
 		p = vh + 1;
 	}
@@ -217,24 +225,24 @@ int xdpban(struct xdp_md *ctx)
 		struct iphdr *ip = p;
 
 		if ((void *)(ip + 1) > end)
-			return pass(XB_STAT_PARSE_FAIL);
+			return pass(st, XB_STAT_PARSE_FAIL);
 		/* Options are fine (we only read saddr) but the header must be
 		 * well-formed and entirely inside the frame. */
 		if (ip->version != 4 || ip->ihl < 5 || p + ip->ihl * 4 > end)
-			return pass(XB_STAT_PARSE_FAIL);
-		return check4(ip, len);
+			return pass(st, XB_STAT_PARSE_FAIL);
+		return check4(st, ip, len);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = p;
 
 		if ((void *)(ip6 + 1) > end)
-			return pass(XB_STAT_PARSE_FAIL);
+			return pass(st, XB_STAT_PARSE_FAIL);
 		if (ip6->version != 6)
-			return pass(XB_STAT_PARSE_FAIL);
-		return check6(ip6, len);
+			return pass(st, XB_STAT_PARSE_FAIL);
+		return check6(st, ip6, len);
 	}
 	/* ARP, a third VLAN tag, anything else: not ours to judge. */
-	return pass(XB_STAT_NON_IP);
+	return pass(st, XB_STAT_NON_IP);
 }
 
 char LICENSE[] SEC("license") = "GPL";

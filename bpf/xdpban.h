@@ -22,7 +22,7 @@
 #define XB_MAP_ALLOW6 "allow6"  /* LPM   struct xb_lpm6      -> struct xb_allow */
 #define XB_MAP_META   "meta"    /* HASH  struct xb_meta_key  -> struct xb_meta (userspace only) */
 #define XB_MAP_CTL    "ctl"     /* ARRAY[1] __u32            -> struct xb_ctl */
-#define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[XB_STAT_MAX] -> __u64 */
+#define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[1]           -> struct xb_stats */
 
 #define XB_PIN_DIR_DEFAULT  "/sys/fs/bpf/xdpban"
 #define XB_PIN_DIR_ENV      "XDPBAN_PIN_DIR"
@@ -51,8 +51,8 @@ struct xb_lpm6 {
 };
 
 /*
- * A ban. expires is CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns()), so a
- * suspended host still ends its bans on time; 0 means permanent. packets and
+ * A ban. expires is CLOCK_MONOTONIC in ns, as bpf_ktime_get_coarse_ns() reads
+ * it (the coarse clock lags by at most a tick); 0 means permanent. packets and
  * bytes are updated by the XDP program with atomic adds.
  */
 struct xb_ban {
@@ -93,8 +93,10 @@ struct xb_ctl {
 };
 #define XB_CTL_PFX4 (1u << 0)           /* pfx4 holds at least one entry */
 #define XB_CTL_PFX6 (1u << 1)           /* pfx6 holds at least one entry */
+#define XB_CTL_ALLOW4 (1u << 2)         /* allow4 holds at least one entry */
+#define XB_CTL_ALLOW6 (1u << 3)         /* allow6 holds at least one entry */
 
-/* Global per-CPU counters, index into XB_MAP_STATS. */
+/* Global per-CPU counters: indexes into struct xb_stats, the one value of XB_MAP_STATS. */
 enum xb_stat {
 	XB_STAT_SEEN = 0,               /* every frame the program saw */
 	XB_STAT_PASSED,                 /* frames passed, for any reason */
@@ -106,6 +108,10 @@ enum xb_stat {
 	XB_STAT_PARSE_FAIL,             /* truncated or malformed frames (passed) */
 	XB_STAT_NON_IP,                 /* neither IPv4 nor IPv6 (passed) */
 	XB_STAT_MAX
+};
+
+struct xb_stats {
+	__u64 v[XB_STAT_MAX];
 };
 
 #define XB_STAT_NAMES { \

@@ -162,7 +162,7 @@ Test(actions, bans_survive_close_and_reopen)
 Test(actions, ban_lookup_unban_v4_v6_and_mapped)
 {
 	const char *addrs[] = { "198.18.0.2", "2001:db8::2", "::ffff:198.18.0.9" };
-	struct xb_ban_req req = { .expires = xb_now_boot_ns() + 60 * NSEC_PER_SEC, .rule = 5712,
+	struct xb_ban_req req = { .expires = xb_now_mono_ns() + 60 * NSEC_PER_SEC, .rule = 5712,
 				  .offence = 2, .flags = XB_BAN_F_DAEMON };
 	struct xb_addr a, plain = A("198.18.0.9");
 	struct xb_ban b;
@@ -204,7 +204,7 @@ Test(actions, rearm_keeps_counters)
 	cr_assert_eq(bpf_map_update_elem(fd, &key, &b, BPF_EXIST), 0);
 	close(fd);
 
-	struct xb_ban_req again = { .expires = xb_now_boot_ns() + NSEC_PER_SEC * 3600, .rule = 5710,
+	struct xb_ban_req again = { .expires = xb_now_mono_ns() + NSEC_PER_SEC * 3600, .rule = 5710,
 				    .offence = 3 };
 	cr_assert_eq(xb_dp_ban(dp, &a, &again), 0);
 	cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
@@ -229,7 +229,7 @@ Test(actions, rearm_prefix_keeps_counters)
 	b.packets = 5;
 	cr_assert_eq(bpf_map_update_elem(fd, &k, &b, BPF_EXIST), 0);
 	close(fd);
-	struct xb_ban_req again = { .expires = xb_now_boot_ns() + NSEC_PER_SEC * 60 };
+	struct xb_ban_req again = { .expires = xb_now_mono_ns() + NSEC_PER_SEC * 60 };
 	cr_assert_eq(xb_dp_ban(dp, &p, &again), 0);
 	cr_assert_eq(xb_dp_lookup(dp, &p, &b), 0);
 	cr_expect_eq(b.packets, 5);
@@ -310,7 +310,9 @@ Test(actions, allow_list_refuses_bans_and_unallow)
 	/* A wider prefix is not wholly allowed: stored; the program lets the
 	 * allowed part through. */
 	cr_expect_eq(xb_dp_ban(dp, &wider, &perm), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_ALLOW4 | XB_CTL_PFX4, "allow trie consulted while it has entries");
 	cr_assert_eq(xb_dp_unallow(dp, &net), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX4, "and skipped once it is empty");
 	cr_expect_eq(xb_dp_unallow(dp, &net), -ENOENT);
 	cr_expect_eq(xb_dp_ban(dp, &host, &perm), 0);
 }
@@ -411,8 +413,8 @@ Test(actions, batch_full_reports_enospc_and_count)
 
 Test(actions, sweep_removes_only_expired)
 {
-	struct xb_ban_req old = { .expires = xb_now_boot_ns() - 1, .reason = "old" };
-	struct xb_ban_req live = { .expires = xb_now_boot_ns() + 3600 * NSEC_PER_SEC, .reason = "live" };
+	struct xb_ban_req old = { .expires = xb_now_mono_ns() - 1, .reason = "old" };
+	struct xb_ban_req live = { .expires = xb_now_mono_ns() + 3600 * NSEC_PER_SEC, .reason = "live" };
 	struct xb_addr e1 = A("198.18.0.1"), e2 = A("2001:db8::/64"), l1 = A("198.18.0.2");
 	struct xb_addr p1 = A("2001:db8::7");
 	struct seen s = {};
@@ -452,7 +454,7 @@ Test(actions, flush_removes_bans_keeps_allow_list)
 	cr_expect_eq(s.bans + s.prefixes, 0);
 	cr_assert_eq(xb_dp_foreach_allow(dp, count_allow, &s), 0);
 	cr_expect_eq(s.allows, 1);
-	cr_expect_eq(ctl_flags(), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_ALLOW4, "prefix flags cleared, allow flag kept");
 	fd = pinned_fd(XB_MAP_META);
 	cr_expect_neq(bpf_map_get_next_key(fd, NULL, key), 0, "no reasons left");
 	close(fd);

@@ -102,14 +102,14 @@ Test(util, durations)
 	cr_expect_eq(xb_parse_duration("99999999999999999999", &v), -ERANGE);
 }
 
-Test(util, wall_and_boot_clock_round_trip)
+Test(util, wall_and_monotonic_clock_round_trip)
 {
 	int64_t wall = xb_now_wall() + 600;
-	uint64_t boot = xb_wall_to_boot(wall);
-	int64_t back = xb_boot_to_wall(boot);
+	uint64_t mono = xb_wall_to_mono(wall);
+	int64_t back = xb_mono_to_wall(mono);
 
 	cr_expect(back >= wall && back <= wall + 1, "wall %lld back %lld", (long long)wall, (long long)back);
-	cr_expect_eq(xb_wall_to_boot(0), 0);
-	cr_expect_eq(xb_boot_to_wall(0), 0);
-	cr_expect_eq(xb_wall_to_boot(1), 1, "a past expiry must expire at once, not be permanent");
+	cr_expect_eq(xb_wall_to_mono(0), 0);
+	cr_expect_eq(xb_mono_to_wall(0), 0);
+	cr_expect_eq(xb_wall_to_mono(1), 1, "a past expiry must expire at once, not be permanent");
 }

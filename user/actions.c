@@ -189,6 +189,10 @@ static int load_skel(struct xb_dp *dp, const char *dir, uint32_t bans, uint32_t 
 	 * both families (a full meta map only loses the text, with a warning). */
 	bpf_map__set_max_entries(dp->skel->maps.meta, bans);
 	bpf_object__for_each_map(map, dp->skel->obj) {
+		/* Only our own maps are shared state; compiler-made ones
+		 * (.rodata, .bss) belong to each program instance. */
+		if (bpf_map__is_internal(map))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		err = adopt_pinned_size(map, path);
 		if (!err)
@@ -374,8 +378,8 @@ static bool map_empty(int fd)
 	return bpf_map_get_next_key(fd, NULL, &k) != 0;
 }
 
-/* Keep the fast path at one hash lookup: the program consults a prefix trie
- * only while its flag is set. Called after every prefix-map change. */
+/* Keep the fast path at one hash lookup: the program consults a prefix or
+ * allow trie only while its flag is set. Called after every change to them. */
 static int ctl_refresh(struct xb_dp *dp)
 {
 	struct xb_ctl c = {};
@@ -386,6 +390,10 @@ static int ctl_refresh(struct xb_dp *dp)
 		c.flags |= XB_CTL_PFX4;
 	if (!map_empty(dp->pfx6))
 		c.flags |= XB_CTL_PFX6;
+	if (!map_empty(dp->allow4))
+		c.flags |= XB_CTL_ALLOW4;
+	if (!map_empty(dp->allow6))
+		c.flags |= XB_CTL_ALLOW6;
 	err = bpf_map_update_elem(dp->ctl, &zero, &c, BPF_ANY);
 	if (err)
 		pr_warn("xdpban: cannot update the control map: %s\n", strerror(-err));
@@ -959,36 +967,36 @@ int xb_dp_allow(struct xb_dp *dp, const struct xb_addr *a)
 		pr_warn("xdpban: allow list full\n");
 		return -ENOSPC;
 	}
-	return err;
+	return err ?: ctl_refresh(dp);
 }
 
 int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
 {
 	union xb_key k;
+	int err;
 
 	if (!addr_valid(a))
 		return -EINVAL;
 	lpm_key(a, &k);
-	return bpf_map_delete_elem(a->family == 4 ? dp->allow4 : dp->allow6, &k);
+	err = bpf_map_delete_elem(a->family == 4 ? dp->allow4 : dp->allow6, &k);
+	return err ?: ctl_refresh(dp);
 }
 
 /* --- counters, sweep, flush ----------------------------------------------- */
 
 int xb_dp_stats(struct xb_dp *dp, uint64_t out[XB_STAT_MAX])
 {
-	__u64 *vals = calloc(dp->ncpu, sizeof(*vals));
-	int err = 0;
+	struct xb_stats *vals = calloc(dp->ncpu, sizeof(*vals));
+	__u32 zero = 0;
+	int err;
 
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 i = 0; i < XB_STAT_MAX; i++) {
-		out[i] = 0;
-		err = bpf_map_lookup_elem(dp->stats, &i, vals);
-		if (err)
-			break;
-		for (int c = 0; c < dp->ncpu; c++)
-			out[i] += vals[c];
-	}
+	memset(out, 0, XB_STAT_MAX * sizeof(out[0]));
+	err = bpf_map_lookup_elem(dp->stats, &zero, vals);
+	for (int c = 0; !err && c < dp->ncpu; c++)
+		for (int i = 0; i < XB_STAT_MAX; i++)
+			out[i] += vals[c].v[i];
 	free(vals);
 	return err;
 }
@@ -1112,7 +1120,7 @@ int xb_dp_sweep(struct xb_dp *dp, size_t *removed)
 {
 	if (removed)
 		*removed = 0;
-	return purge_all(dp, xb_now_boot_ns(), removed);
+	return purge_all(dp, xb_now_mono_ns(), removed);
 }
 
 int xb_dp_flush(struct xb_dp *dp)

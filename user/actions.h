@@ -48,7 +48,7 @@ typedef int (*xb_link_cb)(const char *ifname, int ifindex, enum xb_mode mode, vo
 int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx);
 
 struct xb_ban_req {
-	uint64_t expires;       /* CLOCK_BOOTTIME ns (xb_now_boot_ns() + ttl); 0 = permanent */
+	uint64_t expires;       /* CLOCK_MONOTONIC ns (xb_now_mono_ns() + ttl); 0 = permanent */
 	uint32_t rule;          /* 0 = manual */
 	uint16_t offence;
 	uint16_t flags;         /* XB_BAN_F_* */

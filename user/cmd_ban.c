@@ -84,7 +84,7 @@ static int parse_ban_opts(int argc, char **argv, struct ban_opts *o)
 		return -EINVAL;
 	}
 	if (ttl)
-		o->req.expires = xb_now_boot_ns() + secs * NSEC_PER_SEC;
+		o->req.expires = xb_now_mono_ns() + secs * NSEC_PER_SEC;
 	if (!o->file && optind >= argc) {
 		fprintf(stderr, "xdpban: ban: which address?\n");
 		ban_usage(stderr);
@@ -188,7 +188,7 @@ static int ban_file(struct xb_dp *dp, const struct ban_opts *o)
 	const char *name = strcmp(o->file, "-") ? o->file : "stdin";
 	struct loaded l = {};
 	size_t bad = 0, stored = 0, i = 0, done;
-	uint64_t t0 = xb_now_boot_ns();
+	uint64_t t0 = xb_now_mono_ns();
 	FILE *f;
 	int err;
 
@@ -226,7 +226,7 @@ static int ban_file(struct xb_dp *dp, const struct ban_opts *o)
 		err = 0;
 	}
 	pr_info("%zu bans stored from %s in %.3f s\n", stored, name,
-		(double)(xb_now_boot_ns() - t0) / 1e9);
+		(double)(xb_now_mono_ns() - t0) / 1e9);
 	if (bad) {
 		fprintf(stderr, "xdpban: ban: %zu bad line%s in %s (the rest loaded)\n",
 			bad, bad == 1 ? "" : "s", name);

@@ -141,7 +141,7 @@ int do_list(int argc, char **argv)
 	err = xb_cli_dp_open("list", false, 0, &dp);
 	if (err)
 		return err;
-	c.now = xb_now_boot_ns();
+	c.now = xb_now_mono_ns();
 	err = allow ? xb_dp_foreach_allow(dp, print_allow, &c) : xb_dp_foreach_ban(dp, print_ban, &c);
 	xb_dp_close(dp);
 	if (c.json)

@@ -194,8 +194,8 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 		r->rs->present++;
 		return 0;
 	}
-	/* The original expiry, moved from the wall clock to the boot clock. */
-	struct xb_ban v = { .expires = xb_wall_to_boot(b->expires), .rule = b->rule,
+	/* The original expiry, moved from the wall clock to the monotonic clock. */
+	struct xb_ban v = { .expires = xb_wall_to_mono(b->expires), .rule = b->rule,
 			    .offence = b->offence, .flags = b->flags };
 	m = key.family == 4 ? &r->m4 : &r->m6;
 	if (!xb_addr_is_single(&key) || m->fd < 0) {
@@ -281,7 +281,7 @@ static void apply(struct daemon *d, const struct xb_decision *dec)
 	char ab[XB_ADDRSTRLEN], ob[XB_ADDRSTRLEN], tb[32], wb[32], extra[96] = "";
 	const char *verb = dec->rearm ? "re-ban" : "ban";
 	struct xb_ban_req req = {
-		.expires = dec->expires ? xb_wall_to_boot(dec->expires) : 0,
+		.expires = dec->expires ? xb_wall_to_mono(dec->expires) : 0,
 		.rule = dec->rule,
 		.offence = dec->offence > UINT16_MAX ? UINT16_MAX : dec->offence,
 		.flags = XB_BAN_F_DAEMON | (dec->aggregate ? XB_BAN_F_AGGREGATE : 0),
@@ -967,14 +967,14 @@ static int setup(struct daemon *d)
 		sync_allow(d, NULL, d->conf);
 		/* Entries that ended while we were away go first: nothing expired stays listed. */
 		xb_dp_sweep(d->dp, NULL);
-		uint64_t t0 = xb_now_boot_ns();
+		uint64_t t0 = xb_now_mono_ns();
 
 		if ((ret = xb_daemon_restore(d->dp, d->st, xb_now_wall(), &rs))) {
 			pr_warn("xdpban: restoring bans: %s\n", strerror(-ret));
 			return ret;
 		}
 		pr_info("restored %zu of %zu active bans in %.3f s (%zu were in the maps, %zu failed)\n",
-			rs.inserted, rs.active, (xb_now_boot_ns() - t0) / 1e9, rs.present, rs.failed);
+			rs.inserted, rs.active, (xb_now_mono_ns() - t0) / 1e9, rs.present, rs.failed);
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
@@ -986,7 +986,7 @@ static int setup(struct daemon *d)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->sigfd < 0 || d->tfd < 0 || timerfd_settime(d->tfd, 0, &its, NULL))
 		return -errno;
 	if ((ret = ep_add(d, d->sigfd, EP_SIG)) || (ret = ep_add(d, d->tfd, EP_TIMER)) ||

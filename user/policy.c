@@ -12,7 +12,7 @@
 #include "util.h"
 #include "xdpban.h"
 
-/* Longest finite ban: ten years (keeps boot-clock ns far from overflow). */
+/* Longest finite ban: ten years (keeps monotonic ns far from overflow). */
 #define MAX_FINITE_TTL (10ULL * 365 * 86400)
 
 struct xb_policy {

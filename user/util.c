@@ -51,7 +51,7 @@ int xb_parse_duration(const char *s, uint64_t *secs)
 			return -EINVAL;
 		mult = units[i].mult;
 	}
-	/* Keep every duration representable in ns on the boot clock. */
+	/* Keep every duration representable in ns on the monotonic clock. */
 	if (v > (UINT64_MAX / NSEC_PER_SEC / 4) / mult)
 		return -ERANGE;
 	*secs = v * mult;
@@ -66,9 +66,9 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t xb_now_boot_ns(void)
+uint64_t xb_now_mono_ns(void)
 {
-	return clock_ns(CLOCK_BOOTTIME);
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 int64_t xb_now_wall(void)
@@ -76,25 +76,25 @@ int64_t xb_now_wall(void)
 	return (int64_t)time(NULL);
 }
 
-int64_t xb_boot_to_wall(uint64_t boot_ns)
+int64_t xb_mono_to_wall(uint64_t mono_ns)
 {
-	if (!boot_ns)
+	if (!mono_ns)
 		return 0;
-	int64_t delta_ns = (int64_t)(boot_ns - xb_now_boot_ns());
+	int64_t delta_ns = (int64_t)(mono_ns - xb_now_mono_ns());
 
 	/* Round up: a ban never ends earlier for having been converted. */
 	return (int64_t)(clock_ns(CLOCK_REALTIME) / NSEC_PER_SEC) +
 	       (delta_ns + (int64_t)NSEC_PER_SEC - 1) / (int64_t)NSEC_PER_SEC;
 }
 
-uint64_t xb_wall_to_boot(int64_t wall_s)
+uint64_t xb_wall_to_mono(int64_t wall_s)
 {
 	if (!wall_s)
 		return 0;
 	int64_t now_wall_ns = (int64_t)clock_ns(CLOCK_REALTIME);
-	int64_t boot = (int64_t)xb_now_boot_ns() + (wall_s * (int64_t)NSEC_PER_SEC - now_wall_ns);
+	int64_t mono = (int64_t)xb_now_mono_ns() + (wall_s * (int64_t)NSEC_PER_SEC - now_wall_ns);
 
-	return boot > 1 ? (uint64_t)boot : 1;  /* already past: expires at once */
+	return mono > 1 ? (uint64_t)mono : 1;  /* already past: expires at once */
 }
 
 const char *xb_fmt_duration(uint64_t secs, char *buf, unsigned len)

@@ -12,13 +12,13 @@
 int xb_parse_duration(const char *s, uint64_t *secs);
 /* Decimal unsigned integer, whole string, <= max. 0, -EINVAL or -ERANGE. */
 int xb_parse_u64(const char *s, uint64_t max, uint64_t *out);
-/* CLOCK_BOOTTIME in ns: the clock bpf_ktime_get_boot_ns() reads. */
-uint64_t xb_now_boot_ns(void);
+/* CLOCK_MONOTONIC in ns: the clock of ban expiries (bpf_ktime_get_coarse_ns()). */
+uint64_t xb_now_mono_ns(void);
 /* CLOCK_REALTIME in seconds. */
 int64_t xb_now_wall(void);
-/* Boot-clock expiry (ns, 0 = permanent) <-> wall-clock expiry (s, 0 = permanent). */
-int64_t xb_boot_to_wall(uint64_t boot_ns);
-uint64_t xb_wall_to_boot(int64_t wall_s);
+/* Monotonic expiry (ns, 0 = permanent) <-> wall-clock expiry (s, 0 = permanent). */
+int64_t xb_mono_to_wall(uint64_t mono_ns);
+uint64_t xb_wall_to_mono(int64_t wall_s);
 /* Text for a duration in seconds: "1d2h", "45s". */
 const char *xb_fmt_duration(uint64_t secs, char *buf, unsigned len);
 

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_banload: %s: %s\n", argv[2], strerror(errno));
 		return 3;
 	}
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (int i = 0; i < CHUNK; i++) {
 		vals[i].expires = (ts.tv_sec + strtoull(argv[3], NULL, 10)) * 1000000000ULL +
 				  ts.tv_nsec;

@@ -480,7 +480,7 @@ int main(int argc, char **argv)
 	fprintf(out, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
 	fflush(out);
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (int l = 0; l < nlevels; l++) {
 		__u64 expires = (ts.tv_sec + 86400ULL) * 1000000000ULL;   /* a day from now */
 		double t[P_MAX][F_MAX][MAX_ROUNDS] = {}, above[P_MAX][F_MAX][MAX_ROUNDS] = {};
