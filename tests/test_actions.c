@@ -615,3 +615,92 @@ Test(actions, big_batch_full_keeps_the_prefix_contract)
 		free(v);
 	}
 }
+
+/* xb_dp_ban_many: each address keeps its own request, in the threaded
+ * big-run path as well as the small one, and counters of existing bans stay. */
+Test(actions, ban_many_keeps_each_expiry)
+{
+	const size_t n = 50000;     /* >= 4 batch chunks: the two-thread path */
+	struct xb_addr *v = v6_run(n);
+	struct xb_ban_req *r = calloc(n + 3, sizeof(*r));
+	struct xb_addr small[4] = { A("198.18.0.7"), A("198.18.0.8"), A("198.18.7.0/24"),
+				    A("2001:db8:1::7") };
+	struct seen s = {};
+	uint64_t t0 = xb_now_mono_ns();
+	struct xb_ban b;
+	size_t done = 0;
+	uint32_t key;
+	int fd;
+
+	cr_assert_not_null(v);
+	cr_assert_not_null(r);
+	for (size_t i = 0; i < n; i++) {
+		r[i].expires = t0 + (i + 1) * NSEC_PER_SEC;
+		r[i].rule = 5700 + i % 50;
+		r[i].offence = i % 7 + 1;
+		r[i].flags = XB_BAN_F_DAEMON;
+	}
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban_many(dp, v, r, n, &done), 0);
+	cr_expect_eq(done, n);
+	for (size_t i = 0; i < n; i += 997) {
+		cr_assert_eq(xb_dp_lookup(dp, &v[i], &b), 0);
+		cr_expect_eq(b.expires, r[i].expires, "entry %zu", i);
+		cr_expect_eq(b.rule, r[i].rule, "entry %zu", i);
+		cr_expect_eq(b.offence, r[i].offence, "entry %zu", i);
+	}
+	cr_assert_eq(xb_dp_lookup(dp, &v[n - 1], &b), 0);
+	cr_expect_eq(b.expires, r[n - 1].expires);
+
+	/* Mixed families and a prefix, reasons on some; an existing ban's
+	 * counters survive its re-arm. */
+	cr_assert_eq(xb_dp_ban(dp, &small[0], &perm), 0);
+	fd = pinned_fd(XB_MAP_BAN4);
+	memcpy(&key, small[0].bytes, 4);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, &b), 0);
+	b.packets = 5;
+	cr_assert_eq(bpf_map_update_elem(fd, &key, &b, BPF_EXIST), 0);
+	close(fd);
+	struct xb_ban_req sr[4] = {
+		{ .expires = t0 + 11 * NSEC_PER_SEC, .rule = 1, .reason = "first" },
+		{ .expires = t0 + 12 * NSEC_PER_SEC, .rule = 2 },
+		{ .expires = t0 + 22 * NSEC_PER_SEC, .rule = 3 },
+		{ .expires = 0, .rule = 4, .reason = "fourth" },
+	};
+	cr_assert_eq(xb_dp_ban_many(dp, small, sr, 4, &done), 0);
+	cr_expect_eq(done, 4);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(xb_dp_lookup(dp, &small[i], &b), 0);
+		cr_expect_eq(b.expires, sr[i].expires, "small %d", i);
+		cr_expect_eq(b.rule, sr[i].rule, "small %d", i);
+		if (i == 0)
+			cr_expect_eq(b.packets, 5, "counters kept");
+	}
+	/* Reasons only where asked for (one batch mixes both). */
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.with_reason, 2);
+	cr_expect_eq(s.bans, n + 3);
+	free(v);
+	free(r);
+}
+
+Test(actions, ban_many_stops_at_allowed_and_full)
+{
+	struct xb_addr v[4] = { A("198.18.0.1"), A("198.18.9.9"), A("198.18.0.3"), A("198.18.0.4") };
+	struct xb_ban_req r[4] = { { .expires = 1, .rule = 1 }, { .rule = 2 }, { .rule = 3 }, { .rule = 4 } };
+	struct xb_addr net = A("198.18.9.0/24");
+	struct xb_ban b;
+	size_t done = 99;
+
+	open_dp(2);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0);
+	cr_assert_eq(xb_dp_ban_many(dp, v, r, 4, &done), -EPERM);
+	cr_expect_eq(done, 1, "stored up to the allowed one");
+	cr_assert_eq(xb_dp_lookup(dp, &v[0], &b), 0);
+	cr_expect_eq(b.rule, 1);
+	cr_expect_eq(xb_dp_lookup(dp, &v[2], &b), -ENOENT);
+	cr_assert_eq(xb_dp_ban_many(dp, v + 2, r + 2, 2, &done), -ENOSPC);
+	cr_expect_eq(done, 1, "one slot left of two");
+	cr_assert_eq(xb_dp_lookup(dp, &v[2], &b), 0);
+	cr_expect_eq(b.rule, 3);
+}

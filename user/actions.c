@@ -506,6 +506,25 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 	return 0;
 }
 
+/*
+ * The requests of a batched call: one for all (stride 0, xb_dp_ban_batch) or
+ * one per address (stride 1, xb_dp_ban_many). at(r, i) is addrs[i]'s.
+ */
+struct reqs {
+	const struct xb_ban_req *r;
+	size_t stride;
+};
+
+static const struct xb_ban_req *req_at(const struct reqs *r, size_t i)
+{
+	return &r->r[i * r->stride];
+}
+
+static struct reqs reqs_from(const struct reqs *r, size_t i)
+{
+	return (struct reqs){ .r = req_at(r, i), .stride = r->stride };
+}
+
 /* Batched writes of one run: keys/values/meta for up to BATCH_CHUNK bans. */
 struct batch {
 	struct xb_dp *dp;
@@ -515,6 +534,7 @@ struct batch {
 	struct xb_ban *vals;
 	struct xb_meta_key *mkeys;      /* NULL: no reason to store */
 	struct xb_meta *mvals;
+	bool *mhas;                     /* per slot: has a reason; NULL: all have */
 };
 
 /* Store the pending bans; *stored counts those written. The kernel's batch
@@ -537,7 +557,17 @@ static int batch_flush(struct batch *b, size_t *stored)
 	if (b->mkeys && count) {
 		__u32 mc = count;
 
-		if (bpf_map_update_batch(b->dp->meta, b->mkeys, b->mvals, &mc, &bo))
+		if (b->mhas) {
+			/* Only the stored bans that carry a reason, packed to the front. */
+			mc = 0;
+			for (size_t i = 0; i < count; i++) {
+				if (!b->mhas[i])
+					continue;
+				b->mkeys[mc] = b->mkeys[i];
+				b->mvals[mc++] = b->mvals[i];
+			}
+		}
+		if (mc && bpf_map_update_batch(b->dp->meta, b->mkeys, b->mvals, &mc, &bo))
 			pr_warn("xdpban: cannot store the reasons of bans\n");
 	}
 	*stored = count;
@@ -545,16 +575,32 @@ static int batch_flush(struct batch *b, size_t *stored)
 	return err;
 }
 
+static bool any_reason(const struct reqs *r, size_t n)
+{
+	for (size_t i = 0; i < (r->stride ? n : 1); i++)
+		if (req_at(r, i)->reason)
+			return true;
+	return false;
+}
+
+static void meta_value(struct xb_meta *m, const char *reason)
+{
+	memset(m, 0, sizeof(*m));
+	m->created = (__u64)xb_now_wall();
+	snprintf(m->reason, sizeof(m->reason), "%s", reason);
+}
+
 /* One range of exact bans of one family, in order, with batched updates.
  * fresh: the map was empty, so no key needs an existence check. Returns the
  * raw kernel error; *done counts the bans stored. */
 static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
-		     const struct xb_ban_req *req, bool fresh, bool check_allow, size_t *done)
+		     const struct reqs *rq, bool fresh, bool check_allow, size_t *done)
 {
 	int family = addrs[0].family;
 	struct batch b = { .dp = dp, .fd = family == 4 ? dp->ban4 : dp->ban6,
 			   .ksz = family == 4 ? 4 : 16 };
-	struct xb_ban tmpl, old;
+	bool reasons = any_reason(rq, n);
+	struct xb_ban old;
 	size_t stored, i;
 	int err = 0;
 
@@ -562,24 +608,25 @@ static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	size_t cap = n < BATCH_CHUNK ? n : BATCH_CHUNK;
 
 	*done = 0;
-	ban_value(req, &tmpl);
 	b.cap = cap;
 	b.keys = malloc(cap * b.ksz);
 	b.vals = malloc(cap * sizeof(*b.vals));
-	if (req->reason) {
+	if (reasons) {
 		b.mkeys = malloc(cap * sizeof(*b.mkeys));
 		b.mvals = malloc(cap * sizeof(*b.mvals));
+		if (rq->stride)
+			b.mhas = malloc(cap * sizeof(*b.mhas));
 	}
-	if (!b.keys || !b.vals || (req->reason && (!b.mkeys || !b.mvals))) {
+	if (!b.keys || !b.vals ||
+	    (reasons && (!b.mkeys || !b.mvals || (rq->stride && !b.mhas)))) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; b.mvals && i < cap; i++) {
-		memset(&b.mvals[i], 0, sizeof(b.mvals[i]));
-		b.mvals[i].created = (__u64)xb_now_wall();
-		snprintf(b.mvals[i].reason, sizeof(b.mvals[i].reason), "%s", req->reason);
-	}
+	/* One reason for all: filled once, not per ban. */
+	for (i = 0; reasons && !rq->stride && i < cap; i++)
+		meta_value(&b.mvals[i], rq->r->reason);
 	for (i = 0; i < n; i++) {
+		const struct xb_ban_req *req = req_at(rq, i);
 		union xb_key k = {};
 
 		if (check_allow && is_allowed(dp, &addrs[i])) {
@@ -587,7 +634,7 @@ static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 			break;
 		}
 		memcpy(&k, addrs[i].bytes, b.ksz);
-		b.vals[b.n] = tmpl;
+		ban_value(req, &b.vals[b.n]);
 		/* Already banned: re-armed in the same batch, keeping the
 		 * counters read here (increments landing between this read
 		 * and the write are lost, as in xb_dp_ban). */
@@ -598,6 +645,11 @@ static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		memcpy(b.keys + b.n * b.ksz, &k, b.ksz);
 		if (b.mkeys)
 			meta_key(&addrs[i], &b.mkeys[b.n]);
+		if (b.mhas) {
+			b.mhas[b.n] = req->reason != NULL;
+			if (req->reason)
+				meta_value(&b.mvals[b.n], req->reason);
+		}
 		if (++b.n == b.cap) {
 			err = batch_flush(&b, &stored);
 			*done += stored;
@@ -617,6 +669,7 @@ out:
 	free(b.vals);
 	free(b.mkeys);
 	free(b.mvals);
+	free(b.mhas);
 	return err;
 }
 
@@ -624,7 +677,7 @@ struct range_job {
 	struct xb_dp *dp;
 	const struct xb_addr *addrs;
 	size_t n, done;
-	const struct xb_ban_req *req;
+	struct reqs rq;
 	int err;
 };
 
@@ -632,7 +685,7 @@ static void *range_thread(void *arg)
 {
 	struct range_job *j = arg;
 
-	j->err = ban_range(j->dp, j->addrs, j->n, j->req, true, false, &j->done);
+	j->err = ban_range(j->dp, j->addrs, j->n, &j->rq, true, false, &j->done);
 	return NULL;
 }
 
@@ -646,7 +699,7 @@ static void range_undo(struct range_job *j)
 
 		if (ban_slot(j->dp, &j->addrs[i], &fd, &k, &prefix))
 			bpf_map_delete_elem(fd, &k);
-		if (j->req->reason)
+		if (req_at(&j->rq, i)->reason)
 			meta_del(j->dp, &j->addrs[i]);
 	}
 	j->done = 0;
@@ -660,7 +713,7 @@ static void range_undo(struct range_job *j)
  * so that what is stored is exactly addrs[0..*done).
  */
 static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
-		   const struct xb_ban_req *req, size_t *done)
+		   const struct reqs *rq, size_t *done)
 {
 	int family = addrs[0].family;
 	bool check_allow = !map_empty(family == 4 ? dp->allow4 : dp->allow6);
@@ -671,8 +724,8 @@ static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	if (fresh && !check_allow && n >= 4 * BATCH_CHUNK && n <= dp->max_bans) {
 		size_t mid = n / 2;
 		struct range_job jobs[2] = {
-			{ .dp = dp, .addrs = addrs, .n = mid, .req = req },
-			{ .dp = dp, .addrs = addrs + mid, .n = n - mid, .req = req },
+			{ .dp = dp, .addrs = addrs, .n = mid, .rq = *rq },
+			{ .dp = dp, .addrs = addrs + mid, .n = n - mid, .rq = reqs_from(rq, mid) },
 		};
 		pthread_t t;
 
@@ -690,21 +743,22 @@ static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 			return err ? full_error(dp, false, err) : 0;
 		}
 	}
-	err = ban_range(dp, addrs, n, req, fresh, check_allow, done);
+	err = ban_range(dp, addrs, n, rq, fresh, check_allow, done);
 	if (err && err != -EPERM)
 		err = full_error(dp, false, err);
 	return err;
 }
 
-int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
-		    const struct xb_ban_req *req, size_t *done)
+/* The shared body of xb_dp_ban_batch and xb_dp_ban_many. */
+static int ban_batched(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
+		       const struct reqs *rq, size_t *done)
 {
 	size_t i = 0, d;
 	int err = 0;
 
 	if (done)
 		*done = 0;
-	if (!req)
+	if (!rq->r || (n && !addrs))
 		return -EINVAL;
 	/* Runs of consecutive exact addresses of one family go batched, in
 	 * order, so *done is always a prefix of addrs. */
@@ -716,7 +770,7 @@ int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 			break;
 		}
 		if (!xb_addr_is_single(&addrs[i])) {
-			err = xb_dp_ban(dp, &addrs[i], req);
+			err = xb_dp_ban(dp, &addrs[i], req_at(rq, i));
 			if (err)
 				break;
 			i++;
@@ -725,7 +779,9 @@ int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		while (j < n && addr_valid(&addrs[j]) && xb_addr_is_single(&addrs[j]) &&
 		       addrs[j].family == addrs[i].family)
 			j++;
-		err = ban_run(dp, addrs + i, j - i, req, &d);
+		struct reqs sub = reqs_from(rq, i);
+
+		err = ban_run(dp, addrs + i, j - i, &sub, &d);
 		i += d;
 		if (err)
 			break;
@@ -733,6 +789,22 @@ int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	if (done)
 		*done = i;
 	return err;
+}
+
+int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
+		    const struct xb_ban_req *req, size_t *done)
+{
+	struct reqs rq = { .r = req, .stride = 0 };
+
+	return ban_batched(dp, addrs, n, &rq, done);
+}
+
+int xb_dp_ban_many(struct xb_dp *dp, const struct xb_addr *addrs,
+		   const struct xb_ban_req *reqs, size_t n, size_t *done)
+{
+	struct reqs rq = { .r = reqs, .stride = 1 };
+
+	return ban_batched(dp, addrs, n, &rq, done);
 }
 
 int xb_dp_unban(struct xb_dp *dp, const struct xb_addr *a)

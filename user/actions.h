@@ -62,6 +62,10 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
  * stops at the first error (e.g. -ENOSPC), leaving the rest untouched. */
 int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		    const struct xb_ban_req *req, size_t *done);
+/* As xb_dp_ban_batch with a request per address: reqs[i] for addrs[i]
+ * (e.g. the daemon's restore, each ban with its own expiry and rule). */
+int xb_dp_ban_many(struct xb_dp *dp, const struct xb_addr *addrs,
+		   const struct xb_ban_req *reqs, size_t n, size_t *done);
 int xb_dp_unban(struct xb_dp *dp, const struct xb_addr *a);     /* -ENOENT: not banned */
 int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out);
 int xb_dp_allow(struct xb_dp *dp, const struct xb_addr *a);

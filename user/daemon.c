@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 
@@ -36,7 +35,6 @@
 #define CHECKPOINT_EVERY 5      /* s between SQLite WAL checkpoints */
 #define RECONCILE_MAX   65536   /* bans checked against the maps at a sweep */
 #define MAX_DECISIONS   4
-#define RESTORE_CHUNK   8192
 
 enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC };
 
@@ -131,52 +129,37 @@ static int set_add(const struct xb_addr *a, const struct xb_ban *b,
 	return 0;
 }
 
-/*
- * Exact bans go straight into the pinned hash maps with batched updates, each
- * with its own value (expiry, rule, offence): xb_dp_ban_batch() takes one
- * request per call, which would mean one call per distinct expiry second.
- * Only keys the maps lack are written, so counters and manual bans stay as
- * they are. The layouts are the contract of xdpban.h. Prefix bans (few) go
- * through xb_dp_ban().
- */
-struct fast_map {
-	int fd;
-	size_t ksz;
-	uint8_t *keys;
-	struct xb_ban *vals;
-	size_t n;
-	bool full;
+/* Bans to restore, one list per map kind so that long runs go batched. */
+struct pending {
+	struct xb_addr *a;
+	struct xb_ban_req *r;
+	size_t n, cap;
 };
 
 struct restore_ctx {
-	struct xb_dp *dp;
 	struct addr_set present;
 	struct xb_restore_stats *rs;
-	struct fast_map m4, m6;
+	struct pending q[3];            /* IPv4, IPv6, prefixes */
 };
 
-static int fast_flush(struct restore_ctx *r, struct fast_map *m)
+static int pending_add(struct pending *q, const struct xb_addr *a, const struct xb_ban_req *r)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
-	__u32 count = m->n;
-	int err;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 4096;
+		struct xb_addr *na = realloc(q->a, cap * sizeof(*na));
 
-	if (!m->n)
-		return 0;
-	err = bpf_map_update_batch(m->fd, m->keys, m->vals, &count, &bo);
-	if (err && err != -E2BIG && err != -ENOSPC)
-		count = 0;
-	if (count > m->n)
-		count = m->n;
-	r->rs->inserted += count;
-	if (err) {
-		r->rs->failed += m->n - count;
-		if (!m->full)
-			pr_warn("restore: %zu bans not restored: %s\n", m->n - count,
-				err == -E2BIG || err == -ENOSPC ? "the ban map is full" : strerror(-err));
-		m->full = true;
+		if (!na)
+			return -ENOMEM;
+		q->a = na;
+		struct xb_ban_req *nr = realloc(q->r, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		q->r = nr;
+		q->cap = cap;
 	}
-	m->n = 0;
+	q->a[q->n] = *a;
+	q->r[q->n++] = *r;
 	return 0;
 }
 
@@ -184,9 +167,9 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 {
 	struct restore_ctx *r = ctx;
 	struct xb_addr key = b->addr;
-	struct fast_map *m;
-	char buf[XB_ADDRSTRLEN];
-	int err;
+	/* The original expiry, moved from the wall clock to the monotonic clock. */
+	struct xb_ban_req req = { .expires = xb_wall_to_mono(b->expires), .rule = b->rule,
+				  .offence = b->offence, .flags = b->flags };
 
 	r->rs->active++;
 	key.pad[0] = key.pad[1] = 0;
@@ -194,67 +177,44 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 		r->rs->present++;
 		return 0;
 	}
-	/* The original expiry, moved from the wall clock to the monotonic clock. */
-	struct xb_ban v = { .expires = xb_wall_to_mono(b->expires), .rule = b->rule,
-			    .offence = b->offence, .flags = b->flags };
-	m = key.family == 4 ? &r->m4 : &r->m6;
-	if (!xb_addr_is_single(&key) || m->fd < 0) {
-		struct xb_ban_req req = { .expires = v.expires, .rule = v.rule,
-					  .offence = v.offence, .flags = v.flags };
+	return pending_add(&r->q[!xb_addr_is_single(&key) ? 2 : key.family == 4 ? 0 : 1], &key, &req);
+}
 
-		err = xb_dp_ban(r->dp, &key, &req);
-		if (err) {
-			r->rs->failed++;
-			pr_warn("restore: %s: %s\n", afmt(&key, buf), strerror(-err));
-		} else {
-			r->rs->inserted++;
+/* Through the actions layer, each ban with its own request. A refused or bad
+ * entry is skipped; a full map ends its list (the others still load). */
+static void restore_apply(struct xb_dp *dp, struct pending *q, struct xb_restore_stats *rs)
+{
+	char buf[XB_ADDRSTRLEN];
+	size_t i = 0, done;
+
+	while (i < q->n) {
+		int err = xb_dp_ban_many(dp, q->a + i, q->r + i, q->n - i, &done);
+
+		rs->inserted += done;
+		i += done;
+		if (!err)
+			break;
+		if (err == -ENOSPC) {
+			rs->failed += q->n - i;
+			pr_warn("restore: %zu bans not restored: the ban map is full\n", q->n - i);
+			break;
 		}
-		return 0;
+		rs->failed++;
+		pr_warn("restore: %s: %s\n", afmt(&q->a[i], buf),
+			err == -EPERM ? "on the allow list, not restored" : strerror(-err));
+		i++;
 	}
-	if (m->full) {
-		r->rs->failed++;
-		return 0;
-	}
-	memcpy(m->keys + m->n * m->ksz, key.bytes, m->ksz);
-	m->vals[m->n++] = v;
-	return m->n == RESTORE_CHUNK ? fast_flush(r, m) : 0;
-}
-
-static int fast_open(struct xb_dp *dp, const char *name, size_t ksz, struct fast_map *m)
-{
-	char path[PATH_MAX];
-
-	m->ksz = ksz;
-	snprintf(path, sizeof(path), "%s/%s", xb_dp_pin_dir(dp), name);
-	m->fd = bpf_obj_get(path);
-	if (m->fd < 0)
-		pr_debug("restore: %s: %s; using single updates\n", path, strerror(errno));
-	m->keys = malloc(RESTORE_CHUNK * ksz);
-	m->vals = malloc(RESTORE_CHUNK * sizeof(*m->vals));
-	return m->keys && m->vals ? 0 : -ENOMEM;
-}
-
-static void fast_close(struct fast_map *m)
-{
-	if (m->fd >= 0)
-		close(m->fd);
-	free(m->keys);
-	free(m->vals);
 }
 
 int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 		      struct xb_restore_stats *rs)
 {
-	struct restore_ctx r = { .dp = dp, .rs = rs, .m4.fd = -1, .m6.fd = -1 };
+	struct restore_ctx r = { .rs = rs };
 	int err;
 
 	memset(rs, 0, sizeof(*rs));
-	err = fast_open(dp, XB_MAP_BAN4, 4, &r.m4);
-	if (!err)
-		err = fast_open(dp, XB_MAP_BAN6, 16, &r.m6);
 	/* What the maps hold already (kept as is: no duplicate, manual bans untouched). */
-	if (!err)
-		err = xb_dp_foreach_ban(dp, set_add, &r.present);
+	err = xb_dp_foreach_ban(dp, set_add, &r.present);
 	if (!err) {
 		for (size_t i = 0; i < r.present.n; i++)
 			r.present.a[i].pad[0] = r.present.a[i].pad[1] = 0;
@@ -262,12 +222,12 @@ int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 			qsort(r.present.a, r.present.n, sizeof(*r.present.a), addr_cmp);
 		err = xb_state_ban_foreach_active(st, now, restore_one, &r);
 	}
-	if (!err)
-		err = fast_flush(&r, &r.m4);
-	if (!err)
-		err = fast_flush(&r, &r.m6);
-	fast_close(&r.m4);
-	fast_close(&r.m6);
+	for (size_t k = 0; k < ARRAY_SIZE(r.q); k++) {
+		if (!err)
+			restore_apply(dp, &r.q[k], rs);
+		free(r.q[k].a);
+		free(r.q[k].r);
+	}
 	free(r.present.a);
 	return err;
 }
