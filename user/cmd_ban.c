@@ -9,7 +9,11 @@
 
 #include "actions_cli.h"
 #include "cmd.h"
+#include "config.h"
+#include "ctl.h"
+#include "hostaddr.h"
 #include "log.h"
+#include "policy.h"
 #include "util.h"
 
 static void ban_usage(FILE *f)
@@ -28,8 +32,10 @@ static void ban_usage(FILE *f)
 		"                      comment; loaded with batched map updates. A bad line is\n"
 		"                      reported with its number, the rest still loads, and the\n"
 		"                      exit status is then 2.\n"
-		"Loopback and unspecified addresses (127/8, ::1, 0.0.0.0, ::) are refused.\n",
-		XB_REASON_LEN - 1);
+		"Loopback and unspecified addresses (127/8, ::1, 0.0.0.0, ::) are refused,\n"
+		"and so are this host's own addresses and the <white_list> of the config\n"
+		"($XDPBAN_CONFIG or %s; exit status 4).\n",
+		XB_REASON_LEN - 1, XB_CONFIG_DEFAULT);
 }
 
 struct ban_opts {
@@ -114,6 +120,44 @@ static int ban_report(const char *where, const struct xb_addr *a, int err)
 	return err;
 }
 
+/*
+ * The daemon's protection rules for a file of bans: the config and the host's
+ * addresses are read once (xb_policy_check_protected() per line would read
+ * them a million times), with the same rule for a missing default config.
+ */
+struct guard {
+	struct xb_config *conf;
+	struct xb_hostaddr *host;
+};
+
+static int guard_open(struct guard *g)
+{
+	char err[512];
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	ret = xb_config_load(NULL, &g->conf, err, sizeof(err));
+	if (ret == -ENOENT && !getenv(XB_CONFIG_ENV)) {
+		g->conf = NULL;         /* no config installed: host addresses still count */
+	} else if (ret) {
+		fprintf(stderr, "xdpban ban: cannot check the allow list: %s\n", err);
+		return ret;
+	}
+	ret = xb_hostaddr_open(false, &g->host);
+	if (ret) {
+		fprintf(stderr, "xdpban ban: cannot read this host's addresses: %s\n", strerror(-ret));
+		xb_config_free(g->conf);
+		g->conf = NULL;
+	}
+	return ret;
+}
+
+static void guard_close(struct guard *g)
+{
+	xb_hostaddr_close(g->host);
+	xb_config_free(g->conf);
+}
+
 struct loaded {
 	struct xb_addr *addrs;
 	unsigned *lines;
@@ -142,9 +186,10 @@ static int loaded_add(struct loaded *l, const struct xb_addr *a, unsigned line)
 }
 
 /* Read FILE into l; bad lines are reported and counted, never fatal. */
-static int read_file(const char *file, FILE *f, struct loaded *l, size_t *bad)
+static int read_file(const char *file, FILE *f, const struct guard *g, struct loaded *l,
+		     size_t *bad)
 {
-	char *line = NULL, *s, *e;
+	char *line = NULL, *s, *e, why[256];
 	size_t cap = 0;
 	unsigned no = 0;
 	struct xb_addr a;
@@ -173,6 +218,11 @@ static int read_file(const char *file, FILE *f, struct loaded *l, size_t *bad)
 			(*bad)++;
 			continue;
 		}
+		if (xb_policy_is_protected(g->conf, g->host, &a, why, sizeof(why))) {
+			fprintf(stderr, "xdpban: %s:%u: refused: %s\n", file, no, why);
+			(*bad)++;
+			continue;
+		}
 		err = loaded_add(l, &a, no);
 		if (err)
 			break;
@@ -187,6 +237,7 @@ static int ban_file(struct xb_dp *dp, const struct ban_opts *o)
 {
 	const char *name = strcmp(o->file, "-") ? o->file : "stdin";
 	struct loaded l = {};
+	struct guard g;
 	size_t bad = 0, stored = 0, i = 0, done;
 	uint64_t t0 = xb_now_mono_ns();
 	FILE *f;
@@ -198,13 +249,17 @@ static int ban_file(struct xb_dp *dp, const struct ban_opts *o)
 		fprintf(stderr, "xdpban: ban: %s: %s\n", o->file, strerror(-err));
 		return err;
 	}
-	err = read_file(name, f, &l, &bad);
+	err = guard_open(&g);
+	if (!err) {
+		err = read_file(name, f, &g, &l, &bad);
+		guard_close(&g);
+		if (err)
+			fprintf(stderr, "xdpban: ban: reading %s: %s\n", name, strerror(-err));
+	}
 	if (f != stdin)
 		fclose(f);
-	if (err) {
-		fprintf(stderr, "xdpban: ban: reading %s: %s\n", name, strerror(-err));
+	if (err)
 		goto out;
-	}
 	/* An allow-listed address is reported like a bad line; a full map
 	 * or a kernel error stops the load. */
 	while (i < l.n) {
@@ -238,6 +293,24 @@ out:
 	return err;
 }
 
+/* The host's own addresses and the configured allow list are never banned
+ * by hand either: -EPERM with one line saying why. */
+static int check_protected(const struct xb_addr *a)
+{
+	char why[512];
+	int ret = xb_policy_check_protected(a, NULL, why, sizeof(why));
+
+	if (ret < 0) {
+		fprintf(stderr, "xdpban ban: cannot check the allow list: %s\n", why);
+		return ret;
+	}
+	if (ret > 0) {
+		fprintf(stderr, "xdpban ban: refused: %s\n", why);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int do_ban(int argc, char **argv)
 {
 	struct ban_opts o;
@@ -260,6 +333,8 @@ int do_ban(int argc, char **argv)
 				argv[optind + i]);
 			err = -EINVAL;
 		}
+		if (!err)
+			err = check_protected(&addrs[i]);
 		if (err)
 			goto out;
 	}
@@ -327,13 +402,23 @@ static int each_addr(int argc, char **argv, const char *usage, bool create,
 	return err;
 }
 
+/* A running daemon forgets the ban too, or its restart would bring it back. */
+static int unban_notify(struct xb_dp *dp, const struct xb_addr *a)
+{
+	int err = xb_dp_unban(dp, a);
+
+	if (!err)
+		xb_ctl_notify_unban(a);
+	return err;
+}
+
 int do_unban(int argc, char **argv)
 {
 	return each_addr(argc, argv,
 			 "usage: xdpban unban ADDR[/PREFIX]...\n\n"
 			 "Lift bans at once. A prefix ban is lifted by its exact prefix; an\n"
 			 "address inside a banned prefix needs the prefix unbanned (or an allow).\n",
-			 false, xb_dp_unban, "is not banned");
+			 false, unban_notify, "is not banned");
 }
 
 int do_allow(int argc, char **argv)
@@ -372,6 +457,8 @@ int do_flush(int argc, char **argv)
 	err = xb_dp_flush(dp);
 	if (err)
 		fprintf(stderr, "xdpban: flush: %s\n", strerror(-err));
+	else
+		xb_ctl_notify_unban(NULL);
 	xb_dp_close(dp);
 	return err;
 }

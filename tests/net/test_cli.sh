@@ -82,6 +82,15 @@ expect_err "unban what is not banned" 3 "198.18.0.9 is not banned" X unban 198.1
 expect_err "unallow what is not listed" 3 "198.18.0.9 is not on the allow list" X unallow 198.18.0.9
 check "allow 198.18.9.0/24" X allow 198.18.9.0/24
 expect_err "ban an allow-listed address" 4 "198.18.9.9 is on the allow list" X ban 198.18.9.9
+# --- protected addresses: the host's own (in this namespace) and the config's allow list
+ip -n "$NS" addr add 198.18.30.1/24 dev d0
+ip -n "$NS" addr add 2001:db8:30::1/64 dev d0 nodad
+expect_err "ban of this host's own address refused" 4 "^xdpban ban: refused: 198.18.30.1 is .*this host's address 198.18.30.1" X ban 198.18.30.1
+expect_err "ban of a prefix holding this host's IPv6 address refused" 4 "^xdpban ban: refused: 2001:db8:30::/48 .*this host's address 2001:db8:30::1" X ban 2001:db8:30::/48
+printf '<xdpban>\n  <white_list>198.18.31.0/24</white_list>\n</xdpban>\n' >"$TMP/allow.conf"
+expect_err "ban of a configured allow-list address refused" 4 "^xdpban ban: refused: 198.18.31.7 is on the allow list \(198.18.31.0/24\)" env XDPBAN_CONFIG="$TMP/allow.conf" ip netns exec "$NS" "$XDPBAN" ban 198.18.31.7
+expect_err "ban with an unreadable XDPBAN_CONFIG" 3 "cannot check the allow list" env XDPBAN_CONFIG="$TMP/missing.conf" ip netns exec "$NS" "$XDPBAN" ban 198.18.0.77
+check "nothing protected was banned" sh -c "! ip netns exec $NS $XDPBAN list 2>/dev/null | grep -Eq '^(198.18.30.1|198.18.31.7|2001:db8:30::)'"
 check "ban with ttl and reason" X ban 198.18.0.1 --ttl 10m --reason "cli test"
 check "ban permanent, IPv6 and mapped" X ban 2001:db8::1 ::ffff:198.18.0.2 198.18.4.0/22
 X list --json >"$TMP/list.json"
@@ -118,6 +127,13 @@ import json,sys; a={e[\"addr\"] for e in json.load(sys.stdin)}
 assert {\"198.18.6.1\",\"198.18.6.2\",\"2001:db8:6::1\"} <= a, a'"
 check "ban --file - reads stdin" sh -c "printf '198.18.7.1\n198.18.7.2\n' | ip netns exec $NS $XDPBAN ban --file - &&
 	ip netns exec $NS $XDPBAN list | grep -q '^198.18.7.2 '"
+printf '198.18.32.1\n198.18.30.1\n198.18.31.9\n198.18.32.2\n' >"$TMP/prot.txt"
+env XDPBAN_CONFIG="$TMP/allow.conf" ip netns exec "$NS" "$XDPBAN" ban --file "$TMP/prot.txt" >"$TMP/out" 2>"$TMP/err"; rc=$?
+check "ban --file with protected lines exits 2" test "$rc" = 2
+check "host's address on line 2 refused with its number" grep -q "prot.txt:2: refused: 198.18.30.1 is .*this host's address" "$TMP/err"
+check "allow-listed line 3 refused with its number" grep -q "prot.txt:3: refused: 198.18.31.9 is on the allow list" "$TMP/err"
+check "the other lines of that file loaded" sh -c "ip netns exec $NS $XDPBAN list | grep -q '^198.18.32.1 ' &&
+	ip netns exec $NS $XDPBAN list | grep -q '^198.18.32.2 ' && ! ip netns exec $NS $XDPBAN list | grep -q '^198.18.3[01]'"
 expect_err "ban --file of a missing file" 3 "No such file" X ban --file "$TMP/missing"
 check "flush" X flush
 check "flush empties the list, keeps the allow list" sh -c "test \"\$(ip netns exec $NS $XDPBAN list --json)\" = '[]' &&
