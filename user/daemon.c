@@ -49,7 +49,9 @@ struct daemon {
 	struct xb_policy *pol;
 	struct xb_ctlsrv *ctl;
 	struct xb_source **srcs;
+	bool *src_any;                  /* per source: headerless lines accepted (stdin) */
 	size_t n_srcs;
+	bool cur_any;                   /* that flag for the source being read */
 	int epfd, sigfd, tfd;
 	char state_dir[PATH_MAX];
 	char cursor_file[PATH_MAX + 32];
@@ -355,7 +357,10 @@ static int on_line(const struct xb_line *line, void *ctx)
 	struct xb_alert al;
 
 	d->n.lines++;
-	if (xb_decode_line(line, &ev) != XB_DEC_SSHD)
+	/* stdin is what the operator pipes in (`sshd -e 2>&1 | xdpban run`):
+	 * bare sshd messages without a syslog header count there. */
+	if ((d->cur_any ? xb_decode_line_any(line, &ev, NULL) : xb_decode_line(line, &ev)) !=
+	    XB_DEC_SSHD)
 		return 0;
 	d->n.events++;
 	if (xb_rules_eval(d->rs, d->corr, &ev, &al) != 1 || al.level == 0 || al.noalert)
@@ -379,19 +384,25 @@ static void close_sources(struct daemon *d)
 		xb_source_close(d->srcs[i]);
 	}
 	free(d->srcs);
+	free(d->src_any);
 	d->srcs = NULL;
+	d->src_any = NULL;
 	d->n_srcs = 0;
 }
 
 static int open_sources(struct daemon *d, const struct xb_config *c,
-			struct xb_source ***out, size_t *nout)
+			struct xb_source ***out, bool **out_any, size_t *nout)
 {
 	size_t n = c->n_sources ? c->n_sources : 1;
 	struct xb_source **arr = calloc(n, sizeof(*arr));
+	bool *any = calloc(n, sizeof(*any));
 	int err = 0;
 
-	if (!arr)
+	if (!arr || !any) {
+		free(arr);
+		free(any);
 		return -ENOMEM;
+	}
 	if (!c->n_sources) {
 		err = xb_source_open_default(d->o.dry_run ? NULL : d->cursor_file, &arr[0]);
 		if (err)
@@ -411,6 +422,7 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 			break;
 		case XB_CSRC_STDIN:
 			err = xb_source_open_fd(0, "stdin", &arr[i]);
+			any[i] = true;
 			break;
 		}
 		if (err)
@@ -421,9 +433,11 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 		for (size_t i = 0; i < n; i++)
 			xb_source_close(arr[i]);
 		free(arr);
+		free(any);
 		return err;
 	}
 	*out = arr;
+	*out_any = any;
 	*nout = n;
 	return 0;
 }
@@ -462,6 +476,7 @@ static void read_sources(struct daemon *d)
 
 		if (xb_source_eof(s))
 			continue;
+		d->cur_any = d->src_any[i];
 		err = xb_source_read(s, on_line, d);
 		if (err) {
 			d->n.errors++;
@@ -586,6 +601,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 	struct xb_ruleset *nrs = NULL;
 	struct xb_correlator *ncorr = NULL;
 	struct xb_source **nsrcs = NULL;
+	bool *nany = NULL;
 	size_t nn = 0;
 	int ret;
 
@@ -593,7 +609,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 	if (!ret)
 		ret = load_rules(nc, &nrs, &ncorr, err, len);
 	if (!ret && !same_sources(old, nc)) {
-		ret = open_sources(d, nc, &nsrcs, &nn);
+		ret = open_sources(d, nc, &nsrcs, &nany, &nn);
 		if (ret)
 			snprintf(err, len, "cannot open the new sources: %s", strerror(-ret));
 	}
@@ -615,6 +631,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 	if (nsrcs) {
 		close_sources(d);
 		d->srcs = nsrcs;
+		d->src_any = nany;
 		d->n_srcs = nn;
 		watch_sources(d);
 	}
@@ -954,7 +971,7 @@ static int setup(struct daemon *d)
 		return ret;
 	if ((ret = ep_add(d, xb_ctl_fd(d->ctl), EP_CTL)))
 		return ret;
-	if ((ret = open_sources(d, d->conf, &d->srcs, &d->n_srcs)))
+	if ((ret = open_sources(d, d->conf, &d->srcs, &d->src_any, &d->n_srcs)))
 		return ret;
 	if ((ret = watch_sources(d)))
 		return ret;

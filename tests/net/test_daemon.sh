@@ -206,5 +206,23 @@ offend 198.18.9.91
 check "dry-run logs the decision" wait_until 5 grep -q "dry-run: would ban 198.18.9.91" "$T/daemon.log"
 check "dry-run bans nothing" eval '! banned 198.18.9.91'
 kill "$DPID"; wait "$DPID" 2>/dev/null
+
+# 8) <source type="stdin">: bare sshd messages (sshd -e 2>&1 | xdpban run) are decoded
+sed -e "s|<source type=\"file\">$LOG</source>|<source type=\"stdin\"/>|" \
+    -e "s|<control_socket>$SOCK</control_socket>|<control_socket>$T/stdin.sock</control_socket>|" \
+    "$T/xdpban.conf" >"$T/stdin.conf"
+mkfifo "$T/in"
+ip netns exec "$D" "$XDPBAN" run --config "$T/stdin.conf" --foreground <"$T/in" >>"$T/daemon.log" 2>&1 &
+DPID=$!
+bg_track "$DPID"
+exec 7>"$T/in"
+wait_ready 4
+echo "Invalid user bare1 from 198.18.9.81 port 40001" >&7
+echo "Invalid user bare2 from 198.18.9.81 port 40002" >&7
+check "stdin: headerless lines lead to a ban" wait_until 5 banned 198.18.9.81
+check "stdin: the source is counted in status" eval 'echo status | timeout 5 socat - UNIX-CONNECT:$T/stdin.sock |
+	jq -e ".sources[0].name == \"stdin\" and .sources[0].lines == 2" >/dev/null'
+exec 7>&-
+kill "$DPID"; wait "$DPID" 2>/dev/null
 [ "$_FAILS" -gt 0 ] && sed 's/^/# /' "$T/daemon.log"
 exit 0
