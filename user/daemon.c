@@ -236,19 +236,35 @@ int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 
 /* ---- pipeline ----------------------------------------------------------- */
 
-static void unban_within(struct daemon *d, const struct xb_addr *pfx);
-
-static void apply(struct daemon *d, const struct xb_decision *dec)
+int64_t xb_daemon_wall_ceil(void)
 {
-	char ab[XB_ADDRSTRLEN], ob[XB_ADDRSTRLEN], tb[32], wb[32], extra[96] = "";
-	const char *verb = dec->rearm ? "re-ban" : "ban";
-	struct xb_ban_req req = {
-		.expires = dec->expires ? xb_wall_to_mono(dec->expires) : 0,
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec + (ts.tv_nsec > 0);
+}
+
+void xb_daemon_ban_req(const struct xb_decision *dec, uint64_t mono_now, struct xb_ban_req *req)
+{
+	*req = (struct xb_ban_req){
+		.expires = !dec->expires || dec->ttl == XB_TIMEOUT_PERMANENT ? 0 :
+			   mono_now + dec->ttl * NSEC_PER_SEC,
 		.rule = dec->rule,
 		.offence = dec->offence > UINT16_MAX ? UINT16_MAX : dec->offence,
 		.flags = XB_BAN_F_DAEMON | (dec->aggregate ? XB_BAN_F_AGGREGATE : 0),
 	};
+}
+
+static void unban_within(struct daemon *d, const struct xb_addr *pfx);
+
+static void apply(struct daemon *d, const struct xb_decision *dec, uint64_t mono_now)
+{
+	char ab[XB_ADDRSTRLEN], ob[XB_ADDRSTRLEN], tb[32], wb[32], extra[96] = "";
+	const char *verb = dec->rearm ? "re-ban" : "ban";
+	struct xb_ban_req req;
 	int err;
+
+	xb_daemon_ban_req(dec, mono_now, &req);
 
 	if (dec->aggregate)
 		snprintf(extra, sizeof(extra), " (IPv6 prefix; latest offender %s)",
@@ -330,9 +346,11 @@ static void on_alert(struct daemon *d, const struct xb_alert *al)
 {
 	struct xb_decision dec[MAX_DECISIONS];
 	char why[256];
+	/* Both clocks at decision time: a 20 s ban lasts at least 20 s. */
+	uint64_t mono = xb_now_mono_ns();
 	int n;
 
-	n = xb_policy_alert(d->pol, al, xb_now_wall(), dec, MAX_DECISIONS, why, sizeof(why));
+	n = xb_policy_alert(d->pol, al, xb_daemon_wall_ceil(), dec, MAX_DECISIONS, why, sizeof(why));
 	if (n < 0) {
 		d->n.errors++;
 		pr_warn("rule %u: cannot record the offence: %s\n", al->rule, strerror(-n));
@@ -347,7 +365,7 @@ static void on_alert(struct daemon *d, const struct xb_alert *al)
 		}
 	}
 	for (int i = 0; i < n; i++)
-		apply(d, &dec[i]);
+		apply(d, &dec[i], mono);
 }
 
 static int on_line(const struct xb_line *line, void *ctx)

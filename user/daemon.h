@@ -50,4 +50,15 @@ struct xb_restore_stats {
 int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 		      struct xb_restore_stats *rs);
 
+/*
+ * The clocks of a ban decision. The policy gets the wall time rounded up to
+ * the second, so the recorded end (what a restart restores) is never early;
+ * the map's expiry counts from the monotonic time the decision was taken.
+ */
+int64_t xb_daemon_wall_ceil(void);
+struct xb_decision;
+/* The map request for dec decided at mono_now: expires mono_now + ttl
+ * (0 for a permanent ban). */
+void xb_daemon_ban_req(const struct xb_decision *dec, uint64_t mono_now, struct xb_ban_req *req);
+
 #endif
