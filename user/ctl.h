@@ -9,7 +9,8 @@
  *                  "state":"...","reloads":N,"lines":N,"alerts":N,"bans":N,
  *                  "rebans":N,"expired":N,"refused":N,"errors":N,"active_bans":N,
  *                  "interfaces":["eth0"],
- *                  "sources":[{"name":"...","lines":N,"last_usec":N,"lag":S}]}
+ *                  "sources":[{"name":"...","lines":N,"last_usec":N,"lag":S}],
+ *                  "drops_1m":N|null,"drops_window":S}
  *   "reload\n" -> {"ok":true} or {"ok":false,"error":"FILE:LINE: reason"}
  *   "unbanned ADDR[/PREFIX]\n" -> {"ok":true,"known":true|false}: the CLI lifted
  *                  a ban; the daemon drops it from its database so a restart
@@ -17,6 +18,9 @@
  *   "flushed\n"  -> {"ok":true,"known":N}: the same for `xdpban flush`
  *   anything else -> {"ok":false,"error":"unknown request"}
  * "lag" is how old (seconds) the newest line read is, -1 when unknown.
+ * "drops_1m": packets dropped over the last "drops_window" seconds (60, less
+ * just after the start; the daemon samples the counter every 5 s), null in
+ * dry-run (no maps).
  *
  * The socket's path: --socket, else $XDPBAN_SOCKET, else the config's
  * <control_socket>, else XB_SOCKET_DEFAULT (see config.h).

@@ -35,8 +35,16 @@
 #define CHECKPOINT_EVERY 5      /* s between SQLite WAL checkpoints */
 #define RECONCILE_MAX   65536   /* bans checked against the maps at a sweep */
 #define MAX_DECISIONS   4
+#define DROPS_EVERY     5       /* s between samples of the dropped counter */
+#define DROPS_WINDOW    60      /* s: status reports the drops over this */
+#define DROPS_RING      (DROPS_WINDOW / DROPS_EVERY + 2)
 
 enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC };
+
+struct src_info {
+	bool any;               /* headerless lines accepted (stdin) */
+	int64_t last_usec;      /* time of the newest line (its own, else when read) */
+};
 
 struct daemon {
 	struct xb_daemon_opts o;
@@ -49,9 +57,9 @@ struct daemon {
 	struct xb_policy *pol;
 	struct xb_ctlsrv *ctl;
 	struct xb_source **srcs;
-	bool *src_any;                  /* per source: headerless lines accepted (stdin) */
+	struct src_info *src_info;      /* per source */
 	size_t n_srcs;
-	bool cur_any;                   /* that flag for the source being read */
+	struct src_info *cur;           /* that of the source being read */
 	int epfd, sigfd, tfd;
 	char state_dir[PATH_MAX];
 	char cursor_file[PATH_MAX + 32];
@@ -63,6 +71,12 @@ struct daemon {
 	struct {
 		uint64_t lines, events, alerts, bans, rebans, expired, refused, errors, reloads;
 	} n;
+	/* The maps' dropped counter, sampled for "drops in the last minute". */
+	struct drop_sample {
+		uint64_t t;             /* monotonic s */
+		uint64_t dropped;
+	} drops[DROPS_RING];
+	size_t n_drops, drops_head;
 };
 
 static const char *afmt(const struct xb_addr *a, char *buf)
@@ -377,8 +391,17 @@ static int on_line(const struct xb_line *line, void *ctx)
 	d->n.lines++;
 	/* stdin is what the operator pipes in (`sshd -e 2>&1 | xdpban run`):
 	 * bare sshd messages without a syslog header count there. */
-	if ((d->cur_any ? xb_decode_line_any(line, &ev, NULL) : xb_decode_line(line, &ev)) !=
-	    XB_DEC_SSHD)
+	enum xb_decode_res res = d->cur->any ? xb_decode_line_any(line, &ev, NULL)
+					     : xb_decode_line(line, &ev);
+
+	/* For the lag in status: a line without a time counts as written now. */
+	if (res != XB_DEC_MALFORMED) {
+		int64_t t = ev.ts_usec ? (int64_t)ev.ts_usec : xb_now_wall() * 1000000;
+
+		if (t > d->cur->last_usec)
+			d->cur->last_usec = t;
+	}
+	if (res != XB_DEC_SSHD)
 		return 0;
 	d->n.events++;
 	if (xb_rules_eval(d->rs, d->corr, &ev, &al) != 1 || al.level == 0 || al.noalert)
@@ -402,23 +425,23 @@ static void close_sources(struct daemon *d)
 		xb_source_close(d->srcs[i]);
 	}
 	free(d->srcs);
-	free(d->src_any);
+	free(d->src_info);
 	d->srcs = NULL;
-	d->src_any = NULL;
+	d->src_info = NULL;
 	d->n_srcs = 0;
 }
 
 static int open_sources(struct daemon *d, const struct xb_config *c,
-			struct xb_source ***out, bool **out_any, size_t *nout)
+			struct xb_source ***out, struct src_info **out_info, size_t *nout)
 {
 	size_t n = c->n_sources ? c->n_sources : 1;
 	struct xb_source **arr = calloc(n, sizeof(*arr));
-	bool *any = calloc(n, sizeof(*any));
+	struct src_info *info = calloc(n, sizeof(*info));
 	int err = 0;
 
-	if (!arr || !any) {
+	if (!arr || !info) {
 		free(arr);
-		free(any);
+		free(info);
 		return -ENOMEM;
 	}
 	if (!c->n_sources) {
@@ -440,7 +463,7 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 			break;
 		case XB_CSRC_STDIN:
 			err = xb_source_open_fd(0, "stdin", &arr[i]);
-			any[i] = true;
+			info[i].any = true;
 			break;
 		}
 		if (err)
@@ -451,11 +474,11 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 		for (size_t i = 0; i < n; i++)
 			xb_source_close(arr[i]);
 		free(arr);
-		free(any);
+		free(info);
 		return err;
 	}
 	*out = arr;
-	*out_any = any;
+	*out_info = info;
 	*nout = n;
 	return 0;
 }
@@ -494,7 +517,7 @@ static void read_sources(struct daemon *d)
 
 		if (xb_source_eof(s))
 			continue;
-		d->cur_any = d->src_any[i];
+		d->cur = &d->src_info[i];
 		err = xb_source_read(s, on_line, d);
 		if (err) {
 			d->n.errors++;
@@ -619,7 +642,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 	struct xb_ruleset *nrs = NULL;
 	struct xb_correlator *ncorr = NULL;
 	struct xb_source **nsrcs = NULL;
-	bool *nany = NULL;
+	struct src_info *ninfo = NULL;
 	size_t nn = 0;
 	int ret;
 
@@ -627,7 +650,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 	if (!ret)
 		ret = load_rules(nc, &nrs, &ncorr, err, len);
 	if (!ret && !same_sources(old, nc)) {
-		ret = open_sources(d, nc, &nsrcs, &nany, &nn);
+		ret = open_sources(d, nc, &nsrcs, &ninfo, &nn);
 		if (ret)
 			snprintf(err, len, "cannot open the new sources: %s", strerror(-ret));
 	}
@@ -649,7 +672,7 @@ static int reload(struct daemon *d, char *err, size_t len)
 	if (nsrcs) {
 		close_sources(d);
 		d->srcs = nsrcs;
-		d->src_any = nany;
+		d->src_info = ninfo;
 		d->n_srcs = nn;
 		watch_sources(d);
 	}
@@ -661,6 +684,48 @@ static int reload(struct daemon *d, char *err, size_t len)
 	d->n.reloads++;
 	pr_info("reloaded %s: %zu active responses, %zu rules\n", nc->path, nc->n_ars,
 		xb_ruleset_count(d->rs));
+	return 0;
+}
+
+static void sample_drops(struct daemon *d)
+{
+	uint64_t v[XB_STAT_MAX];
+
+	if (!d->dp || xb_dp_stats(d->dp, v))
+		return;
+	d->drops[d->drops_head] = (struct drop_sample){ .t = xb_now_mono_ns() / NSEC_PER_SEC,
+							.dropped = v[XB_STAT_DROPPED] };
+	d->drops_head = (d->drops_head + 1) % DROPS_RING;
+	if (d->n_drops < DROPS_RING)
+		d->n_drops++;
+}
+
+/* Drops since the oldest sample at most DROPS_WINDOW s old: *window says
+ * over how many seconds (less than a minute just after the start).
+ * -ENODATA without maps (dry-run) or samples. */
+static int drops_last_minute(struct daemon *d, uint64_t *drops, uint64_t *window)
+{
+	uint64_t v[XB_STAT_MAX], now = xb_now_mono_ns() / NSEC_PER_SEC;
+	const struct drop_sample *base = NULL;
+
+	if (!d->dp || !d->n_drops || xb_dp_stats(d->dp, v))
+		return -ENODATA;
+	for (size_t k = 0; k < d->n_drops; k++) {
+		/* oldest first */
+		const struct drop_sample *s =
+			&d->drops[(d->drops_head + DROPS_RING - d->n_drops + k) % DROPS_RING];
+
+		if (s->t + DROPS_WINDOW >= now) {
+			base = s;
+			break;
+		}
+	}
+	if (!base)
+		return -ENODATA;
+	/* A counter that went backwards (maps recreated) counts from zero. */
+	*drops = v[XB_STAT_DROPPED] >= base->dropped ? v[XB_STAT_DROPPED] - base->dropped
+						     : v[XB_STAT_DROPPED];
+	*window = now - base->t;
 	return 0;
 }
 
@@ -734,12 +799,25 @@ static int on_ctl(const char *req, struct json_object *reply, void *ctx)
 	json_object_object_add(reply, "refused", json_object_new_int64(d->n.refused));
 	json_object_object_add(reply, "errors", json_object_new_int64(d->n.errors));
 	json_object_object_add(reply, "active_bans", json_object_new_int64(active));
+	{
+		uint64_t drops, window;
+
+		if (!drops_last_minute(d, &drops, &window)) {
+			json_object_object_add(reply, "drops_1m", json_object_new_int64(drops));
+			json_object_object_add(reply, "drops_window", json_object_new_int64(window));
+		} else {
+			json_object_object_add(reply, "drops_1m", NULL);
+		}
+	}
 	for (size_t i = 0; i < d->conf->n_ifaces; i++)
 		json_object_array_add(ifs, json_object_new_string(d->conf->ifaces[i].name));
 	json_object_object_add(reply, "interfaces", ifs);
 	for (size_t i = 0; i < d->n_srcs; i++) {
 		struct json_object *s = json_object_new_object();
 		int64_t last = xb_source_last_usec(d->srcs[i]);
+
+		if (d->src_info[i].last_usec > last)
+			last = d->src_info[i].last_usec;
 
 		json_object_object_add(s, "name", json_object_new_string(xb_source_name(d->srcs[i])));
 		json_object_object_add(s, "lines", json_object_new_int64(xb_source_lines(d->srcs[i])));
@@ -838,6 +916,8 @@ static void on_tick(struct daemon *d)
 		if (!xb_policy_forget(d->pol, now, &n) && n)
 			pr_info("forgot the history of %zu quiet addresses\n", n);
 	}
+	if (d->ticks % DROPS_EVERY == 0)
+		sample_drops(d);
 	if (d->ticks % CHECKPOINT_EVERY == 0)
 		xb_state_checkpoint(d->st);
 	if (d->ticks % CURSOR_EVERY == 0)
@@ -970,6 +1050,7 @@ static int setup(struct daemon *d)
 		}
 		pr_info("restored %zu of %zu active bans in %.3f s (%zu were in the maps, %zu failed)\n",
 			rs.inserted, rs.active, (xb_now_mono_ns() - t0) / 1e9, rs.present, rs.failed);
+		sample_drops(d);
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
@@ -989,7 +1070,7 @@ static int setup(struct daemon *d)
 		return ret;
 	if ((ret = ep_add(d, xb_ctl_fd(d->ctl), EP_CTL)))
 		return ret;
-	if ((ret = open_sources(d, d->conf, &d->srcs, &d->src_any, &d->n_srcs)))
+	if ((ret = open_sources(d, d->conf, &d->srcs, &d->src_info, &d->n_srcs)))
 		return ret;
 	if ((ret = watch_sources(d)))
 		return ret;

@@ -115,6 +115,16 @@ check "plain list shows the ban" sh -c "ip netns exec $NS $XDPBAN list | grep -q
 check "status shows d0 and the ban counts" sh -c "ip netns exec $NS $XDPBAN status | grep -q 'd0 .*mode' &&
 	ip netns exec $NS $XDPBAN status | grep -q 'bans: 2 IPv4, 1 IPv6, 1 IPv4 prefixes'"
 
+X status --socket "$TMP/none.sock" >"$TMP/st" 2>&1
+check "status without a daemon says so" grep -q "^daemon: not running (no answer on $TMP/none.sock" "$TMP/st"
+check "status without a daemon: drops of the last minute n/a" grep -q "^drops in the last minute: n/a (needs the daemon)" "$TMP/st"
+check "status shows bans by origin" grep -q "^bans by origin: 4 manual, 0 daemon" "$TMP/st"
+check "status --json without a daemon" sh -c "ip netns exec $NS $XDPBAN status --json --socket $TMP/none.sock | jq -e '
+	.daemon.running == false and .drops_last_minute == null and .interfaces[0].name == \"d0\" and
+	.interfaces[0].mode == \"native\" and .bans.ipv4 == {\"exact\": 2, \"prefix\": 1} and
+	.bans.ipv6 == {\"exact\": 1, \"prefix\": 0} and .bans.manual == 4 and .allowed == 1' >/dev/null"
+expect_err "status: unknown option" 2 "unrecognized option '--bogus'" X status --bogus
+
 # --- ban --file: bad lines reported with their numbers, the rest loads
 printf '# a comment\n198.18.6.1\nnot-an-address\n  198.18.6.2   # trailing comment\n198.18.6.0/33\n\n2001:db8:6::1\n198.18.9.7\n' >"$TMP/bans.txt"
 X ban --file "$TMP/bans.txt" --ttl 1h >"$TMP/out" 2>"$TMP/err"; rc=$?

@@ -196,6 +196,26 @@ check "history survived the restart: offence 3, 3600 s" \
 S=$(status)
 check "status answers on the socket" test "$(jq -r .ok <<<"$S")" = true
 check "status counts the bans ($(jq -c '{bans, rebans, active_bans}' <<<"$S"))" test "$(jq -r .rebans <<<"$S")" -ge 1
+# xdpban status with the daemon running: interface, source, pid, drops of the last minute
+ip netns exec "$A" ping -n -q -c 3 -i 0.2 -W 1 -I 198.18.9.7 198.18.9.1 >/dev/null 2>&1
+ST=$(ip netns exec "$D" "$XDPBAN" status --socket "$SOCK"); RC=$?
+diag "status:"; diag "${ST//$'\n'/$'\n'# }"
+check "status exits 0 with an interface attached ($RC)" test "$RC" = 0
+check "status shows the interface and its mode" grep -Eq "^  xbd0 .* generic mode" <<<"$ST"
+check "status shows the daemon's pid and config" grep -q "^daemon: running, pid $DPID, up .*, config $T/xdpban.conf" <<<"$ST"
+check "status shows the source and its lag" grep -Eq "^  $LOG +[0-9]+ lines, newest line [0-9a-z]+ old" <<<"$ST"
+check "status shows bans by origin" grep -Eq "^bans by origin: [0-9]+ manual, [1-9][0-9]* daemon" <<<"$ST"
+check "status shows drops in the last minute" grep -Eq "^drops in the last minute: [3-9][0-9]* \(over [0-9]+ s\)" <<<"$ST"
+SJ=$(ip netns exec "$D" "$XDPBAN" status --json --socket "$SOCK")
+check "status --json: daemon, source, interface, drops ($(jq -c '{drops_last_minute, daemon: .daemon.pid}' <<<"$SJ"))" \
+	jq -e --arg log "$LOG" --argjson pid "$DPID" '.daemon.running and .daemon.pid == $pid and
+	.daemon.sources[0].name == $log and (.daemon.sources[0].lag | type) == "number" and
+	.interfaces[0].name == "xbd0" and .interfaces[0].mode == "generic" and
+	.drops_last_minute >= 3 and .bans.daemon >= 1 and .bans.total == .bans.ipv4.exact +
+	.bans.ipv4.prefix + .bans.ipv6.exact + .bans.ipv6.prefix' <<<"$SJ"
+# the CLI's unban tells the daemon, which forgets the ban (no resurrection)
+XDPBAN_SOCKET=$SOCK "$XDPBAN" unban 198.18.9.61 >/dev/null
+check "unban tells the running daemon" wait_until 5 grep -q "unban 198.18.9.61 .*lifted with xdpban unban" "$T/daemon.log"
 kill "$DPID"; wait "$DPID" 2>/dev/null
 check "SIGTERM stops cleanly" grep -q "stopped:" "$T/daemon.log"
 
