@@ -67,12 +67,13 @@ X unban 2001:db8:1::2
 
 # --- prefix
 before=$(stat dropped_prefix)
-check "ban a prefix 198.18.1.0/24" X ban 198.18.1.0/24
+# (a prefix without the edge's own 198.18.1.1: `ban` refuses to cut the host off)
+check "ban a prefix 198.18.1.2/31" X ban 198.18.1.2/31
 check "prefix-banned attacker blocked" att_blocked
 after=$(stat dropped_prefix)
 check "dropped_prefix counter rises ($before -> $after)" test "$after" -gt "$before"
 check "client outside the prefix unaffected" cli_open
-check "unban the prefix" X unban 198.18.1.0/24
+check "unban the prefix" X unban 198.18.1.2/31
 check "after prefix unban: attacker reaches the edge" att_open
 
 # --- allow list wins
