@@ -91,6 +91,15 @@ struct {
 	__type(value, struct xb_stats);
 } stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xb_clock);
+} clock SEC(".maps");
+
+#define XB_CLOCK_MONOTONIC 1    /* a #define the BTF cannot carry */
+
 struct xb_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
@@ -104,6 +113,18 @@ static __always_inline int pass(__u64 *st, __u32 why)
 	return XDP_PASS;
 }
 
+/* The tick's time (an inlined array read), or the clock itself when the
+ * tick was never armed. */
+static __always_inline __u64 now_ns(void)
+{
+	__u32 zero = 0;
+	struct xb_clock *c = bpf_map_lookup_elem(&clock, &zero);
+
+	if (c && c->now)
+		return c->now;
+	return bpf_ktime_get_ns();
+}
+
 static __always_inline __u32 ctl_flags(void)
 {
 	__u32 zero = 0;
@@ -115,8 +136,7 @@ static __always_inline __u32 ctl_flags(void)
 /*
  * A ban was found: the allow list (only while it has entries) wins, then an
  * expired ban is removed and passes, else the frame is dropped and counted
- * against the ban. The coarse clock (a tick, a few ms) is plenty for
- * expiries in seconds and costs a memory read instead of a clocksource read.
+ * against the ban.
  */
 static __always_inline int verdict(__u64 *st, struct xb_ban *b, __u32 allow_flag,
 				   void *allow_map, void *allow_key,
@@ -130,7 +150,7 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, __u32 allow_flag
 			return pass(st, XB_STAT_PASSED_ALLOWED);
 		}
 	}
-	if (b->expires && b->expires <= bpf_ktime_get_coarse_ns()) {
+	if (b->expires && b->expires <= now_ns()) {
 		/* Lazy removal keeps the exact maps free of dead bans. A
 		 * prefix hit does not know the stored key (only the address),
 		 * so expired prefix bans are left to xb_dp_sweep(). */
@@ -243,6 +263,38 @@ int xdpban(struct xdp_md *ctx)
 	}
 	/* ARP, a third VLAN tag, anything else: not ours to judge. */
 	return pass(st, XB_STAT_NON_IP);
+}
+
+static int clock_tick(void *map, __u32 *key, struct xb_clock *c)
+{
+	c->now = bpf_ktime_get_ns();
+	bpf_timer_start(&c->timer, XB_TICK_NS, 0);
+	return 0;
+}
+
+/*
+ * Run once with BPF_PROG_TEST_RUN by userspace (never attached): start, or
+ * re-arm, the tick. The timer keeps a reference on this program, so it goes
+ * on after the process that ran it exits, for as long as the map is pinned.
+ */
+SEC("xdp")
+int xdpban_clock(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct xb_clock *c = bpf_map_lookup_elem(&clock, &zero);
+	long err;
+
+	if (!c)
+		return XDP_ABORTED;
+	err = bpf_timer_init(&c->timer, &clock, XB_CLOCK_MONOTONIC);
+	if (err && err != -16 /* EBUSY: initialised by an earlier run */)
+		return XDP_ABORTED;
+	if (bpf_timer_set_callback(&c->timer, clock_tick))
+		return XDP_ABORTED;
+	c->now = bpf_ktime_get_ns();
+	if (bpf_timer_start(&c->timer, XB_TICK_NS, 0))
+		return XDP_ABORTED;
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,6 +11,7 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#include <linux/bpf.h>          /* struct bpf_timer */
 #endif
 
 /* Names of the maps as pinned under the pin directory (and in the object). */
@@ -23,6 +24,7 @@
 #define XB_MAP_META   "meta"    /* HASH  struct xb_meta_key  -> struct xb_meta (userspace only) */
 #define XB_MAP_CTL    "ctl"     /* ARRAY[1] __u32            -> struct xb_ctl */
 #define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[1]           -> struct xb_stats */
+#define XB_MAP_CLOCK  "clock"   /* ARRAY[1]                  -> struct xb_clock */
 
 #define XB_PIN_DIR_DEFAULT  "/sys/fs/bpf/xdpban"
 #define XB_PIN_DIR_ENV      "XDPBAN_PIN_DIR"
@@ -51,8 +53,8 @@ struct xb_lpm6 {
 };
 
 /*
- * A ban. expires is CLOCK_MONOTONIC in ns, as bpf_ktime_get_coarse_ns() reads
- * it (the coarse clock lags by at most a tick); 0 means permanent. packets and
+ * A ban. expires is CLOCK_MONOTONIC in ns, compared with struct xb_clock's
+ * now (so a ban ends at most XB_TICK_NS late); 0 means permanent. packets and
  * bytes are updated by the XDP program with atomic adds.
  */
 struct xb_ban {
@@ -84,6 +86,20 @@ struct xb_meta_key {
 struct xb_meta {
 	__u64 created;                  /* wall clock, seconds since the epoch */
 	char reason[XB_REASON_LEN];
+};
+
+/*
+ * The data plane's clock: a BPF timer re-armed every XB_TICK_NS writes
+ * CLOCK_MONOTONIC into now, so the drop path reads the time from a map
+ * instead of calling a clock helper per packet. It runs in the kernel with no
+ * process around (the pinned map holds it); userspace (re)arms it on every
+ * open by running the xdpban_clock program once. now = 0: not armed yet, the
+ * program then reads the clock itself.
+ */
+#define XB_TICK_NS 50000000ULL          /* 50 ms: bans end at most this late */
+struct xb_clock {
+	struct bpf_timer timer;
+	__u64 now;                      /* CLOCK_MONOTONIC ns at the last tick */
 };
 
 /* Runtime control, derived by userspace from the maps after every change. */

@@ -351,6 +351,62 @@ Test(xdp, ipv4_expired_passes_and_is_deleted)
 	expect_stats(2, 2, 0, 0, 0, 1, 0, 0);
 }
 
+/* --- the clock tick ----------------------------------------------------------- */
+
+static void set_clock(uint64_t now)
+{
+	struct xb_clock c = { .now = now };
+	uint32_t zero = 0;
+
+	/* The kernel leaves the timer field alone on a userspace update. */
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.clock), &zero, &c, BPF_ANY), 0);
+}
+
+static uint64_t get_clock(void)
+{
+	struct xb_clock c;
+	uint32_t zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.clock), &zero, &c), 0);
+	return c.now;
+}
+
+/* Expiry is judged against the tick's time, not a clock read per frame: a
+ * ban with a minute left is over when the tick says an hour has passed. */
+Test(xdp, expiry_uses_the_ticks_time)
+{
+	struct frame f;
+
+	ban4("198.18.0.2", xb_now_mono_ns() + 60 * NSEC_PER_SEC);
+	build(&f, "198.18.0.2", 0, 5);
+	cr_assert_eq(run(&f), XDP_DROP_V, "not armed: the program reads the clock itself");
+	set_clock(xb_now_mono_ns() + 3600 * NSEC_PER_SEC);
+	cr_assert_eq(run(&f), XDP_PASS_V);
+	expect_stats(2, 1, 1, 0, 0, 1, 0, 0);
+}
+
+/* xdpban_clock starts a timer that keeps the time current on its own. */
+Test(xdp, clock_program_arms_a_running_tick)
+{
+	unsigned char frame[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame));
+	uint64_t t0, t1, real;
+
+	cr_expect_eq(get_clock(), 0, "not armed until userspace asks");
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdpban_clock), &o), 0);
+	cr_assert_eq(o.retval, XDP_PASS_V, "armed");
+	t0 = get_clock();
+	cr_assert_neq(t0, 0);
+	usleep(4 * XB_TICK_NS / 1000);
+	t1 = get_clock();
+	real = xb_now_mono_ns();
+	cr_expect_geq(t1 - t0, 2 * XB_TICK_NS, "ticked on: %lu ns", (unsigned long)(t1 - t0));
+	cr_expect_leq(real - t1, 2 * XB_TICK_NS, "and is current: %lu ns behind", (unsigned long)(real - t1));
+	/* Arming again (every xdpban command does) is harmless. */
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdpban_clock), &o), 0);
+	cr_expect_eq(o.retval, XDP_PASS_V);
+}
+
 Test(xdp, ipv6_expired_passes_and_is_deleted)
 {
 	struct xb_ban v;

@@ -206,6 +206,21 @@ static int load_skel(struct xb_dp *dp, const char *dir, uint32_t bans, uint32_t 
 	return xdpban__load(dp->skel);
 }
 
+int xb_clock_arm(int clock_prog_fd)
+{
+	unsigned char frame[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame));
+	int err;
+
+	err = bpf_prog_test_run_opts(clock_prog_fd, &o);
+	if (!err && o.retval != XDP_PASS)
+		err = -EOPNOTSUPP;
+	if (err)
+		pr_debug("xdpban: data-plane clock tick not armed (%s): the program reads the clock itself\n",
+			 strerror(-err));
+	return err;
+}
+
 int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 {
 	const char *dir = pick_pin_dir(opts);
@@ -277,6 +292,7 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	dp->stats = bpf_map__fd(dp->skel->maps.stats);
 	dp->max_bans = bpf_map__max_entries(dp->skel->maps.ban4);
 	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
+	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
 	*out = dp;
 	return 0;
 fail:

@@ -40,6 +40,11 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out);
 void xb_dp_close(struct xb_dp *dp);
 const char *xb_dp_pin_dir(const struct xb_dp *dp);
 
+/* Start, or re-arm, the data plane's clock tick (struct xb_clock) by running
+ * the object's xdpban_clock program once; xb_dp_open does it every time.
+ * Without it the program reads the clock per dropped frame: slower, correct. */
+int xb_clock_arm(int clock_prog_fd);
+
 /* Attach the XDP program to an interface (pinned link, survives exit).
  * *used receives the mode that took effect (auto falls back to generic). */
 int xb_dp_attach(struct xb_dp *dp, const char *ifname, enum xb_mode mode, enum xb_mode *used);

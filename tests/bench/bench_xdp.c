@@ -40,6 +40,7 @@
 
 #include "xdpban.h"
 #include "xdpban.skel.h"
+#include "actions.h"
 #include "xdpnop.skel.h"
 
 #define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */
@@ -359,7 +360,6 @@ int main(int argc, char **argv)
 	struct frame fr[F_MAX];
 	struct xdpban *skel = NULL;
 	struct xdpnop *nop = NULL;
-	struct bpf_program *prog;
 	struct bpf_map *m4, *m6, *map;
 	const char *out_path = NULL;
 	FILE *out = stdout;
@@ -447,16 +447,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));
 		goto out;
 	}
-	prog = NULL;
-	bpf_object__for_each_program(prog, skel->obj)
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_XDP)
-			break;
-	if (!prog) {
-		err = -ENOENT;
-		fprintf(stderr, "bench_xdp: no XDP program in xdpban object\n");
+	prog_fd = bpf_program__fd(skel->progs.xdpban);
+	/* As xb_dp_open does: expiry then reads the tick's time. */
+	err = xb_clock_arm(bpf_program__fd(skel->progs.xdpban_clock));
+	if (err) {
+		fprintf(stderr, "bench_xdp: arming the clock tick: %s\n", strerror(-err));
 		goto out;
 	}
-	prog_fd = bpf_program__fd(prog);
 
 	if (out_path && !(out = fopen(out_path, "w"))) {
 		err = -errno;
