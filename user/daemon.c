@@ -269,7 +269,7 @@ void xb_daemon_ban_req(const struct xb_decision *dec, uint64_t mono_now, struct 
 	};
 }
 
-static void unban_within(struct daemon *d, const struct xb_addr *pfx);
+static void unban_within(struct daemon *d, const struct xb_addr *pfx, int64_t expires);
 
 static void apply(struct daemon *d, const struct xb_decision *dec, uint64_t mono_now)
 {
@@ -304,7 +304,7 @@ static void apply(struct daemon *d, const struct xb_decision *dec, uint64_t mono
 		dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
 		wall_fmt(dec->expires, wb, sizeof(wb)), extra);
 	if (dec->aggregate && !dec->rearm)
-		unban_within(d, &dec->addr);
+		unban_within(d, &dec->addr, dec->expires);
 }
 
 struct within_ctx {
@@ -339,8 +339,10 @@ static void log_unban(const struct xb_state_ban *b, const char *why)
 				       : "permanent", why);
 }
 
-/* The prefix ban covers its addresses: free their map slots. */
-static void unban_within(struct daemon *d, const struct xb_addr *pfx)
+/* The prefix ban covers its addresses: free their map slots, except those of
+ * bans that outlast it (a repeat offender's 5400 s is not cut to the new
+ * prefix's 600 s). expires: the prefix ban's end (wall s, 0 = permanent). */
+static void unban_within(struct daemon *d, const struct xb_addr *pfx, int64_t expires)
 {
 	struct within_ctx w = { 0 };
 	char pb[XB_ADDRSTRLEN], why[XB_ADDRSTRLEN + 32];
@@ -348,6 +350,8 @@ static void unban_within(struct daemon *d, const struct xb_addr *pfx)
 	snprintf(why, sizeof(why), "covered by the ban of %s", afmt(pfx, pb));
 	if (xb_state_ban_foreach_within(d->st, pfx, within_add, &w) == 0) {
 		for (size_t i = 0; i < w.n; i++) {
+			if (expires && (!w.b[i].expires || w.b[i].expires > expires))
+				continue;
 			xb_state_ban_del(d->st, &w.b[i].addr);
 			if (xb_dp_unban(d->dp, &w.b[i].addr) == 0)
 				log_unban(&w.b[i], why);

@@ -136,6 +136,18 @@ offend 2001:db8:5:1::c
 check "IPv6 /64 banned after 3 addresses" wait_until 5 eval '[ "$(ban_field 2001:db8:5:1:: prefix)" = 64 ]'
 check "single bans inside the /64 are lifted" wait_until 3 eval '! banned 2001:db8:5:1::a'
 check "unban logged with rule, offence, timeout" grep -q "unban 2001:db8:5:1::a rule 5712 offence 1 timeout 10m0s: covered" "$T/daemon.log"
+# a single ban that outlasts the new prefix ban (offence 2: 1800 s > 600 s) stays
+offend 2001:db8:5:2::a
+wait_until 5 banned 2001:db8:5:2::a
+offend 2001:db8:5:2::a
+wait_until 5 eval '[ "$(ban_field 2001:db8:5:2::a offence)" = 2 ]'
+offend 2001:db8:5:2::b
+wait_until 5 banned 2001:db8:5:2::b
+offend 2001:db8:5:2::c
+wait_until 5 eval '[ "$(ban_field 2001:db8:5:2:: prefix)" = 64 ]'
+check "the shorter single ban inside the new /64 is lifted" wait_until 3 eval '! banned 2001:db8:5:2::b'
+E=$(ban_field 2001:db8:5:2::a expires_in)
+check "a longer single ban inside the new /64 keeps its end ($E s)" test "${E:-0}" -ge 1790
 
 # 5) a broken config on reload is refused; the old one stays, no ban touched
 BEFORE=$(list_json | jq -c 'map({addr, rule, offence})')
