@@ -388,3 +388,46 @@ Test(decode_sshd, lenient_bare_fallback)
 	cr_assert_eq(xb_decode_line_any(&l, &ev, &bare), XB_DEC_SSHD, "a header is used when present");
 	cr_assert(!bare);
 }
+
+/*
+ * Text after " ssh2: " that the client chooses: hostbased's client user and
+ * host, a certificate's key id, and a message sshd cut at its 1023-byte log
+ * buffer so that the client's text is the end. The address is sshd's own
+ * (198.18.0.5) or none, never 203.0.113.9.
+ */
+Test(decode_sshd, client_text_after_ssh2_never_names_the_address)
+{
+	static const char *const fixed[] = {
+		"Failed hostbased for root from 198.18.0.5 port 5000 ssh2: ED25519 SHA256:fp, client user \"u\", client host \"x from 203.0.113.9 port 22 ssh2: A B\"",
+		"Failed hostbased for root from 198.18.0.5 port 5000 ssh2: ED25519 SHA256:fp, client user \"x from 203.0.113.9 port 22 ssh2: A B\", client host \"h\"",
+		"Failed hostbased for root from 198.18.0.5 port 5000 ssh2: ED25519 SHA256:fp, client user \"u\", client host \"x from 203.0.113.9 port 22 ssh2: ED25519 SHA256:B\"",
+		"Failed hostbased for root from 198.18.0.5 port 5000 ssh2: ED25519 SHA256:fp, client user \"u\", client host \"x from 203.0.113.9 port 22 ssh2\"",
+	};
+	/* sshd's log buffer holds 1023 bytes: a long key id pushes the rest out */
+	static const char *const cut_tails[] = {
+		" from 203.0.113.9 port 22 ssh2: ED25519 SHA256:B",
+		" from 203.0.113.9 port 22 ssh2",
+	};
+	char got[XB_ADDRSTRLEN];
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed) + ARRAY_SIZE(cut_tails); i++) {
+		char msg[1024];
+		struct xb_event ev;
+
+		if (i < ARRAY_SIZE(fixed)) {
+			snprintf(msg, sizeof(msg), "%s", fixed[i]);
+		} else {
+			const char *tail = cut_tails[i - ARRAY_SIZE(fixed)];
+			int n = snprintf(msg, sizeof(msg), "Failed publickey for root from 198.18.0.5 port 5000 ssh2: ED25519-CERT ID ");
+
+			memset(msg + n, 'k', sizeof(msg) - 1 - (size_t)n);
+			memcpy(msg + sizeof(msg) - 1 - strlen(tail), tail, strlen(tail));
+			msg[sizeof(msg) - 1] = '\0';
+			cr_assert_eq(strlen(msg), 1023);
+		}
+		cr_assert_eq(decode(msg, true, &ev), XB_DEC_SSHD);
+		cr_assert_eq(ev.kind, XB_EV_AUTH_FAIL, "%s", msg);
+		if (ev.has_src)
+			cr_assert_str_eq(xb_addr_str(&ev.src, got, sizeof(got)), "198.18.0.5", "%s", msg);
+	}
+}

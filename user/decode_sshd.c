@@ -135,10 +135,73 @@ static bool tail_from_addr(struct xb_event *ev, struct span sp, struct span *use
 	return true;
 }
 
-/* "Failed|Accepted <method> for [invalid user ]U from A port P ssh2[: KEY FP]" */
+/*
+ * sshd formats a message into a 1024-byte buffer: a longer one is cut, and
+ * the client's text (a certificate's key id) can then be its end. Messages
+ * this long are never trusted to end the way sshd writes them.
+ */
+#define SSHD_MAY_BE_CUT 1000
+
+/* "TYPE FP" or "TYPE FP, signature count = N": a key as sshd describes
+ * it, with nothing of the client's (no quotes, no further words). */
+static bool own_key_tail(const char *t, size_t n)
+{
+	static const char sig[] = ", signature count = ";
+	const size_t sl = sizeof(sig) - 1;
+	size_t i = 0, f;
+
+	while (i < n && (IS_DIGIT(t[i]) || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+			 t[i] == '-' || t[i] == '@' || t[i] == '.' || t[i] == '_'))
+		i++;
+	if (i == 0 || i >= n || t[i] != ' ')
+		return false;
+	f = ++i;
+	while (i < n && (IS_DIGIT(t[i]) || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+			 t[i] == '+' || t[i] == '/' || t[i] == '=' || t[i] == ':'))
+		i++;
+	if (i == f)
+		return false;
+	if (i == n)
+		return true;
+	if (n - i <= sl || memcmp(t + i, sig, sl) != 0)
+		return false;
+	for (i += sl; i < n; i++)
+		if (!IS_DIGIT(t[i]))
+			return false;
+	return true;
+}
+
+/* "<user part> from ADDR port P" (all of p): the address, port and user. */
+static bool from_addr_port(struct span p, struct xb_addr *a, uint16_t *port, struct span *user)
+{
+	struct span tok;
+
+	if (!cut_port(&p, port) || !cut_last_token(&p, &tok) || !cut_suffix(&p, LIT(" from")) ||
+	    xb_addr_parse_host(tok.s, tok.n, a) < 0)
+		return false;
+	*user = p;
+	return true;
+}
+
+/*
+ * "Failed|Accepted <method> for [invalid user ]U from A port P ssh2[: EXTRA]"
+ *
+ * U comes before sshd's " from A port P ssh2", EXTRA after it, and both can
+ * hold the client's text: a certificate's key id, hostbased's client user
+ * and host, and the user name may contain " from X port 22 ssh2: ..." too.
+ * Every " ssh2" that ends the message or is followed by ": " and follows
+ * " from ADDR port N" is a candidate. When all candidates name one address,
+ * that is it. Otherwise only a candidate whose rest is sshd's own (the end of
+ * the message, or a bare key "TYPE FP") is believed, when it is the only one
+ * and the message cannot have been cut short; else the line has no address.
+ */
 static enum xb_ev_kind failed_accepted(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
 {
-	struct span u;
+	bool may_be_cut = ev->msg_len >= SSHD_MAY_BE_CUT, distinct = false;
+	struct xb_addr first = { 0 }, a, best_a = { 0 };
+	struct span u, best_u = { 0 }, last_u = { 0 };
+	uint16_t port, best_port = 0, last_port = 0;
+	unsigned valid = 0, preferred = 0;
 	size_t i;
 
 	/* method: one token, then " for " */
@@ -148,42 +211,42 @@ static enum xb_ev_kind failed_accepted(struct xb_event *ev, struct span m, enum 
 	m.n -= i;
 	if (!cut_prefix(&m, LIT(" for ")))
 		return XB_EV_NONE;
-	/*
-	 * After " ssh2" sshd may add ": TYPE FP" (a key: two tokens, sshd's
-	 * own) or ": TYPE-CERT FP ID <key id> (serial N) CA TYPE FP" (a
-	 * certificate, whose key id is the client's text). Take the last
-	 * " ssh2: " whose tail is two tokens; a certificate tail is trusted
-	 * only when " ssh2: " occurs once, else the line is ambiguous and
-	 * yields no address.
-	 */
-	if (!cut_suffix(&m, LIT(" ssh2"))) {
-		const char *last = NULL, *plain = NULL;
-		unsigned seen = 0;
+	for (size_t k = 0; k + 5 <= m.n; k++) {
+		const char *t = m.s + k + 7;
+		bool at_end = k + 5 == m.n;
 
-		for (size_t k = m.n; k >= 7; k--) {
-			const char *p = m.s + k - 7;
-
-			if (memcmp(p, " ssh2: ", 7) != 0)
-				continue;
-			seen++;
-			if (!last)
-				last = p;
-			const char *t = p + 7, *e = m.s + m.n;
-			const char *sp = memchr(t, ' ', (size_t)(e - t));
-
-			if (!plain && sp && sp > t && sp + 1 < e && !memchr(sp + 1, ' ', (size_t)(e - sp - 1)))
-				plain = p;
+		if (memcmp(m.s + k, " ssh2", 5) != 0 ||
+		    !(at_end || (k + 7 <= m.n && m.s[k + 5] == ':' && m.s[k + 6] == ' ')))
+			continue;
+		if (!from_addr_port((struct span){ m.s, k }, &a, &port, &u))
+			continue;
+		if (!valid++)
+			first = a;
+		else if (!xb_addr_eq(&a, &first))
+			distinct = true;
+		last_u = u;
+		last_port = port;
+		if (!may_be_cut && (at_end || own_key_tail(t, (size_t)(m.s + m.n - t)))) {
+			preferred++;
+			best_a = a;
+			best_u = u;
+			best_port = port;
 		}
-		if (!plain && seen == 1)
-			plain = last;
-		if (!plain)
-			return kind;    /* kind known, address not trustworthy */
-		m.n = (size_t)(plain - m.s);
 	}
-	if (cut_port(&m, &ev->port) && tail_from_addr(ev, m, &u)) {
-		cut_invalid(ev, &u);
-		set_user(ev, u);
+	if (!valid || (distinct && preferred != 1))
+		return kind;    /* kind known, address not trustworthy */
+	if (preferred == 1) {
+		ev->src = best_a;
+		u = best_u;
+		ev->port = best_port;
+	} else {
+		ev->src = first;
+		u = last_u;
+		ev->port = last_port;
 	}
+	ev->has_src = true;
+	cut_invalid(ev, &u);
+	set_user(ev, u);
 	return kind;
 }
 
