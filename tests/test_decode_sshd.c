@@ -389,6 +389,33 @@ Test(decode_sshd, lenient_bare_fallback)
 	cr_assert(!bare);
 }
 
+/* RFC 5424 lines cut at every length, in exact-size buffers: no overread. */
+Test(decode_sshd, rfc5424_truncations)
+{
+	static const char *const lines[] = {
+		"<34>1 2020-03-23T09:55:42.391Z host sshd 123 - - Failed password for root from 198.18.0.5 port 22 ssh2",
+		"<34>1 - host sshd 123 - [a b=\"]\"] Failed password for root from 198.18.0.5 port 22 ssh2",
+	};
+
+	for (size_t f = 0; f < ARRAY_SIZE(lines); f++) {
+		size_t n = strlen(lines[f]);
+
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct xb_event ev;
+			char *copy = malloc(cut ? cut : 1);
+			struct xb_line l = { .text = copy, .len = cut };
+
+			cr_assert_not_null(copy);
+			memcpy(copy, lines[f], cut);
+			enum xb_decode_res res = xb_decode_line(&l, &ev);
+
+			free(copy);
+			if (cut == n)
+				cr_assert_eq(res, XB_DEC_SSHD, "%s", lines[f]);
+		}
+	}
+}
+
 /*
  * Text after " ssh2: " that the client chooses: hostbased's client user and
  * host, a certificate's key id, and a message sshd cut at its 1023-byte log

@@ -236,7 +236,9 @@ static int parse_5424(const char *s, size_t len, size_t i, struct xb_event *ev)
 	if (len - i < 2 || s[i] != '1' || s[i + 1] != ' ')
 		return -EINVAL;
 	i += 2;
-	if (s[i] == '-') {
+	if (i < len && s[i] == '-') {     /* NILVALUE time, then a space */
+		if (i + 1 >= len || s[i + 1] != ' ')
+			return -EINVAL;
 		i += 2;
 	} else {
 		if (parse_iso_time(s, len, &i, &ev->ts_usec) < 0 || i >= len || s[i] != ' ')
