@@ -1,8 +1,9 @@
 #!/bin/bash
 # make bench: the per-packet benchmark of the XDP filter against its floor and
-# against Debian's xdp-filter, then the log-parsing and reaction-latency
-# benchmarks when their drivers exist. Every table goes to stdout and to
-# $BUILD/bench/results/; the per-packet table also to docs/bench/perpacket.md.
+# against Debian's xdp-filter, then the log-parsing (fail2ban-regex,
+# sshg-parser), reaction-latency and live-flood (nftables, iptables+ipset)
+# benchmarks. Every table goes to stdout and to $BUILD/bench/results/; the
+# per-packet and traffic tables also to docs/bench/.
 #
 # Knobs (environment): BENCH_REPEAT (runs per measurement, default 10000000),
 # BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000).
@@ -94,7 +95,11 @@ else
 fi
 
 # --- the others' benchmarks ------------------------------------------------
-for s in bench-logs bench-latency; do
+# bench-traffic is the nftables and iptables+ipset comparison under a live
+# flood (about 5 minutes); BENCH_TRAFFIC=0 leaves it out.
+others="bench-logs bench-latency"
+[ "${BENCH_TRAFFIC:-1}" = 0 ] || others="$others bench-traffic"
+for s in $others; do
 	if [ -f "$TOP/scripts/$s.sh" ]; then
 		echo
 		echo "bench: scripts/$s.sh" >&2
