@@ -274,8 +274,11 @@ int do_logtest(int argc, char **argv)
 		return rc == -ENOMEM ? rc : (rc == -ENOENT ? -ENOENT : -EINVAL);
 	}
 	rc = xb_corr_new(t.rs, (uint32_t)max_sources, &t.corr);
-	if (rc)
+	if (rc) {
+		fprintf(stderr, "xdpban logtest: correlation state for %llu sources: %s\n",
+			(unsigned long long)max_sources, strerror(-rc));
 		goto out;
+	}
 	rc = xb_source_open_replay(input, &src);
 	if (rc) {
 		fprintf(stderr, "xdpban logtest: %s: %s\n", input, strerror(-rc));
