@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actions_cli.h"
 #include "cmd.h"
@@ -14,6 +16,7 @@
 #include "hostaddr.h"
 #include "log.h"
 #include "policy.h"
+#include "state.h"
 #include "util.h"
 
 static void ban_usage(FILE *f)
@@ -402,13 +405,55 @@ static int each_addr(int argc, char **argv, const char *usage, bool create,
 	return err;
 }
 
+/*
+ * With no daemon running, the state database of the config ($XDPBAN_CONFIG or
+ * the default) forgets the lifted ban itself, or the next start would restore
+ * it. a NULL: every ban (flush). No config or no database: nothing to forget.
+ */
+static void forget_in_state(const struct xb_addr *a)
+{
+	struct xb_config *c = NULL;
+	struct xb_state *st = NULL;
+	char path[PATH_MAX], err[512], buf[XB_ADDRSTRLEN];
+	const char *env = getenv(XB_CONFIG_ENV);
+	int ret;
+
+	ret = xb_config_load(NULL, &c, err, sizeof(err));
+	if (ret) {
+		if (ret != -ENOENT || (env && *env))
+			fprintf(stderr, "xdpban: the daemon's database keeps the ban (a restart "
+				"restores it): %s\n", err);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->state_dir, XB_STATE_DB);
+	if (access(path, F_OK) == 0) {
+		ret = xb_state_open(c->state_dir, &st);
+		if (!ret)
+			ret = a ? xb_state_ban_del(st, a) : xb_state_ban_clear(st, NULL);
+		if (ret && ret != -ENOENT)
+			fprintf(stderr, "xdpban: %s: cannot forget %s: %s (a restart of the daemon "
+				"restores it)\n", path, a ? xb_addr_fmt(a, buf, sizeof(buf)) : "the bans",
+				strerror(-ret));
+		xb_state_close(st);
+	}
+	xb_config_free(c);
+}
+
 /* A running daemon forgets the ban too, or its restart would bring it back. */
+static void notify_unban(const struct xb_addr *a)
+{
+	int err = xb_ctl_notify_unban(a);
+
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		forget_in_state(a);
+}
+
 static int unban_notify(struct xb_dp *dp, const struct xb_addr *a)
 {
 	int err = xb_dp_unban(dp, a);
 
 	if (!err)
-		xb_ctl_notify_unban(a);
+		notify_unban(a);
 	return err;
 }
 
@@ -458,7 +503,7 @@ int do_flush(int argc, char **argv)
 	if (err)
 		fprintf(stderr, "xdpban: flush: %s\n", strerror(-err));
 	else
-		xb_ctl_notify_unban(NULL);
+		notify_unban(NULL);
 	xb_dp_close(dp);
 	return err;
 }

@@ -261,15 +261,17 @@ const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, 
 	return XB_SOCKET_DEFAULT;
 }
 
-void xb_ctl_notify_unban(const struct xb_addr *a)
+int xb_ctl_notify_unban(const struct xb_addr *a)
 {
 	char buf[256], req[XB_ADDRSTRLEN + 16], ab[XB_ADDRSTRLEN], *reply = NULL;
 	const char *path = xb_ctl_path(NULL, NULL, buf, sizeof(buf));
+	int err;
 
 	if (a)
 		snprintf(req, sizeof(req), "unbanned %s", xb_addr_fmt(a, ab, sizeof(ab)));
 	else
 		snprintf(req, sizeof(req), "flushed");
-	if (xb_ctl_request(path, req, &reply) == 0)
-		free(reply);
+	err = xb_ctl_request(path, req, &reply);
+	free(reply);
+	return err;
 }

@@ -48,10 +48,11 @@ void xb_ctl_close(struct xb_ctlsrv *c);
 /* Client side: send request, return the reply line (malloc'ed, no newline).
  * -ENOENT/-ECONNREFUSED when no daemon listens. */
 int xb_ctl_request(const char *path, const char *request, char **reply);
-/* For the CLI after it lifted bans in the maps: tell a running daemon (best
- * effort, silent when none runs). a NULL means every ban (flush). */
+/* For the CLI after it lifted bans in the maps: tell a running daemon
+ * (silent). a NULL means every ban (flush). 0 when a daemon took it,
+ * -ENOENT/-ECONNREFUSED when none listens, another negative errno else. */
 struct xb_addr;
-void xb_ctl_notify_unban(const struct xb_addr *a);
+int xb_ctl_notify_unban(const struct xb_addr *a);
 
 /* Where the socket is (see above); conf_path NULL for the default config. */
 const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, size_t len);
