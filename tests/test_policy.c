@@ -317,6 +317,29 @@ Test(policy, no_binding_no_ban)
 	fx_close(&f);
 }
 
+/* 5719 counts "not allowed" lines from every source: the line that completes
+ * the count may be a bystander's, so such an alert never bans. The same rule
+ * counted per source does. */
+Test(policy, correlation_over_all_sources_never_bans)
+{
+	struct fixture f;
+	struct xb_decision d;
+	char why[256];
+
+	fx_open(&f, "<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>5719</rules_id><timeout>600</timeout></active-response>", NULL);
+	f.al.rule = 5719;
+	f.al.frequency = 8;
+	f.al.same_source_ip = false;
+	f.ev.has_src = true;
+	f.ev.src = A("198.18.0.9");
+	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 0);
+	cr_expect(strstr(why, "every source"), "%s", why);
+	f.al.same_source_ip = true;
+	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 1);
+	fx_close(&f);
+}
+
 Test(policy, permanent_bans)
 {
 	struct fixture f;

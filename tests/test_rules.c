@@ -388,8 +388,15 @@ static int first_fire(struct xb_ruleset *rs, const char *fmt, int n, uint32_t id
 		snprintf(line, sizeof(line), fmt, i % 60);
 		l = (struct xb_line){ .text = line, .len = strlen(line) };
 		cr_assert_eq(xb_decode_line(&l, &ev), XB_DEC_SSHD, "%s", line);
-		if (xb_rules_eval(rs, c, &ev, &al) && al.rule == id && !first)
+		if (xb_rules_eval(rs, c, &ev, &al) && al.rule == id && !first) {
+			struct xb_rule_info info;
+
 			first = i + 1;
+			/* The alert says whether it counted one source's lines. */
+			cr_assert_eq(xb_rule_find(rs, id, &info), 0);
+			cr_expect_eq(al.same_source_ip, info.same_source_ip, "rule %u", id);
+			cr_expect_eq(al.frequency, info.frequency, "rule %u", id);
+		}
 	}
 	xb_corr_free(c);
 	return first;

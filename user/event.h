@@ -71,6 +71,7 @@ struct xb_alert {
 	/* Added by det (additive): */
 	bool noalert;           /* rule has noalert="1": level is reported as 0 */
 	uint32_t frequency;     /* >0: a correlation rule fired (count reached) */
+	bool same_source_ip;    /* it counted this source's lines only */
 };
 
 #endif

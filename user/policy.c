@@ -344,6 +344,16 @@ int xb_policy_alert(struct xb_policy *p, const struct xb_alert *al, int64_t now,
 			snprintf(why, whylen, "rule %u: the line has no source address", al->rule);
 		return 0;
 	}
+	/* A correlation rule that counts every source's lines (5705, 5719)
+	 * says "many failures here", not who made them: its alert carries
+	 * whichever line completed the count, which an attacker can arrange
+	 * to be a bystander's. Such alerts are logged, never acted on. */
+	if (al->frequency > 1 && !al->same_source_ip) {
+		if (why && whylen)
+			snprintf(why, whylen, "rule %u counts lines from every source: "
+				 "its alert does not identify an attacker", al->rule);
+		return 0;
+	}
 	for (size_t i = 0; i < c->n_ars && !ar; i++)
 		if (c->ars[i].cmd && c->ars[i].cmd->builtin_drop &&
 		    xb_ar_binds(&c->ars[i], al->rule, al->level, al->groups))

@@ -1042,6 +1042,7 @@ int xb_rules_eval(const struct xb_ruleset *rs, struct xb_correlator *corr,
 			out->description = r->description;
 			out->groups = r->groups;
 			out->frequency = r->if_matched_sid ? r->frequency : 0;
+			out->same_source_ip = r->same_source_ip;
 			out->ev = ev;
 			return 1;
 		}
