@@ -109,14 +109,20 @@ static const char *wall_fmt(int64_t t, char *buf, size_t len)
 
 /* ---- restore ------------------------------------------------------------ */
 
+/* A ban found in the maps: its key and when the kernel will end it. */
+struct present_ban {
+	struct xb_addr a;
+	uint64_t expires;
+};
+
 struct addr_set {
-	struct xb_addr *a;
+	struct present_ban *a;
 	size_t n, cap;
 };
 
 static int addr_cmp(const void *x, const void *y)
 {
-	const struct xb_addr *a = x, *b = y;
+	const struct xb_addr *a = x, *b = y;     /* first member of present_ban */
 
 	if (a->family != b->family)
 		return a->family - b->family;
@@ -130,18 +136,19 @@ static int set_add(const struct xb_addr *a, const struct xb_ban *b,
 {
 	struct addr_set *s = ctx;
 
-	(void)b;
 	(void)m;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 4096;
-		struct xb_addr *na = realloc(s->a, cap * sizeof(*na));
+		struct present_ban *na = realloc(s->a, cap * sizeof(*na));
 
 		if (!na)
 			return -ENOMEM;
 		s->a = na;
 		s->cap = cap;
 	}
-	s->a[s->n++] = *a;
+	s->a[s->n].a = *a;
+	s->a[s->n].a.pad[0] = s->a[s->n].a.pad[1] = 0;
+	s->a[s->n++].expires = b->expires;
 	return 0;
 }
 
@@ -187,11 +194,21 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 	struct xb_ban_req req = { .expires = xb_wall_to_mono(b->expires), .rule = b->rule,
 				  .offence = b->offence, .flags = b->flags };
 
+	const struct present_ban *p = NULL;
+
 	r->rs->active++;
 	key.pad[0] = key.pad[1] = 0;
-	if (r->present.n && bsearch(&key, r->present.a, r->present.n, sizeof(key), addr_cmp)) {
+	if (r->present.n)
+		p = bsearch(&key, r->present.a, r->present.n, sizeof(*p), addr_cmp);
+	if (p) {
 		r->rs->present++;
-		return 0;
+		/* Kept as it is unless the kernel would end it earlier than
+		 * recorded: a crash between recording a re-arm and updating
+		 * the map leaves the shorter one there. A second of slack
+		 * absorbs the rounding of the recorded (wall, whole-second) end. */
+		if (!p->expires || (req.expires && p->expires + NSEC_PER_SEC >= req.expires))
+			return 0;
+		r->rs->rearmed++;
 	}
 	return pending_add(&r->q[!xb_addr_is_single(&key) ? 2 : key.family == 4 ? 0 : 1], &key, &req);
 }
@@ -229,11 +246,9 @@ int xb_daemon_restore(struct xb_dp *dp, struct xb_state *st, int64_t now,
 	int err;
 
 	memset(rs, 0, sizeof(*rs));
-	/* What the maps hold already (kept as is: no duplicate, manual bans untouched). */
+	/* What the maps hold already (no duplicate, manual bans untouched). */
 	err = xb_dp_foreach_ban(dp, set_add, &r.present);
 	if (!err) {
-		for (size_t i = 0; i < r.present.n; i++)
-			r.present.a[i].pad[0] = r.present.a[i].pad[1] = 0;
 		if (r.present.n)
 			qsort(r.present.a, r.present.n, sizeof(*r.present.a), addr_cmp);
 		err = xb_state_ban_foreach_active(st, now, restore_one, &r);
@@ -1052,8 +1067,8 @@ static int setup(struct daemon *d)
 			pr_warn("xdpban: restoring bans: %s\n", strerror(-ret));
 			return ret;
 		}
-		pr_info("restored %zu of %zu active bans in %.3f s (%zu were in the maps, %zu failed)\n",
-			rs.inserted, rs.active, (xb_now_mono_ns() - t0) / 1e9, rs.present, rs.failed);
+		pr_info("restored %zu of %zu active bans in %.3f s (%zu were in the maps, %zu of those re-armed; %zu failed)\n",
+			rs.inserted, rs.active, (xb_now_mono_ns() - t0) / 1e9, rs.present, rs.rearmed, rs.failed);
 		sample_drops(d);
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -38,7 +38,8 @@ int xb_daemon_run(const struct xb_daemon_opts *o);
 struct xb_restore_stats {
 	size_t active;          /* unexpired bans in the database */
 	size_t present;         /* of those, already in the maps */
-	size_t inserted;        /* re-inserted with their original expiry */
+	size_t rearmed;         /* of the present, ending earlier than recorded: re-armed */
+	size_t inserted;        /* re-inserted (or re-armed) with their original expiry */
 	size_t failed;          /* could not be stored (map full, allow-listed) */
 };
 

@@ -186,7 +186,15 @@ write_conf 600
 check "daemon told of a manual unban" eval 'echo "unbanned 198.18.9.50" | timeout 5 socat - UNIX-CONNECT:$SOCK | grep -q "\"known\":true"'
 LIVE_BEFORE=$(list_json | jq -c '[.[] | select(.addr != "198.18.9.70") | .addr] | sort')
 E7=$(ban_field 198.18.9.7 expires_in); T7=$(date +%s)
+# a daemon ban whose map entry will end up shorter than recorded (as a crash
+# between recording a re-arm and updating the map would leave it)
+SHORT=$(list_json | jq -r '[.[] | select(.rule == 5712 and .expires_in != null and .expires_in > 100
+	and .addr != "198.18.9.7" and .addr != "198.18.9.61")][0].addr')
+ES=$(ban_field "$SHORT" expires_in)
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+echo '<xdpban/>' >"$T/bare.conf"
+check "while down, the map entry of $SHORT is shortened to 20 s" \
+	env XDPBAN_CONFIG="$T/bare.conf" "$XDPBAN" ban "$SHORT" --ttl 20
 check "daemon down: the map keeps dropping" eval "! ping_ok $A 198.18.9.1"
 # no config known to this CLI (the default one does not exist): as if the maps lost it
 XDPBAN_CONFIG= "$XDPBAN" unban 198.18.9.7 >/dev/null
@@ -200,6 +208,10 @@ check "restart re-inserts the lost ban" banned 198.18.9.7
 E=$(ban_field 198.18.9.7 expires_in); EXP=$((E7 - ($(date +%s) - T7)))
 check "with its original expiry ($E vs $EXP)" test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
 check "offence number kept (2)" test "$(ban_field 198.18.9.7 offence)" = 2
+E=$(ban_field "$SHORT" expires_in); EXP=$((ES - ($(date +%s) - T7)))
+diag "$(grep restored "$T/daemon.log" | tail -1)"
+check "a map entry shorter than recorded is re-armed to its recorded end ($SHORT: $E vs $EXP)" \
+	test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
 check "expired ban not resurrected" eval '! banned 198.18.9.70'
 check "manually lifted ban not resurrected" eval '! banned 198.18.9.50 && ! banned 198.18.9.60'
 check "ban lifted while the daemon was stopped not resurrected" eval '! banned 198.18.9.61'
