@@ -140,7 +140,7 @@ static int guard_open(struct guard *g)
 
 	memset(g, 0, sizeof(*g));
 	ret = xb_config_load(NULL, &g->conf, err, sizeof(err));
-	if (ret == -ENOENT && !getenv(XB_CONFIG_ENV)) {
+	if (ret == -ENOENT && xb_config_is_default(NULL)) {
 		g->conf = NULL;         /* no config installed: host addresses still count */
 	} else if (ret) {
 		fprintf(stderr, "xdpban ban: cannot check the allow list: %s\n", err);
@@ -415,12 +415,11 @@ static void forget_in_state(const struct xb_addr *a)
 	struct xb_config *c = NULL;
 	struct xb_state *st = NULL;
 	char path[PATH_MAX], err[512], buf[XB_ADDRSTRLEN];
-	const char *env = getenv(XB_CONFIG_ENV);
 	int ret;
 
 	ret = xb_config_load(NULL, &c, err, sizeof(err));
 	if (ret) {
-		if (ret != -ENOENT || (env && *env))
+		if (ret != -ENOENT || !xb_config_is_default(NULL))
 			fprintf(stderr, "xdpban: the daemon's database keeps the ban (a restart "
 				"restores it): %s\n", err);
 		return;

@@ -49,6 +49,13 @@ const char *xb_config_path(const char *path)
 	return env && *env ? env : XB_CONFIG_DEFAULT;
 }
 
+bool xb_config_is_default(const char *path)
+{
+	const char *env = getenv(XB_CONFIG_ENV);
+
+	return !(path && *path) && !(env && *env);
+}
+
 const char *xb_src_type_name(enum xb_src_type t)
 {
 	switch (t) {

@@ -129,6 +129,9 @@ struct xb_config {
 
 /* The config file to use: path if given, else $XDPBAN_CONFIG, else the default. */
 const char *xb_config_path(const char *path);
+/* True when path and $XDPBAN_CONFIG name no file: the default applies, and
+ * its absence only means no config is installed (not an error for the CLI). */
+bool xb_config_is_default(const char *path);
 
 /*
  * Load and validate a config file. On failure returns a negative errno

@@ -189,7 +189,7 @@ int xb_policy_check_protected(const struct xb_addr *a, const char *conf_path,
 	int ret;
 
 	ret = xb_config_load(conf_path, &c, err, sizeof(err));
-	if (ret == -ENOENT && !conf_path && !getenv(XB_CONFIG_ENV)) {
+	if (ret == -ENOENT && xb_config_is_default(conf_path)) {
 		c = NULL;       /* no config installed: loopback and host addresses still count */
 	} else if (ret) {
 		snprintf(why, len, "%s", err);

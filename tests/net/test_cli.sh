@@ -90,6 +90,14 @@ expect_err "ban of a prefix holding this host's IPv6 address refused" 4 "^xdpban
 printf '<xdpban>\n  <white_list>198.18.31.0/24</white_list>\n</xdpban>\n' >"$TMP/allow.conf"
 expect_err "ban of a configured allow-list address refused" 4 "^xdpban ban: refused: 198.18.31.7 is on the allow list \(198.18.31.0/24\)" env XDPBAN_CONFIG="$TMP/allow.conf" ip netns exec "$NS" "$XDPBAN" ban 198.18.31.7
 expect_err "ban with an unreadable XDPBAN_CONFIG" 3 "cannot check the allow list" env XDPBAN_CONFIG="$TMP/missing.conf" ip netns exec "$NS" "$XDPBAN" ban 198.18.0.77
+# An empty XDPBAN_CONFIG means the default, whose absence is no error.
+if [ ! -e /etc/xdpban/xdpban.conf ]; then
+	check "ban with XDPBAN_CONFIG empty and no config installed" \
+		env XDPBAN_CONFIG= ip netns exec "$NS" "$XDPBAN" ban 198.18.0.78
+	ip netns exec "$NS" "$XDPBAN" unban 198.18.0.78 >/dev/null 2>&1
+else
+	skip "ban with XDPBAN_CONFIG empty: this host has /etc/xdpban/xdpban.conf"
+fi
 check "nothing protected was banned" sh -c "! ip netns exec $NS $XDPBAN list 2>/dev/null | grep -Eq '^(198.18.30.1|198.18.31.7|2001:db8:30::)'"
 check "ban with ttl and reason" X ban 198.18.0.1 --ttl 10m --reason "cli test"
 check "ban permanent, IPv6 and mapped" X ban 2001:db8::1 ::ffff:198.18.0.2 198.18.4.0/22
