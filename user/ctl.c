@@ -126,7 +126,7 @@ static void reply_send(int fd, struct json_object *o)
 int xb_ctl_serve(struct xb_ctlsrv *c)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	struct ucred cred;
+	struct ucred cred = { .uid = (uid_t)-1 };  /* -1 in the log if the kernel says nothing */
 	socklen_t clen = sizeof(cred);
 	struct json_object *reply;
 	char req[REQ_MAX + 1];
@@ -144,7 +144,7 @@ int xb_ctl_serve(struct xb_ctlsrv *c)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || cred.uid != 0) {
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string("permission denied"));
-		pr_warn("ctl: refused a client with uid %d\n", clen ? (int)cred.uid : -1);
+		pr_warn("ctl: refused a client with uid %d\n", (int)cred.uid);
 		goto send;
 	}
 	/* Only root gets here; the timeout still bounds a stuck client. */
