@@ -864,6 +864,7 @@ static int on_expired(const struct xb_state_ban *b, void *ctx)
 
 struct reconcile_ctx {
 	struct daemon *d;
+	int64_t now;
 	struct xb_state_ban *gone;
 	size_t n, cap, checked;
 };
@@ -875,6 +876,10 @@ static int reconcile_one(const struct xb_state_ban *b, void *ctx)
 
 	if (++r->checked > RECONCILE_MAX)
 		return -E2BIG;
+	/* The recorded end is rounded up to the second: a ban the kernel has
+	 * just ended is an expiry for the expiry path to log, not an unban. */
+	if (b->expires && b->expires <= r->now + 1)
+		return 0;
 	if (xb_dp_lookup(r->d->dp, &b->addr, &v) != -ENOENT)
 		return 0;
 	if (r->n == r->cap) {
@@ -896,7 +901,7 @@ static int reconcile_one(const struct xb_state_ban *b, void *ctx)
  * socket's "unbanned" tells us. */
 static void reconcile(struct daemon *d, int64_t now)
 {
-	struct reconcile_ctx r = { .d = d };
+	struct reconcile_ctx r = { .d = d, .now = now };
 	int err = xb_state_ban_foreach_active(d->st, now, reconcile_one, &r);
 
 	if (!err) {
