@@ -481,10 +481,18 @@ static int ban_one(struct xb_dp *dp, int fd, const union xb_key *k, const struct
 		nv.packets = old.packets;
 		nv.bytes = old.bytes;
 		err = bpf_map_update_elem(fd, k, &nv, BPF_EXIST);
-		if (err != -ENOENT) {
-			*created = false;
-			return err;
-		}
+		if (err == -ENOENT)
+			continue;
+		/* Re-arming a ban that has just expired races the program's
+		 * lazy delete: it may have looked the old value up an instant
+		 * before our update and delete the new one an instant after
+		 * (a window of ~100 ns, far shorter than one syscall). Look
+		 * again and insert afresh if it went. */
+		if (!err && old.expires && old.expires <= xb_now_mono_ns() &&
+		    bpf_map_lookup_elem(fd, k, &old) == -ENOENT)
+			continue;
+		*created = false;
+		return err;
 	}
 	return -EAGAIN;
 }
