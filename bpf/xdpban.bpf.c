@@ -3,7 +3,8 @@
  * xdpban.bpf.c - drop frames whose source address is banned.
  *
  * Path per frame: parse Ethernet (+ up to two VLAN tags) and the IPv4/IPv6
- * fixed header -> exact-address hash -> prefix LPM (only while the ctl flag
+ * fixed header -> exact-address table (xdpban.h: open addressing in an
+ * array, so every lookup is inlined) -> prefix LPM (only while the ctl flag
  * says the family has prefix bans) -> on a hit, the allow LPM (allow wins) ->
  * expiry -> drop and count. Anything we cannot parse passes untouched.
  */
@@ -20,19 +21,19 @@
 
 /* Capacities are placeholders: userspace sets them before load. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, XB_DEF_MAX_BANS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
 	__type(key, __u32);
-	__type(value, struct xb_ban);
+	__type(value, struct xb_slot4);
 } ban4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, XB_DEF_MAX_BANS);
-	__type(key, struct xb_in6);
-	__type(value, struct xb_ban);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__type(key, __u32);
+	__type(value, struct xb_slot6);
 } ban6 SEC(".maps");
 
 struct {
@@ -78,6 +79,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct xb_ctl);
@@ -125,24 +127,15 @@ static __always_inline __u64 now_ns(void)
 	return bpf_ktime_get_ns();
 }
 
-static __always_inline __u32 ctl_flags(void)
-{
-	__u32 zero = 0;
-	struct xb_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
-
-	return c ? c->flags : 0;
-}
-
 /*
  * A ban was found: the allow list (only while it has entries) wins, then an
- * expired ban is removed and passes, else the frame is dropped and counted
- * against the ban.
+ * expired ban passes (userspace reuses or sweeps its slot), else the frame is
+ * dropped and counted against the ban.
  */
-static __always_inline int verdict(__u64 *st, struct xb_ban *b, __u32 allow_flag,
-				   void *allow_map, void *allow_key,
-				   void *ban_map, void *ban_key, bool prefix, __u64 len)
+static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_list,
+				   void *allow_map, void *allow_key, bool prefix, __u64 len)
 {
-	if (ctl_flags() & allow_flag) {
+	if (allowed_list) {
 		struct xb_allow *a = bpf_map_lookup_elem(allow_map, allow_key);
 
 		if (a) {
@@ -150,14 +143,8 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, __u32 allow_flag
 			return pass(st, XB_STAT_PASSED_ALLOWED);
 		}
 	}
-	if (b->expires && b->expires <= now_ns()) {
-		/* Lazy removal keeps the exact maps free of dead bans. A
-		 * prefix hit does not know the stored key (only the address),
-		 * so expired prefix bans are left to xb_dp_sweep(). */
-		if (ban_map)
-			bpf_map_delete_elem(ban_map, ban_key);
+	if (b->expires && b->expires <= now_ns())
 		return pass(st, XB_STAT_PASSED_EXPIRED);
-	}
 	/* Atomic: several CPUs may drop for the same ban at once. */
 	__sync_fetch_and_add(&b->packets, 1);
 	__sync_fetch_and_add(&b->bytes, len);
@@ -168,44 +155,167 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, __u32 allow_flag
 	return XDP_DROP;
 }
 
-static __always_inline int check4(__u64 *st, struct iphdr *ip, __u64 len)
+/*
+ * Probing: the first XB_PROBE_INLINE slots are read inline (enough for
+ * nearly every lookup at the table's load), the rest, up to XB_PROBE_MAX,
+ * in a bpf_loop so the verifier walks the loop body once, not a thousand
+ * times. Both stop at an EMPTY slot.
+ */
+#define XB_PROBE_INLINE 4
+
+/* Slot step of a probe that started (after the inline part) at start; the
+ * callback leaves its state alone until it stops, so the verifier sees the
+ * loop converge. */
+static __always_inline __u32 tail_slot(__u32 start, __u64 step, __u32 n)
+{
+	__u32 i = start + (__u32)step;
+
+	return i >= n ? i - n : i;
+}
+
+struct probe4 {
+	__u32 addr, start, n, found, at;
+};
+
+static long probe4_step(__u64 step, struct probe4 *p)
+{
+	__u32 i = tail_slot(p->start, step, p->n);
+	struct xb_slot4 *s = bpf_map_lookup_elem(&ban4, &i);
+
+	if (!s || s->state == XB_SLOT_EMPTY)
+		return 1;
+	if (s->addr == p->addr && s->state == XB_SLOT_LIVE) {
+		p->found = 1;
+		p->at = i;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr)
+{
+	struct probe4 p = { .addr = addr, .n = c->nslots4 };
+	struct xb_slot4 *s;
+	__u32 i;
+
+	if (!p.n)
+		return NULL;
+	i = xb_home(xb_hash4(addr, c->seed), p.n);
+	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
+		s = bpf_map_lookup_elem(&ban4, &i);
+		if (!s || s->state == XB_SLOT_EMPTY)
+			return NULL;
+		if (s->addr == addr && s->state == XB_SLOT_LIVE)
+			return &s->ban;
+		if (++i >= p.n)
+			i = 0;
+	}
+	if (p.n <= XB_PROBE_INLINE)
+		return NULL;    /* the whole table was probed */
+	p.start = i;
+	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe4_step, &p, 0);
+	if (!p.found)
+		return NULL;
+	s = bpf_map_lookup_elem(&ban4, &p.at);
+	return s ? &s->ban : NULL;
+}
+
+struct probe6 {
+	__u64 hi, lo;
+	__u32 start, n, found, at;
+};
+
+static __always_inline bool same6(const struct xb_slot6 *s, __u64 hi, __u64 lo)
+{
+	__u64 shi, slo;
+
+	__builtin_memcpy(&shi, s->addr.addr, 8);
+	__builtin_memcpy(&slo, s->addr.addr + 8, 8);
+	return shi == hi && slo == lo;
+}
+
+static long probe6_step(__u64 step, struct probe6 *p)
+{
+	__u32 i = tail_slot(p->start, step, p->n);
+	struct xb_slot6 *s = bpf_map_lookup_elem(&ban6, &i);
+
+	if (!s || s->state == XB_SLOT_EMPTY)
+		return 1;
+	if (same6(s, p->hi, p->lo) && s->state == XB_SLOT_LIVE) {
+		p->found = 1;
+		p->at = i;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline struct xb_ban *find6(const struct xb_ctl *c, const struct xb_in6 *a)
+{
+	struct probe6 p = { .n = c->nslots6 };
+	struct xb_slot6 *s;
+	__u32 i;
+
+	if (!p.n)
+		return NULL;
+	__builtin_memcpy(&p.hi, a->addr, 8);
+	__builtin_memcpy(&p.lo, a->addr + 8, 8);
+	i = xb_home(xb_hash6(a, c->seed), p.n);
+	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
+		s = bpf_map_lookup_elem(&ban6, &i);
+		if (!s || s->state == XB_SLOT_EMPTY)
+			return NULL;
+		if (same6(s, p.hi, p.lo) && s->state == XB_SLOT_LIVE)
+			return &s->ban;
+		if (++i >= p.n)
+			i = 0;
+	}
+	if (p.n <= XB_PROBE_INLINE)
+		return NULL;
+	p.start = i;
+	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe6_step, &p, 0);
+	if (!p.found)
+		return NULL;
+	s = bpf_map_lookup_elem(&ban6, &p.at);
+	return s ? &s->ban : NULL;
+}
+
+static __always_inline int check4(__u64 *st, const struct xb_ctl *c, struct iphdr *ip, __u64 len)
 {
 	struct xb_lpm4 lkey = { .prefixlen = 32, .addr = ip->saddr };
-	__u32 saddr = ip->saddr;
 	struct xb_ban *b;
 
-	b = bpf_map_lookup_elem(&ban4, &saddr);
+	b = find4(c, ip->saddr);
 	if (b)
-		return verdict(st, b, XB_CTL_ALLOW4, &allow4, &lkey, &ban4, &saddr, false, len);
-	if (!(ctl_flags() & XB_CTL_PFX4))
+		return verdict(st, b, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, false, len);
+	if (!(c->flags & XB_CTL_PFX4))
 		return pass(st, XB_STAT_PASSED);
 	b = bpf_map_lookup_elem(&pfx4, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
-	return verdict(st, b, XB_CTL_ALLOW4, &allow4, &lkey, NULL, NULL, true, len);
+	return verdict(st, b, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, true, len);
 }
 
-static __always_inline int check6(__u64 *st, struct ipv6hdr *ip6, __u64 len)
+static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6hdr *ip6, __u64 len)
 {
 	struct xb_lpm6 lkey;    /* filled only when a trie is consulted */
 	struct xb_in6 key;
 	struct xb_ban *b;
 
 	__builtin_memcpy(key.addr, &ip6->saddr, 16);
-	b = bpf_map_lookup_elem(&ban6, &key);
+	b = find6(c, &key);
 	if (b) {
 		lkey.prefixlen = 128;
 		__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
-		return verdict(st, b, XB_CTL_ALLOW6, &allow6, &lkey, &ban6, &key, false, len);
+		return verdict(st, b, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, false, len);
 	}
-	if (!(ctl_flags() & XB_CTL_PFX6))
+	if (!(c->flags & XB_CTL_PFX6))
 		return pass(st, XB_STAT_PASSED);
 	lkey.prefixlen = 128;
 	__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
 	b = bpf_map_lookup_elem(&pfx6, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
-	return verdict(st, b, XB_CTL_ALLOW6, &allow6, &lkey, NULL, NULL, true, len);
+	return verdict(st, b, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, true, len);
 }
 
 SEC("xdp")
@@ -217,12 +327,14 @@ int xdpban(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	void *p;
 	__u32 zero = 0;
+	struct xb_ctl *c;
 	__u16 proto;
 	__u64 *st;
 
 	st = bpf_map_lookup_elem(&stats, &zero);
-	if (!st)
-		return XDP_PASS;        /* cannot happen: a one-slot array */
+	c = bpf_map_lookup_elem(&ctl, &zero);
+	if (!st || !c)
+		return XDP_PASS;        /* cannot happen: one-slot arrays */
 	st[XB_STAT_SEEN]++;
 	if ((void *)(eth + 1) > end)
 		return pass(st, XB_STAT_PARSE_FAIL);
@@ -250,7 +362,7 @@ int xdpban(struct xdp_md *ctx)
 		 * well-formed and entirely inside the frame. */
 		if (ip->version != 4 || ip->ihl < 5 || p + ip->ihl * 4 > end)
 			return pass(st, XB_STAT_PARSE_FAIL);
-		return check4(st, ip, len);
+		return check4(st, c, ip, len);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = p;
@@ -259,7 +371,7 @@ int xdpban(struct xdp_md *ctx)
 			return pass(st, XB_STAT_PARSE_FAIL);
 		if (ip6->version != 6)
 			return pass(st, XB_STAT_PARSE_FAIL);
-		return check6(st, ip6, len);
+		return check6(st, c, ip6, len);
 	}
 	/* ARP, a third VLAN tag, anything else: not ours to judge. */
 	return pass(st, XB_STAT_NON_IP);

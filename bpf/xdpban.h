@@ -15,14 +15,14 @@
 #endif
 
 /* Names of the maps as pinned under the pin directory (and in the object). */
-#define XB_MAP_BAN4   "ban4"    /* HASH  __u32 addr          -> struct xb_ban */
-#define XB_MAP_BAN6   "ban6"    /* HASH  struct xb_in6       -> struct xb_ban */
+#define XB_MAP_BAN4   "ban4"    /* ARRAY (mmapable) of struct xb_slot4: a hash table */
+#define XB_MAP_BAN6   "ban6"    /* ARRAY (mmapable) of struct xb_slot6: a hash table */
 #define XB_MAP_PFX4   "pfx4"    /* LPM   struct xb_lpm4      -> struct xb_ban */
 #define XB_MAP_PFX6   "pfx6"    /* LPM   struct xb_lpm6      -> struct xb_ban */
 #define XB_MAP_ALLOW4 "allow4"  /* LPM   struct xb_lpm4      -> struct xb_allow */
 #define XB_MAP_ALLOW6 "allow6"  /* LPM   struct xb_lpm6      -> struct xb_allow */
 #define XB_MAP_META   "meta"    /* HASH  struct xb_meta_key  -> struct xb_meta (userspace only) */
-#define XB_MAP_CTL    "ctl"     /* ARRAY[1] __u32            -> struct xb_ctl */
+#define XB_MAP_CTL    "ctl"     /* ARRAY[1] (mmapable)       -> struct xb_ctl */
 #define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[1]           -> struct xb_stats */
 #define XB_MAP_CLOCK  "clock"   /* ARRAY[1]                  -> struct xb_clock */
 
@@ -31,7 +31,7 @@
 #define XB_LINK_PREFIX      "link_"     /* link_<ifname>: one pinned XDP link per interface */
 
 /* Default capacities; all are load-time settings (bpf_map__set_max_entries). */
-#define XB_DEF_MAX_BANS     1048576     /* exact bans, per family */
+#define XB_DEF_MAX_BANS     1048576     /* exact bans, per family (see xb_tab_slots) */
 #define XB_DEF_MAX_PREFIX   65536       /* prefix bans, per family */
 #define XB_DEF_MAX_ALLOW    16384       /* allow-list entries, per family */
 
@@ -65,6 +65,77 @@ struct xb_ban {
 	__u16 offence;                  /* offence number (1 = first), 0 = manual */
 	__u16 flags;                    /* XB_BAN_F_* */
 };
+
+/*
+ * Exact bans live in open-addressing hash tables (linear probing) laid out
+ * in mmapable BPF arrays, not in BPF hash maps: an array lookup is inlined by
+ * the verifier, where a hash map's costs four out-of-line kernel calls per
+ * hit (lookup, hash, bucket walk, memcmp), and the slot holds key and value
+ * in one place (one cache miss, not two, on a large table).
+ *
+ * Userspace is the only writer (struct xb_tab, under a lock on the pin
+ * directory); the program only reads slots and adds to a ban's counters. A
+ * writer fills a slot's fields first and makes it LIVE last; removal turns a
+ * slot DEAD (a tombstone: probes go on past it, inserts reuse it), so a
+ * reader never misses a ban that stays in the table.
+ */
+#define XB_SLOT_EMPTY 0                 /* never used: ends every probe */
+#define XB_SLOT_LIVE  1
+#define XB_SLOT_DEAD  2
+#define XB_PROBE_MAX  1024              /* longest probe; inserts never go further */
+
+struct xb_slot4 {
+	__u32 addr;                     /* network order */
+	__u32 state;                    /* XB_SLOT_* */
+	struct xb_ban ban;
+};
+
+struct xb_slot6 {
+	struct xb_in6 addr;
+	__u32 state;
+	__u32 pad;
+	struct xb_ban ban;
+};
+
+/* Slots for a capacity of n bans: at most 2/3 full keeps probes short. */
+#define xb_tab_slots(n) ((__u32)((n) + (n) / 2))
+
+#ifndef XB_INLINE
+#define XB_INLINE static inline __attribute__((always_inline))
+#endif
+
+/* A 64-bit finaliser (murmur3's fmix64): every input bit moves every
+ * output bit, so with a secret seed the slot of an address is unpredictable
+ * and an attacker cannot line addresses up on one probe run. */
+XB_INLINE __u64 xb_mix64(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Home slot in [0, nslots): the hash's top 32 bits scaled (no modulo). */
+XB_INLINE __u32 xb_home(__u64 h, __u32 nslots)
+{
+	return (__u32)(((h >> 32) * nslots) >> 32);
+}
+
+XB_INLINE __u64 xb_hash4(__u32 addr, __u64 seed)
+{
+	return xb_mix64(addr ^ seed);
+}
+
+XB_INLINE __u64 xb_hash6(const struct xb_in6 *a, __u64 seed)
+{
+	__u64 hi, lo;
+
+	__builtin_memcpy(&hi, a->addr, 8);
+	__builtin_memcpy(&lo, a->addr + 8, 8);
+	return xb_mix64(xb_mix64(hi ^ seed) ^ lo);
+}
 
 #define XB_BAN_F_MANUAL     (1u << 0)   /* made by `xdpban ban` */
 #define XB_BAN_F_DAEMON     (1u << 1)   /* made by `xdpban run` */
@@ -102,10 +173,18 @@ struct xb_clock {
 	__u64 now;                      /* CLOCK_MONOTONIC ns at the last tick */
 };
 
-/* Runtime control, derived by userspace from the maps after every change. */
+/*
+ * Runtime control, written by userspace (through its mmap, under the writers'
+ * lock); the program reads flags, the seed and the table sizes.
+ */
 struct xb_ctl {
-	__u32 flags;                    /* XB_CTL_* */
+	__u32 flags;                    /* XB_CTL_*, derived from the maps after every change */
+	__u32 nslots4;                  /* slots of ban4 (its max_entries); 0: not set up */
+	__u32 nslots6;
 	__u32 pad;
+	__u64 seed;                     /* hash seed, random, chosen when the maps are made */
+	__u32 live4, dead4;             /* slots LIVE and DEAD in ban4 (userspace's count) */
+	__u32 live6, dead6;
 };
 #define XB_CTL_PFX4 (1u << 0)           /* pfx4 holds at least one entry */
 #define XB_CTL_PFX6 (1u << 1)           /* pfx6 holds at least one entry */

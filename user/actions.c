@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -26,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "actions.h"
+#include "bantab.h"
 #include "log.h"
 #include "util.h"
 #include "xdpban.skel.h"
@@ -35,10 +37,32 @@
 struct xb_dp {
 	struct xdpban *skel;
 	char pin_dir[PATH_MAX - 512];  /* room for "/<name>" in PATH_MAX */
-	int ban4, ban6, pfx4, pfx6, allow4, allow6, meta, ctl, stats;
+	int pfx4, pfx6, allow4, allow6, meta, stats;
+	struct xb_ctl *ctl;             /* mmap of the ctl map */
+	struct xb_tab tab4, tab6;       /* the exact-ban tables, mmapped */
+	int lock_fd;                    /* the pin directory: flock serialises writers */
+	int locked;                     /* nesting depth of dp_lock */
 	uint32_t max_bans, max_prefix;
 	int ncpu;
 };
+
+/*
+ * Writers (CLI and daemon, any number of processes) take an exclusive flock
+ * on the pin directory around every change: the tables and ctl are written
+ * through shared mappings, with no kernel call to serialise them.
+ */
+static void dp_lock(struct xb_dp *dp)
+{
+	if (dp->locked++ == 0)
+		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
+			;
+}
+
+static void dp_unlock(struct xb_dp *dp)
+{
+	if (--dp->locked == 0)
+		flock(dp->lock_fd, LOCK_UN);
+}
 
 const char *xb_mode_str(enum xb_mode m)
 {
@@ -178,8 +202,8 @@ static int load_skel(struct xb_dp *dp, const char *dir, uint32_t bans, uint32_t 
 		pr_warn("xdpban: cannot open the BPF object: %s\n", strerror(-err));
 		return err;
 	}
-	bpf_map__set_max_entries(dp->skel->maps.ban4, bans);
-	bpf_map__set_max_entries(dp->skel->maps.ban6, bans);
+	bpf_map__set_max_entries(dp->skel->maps.ban4, xb_tab_slots(bans));
+	bpf_map__set_max_entries(dp->skel->maps.ban6, xb_tab_slots(bans));
 	bpf_map__set_max_entries(dp->skel->maps.pfx4, pfx);
 	bpf_map__set_max_entries(dp->skel->maps.pfx6, pfx);
 	bpf_map__set_max_entries(dp->skel->maps.allow4, allow);
@@ -259,6 +283,7 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
+	dp->lock_fd = -1;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", dir);
 	dp->ncpu = libbpf_num_possible_cpus();
 	if (dp->ncpu <= 0) {
@@ -281,16 +306,28 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 				" (pins of another layout, or a kernel too old?)" : "");
 		goto fail;
 	}
-	dp->ban4 = bpf_map__fd(dp->skel->maps.ban4);
-	dp->ban6 = bpf_map__fd(dp->skel->maps.ban6);
 	dp->pfx4 = bpf_map__fd(dp->skel->maps.pfx4);
 	dp->pfx6 = bpf_map__fd(dp->skel->maps.pfx6);
 	dp->allow4 = bpf_map__fd(dp->skel->maps.allow4);
 	dp->allow6 = bpf_map__fd(dp->skel->maps.allow6);
 	dp->meta = bpf_map__fd(dp->skel->maps.meta);
-	dp->ctl = bpf_map__fd(dp->skel->maps.ctl);
 	dp->stats = bpf_map__fd(dp->skel->maps.stats);
-	dp->max_bans = bpf_map__max_entries(dp->skel->maps.ban4);
+	dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dp->lock_fd < 0) {
+		err = -errno;
+		pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
+		goto fail;
+	}
+	err = xb_ctl_map(bpf_map__fd(dp->skel->maps.ctl), &dp->ctl);
+	if (!err)
+		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
+	if (!err)
+		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
+	if (err) {
+		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
+		goto fail;
+	}
+	dp->max_bans = dp->tab4.cap;
 	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
 	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
 	*out = dp;
@@ -304,6 +341,11 @@ void xb_dp_close(struct xb_dp *dp)
 {
 	if (!dp)
 		return;
+	xb_tab_unmap(&dp->tab4);
+	xb_tab_unmap(&dp->tab6);
+	xb_ctl_unmap(dp->ctl);
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
 	xdpban__destroy(dp->skel);      /* unloads nothing pinned */
 	free(dp);
 }
@@ -329,7 +371,8 @@ static bool addr_valid(const struct xb_addr *a)
 		     (a->family == 6 && a->prefixlen <= 128));
 }
 
-/* The ban map (exact or prefix) and key for a; false: bad address. */
+/* The prefix map (fd -1 for an exact address: see tab_of) and key for a;
+ * false: bad address. */
 static bool ban_slot(const struct xb_dp *dp, const struct xb_addr *a, int *fd,
 		     union xb_key *k, bool *prefix)
 {
@@ -344,7 +387,7 @@ static bool ban_slot(const struct xb_dp *dp, const struct xb_addr *a, int *fd,
 			*fd = dp->pfx4;
 		} else {
 			memcpy(&k->v4, a->bytes, 4);
-			*fd = dp->ban4;
+			*fd = -1;       /* exact: dp->tab4 */
 		}
 	} else {
 		if (*prefix) {
@@ -353,7 +396,7 @@ static bool ban_slot(const struct xb_dp *dp, const struct xb_addr *a, int *fd,
 			*fd = dp->pfx6;
 		} else {
 			memcpy(k->v6.addr, a->bytes, 16);
-			*fd = dp->ban6;
+			*fd = -1;       /* exact: dp->tab6 */
 		}
 	}
 	return true;
@@ -394,26 +437,29 @@ static bool map_empty(int fd)
 	return bpf_map_get_next_key(fd, NULL, &k) != 0;
 }
 
-/* Keep the fast path at one hash lookup: the program consults a prefix or
- * allow trie only while its flag is set. Called after every change to them. */
+/* The exact table of a single address's family. */
+static struct xb_tab *tab_of(struct xb_dp *dp, const struct xb_addr *a)
+{
+	return a->family == 4 ? &dp->tab4 : &dp->tab6;
+}
+
+/* Keep the fast path at one table probe: the program consults a prefix or
+ * allow trie only while its flag is set. Called, under the writers' lock,
+ * after every change to them. */
 static int ctl_refresh(struct xb_dp *dp)
 {
-	struct xb_ctl c = {};
-	__u32 zero = 0;
-	int err;
+	__u32 flags = 0;
 
 	if (!map_empty(dp->pfx4))
-		c.flags |= XB_CTL_PFX4;
+		flags |= XB_CTL_PFX4;
 	if (!map_empty(dp->pfx6))
-		c.flags |= XB_CTL_PFX6;
+		flags |= XB_CTL_PFX6;
 	if (!map_empty(dp->allow4))
-		c.flags |= XB_CTL_ALLOW4;
+		flags |= XB_CTL_ALLOW4;
 	if (!map_empty(dp->allow6))
-		c.flags |= XB_CTL_ALLOW6;
-	err = bpf_map_update_elem(dp->ctl, &zero, &c, BPF_ANY);
-	if (err)
-		pr_warn("xdpban: cannot update the control map: %s\n", strerror(-err));
-	return err;
+		flags |= XB_CTL_ALLOW6;
+	__atomic_store_n(&dp->ctl->flags, flags, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /* Is the whole of a covered by one allow-list entry? */
@@ -463,13 +509,15 @@ static void meta_del(struct xb_dp *dp, const struct xb_addr *a)
 	bpf_map_delete_elem(dp->meta, &mk);
 }
 
-/* Insert, or re-arm keeping the counters the program has accumulated. */
-static int ban_one(struct xb_dp *dp, int fd, const union xb_key *k, const struct xb_ban *v,
+/* A prefix ban: insert, or re-arm keeping the counters the program has
+ * accumulated (those landing between our read and write are lost). */
+static int ban_pfx(struct xb_dp *dp, int fd, const union xb_key *k, const struct xb_ban *v,
 		   bool *created)
 {
 	struct xb_ban old, nv = *v;
 	int err;
 
+	(void)dp;
 	for (int tries = 0; tries < 3; tries++) {
 		err = bpf_map_update_elem(fd, k, &nv, BPF_NOEXIST);
 		if (err != -EEXIST) {
@@ -477,24 +525,29 @@ static int ban_one(struct xb_dp *dp, int fd, const union xb_key *k, const struct
 			return err;
 		}
 		if (bpf_map_lookup_elem(fd, k, &old))
-			continue;       /* expired and removed meanwhile: insert */
+			continue;       /* removed meanwhile: insert */
 		nv.packets = old.packets;
 		nv.bytes = old.bytes;
 		err = bpf_map_update_elem(fd, k, &nv, BPF_EXIST);
 		if (err == -ENOENT)
 			continue;
-		/* Re-arming a ban that has just expired races the program's
-		 * lazy delete: it may have looked the old value up an instant
-		 * before our update and delete the new one an instant after
-		 * (a window of ~100 ns, far shorter than one syscall). Look
-		 * again and insert afresh if it went. */
-		if (!err && old.expires && old.expires <= xb_now_mono_ns() &&
-		    bpf_map_lookup_elem(fd, k, &old) == -ENOENT)
-			continue;
 		*created = false;
 		return err;
 	}
 	return -EAGAIN;
+}
+
+/* An exact ban, under the lock. A full table first gives up its expired
+ * bans (never a live one) and tries again. */
+static int ban_exact(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban *v,
+		     bool *created)
+{
+	struct xb_tab *t = tab_of(dp, a);
+	int err = xb_tab_put(t, a->bytes, v, created);
+
+	if (err == -ENOSPC && xb_tab_sweep(t, xb_now_mono_ns()))
+		err = xb_tab_put(t, a->bytes, v, created);
+	return err;
 }
 
 static void ban_value(const struct xb_ban_req *req, struct xb_ban *v)
@@ -518,16 +571,20 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 	if (is_allowed(dp, a))
 		return -EPERM;
 	ban_value(req, &v);
-	err = ban_one(dp, fd, &k, &v, &created);
-	if (err)
-		return full_error(dp, prefix, err);
-	if (req->reason)
-		meta_set(dp, a, req->reason);
-	else if (created)
-		meta_del(dp, a);        /* a stale reason of an earlier ban */
-	if (prefix)
-		return ctl_refresh(dp);
-	return 0;
+	dp_lock(dp);
+	err = prefix ? ban_pfx(dp, fd, &k, &v, &created) : ban_exact(dp, a, &v, &created);
+	if (!err) {
+		if (req->reason)
+			meta_set(dp, a, req->reason);
+		else if (created)
+			meta_del(dp, a);        /* a stale reason of an earlier ban */
+		if (prefix)
+			err = ctl_refresh(dp);
+	} else {
+		err = full_error(dp, prefix, err);
+	}
+	dp_unlock(dp);
+	return err;
 }
 
 /*
@@ -549,56 +606,6 @@ static struct reqs reqs_from(const struct reqs *r, size_t i)
 	return (struct reqs){ .r = req_at(r, i), .stride = r->stride };
 }
 
-/* Batched writes of one run: keys/values/meta for up to BATCH_CHUNK bans. */
-struct batch {
-	struct xb_dp *dp;
-	int fd;
-	size_t ksz, n, cap;
-	uint8_t *keys;
-	struct xb_ban *vals;
-	struct xb_meta_key *mkeys;      /* NULL: no reason to store */
-	struct xb_meta *mvals;
-	bool *mhas;                     /* per slot: has a reason; NULL: all have */
-};
-
-/* Store the pending bans; *stored counts those written. The kernel's batch
- * update takes no BPF_NOEXIST: values of existing bans already carry their
- * counters when they get here. */
-static int batch_flush(struct batch *b, size_t *stored)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
-	__u32 count = b->n;
-	int err = 0;
-
-	*stored = 0;
-	if (!b->n)
-		return 0;
-	err = bpf_map_update_batch(b->fd, b->keys, b->vals, &count, &bo);
-	if (err && err != -E2BIG && err != -ENOSPC)
-		count = 0;      /* early failure: count was not written back */
-	if (count > b->n)
-		count = b->n;
-	if (b->mkeys && count) {
-		__u32 mc = count;
-
-		if (b->mhas) {
-			/* Only the stored bans that carry a reason, packed to the front. */
-			mc = 0;
-			for (size_t i = 0; i < count; i++) {
-				if (!b->mhas[i])
-					continue;
-				b->mkeys[mc] = b->mkeys[i];
-				b->mvals[mc++] = b->mvals[i];
-			}
-		}
-		if (mc && bpf_map_update_batch(b->dp->meta, b->mkeys, b->mvals, &mc, &bo))
-			pr_warn("xdpban: cannot store the reasons of bans\n");
-	}
-	*stored = count;
-	b->n = 0;
-	return err;
-}
-
 static bool any_reason(const struct reqs *r, size_t n)
 {
 	for (size_t i = 0; i < (r->stride ? n : 1); i++)
@@ -614,162 +621,74 @@ static void meta_value(struct xb_meta *m, const char *reason)
 	snprintf(m->reason, sizeof(m->reason), "%s", reason);
 }
 
-/* One range of exact bans of one family, in order, with batched updates.
- * fresh: the map was empty, so no key needs an existence check. Returns the
- * raw kernel error; *done counts the bans stored. */
-static int ban_range(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
-		     const struct reqs *rq, bool fresh, bool check_allow, size_t *done)
-{
-	int family = addrs[0].family;
-	struct batch b = { .dp = dp, .fd = family == 4 ? dp->ban4 : dp->ban6,
-			   .ksz = family == 4 ? 4 : 16 };
-	bool reasons = any_reason(rq, n);
-	struct xb_ban old;
-	size_t stored, i;
-	int err = 0;
-
-	/* Buffers sized to the run: a mixed v4/v6 input makes many short runs. */
-	size_t cap = n < BATCH_CHUNK ? n : BATCH_CHUNK;
-
-	*done = 0;
-	b.cap = cap;
-	b.keys = malloc(cap * b.ksz);
-	b.vals = malloc(cap * sizeof(*b.vals));
-	if (reasons) {
-		b.mkeys = malloc(cap * sizeof(*b.mkeys));
-		b.mvals = malloc(cap * sizeof(*b.mvals));
-		if (rq->stride)
-			b.mhas = malloc(cap * sizeof(*b.mhas));
-	}
-	if (!b.keys || !b.vals ||
-	    (reasons && (!b.mkeys || !b.mvals || (rq->stride && !b.mhas)))) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* One reason for all: filled once, not per ban. */
-	for (i = 0; reasons && !rq->stride && i < cap; i++)
-		meta_value(&b.mvals[i], rq->r->reason);
-	for (i = 0; i < n; i++) {
-		const struct xb_ban_req *req = req_at(rq, i);
-		union xb_key k = {};
-
-		if (check_allow && is_allowed(dp, &addrs[i])) {
-			err = -EPERM;
-			break;
-		}
-		memcpy(&k, addrs[i].bytes, b.ksz);
-		ban_value(req, &b.vals[b.n]);
-		/* Already banned: re-armed in the same batch, keeping the
-		 * counters read here (increments landing between this read
-		 * and the write are lost, as in xb_dp_ban). */
-		if (!fresh && !bpf_map_lookup_elem(b.fd, &k, &old)) {
-			b.vals[b.n].packets = old.packets;
-			b.vals[b.n].bytes = old.bytes;
-		}
-		memcpy(b.keys + b.n * b.ksz, &k, b.ksz);
-		if (b.mkeys)
-			meta_key(&addrs[i], &b.mkeys[b.n]);
-		if (b.mhas) {
-			b.mhas[b.n] = req->reason != NULL;
-			if (req->reason)
-				meta_value(&b.mvals[b.n], req->reason);
-		}
-		if (++b.n == b.cap) {
-			err = batch_flush(&b, &stored);
-			*done += stored;
-			if (err)
-				break;
-		}
-	}
-	if (!err || err == -EPERM) {
-		int ferr = batch_flush(&b, &stored);
-
-		*done += stored;
-		if (ferr)
-			err = ferr;
-	}
-out:
-	free(b.keys);
-	free(b.vals);
-	free(b.mkeys);
-	free(b.mvals);
-	free(b.mhas);
-	return err;
-}
-
-struct range_job {
+/* Reasons of a run, written in batches of BATCH_CHUNK. */
+struct metabuf {
 	struct xb_dp *dp;
-	const struct xb_addr *addrs;
-	size_t n, done;
-	struct reqs rq;
-	int err;
+	struct xb_meta_key *keys;
+	struct xb_meta *vals;
+	size_t n;
 };
 
-static void *range_thread(void *arg)
+static void meta_flush(struct metabuf *m)
 {
-	struct range_job *j = arg;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+	__u32 count = m->n;
 
-	j->err = ban_range(j->dp, j->addrs, j->n, &j->rq, true, false, &j->done);
-	return NULL;
-}
-
-/* Undo the bans a job stored (used when an earlier range failed). */
-static void range_undo(struct range_job *j)
-{
-	for (size_t i = 0; i < j->done; i++) {
-		union xb_key k;
-		bool prefix;
-		int fd;
-
-		if (ban_slot(j->dp, &j->addrs[i], &fd, &k, &prefix))
-			bpf_map_delete_elem(fd, &k);
-		if (req_at(&j->rq, i)->reason)
-			meta_del(j->dp, &j->addrs[i]);
-	}
-	j->done = 0;
+	if (m->n && bpf_map_update_batch(m->dp->meta, m->keys, m->vals, &count, &bo))
+		pr_warn("xdpban: cannot store the reasons of bans\n");
+	m->n = 0;
 }
 
 /*
- * One run of exact bans of one family. A big load into an empty map is the
- * kernel's insert cost alone: split it over two threads (two CPUs) when it
- * fits, so the halves never race each other for the last free slots. If the
- * first half still fails (a concurrent writer), the second half is undone
- * so that what is stored is exactly addrs[0..*done).
+ * One run of exact bans of one family, in order, under the lock. The table
+ * is written through its mapping, so even a million bans take no system
+ * call; only reasons go to the kernel, batched. *done counts bans stored.
  */
 static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		   const struct reqs *rq, size_t *done)
 {
 	int family = addrs[0].family;
 	bool check_allow = !map_empty(family == 4 ? dp->allow4 : dp->allow6);
-	bool fresh = map_empty(family == 4 ? dp->ban4 : dp->ban6);
-	int err;
+	struct metabuf m = { .dp = dp };
+	size_t i;
+	int err = 0;
 
 	*done = 0;
-	if (fresh && !check_allow && n >= 4 * BATCH_CHUNK && n <= dp->max_bans) {
-		size_t mid = n / 2;
-		struct range_job jobs[2] = {
-			{ .dp = dp, .addrs = addrs, .n = mid, .rq = *rq },
-			{ .dp = dp, .addrs = addrs + mid, .n = n - mid, .rq = reqs_from(rq, mid) },
-		};
-		pthread_t t;
-
-		if (!pthread_create(&t, NULL, range_thread, &jobs[1])) {
-			range_thread(&jobs[0]);
-			pthread_join(t, NULL);
-			if (jobs[0].err) {
-				range_undo(&jobs[1]);
-				*done = jobs[0].done;
-				err = jobs[0].err;
-			} else {
-				*done = mid + jobs[1].done;
-				err = jobs[1].err;
-			}
-			return err ? full_error(dp, false, err) : 0;
+	if (any_reason(rq, n)) {
+		m.keys = malloc(BATCH_CHUNK * sizeof(*m.keys));
+		m.vals = malloc(BATCH_CHUNK * sizeof(*m.vals));
+		if (!m.keys || !m.vals) {
+			err = -ENOMEM;
+			goto out;
 		}
 	}
-	err = ban_range(dp, addrs, n, rq, fresh, check_allow, done);
-	if (err && err != -EPERM)
-		err = full_error(dp, false, err);
+	for (i = 0; i < n; i++) {
+		const struct xb_ban_req *req = req_at(rq, i);
+		struct xb_ban v;
+		bool created;
+
+		if (check_allow && is_allowed(dp, &addrs[i])) {
+			err = -EPERM;
+			break;
+		}
+		ban_value(req, &v);
+		err = ban_exact(dp, &addrs[i], &v, &created);
+		if (err) {
+			err = full_error(dp, false, err);
+			break;
+		}
+		if (req->reason && m.keys) {
+			meta_key(&addrs[i], &m.keys[m.n]);
+			meta_value(&m.vals[m.n], req->reason);
+			if (++m.n == BATCH_CHUNK)
+				meta_flush(&m);
+		}
+	}
+	*done = i;
+	meta_flush(&m);
+out:
+	free(m.keys);
+	free(m.vals);
 	return err;
 }
 
@@ -784,6 +703,7 @@ static int ban_batched(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		*done = 0;
 	if (!rq->r || (n && !addrs))
 		return -EINVAL;
+	dp_lock(dp);
 	/* Runs of consecutive exact addresses of one family go batched, in
 	 * order, so *done is always a prefix of addrs. */
 	while (i < n) {
@@ -810,6 +730,7 @@ static int ban_batched(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 		if (err)
 			break;
 	}
+	dp_unlock(dp);
 	if (done)
 		*done = i;
 	return err;
@@ -839,11 +760,16 @@ int xb_dp_unban(struct xb_dp *dp, const struct xb_addr *a)
 
 	if (!ban_slot(dp, a, &fd, &k, &prefix))
 		return -EINVAL;
-	err = bpf_map_delete_elem(fd, &k);      /* exact key, also in a trie */
-	if (err)
-		return err;
-	meta_del(dp, a);
-	return prefix ? ctl_refresh(dp) : 0;
+	dp_lock(dp);
+	/* The exact key, also in a trie. */
+	err = prefix ? bpf_map_delete_elem(fd, &k) : xb_tab_del(tab_of(dp, a), a->bytes);
+	if (!err) {
+		meta_del(dp, a);
+		if (prefix)
+			err = ctl_refresh(dp);
+	}
+	dp_unlock(dp);
+	return err;
 }
 
 /* --- iteration ------------------------------------------------------------ */
@@ -900,16 +826,23 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 
 	if (!ban_slot(dp, a, &fd, &k, &prefix))
 		return -EINVAL;
+	if (!prefix) {
+		const struct xb_ban *b = xb_tab_find(tab_of(dp, a), a->bytes);
+
+		if (!b)
+			return -ENOENT;
+		*out = *b;
+		return 0;
+	}
 	/* A trie lookup is longest-match: make sure this very prefix exists. */
-	if (prefix && !pfx_exists(fd, &k, a->family == 4 ? sizeof(k.l4) : sizeof(k.l6)))
+	if (!pfx_exists(fd, &k, a->family == 4 ? sizeof(k.l4) : sizeof(k.l6)))
 		return -ENOENT;
 	return bpf_map_lookup_elem(fd, &k, out);
 }
 
 typedef int (*kv_cb)(struct xb_dp *dp, int family, const void *key, const void *val, void *ctx);
 
-/* Every entry of a hash map, in batches (fast for a million bans). Falls
- * back to the next-key walk on kernels without batch ops. */
+/* Every entry of a hash map, in batches (fast for a million reasons). */
 static int walk_hash(struct xb_dp *dp, int fd, int family, size_t ksz, size_t vsz,
 		     kv_cb cb, void *ctx)
 {
@@ -996,15 +929,29 @@ static int ban_entry(struct xb_dp *dp, int family, const void *key, const void *
 	return w->cb(&a, val, NULL, w->ctx);
 }
 
+struct tab_walk {
+	struct xb_dp *dp;
+	int family;
+	struct ban_walk *w;
+};
+
+static int tab_entry(const void *key, const struct xb_ban *b, void *ctx)
+{
+	struct tab_walk *t = ctx;
+
+	return ban_entry(t->dp, t->family, key, b, t->w);
+}
+
 int xb_dp_foreach_ban(struct xb_dp *dp, xb_ban_cb cb, void *ctx)
 {
 	struct ban_walk w = { .cb = cb, .ctx = ctx, .has_meta = !map_empty(dp->meta) };
+	struct tab_walk t4 = { dp, 4, &w }, t6 = { dp, 6, &w };
 	struct xb_ban v;
 	int err;
 
-	err = walk_hash(dp, dp->ban4, 4, 4, sizeof(v), ban_entry, &w);
+	err = xb_tab_foreach(&dp->tab4, tab_entry, &t4);
 	if (!err)
-		err = walk_hash(dp, dp->ban6, 6, 16, sizeof(v), ban_entry, &w);
+		err = xb_tab_foreach(&dp->tab6, tab_entry, &t6);
 	w.prefix = true;
 	if (!err)
 		err = walk_lpm(dp, dp->pfx4, 4, sizeof(struct xb_lpm4), &v, ban_entry, &w);
@@ -1063,7 +1010,12 @@ int xb_dp_allow(struct xb_dp *dp, const struct xb_addr *a)
 		pr_warn("xdpban: allow list full\n");
 		return -ENOSPC;
 	}
-	return err ?: ctl_refresh(dp);
+	if (err)
+		return err;
+	dp_lock(dp);
+	err = ctl_refresh(dp);
+	dp_unlock(dp);
+	return err;
 }
 
 int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
@@ -1075,7 +1027,12 @@ int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
 		return -EINVAL;
 	lpm_key(a, &k);
 	err = bpf_map_delete_elem(a->family == 4 ? dp->allow4 : dp->allow6, &k);
-	return err ?: ctl_refresh(dp);
+	if (err)
+		return err;
+	dp_lock(dp);
+	err = ctl_refresh(dp);
+	dp_unlock(dp);
+	return err;
 }
 
 /* --- counters, sweep, flush ----------------------------------------------- */
@@ -1142,18 +1099,15 @@ static int delete_keys(int fd, struct keylist *l, size_t *removed)
 	return 0;
 }
 
-/* Delete the bans of one map for which the collector says so. */
-static int purge(struct xb_dp *dp, int fd, int family, size_t ksz, bool lpm, uint64_t now,
+/* Delete the prefix bans of one trie for which the collector says so. */
+static int purge(struct xb_dp *dp, int fd, int family, size_t ksz, uint64_t now,
 		 size_t *removed)
 {
 	struct keylist l = { .ksz = ksz, .now = now };
 	struct xb_ban v;
 	int err;
 
-	if (lpm)
-		err = walk_lpm(dp, fd, family, ksz, &v, collect_expired, &l);
-	else
-		err = walk_hash(dp, fd, family, ksz, sizeof(v), collect_expired, &l);
+	err = walk_lpm(dp, fd, family, ksz, &v, collect_expired, &l);
 	if (!err)
 		err = delete_keys(fd, &l, removed);
 	free(l.keys);
@@ -1174,7 +1128,7 @@ static int collect_orphan(struct xb_dp *dp, int family, const void *key, const v
 	if (!l->now || !ban_slot(dp, &a, &fd, &k, &prefix))
 		return keylist_add(l, key);
 	if (prefix ? !pfx_exists(fd, &k, a.family == 4 ? sizeof(k.l4) : sizeof(k.l6))
-		   : !!bpf_map_lookup_elem(fd, &k, &(struct xb_ban){}))
+		   : !xb_tab_find(tab_of(dp, &a), a.bytes))
 		return keylist_add(l, key);
 	return 0;
 }
@@ -1196,19 +1150,21 @@ static int purge_meta(struct xb_dp *dp, bool all)
 
 static int purge_all(struct xb_dp *dp, uint64_t now, size_t *removed)
 {
+	size_t n;
 	int err;
 
-	err = purge(dp, dp->ban4, 4, 4, false, now, removed);
+	dp_lock(dp);
+	n = xb_tab_sweep(&dp->tab4, now) + xb_tab_sweep(&dp->tab6, now);
+	if (removed)
+		*removed += n;
+	err = purge(dp, dp->pfx4, 4, sizeof(struct xb_lpm4), now, removed);
 	if (!err)
-		err = purge(dp, dp->ban6, 6, 16, false, now, removed);
-	if (!err)
-		err = purge(dp, dp->pfx4, 4, sizeof(struct xb_lpm4), true, now, removed);
-	if (!err)
-		err = purge(dp, dp->pfx6, 6, sizeof(struct xb_lpm6), true, now, removed);
+		err = purge(dp, dp->pfx6, 6, sizeof(struct xb_lpm6), now, removed);
 	if (!err)
 		err = purge_meta(dp, now == 0);
 	if (!err)
 		err = ctl_refresh(dp);
+	dp_unlock(dp);
 	return err;
 }
 

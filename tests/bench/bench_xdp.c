@@ -41,6 +41,7 @@
 #include "xdpban.h"
 #include "xdpban.skel.h"
 #include "actions.h"
+#include "bantab.h"
 #include "xdpnop.skel.h"
 
 #define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */
@@ -176,51 +177,24 @@ static long long map_memlock(int fd)
 	return v;
 }
 
-/* Insert bans [from, to) into ban4 and ban6 with batched updates. */
-static int fill_bans(int fd4, int fd6, __u32 from, __u32 to, __u64 expires)
+/* Insert bans [from, to) into the ban4 and ban6 tables, as xb_dp_ban does. */
+static int fill_bans(struct xb_tab *t4, struct xb_tab *t6, __u32 from, __u32 to, __u64 expires)
 {
-	enum { CHUNK = 8192 };
-	__u32 *k4 = calloc(CHUNK, sizeof(*k4));
-	struct xb_in6 *k6 = calloc(CHUNK, sizeof(*k6));
-	struct xb_ban *v = calloc(CHUNK, sizeof(*v));
-	int err = 0;
+	struct xb_ban v = { .expires = expires, .rule = 5712, .offence = 1,
+			    .flags = XB_BAN_F_DAEMON };
 
-	if (!k4 || !k6 || !v) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (__u32 i = 0; i < CHUNK; i++) {
-		v[i].expires = expires;
-		v[i].rule = 5712;
-		v[i].offence = 1;
-		v[i].flags = XB_BAN_F_DAEMON;
-	}
-	for (__u32 at = from; at < to; ) {
-		__u32 n = to - at < CHUNK ? to - at : CHUNK, cnt;
+	for (__u32 i = from; i < to; i++) {
+		__u32 a4 = ban4_addr(i);
+		struct xb_in6 a6;
+		int err;
 
-		for (__u32 i = 0; i < n; i++) {
-			k4[i] = ban4_addr(at + i);
-			ban6_addr(at + i, k6[i].addr);
+		ban6_addr(i, a6.addr);
+		if ((err = xb_tab_put(t4, &a4, &v, NULL)) || (err = xb_tab_put(t6, &a6, &v, NULL))) {
+			fprintf(stderr, "bench_xdp: ban %u: %s\n", i, strerror(-err));
+			return err;
 		}
-		cnt = n;
-		if (bpf_map_update_batch(fd4, k4, v, &cnt, NULL) || cnt != n) {
-			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "bench_xdp: ban4 batch update at %u: %s\n", at, strerror(-err));
-			goto out;
-		}
-		cnt = n;
-		if (bpf_map_update_batch(fd6, k6, v, &cnt, NULL) || cnt != n) {
-			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "bench_xdp: ban6 batch update at %u: %s\n", at, strerror(-err));
-			goto out;
-		}
-		at += n;
 	}
-out:
-	free(k4);
-	free(k6);
-	free(v);
-	return err;
+	return 0;
 }
 
 /* Entries of a map, counted by walking its keys (xdp-filter's are small). */
@@ -359,6 +333,8 @@ int main(int argc, char **argv)
 	struct xf xf[MAX_XF] = {};
 	struct frame fr[F_MAX];
 	struct xdpban *skel = NULL;
+	struct xb_ctl *ctl = NULL;
+	struct xb_tab t4 = {}, t6 = {};
 	struct xdpnop *nop = NULL;
 	struct bpf_map *m4, *m6, *map;
 	const char *out_path = NULL;
@@ -438,13 +414,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_xdp: xdpban object has no %s/%s maps\n", XB_MAP_BAN4, XB_MAP_BAN6);
 		goto out;
 	}
-	if (bpf_map__max_entries(m4) < levels[nlevels - 1])
-		bpf_map__set_max_entries(m4, levels[nlevels - 1]);
-	if (bpf_map__max_entries(m6) < levels[nlevels - 1])
-		bpf_map__set_max_entries(m6, levels[nlevels - 1]);
+	if (bpf_map__max_entries(m4) < xb_tab_slots(levels[nlevels - 1]))
+		bpf_map__set_max_entries(m4, xb_tab_slots(levels[nlevels - 1]));
+	if (bpf_map__max_entries(m6) < xb_tab_slots(levels[nlevels - 1]))
+		bpf_map__set_max_entries(m6, xb_tab_slots(levels[nlevels - 1]));
 	err = xdpban__load(skel);
 	if (err) {
 		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));
+		goto out;
+	}
+	err = xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl);
+	if (!err)
+		err = xb_tab_map(&t4, 4, bpf_map__fd(m4), ctl);
+	if (!err)
+		err = xb_tab_map(&t6, 6, bpf_map__fd(m6), ctl);
+	if (err) {
+		fprintf(stderr, "bench_xdp: mapping the ban tables: %s\n", strerror(-err));
 		goto out;
 	}
 	prog_fd = bpf_program__fd(skel->progs.xdpban);
@@ -484,7 +469,7 @@ int main(int argc, char **argv)
 		__u32 verdict[P_MAX][F_MAX] = {};
 		struct xf *x = NULL;
 
-		err = fill_bans(bpf_map__fd(m4), bpf_map__fd(m6), filled, levels[l], expires);
+		err = fill_bans(&t4, &t6, filled, levels[l], expires);
 		if (err)
 			goto out;
 		filled = levels[l];
@@ -547,6 +532,9 @@ int main(int argc, char **argv)
 out:
 	if (out != stdout)
 		fclose(out);
+	xb_tab_unmap(&t4);
+	xb_tab_unmap(&t6);
+	xb_ctl_unmap(ctl);
 	xdpban__destroy(skel);
 	xdpnop__destroy(nop);
 	for (int i = 0; i < nxf; i++)
