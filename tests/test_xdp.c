@@ -17,6 +17,7 @@
 
 #include "xdpban.h"
 #include "xdpban.skel.h"
+#include "bantab.h"
 #include "util.h"
 
 #define XDP_DROP_V 1
@@ -25,18 +26,33 @@
 #define ETH_P_8021Q_V 0x8100
 
 static struct xdpban *skel;
+static struct xb_ctl *ctl;
+static struct xb_tab tab4, tab6;
 static int ncpu;
+
+#define TEST_SLOTS xb_tab_slots(1024)
+#define TEST_SLOTS_MAX 1536      /* TEST_SLOTS as a constant */
 
 static void setup(void)
 {
-	skel = xdpban__open_and_load();
-	cr_assert_not_null(skel, "load the XDP object: %s", strerror(errno));
+	skel = xdpban__open();
+	cr_assert_not_null(skel, "open the XDP object: %s", strerror(errno));
+	bpf_map__set_max_entries(skel->maps.ban4, TEST_SLOTS);
+	bpf_map__set_max_entries(skel->maps.ban6, TEST_SLOTS);
+	cr_assert_eq(xdpban__load(skel), 0, "load the XDP object");
+	cr_assert_eq(xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl), 0);
+	cr_assert_eq(xb_tab_map(&tab4, 4, bpf_map__fd(skel->maps.ban4), ctl), 0);
+	cr_assert_eq(xb_tab_map(&tab6, 6, bpf_map__fd(skel->maps.ban6), ctl), 0);
 	ncpu = libbpf_num_possible_cpus();
 	cr_assert_gt(ncpu, 0);
 }
 
 static void teardown(void)
 {
+	xb_tab_unmap(&tab4);
+	xb_tab_unmap(&tab6);
+	xb_ctl_unmap(ctl);
+	ctl = NULL;
 	xdpban__destroy(skel);
 	skel = NULL;
 }
@@ -162,43 +178,55 @@ static void expect_stats(uint64_t seen, uint64_t passed, uint64_t dropped, uint6
 static void ban4(const char *a, uint64_t expires)
 {
 	struct xb_ban v = { .expires = expires };
+	bool created;
 	uint32_t k;
 
 	cr_assert_eq(inet_pton(AF_INET, a, &k), 1);
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.ban4), &k, &v, BPF_NOEXIST), 0);
+	cr_assert_eq(xb_tab_put(&tab4, &k, &v, &created), 0);
+	cr_assert(created);
 }
 
 static int get4(const char *a, struct xb_ban *v)
 {
+	const struct xb_ban *b;
 	uint32_t k;
 
 	cr_assert_eq(inet_pton(AF_INET, a, &k), 1);
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.ban4), &k, v);
+	b = xb_tab_find(&tab4, &k);
+	if (!b)
+		return -ENOENT;
+	*v = *b;
+	return 0;
 }
 
 static void ban6(const char *a, uint64_t expires)
 {
 	struct xb_ban v = { .expires = expires };
 	struct xb_in6 k;
+	bool created;
 
 	cr_assert_eq(inet_pton(AF_INET6, a, k.addr), 1);
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.ban6), &k, &v, BPF_NOEXIST), 0);
+	cr_assert_eq(xb_tab_put(&tab6, &k, &v, &created), 0);
+	cr_assert(created);
 }
 
 static int get6(const char *a, struct xb_ban *v)
 {
+	const struct xb_ban *b;
 	struct xb_in6 k;
 
 	cr_assert_eq(inet_pton(AF_INET6, a, k.addr), 1);
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.ban6), &k, v);
+	b = xb_tab_find(&tab6, &k);
+	if (!b)
+		return -ENOENT;
+	*v = *b;
+	return 0;
 }
 
+/* The flags as ctl_refresh would write them (ctl is shared memory). */
 static void set_ctl(uint32_t flags)
 {
-	struct xb_ctl c = { .flags = flags };
-	uint32_t zero = 0;
-
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.ctl), &zero, &c, BPF_ANY), 0);
+	ctl->flags = flags;
 }
 
 static void lpm4(struct bpf_map *m, const char *a, uint32_t plen, const void *val)
@@ -336,7 +364,9 @@ Test(xdp, three_vlan_tags_pass_as_non_ip)
 
 /* --- expiry ----------------------------------------------------------------- */
 
-Test(xdp, ipv4_expired_passes_and_is_deleted)
+/* The program never writes a slot's key or state: an expired ban passes and
+ * stays until userspace sweeps it (or reuses its slot). */
+Test(xdp, ipv4_expired_passes_until_swept)
 {
 	struct xb_ban v;
 	struct frame f;
@@ -344,11 +374,15 @@ Test(xdp, ipv4_expired_passes_and_is_deleted)
 	ban4("198.18.0.2", xb_now_mono_ns() - NSEC_PER_SEC);
 	build(&f, "198.18.0.2", 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V);
-	expect_stats(1, 1, 0, 0, 0, 1, 0, 0);
-	cr_expect_eq(get4("198.18.0.2", &v), -ENOENT, "expired ban removed lazily");
+	cr_assert_eq(run(&f), XDP_PASS_V);
+	expect_stats(2, 2, 0, 0, 0, 2, 0, 0);
+	cr_expect_eq(get4("198.18.0.2", &v), 0, "still there, counters untouched");
+	cr_expect_eq(v.packets, 0);
+	cr_expect_eq(xb_tab_sweep(&tab4, xb_now_mono_ns()), 1);
+	cr_expect_eq(get4("198.18.0.2", &v), -ENOENT, "swept");
 	/* Gone: the next frame is a plain pass. */
 	cr_assert_eq(run(&f), XDP_PASS_V);
-	expect_stats(2, 2, 0, 0, 0, 1, 0, 0);
+	expect_stats(3, 3, 0, 0, 0, 2, 0, 0);
 }
 
 /* --- the clock tick ----------------------------------------------------------- */
@@ -407,7 +441,7 @@ Test(xdp, clock_program_arms_a_running_tick)
 	cr_expect_eq(o.retval, XDP_PASS_V);
 }
 
-Test(xdp, ipv6_expired_passes_and_is_deleted)
+Test(xdp, ipv6_expired_passes_until_swept)
 {
 	struct xb_ban v;
 	struct frame f;
@@ -416,6 +450,8 @@ Test(xdp, ipv6_expired_passes_and_is_deleted)
 	build(&f, "2001:db8::2", 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V);
 	expect_stats(1, 1, 0, 0, 0, 1, 0, 0);
+	cr_expect_eq(get6("2001:db8::2", &v), 0);
+	cr_expect_eq(xb_tab_sweep(&tab6, xb_now_mono_ns()), 1);
 	cr_expect_eq(get6("2001:db8::2", &v), -ENOENT);
 }
 
@@ -653,4 +689,83 @@ Test(xdp, mapped_address_is_not_special_on_the_wire)
 	build(&f, "::ffff:198.18.0.2", 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V);
 	expect_stats(1, 1, 0, 0, 0, 0, 0, 0);
+}
+
+/* --- probing the table ------------------------------------------------------ */
+
+/* n IPv4 addresses of 198.18.0.0/15 sharing one home slot, the first home
+ * slot found that has n of them. */
+static int same_home4(uint32_t *out, int n)
+{
+	static uint8_t cnt[TEST_SLOTS_MAX];
+	static uint32_t addrs[TEST_SLOTS_MAX][8];
+
+	memset(cnt, 0, sizeof(cnt));
+	for (uint32_t i = 0; i < 131072; i++) {
+		uint32_t a = htonl(0xc6120000u + i);
+		uint32_t h = xb_home(xb_hash4(a, ctl->seed), tab4.nslots);
+
+		if (cnt[h] < 8)
+			addrs[h][cnt[h]++] = a;
+		if (cnt[h] == n) {
+			memcpy(out, addrs[h], n * sizeof(*out));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A ban several slots from its home is found by the bpf_loop tail of the
+ * probe (past XB_PROBE_INLINE), also behind a tombstone; an address of the
+ * same run that is not banned passes. */
+Test(xdp, ipv4_probe_past_the_inline_slots)
+{
+	uint32_t a[8];
+	struct frame f;
+	char s[INET_ADDRSTRLEN];
+	struct xb_ban v = {};
+
+	cr_assert_eq(same_home4(a, 8), 0);
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(xb_tab_put(&tab4, &a[i], &v, NULL), 0);
+	/* The 7th sits at least 6 slots from home: found in the tail. */
+	build(&f, inet_ntop(AF_INET, &a[6], s, sizeof(s)), 0, 5);
+	cr_assert_eq(run(&f), XDP_DROP_V);
+	cr_assert_eq(xb_tab_del(&tab4, &a[1]), 0);
+	cr_assert_eq(run(&f), XDP_DROP_V, "found past a tombstone");
+	build(&f, inet_ntop(AF_INET, &a[1], s, sizeof(s)), 0, 5);
+	cr_assert_eq(run(&f), XDP_PASS_V, "the removed one passes");
+	build(&f, inet_ntop(AF_INET, &a[7], s, sizeof(s)), 0, 5);
+	cr_assert_eq(run(&f), XDP_PASS_V, "same run, never banned");
+	expect_stats(4, 2, 2, 0, 0, 0, 0, 0);
+	cr_expect_eq(xb_tab_find(&tab4, &a[6])->packets, 2);
+}
+
+Test(xdp, ipv6_probe_past_the_inline_slots)
+{
+	static uint8_t cnt[TEST_SLOTS_MAX];
+	static struct xb_in6 addrs[TEST_SLOTS_MAX][6];
+	struct xb_in6 *a = NULL;
+	char s[INET6_ADDRSTRLEN];
+	struct xb_ban v = {};
+	struct frame f;
+
+	for (uint32_t i = 1; i < 200000 && !a; i++) {
+		struct xb_in6 k = { .addr = { 0x20, 0x01, 0x0d, 0xb8 } };
+		uint32_t h, be = htonl(i);
+
+		memcpy(k.addr + 12, &be, 4);
+		h = xb_home(xb_hash6(&k, ctl->seed), tab6.nslots);
+		addrs[h][cnt[h]++] = k;
+		if (cnt[h] == 6)
+			a = addrs[h];
+	}
+	cr_assert_not_null(a);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(xb_tab_put(&tab6, &a[i], &v, NULL), 0);
+	build(&f, inet_ntop(AF_INET6, a[4].addr, s, sizeof(s)), 0, 5);
+	cr_assert_eq(run(&f), XDP_DROP_V);
+	build(&f, inet_ntop(AF_INET6, a[5].addr, s, sizeof(s)), 0, 5);
+	cr_assert_eq(run(&f), XDP_PASS_V);
+	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
 }
