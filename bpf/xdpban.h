@@ -32,6 +32,7 @@
 
 /* Default capacities; all are load-time settings (bpf_map__set_max_entries). */
 #define XB_DEF_MAX_BANS     1048576     /* exact bans, per family (see xb_tab_slots) */
+#define XB_MAX_MAX_BANS     (1u << 27)  /* keeps xb_tab_slots() within 32 bits */
 #define XB_DEF_MAX_PREFIX   65536       /* prefix bans, per family */
 #define XB_DEF_MAX_ALLOW    16384       /* allow-list entries, per family */
 

@@ -21,8 +21,9 @@ int xb_cli_dp_open(const char *what, bool create, uint32_t max_bans, struct xb_d
 	if (!o.max_bans && env && *env) {
 		uint64_t v;
 
-		if (xb_parse_u64(env, UINT32_MAX, &v) || !v) {
-			fprintf(stderr, "xdpban: XDPBAN_MAX_BANS: not a positive number: '%s'\n", env);
+		if (xb_parse_u64(env, XB_MAX_MAX_BANS, &v) || !v) {
+			fprintf(stderr, "xdpban: XDPBAN_MAX_BANS: not a number from 1 to %u: '%s'\n",
+				XB_MAX_MAX_BANS, env);
 			return -EINVAL;
 		}
 		o.max_bans = (uint32_t)v;

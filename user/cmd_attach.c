@@ -50,8 +50,9 @@ int do_attach(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			if (xb_parse_u64(optarg, UINT32_MAX, &v) || !v) {
-				fprintf(stderr, "xdpban: attach: --max-bans: not a positive number: '%s'\n", optarg);
+			if (xb_parse_u64(optarg, XB_MAX_MAX_BANS, &v) || !v) {
+				fprintf(stderr, "xdpban: attach: --max-bans: not a number from 1 to %u: '%s'\n",
+					XB_MAX_MAX_BANS, optarg);
 				return -EINVAL;
 			}
 			max_bans = (uint32_t)v;

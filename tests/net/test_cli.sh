@@ -57,7 +57,7 @@ first_err() { local code=$1 re=$2 name=$3 rc; shift 3
 first_err 2 "which address" "ban without address" X ban
 expect_err "unknown subcommand option" 2 "unknown option '--bogus'" X unban --bogus
 expect_err "bad attach mode" 2 "bad mode 'turbo'" X attach d0 --mode turbo
-expect_err "bad --max-bans" 2 "max-bans: not a positive number" X attach d0 --max-bans 0
+expect_err "bad --max-bans" 2 "max-bans: not a number from 1 to" X attach d0 --max-bans 0
 expect_err "bad XDPBAN_MAX_BANS" 2 "XDPBAN_MAX_BANS" env XDPBAN_MAX_BANS=lots ip netns exec "$NS" "$XDPBAN" attach d0
 first_err 2 "unknown or ambiguous command 'frobnicate'" "unknown command" X frobnicate
 
