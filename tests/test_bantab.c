@@ -962,3 +962,98 @@ Test(bantab, random6) { randomised(6, 3000, 4000, 20000, 0x5eed0006); }
 /* A tiny table: every key collides and runs wrap all the time. */
 Test(bantab, random_tiny4) { randomised(4, 12, 14, 20000, 0x5eed0104); }
 Test(bantab, random_tiny6) { randomised(6, 7, 9, 20000, 0x5eed0106); }
+
+/* --- known problems (skipped unless XB_TEST_KNOWN_BUGS is set) ------------ */
+
+static void known_bug(void)
+{
+	if (!getenv("XB_TEST_KNOWN_BUGS"))
+		cr_skip_test("known bantab problem; XB_TEST_KNOWN_BUGS=1 runs it");
+}
+
+/* What a lookup for an address with no ban costs the program: slots read
+ * from each home until EMPTY (at most XB_PROBE_MAX), averaged over homes. */
+static double miss_probe_avg(int fam, __u32 *max)
+{
+	const struct xb_tab *t = tab(fam);
+	__u64 sum = 0;
+
+	*max = 0;
+	for (__u32 h = 0; h < t->nslots; h++) {
+		__u32 len = 1, i = h;
+
+		while (slot_state(fam, i) != XB_SLOT_EMPTY && len < XB_PROBE_MAX) {
+			i = i + 1 == t->nslots ? 0 : i + 1;
+			len++;
+		}
+		sum += len;
+		if (len > *max)
+			*max = len;
+	}
+	return (double)sum / t->nslots;
+}
+
+/*
+ * Tombstones only turn EMPTY when an EMPTY slot follows them, and nothing
+ * else ever makes EMPTY slots, so under steady churn at a high load EMPTY
+ * slots die out and every miss (every packet from an address without a
+ * ban, the common case) walks up to XB_PROBE_MAX slots.
+ */
+Test(bantab, known_bug_tombstones_pile_up)
+{
+	const __u32 cap = 3000, load = cap * 9 / 10, churn = 10 * cap;
+	union key *live = calloc(load, sizeof(*live));
+	__u32 next = 0, max0, max1;
+	double avg0, avg1;
+
+	known_bug();
+	cr_assert_not_null(live);
+	rng = 42;
+	open_tabs(xb_tab_slots(cap), 0, SEED);
+	for (__u32 i = 0; i < load; i++) {
+		live[i] = K(4, next++);
+		cr_assert_eq(put(4, &live[i], 0, NULL), 0);
+	}
+	avg0 = miss_probe_avg(4, &max0);
+	/* Replace a random ban by a new one, sweeping now and then. */
+	for (__u32 n = 0; n < churn; n++) {
+		__u32 j = rnd() % load;
+
+		cr_assert_eq(xb_tab_del(tab(4), &live[j]), 0);
+		live[j] = K(4, next++);
+		cr_assert_eq(put(4, &live[j], 0, NULL), 0, "op %u", n);
+		if (n % 100 == 0)
+			xb_tab_sweep(tab(4), 1);
+	}
+	avg1 = miss_probe_avg(4, &max1);
+	cr_log_info("miss probe avg %.1f max %u when filled, avg %.1f max %u after %u "
+		    "replacements; EMPTY %u DEAD %u of %u", avg0, max0, avg1, max1, churn,
+		    count_state(4, XB_SLOT_EMPTY), dead_of(4), tab(4)->nslots);
+	free(live);
+	cr_assert_leq(avg1, 4 * avg0, "a miss reads %.1f slots on average (%.1f when filled)",
+		      avg1, avg0);
+}
+
+/*
+ * Once a table has no EMPTY slot left (small tables get there quickly, see
+ * random_tiny*), sweep never clears a tombstone again, even when nothing is
+ * LIVE and no probe can need one.
+ */
+Test(bantab, known_bug_sweep_keeps_all_dead)
+{
+	union key k[3];
+	__u64 cur = 0;
+
+	known_bug();
+	open_tabs(3, 0, SEED);          /* cap 2 */
+	for (__u32 h = 0; h < 3; h++)
+		keys_at(4, h, &k[h], 1, &cur);
+	cr_assert_eq(put(4, &k[0], 0, NULL), 0);
+	cr_assert_eq(put(4, &k[1], 0, NULL), 0);
+	cr_assert_eq(xb_tab_del(tab(4), &k[0]), 0);
+	cr_assert_eq(put(4, &k[2], 0, NULL), 0);
+	cr_assert_eq(count_state(4, XB_SLOT_EMPTY), 0);
+	cr_assert_eq(xb_tab_sweep(tab(4), 0), 2);
+	check_counts(4, 0, dead_of(4));
+	cr_assert_eq(dead_of(4), 0, "empty table, yet %u tombstones stay", dead_of(4));
+}
