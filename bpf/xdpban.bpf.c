@@ -163,6 +163,15 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_lis
  */
 #define XB_PROBE_INLINE 4
 
+/* The state is read first, once, and before the key: userspace writes the
+ * key before it publishes LIVE, so a LIVE state read here vouches for the
+ * key read after it (x86 keeps loads in order; volatile keeps the compiler
+ * from merging or reordering them). */
+static __always_inline __u32 slot_state(const __u32 *state)
+{
+	return *(const volatile __u32 *)state;
+}
+
 /* Slot step of a probe that started (after the inline part) at start; the
  * callback leaves its state alone until it stops, so the verifier sees the
  * loop converge. */
@@ -179,12 +188,15 @@ struct probe4 {
 
 static long probe4_step(__u64 step, struct probe4 *p)
 {
-	__u32 i = tail_slot(p->start, step, p->n);
+	__u32 i = tail_slot(p->start, step, p->n), st;
 	struct xb_slot4 *s = bpf_map_lookup_elem(&ban4, &i);
 
-	if (!s || s->state == XB_SLOT_EMPTY)
+	if (!s)
 		return 1;
-	if (s->addr == p->addr && s->state == XB_SLOT_LIVE) {
+	st = slot_state(&s->state);
+	if (st == XB_SLOT_EMPTY)
+		return 1;
+	if (st == XB_SLOT_LIVE && s->addr == p->addr) {
 		p->found = 1;
 		p->at = i;
 		return 1;
@@ -196,16 +208,19 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr)
 {
 	struct probe4 p = { .addr = addr, .n = c->nslots4 };
 	struct xb_slot4 *s;
-	__u32 i;
+	__u32 i, st;
 
 	if (!p.n)
 		return NULL;
 	i = xb_home(xb_hash4(addr, c->seed), p.n);
 	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
 		s = bpf_map_lookup_elem(&ban4, &i);
-		if (!s || s->state == XB_SLOT_EMPTY)
+		if (!s)
 			return NULL;
-		if (s->addr == addr && s->state == XB_SLOT_LIVE)
+		st = slot_state(&s->state);
+		if (st == XB_SLOT_EMPTY)
+			return NULL;
+		if (st == XB_SLOT_LIVE && s->addr == addr)
 			return &s->ban;
 		if (++i >= p.n)
 			i = 0;
@@ -236,12 +251,15 @@ static __always_inline bool same6(const struct xb_slot6 *s, __u64 hi, __u64 lo)
 
 static long probe6_step(__u64 step, struct probe6 *p)
 {
-	__u32 i = tail_slot(p->start, step, p->n);
+	__u32 i = tail_slot(p->start, step, p->n), st;
 	struct xb_slot6 *s = bpf_map_lookup_elem(&ban6, &i);
 
-	if (!s || s->state == XB_SLOT_EMPTY)
+	if (!s)
 		return 1;
-	if (same6(s, p->hi, p->lo) && s->state == XB_SLOT_LIVE) {
+	st = slot_state(&s->state);
+	if (st == XB_SLOT_EMPTY)
+		return 1;
+	if (st == XB_SLOT_LIVE && same6(s, p->hi, p->lo)) {
 		p->found = 1;
 		p->at = i;
 		return 1;
@@ -253,7 +271,7 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, const struct
 {
 	struct probe6 p = { .n = c->nslots6 };
 	struct xb_slot6 *s;
-	__u32 i;
+	__u32 i, st;
 
 	if (!p.n)
 		return NULL;
@@ -262,9 +280,12 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, const struct
 	i = xb_home(xb_hash6(a, c->seed), p.n);
 	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
 		s = bpf_map_lookup_elem(&ban6, &i);
-		if (!s || s->state == XB_SLOT_EMPTY)
+		if (!s)
 			return NULL;
-		if (same6(s, p.hi, p.lo) && s->state == XB_SLOT_LIVE)
+		st = slot_state(&s->state);
+		if (st == XB_SLOT_EMPTY)
+			return NULL;
+		if (st == XB_SLOT_LIVE && same6(s, p.hi, p.lo))
 			return &s->ban;
 		if (++i >= p.n)
 			i = 0;

@@ -6,10 +6,12 @@
  * hash) to the first EMPTY slot. Publication order is what keeps a
  * concurrent reader right: a new ban's key and value are stored before its
  * state turns LIVE (release store), a removed ban turns DEAD with one store,
- * and a DEAD slot only becomes EMPTY when the next slot is EMPTY too, i.e.
- * when no probe for a LIVE key can pass through it.
+ * and a DEAD slot only becomes EMPTY when no LIVE key's probe run passes
+ * through it (reclaim). Under churn tombstones would otherwise pile up until
+ * every miss walks XB_PROBE_MAX slots, so sweeps also compact (see there).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -66,6 +68,8 @@ int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl)
 	void *m;
 
 	memset(t, 0, sizeof(*t));
+	if (family != 4 && family != 6)
+		return -EINVAL;
 	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
 		return -errno;
 	t->family = family;
@@ -188,6 +192,66 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key)
 	return i < 0 ? NULL : ban(t, (uint32_t)i);
 }
 
+/*
+ * Move each LIVE key back to the first DEAD slot of its own probe run: the
+ * copy turns LIVE before the old slot turns DEAD, so a probe finds one of
+ * them -- except one that passed the new slot just before it was published
+ * and reaches the old one just after it was retired (a window of a few
+ * stores; that frame passes). Counter increments landing on the old slot in
+ * that window are lost.
+ */
+static void compact(struct xb_tab *t)
+{
+	for (uint32_t p = 0; p < t->nslots; p++) {
+		uint32_t h, d;
+
+		if (*state(t, p) != XB_SLOT_LIVE)
+			continue;
+		h = home(t, key_of(t, p));
+		for (d = h; d != p && *state(t, d) != XB_SLOT_DEAD; d = next(t, d))
+			;
+		if (d == p)
+			continue;
+		memcpy(key_of(t, d), key_of(t, p), key_sz(t));
+		*ban(t, d) = *ban(t, p);
+		__atomic_store_n(state(t, d), XB_SLOT_LIVE, __ATOMIC_RELEASE);
+		__atomic_store_n(state(t, p), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * Turn every DEAD slot that lies on no LIVE key's probe run (from its home
+ * to where it sits) into EMPTY: no probe for a present key passes it. Also
+ * recounts live and dead from the slots, so a writer killed mid-update
+ * leaves the counts wrong only until the next sweep.
+ */
+static void reclaim(struct xb_tab *t)
+{
+	uint64_t *need = calloc((t->nslots + 63) / 64, sizeof(*need));
+	uint32_t live = 0, dead = 0;
+
+	if (!need)
+		return;         /* tombstones stay: correct, only slower */
+	for (uint32_t p = 0; p < t->nslots; p++) {
+		if (*state(t, p) != XB_SLOT_LIVE)
+			continue;
+		live++;
+		for (uint32_t j = home(t, key_of(t, p)); j != p; j = next(t, j))
+			need[j / 64] |= 1ULL << (j % 64);
+	}
+	for (uint32_t p = 0; p < t->nslots; p++) {
+		if (*state(t, p) != XB_SLOT_DEAD)
+			continue;
+		if (need[p / 64] & (1ULL << (p % 64)))
+			dead++;
+		else
+			__atomic_store_n(state(t, p), XB_SLOT_EMPTY, __ATOMIC_RELEASE);
+	}
+	*t->live = live;
+	*t->dead = dead;
+	free(need);
+}
+
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created)
 {
 	int64_t free, i = probe(t, key, &free);
@@ -204,8 +268,16 @@ int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *
 			*created = false;
 		return 0;
 	}
-	if (*t->live >= t->cap || free < 0)
+	if (*t->live >= t->cap)
 		return -ENOSPC;
+	if (free < 0 || *t->dead > t->nslots / 4) {
+		/* A long run or many tombstones: tidy up, then probe again. */
+		compact(t);
+		reclaim(t);
+		probe(t, key, &free);
+		if (free < 0)
+			return -ENOSPC;
+	}
 	if (*state(t, (uint32_t)free) == XB_SLOT_DEAD)
 		(*t->dead)--;
 	memcpy(key_of(t, (uint32_t)free), key, key_sz(t));
@@ -217,34 +289,6 @@ int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *
 	if (created)
 		*created = true;
 	return 0;
-}
-
-/* DEAD slots right before an EMPTY one end no probe that could find
- * anything beyond them: make them EMPTY, walking back from each EMPTY. */
-static void tidy(struct xb_tab *t)
-{
-	uint32_t start = t->nslots;
-
-	if (!*t->dead)
-		return;
-	/* Start just after an EMPTY slot so that runs wrapping around the end
-	 * are handled in one backward pass. */
-	for (uint32_t i = 0; i < t->nslots; i++)
-		if (*state(t, i) == XB_SLOT_EMPTY) {
-			start = i;
-			break;
-		}
-	if (start == t->nslots)
-		return;         /* no EMPTY slot at all: nothing provably free */
-	for (uint32_t n = 0, i = start; n < t->nslots; n++) {
-		uint32_t prev = i ? i - 1 : t->nslots - 1;
-
-		if (*state(t, i) == XB_SLOT_EMPTY && *state(t, prev) == XB_SLOT_DEAD) {
-			__atomic_store_n(state(t, prev), XB_SLOT_EMPTY, __ATOMIC_RELEASE);
-			(*t->dead)--;
-		}
-		i = prev;
-	}
 }
 
 int xb_tab_del(struct xb_tab *t, const void *key)
@@ -281,7 +325,7 @@ size_t xb_tab_sweep(struct xb_tab *t, uint64_t now)
 {
 	size_t removed = 0;
 
-	for (uint32_t i = 0; i < t->nslots && *t->live; i++) {
+	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct xb_ban *b = ban(t, i);
 
 		if (*state(t, i) != XB_SLOT_LIVE)
@@ -293,6 +337,8 @@ size_t xb_tab_sweep(struct xb_tab *t, uint64_t now)
 		(*t->dead)++;
 		removed++;
 	}
-	tidy(t);
+	if (*t->dead)
+		compact(t);
+	reclaim(t);
 	return removed;
 }

@@ -53,7 +53,8 @@ typedef int (*xb_tab_cb)(const void *key, const struct xb_ban *b, void *ctx);
 int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx);
 
 /* Remove bans expired at now (every ban when now is 0); returns how many.
- * Then turns the tombstones no probe needs back into EMPTY slots. */
+ * Then moves bans back over tombstones on their probe runs, turns the
+ * tombstones no probe needs back into EMPTY slots and recounts. */
 size_t xb_tab_sweep(struct xb_tab *t, uint64_t now);
 
 #endif
