@@ -13,7 +13,6 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,10 +356,8 @@ const char *xb_dp_pin_dir(const struct xb_dp *dp)
 
 /* --- keys ----------------------------------------------------------------- */
 
-/* Largest key of any ban map (struct xb_lpm6). */
+/* A key of any trie (the exact bans are in tables: see tab_of). */
 union xb_key {
-	__u32 v4;
-	struct xb_in6 v6;
 	struct xb_lpm4 l4;
 	struct xb_lpm6 l6;
 };
@@ -369,37 +366,6 @@ static bool addr_valid(const struct xb_addr *a)
 {
 	return a && ((a->family == 4 && a->prefixlen <= 32) ||
 		     (a->family == 6 && a->prefixlen <= 128));
-}
-
-/* The prefix map (fd -1 for an exact address: see tab_of) and key for a;
- * false: bad address. */
-static bool ban_slot(const struct xb_dp *dp, const struct xb_addr *a, int *fd,
-		     union xb_key *k, bool *prefix)
-{
-	memset(k, 0, sizeof(*k));
-	if (!addr_valid(a))
-		return false;
-	*prefix = !xb_addr_is_single(a);
-	if (a->family == 4) {
-		if (*prefix) {
-			k->l4.prefixlen = a->prefixlen;
-			memcpy(&k->l4.addr, a->bytes, 4);
-			*fd = dp->pfx4;
-		} else {
-			memcpy(&k->v4, a->bytes, 4);
-			*fd = -1;       /* exact: dp->tab4 */
-		}
-	} else {
-		if (*prefix) {
-			k->l6.prefixlen = a->prefixlen;
-			memcpy(k->l6.addr, a->bytes, 16);
-			*fd = dp->pfx6;
-		} else {
-			memcpy(k->v6.addr, a->bytes, 16);
-			*fd = -1;       /* exact: dp->tab6 */
-		}
-	}
-	return true;
 }
 
 static void lpm_key(const struct xb_addr *a, union xb_key *k)
@@ -412,6 +378,19 @@ static void lpm_key(const struct xb_addr *a, union xb_key *k)
 		k->l6.prefixlen = a->prefixlen;
 		memcpy(k->l6.addr, a->bytes, 16);
 	}
+}
+
+/* For a prefix, its trie and key; for a single address fd is -1 (its ban
+ * lives in tab_of(dp, a)). false: bad address. */
+static bool ban_slot(const struct xb_dp *dp, const struct xb_addr *a, int *fd,
+		     union xb_key *k, bool *prefix)
+{
+	if (!addr_valid(a))
+		return false;
+	*prefix = !xb_addr_is_single(a);
+	lpm_key(a, k);
+	*fd = !*prefix ? -1 : a->family == 4 ? dp->pfx4 : dp->pfx6;
+	return true;
 }
 
 static void meta_key(const struct xb_addr *a, struct xb_meta_key *k)
@@ -446,7 +425,7 @@ static struct xb_tab *tab_of(struct xb_dp *dp, const struct xb_addr *a)
 /* Keep the fast path at one table probe: the program consults a prefix or
  * allow trie only while its flag is set. Called, under the writers' lock,
  * after every change to them. */
-static int ctl_refresh(struct xb_dp *dp)
+static void ctl_refresh(struct xb_dp *dp)
 {
 	__u32 flags = 0;
 
@@ -459,7 +438,6 @@ static int ctl_refresh(struct xb_dp *dp)
 	if (!map_empty(dp->allow6))
 		flags |= XB_CTL_ALLOW6;
 	__atomic_store_n(&dp->ctl->flags, flags, __ATOMIC_RELEASE);
-	return 0;
 }
 
 /* Is the whole of a covered by one allow-list entry? */
@@ -511,13 +489,11 @@ static void meta_del(struct xb_dp *dp, const struct xb_addr *a)
 
 /* A prefix ban: insert, or re-arm keeping the counters the program has
  * accumulated (those landing between our read and write are lost). */
-static int ban_pfx(struct xb_dp *dp, int fd, const union xb_key *k, const struct xb_ban *v,
-		   bool *created)
+static int ban_pfx(int fd, const union xb_key *k, const struct xb_ban *v, bool *created)
 {
 	struct xb_ban old, nv = *v;
 	int err;
 
-	(void)dp;
 	for (int tries = 0; tries < 3; tries++) {
 		err = bpf_map_update_elem(fd, k, &nv, BPF_NOEXIST);
 		if (err != -EEXIST) {
@@ -572,14 +548,14 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 		return -EPERM;
 	ban_value(req, &v);
 	dp_lock(dp);
-	err = prefix ? ban_pfx(dp, fd, &k, &v, &created) : ban_exact(dp, a, &v, &created);
+	err = prefix ? ban_pfx(fd, &k, &v, &created) : ban_exact(dp, a, &v, &created);
 	if (!err) {
 		if (req->reason)
 			meta_set(dp, a, req->reason);
 		else if (created)
 			meta_del(dp, a);        /* a stale reason of an earlier ban */
 		if (prefix)
-			err = ctl_refresh(dp);
+			ctl_refresh(dp);
 	} else {
 		err = full_error(dp, prefix, err);
 	}
@@ -766,7 +742,7 @@ int xb_dp_unban(struct xb_dp *dp, const struct xb_addr *a)
 	if (!err) {
 		meta_del(dp, a);
 		if (prefix)
-			err = ctl_refresh(dp);
+			ctl_refresh(dp);
 	}
 	dp_unlock(dp);
 	return err;
@@ -827,12 +803,17 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 	if (!ban_slot(dp, a, &fd, &k, &prefix))
 		return -EINVAL;
 	if (!prefix) {
-		const struct xb_ban *b = xb_tab_find(tab_of(dp, a), a->bytes);
+		const struct xb_ban *b;
 
-		if (!b)
-			return -ENOENT;
-		*out = *b;
-		return 0;
+		/* Under the lock: another process's compaction (in xb_tab_sweep
+		 * or xb_tab_put) may be moving this very ban, and a miss here means "lifted"
+		 * to the daemon's reconciliation. */
+		dp_lock(dp);
+		b = xb_tab_find(tab_of(dp, a), a->bytes);
+		if (b)
+			*out = *b;
+		dp_unlock(dp);
+		return b ? 0 : -ENOENT;
 	}
 	/* A trie lookup is longest-match: make sure this very prefix exists. */
 	if (!pfx_exists(fd, &k, a->family == 4 ? sizeof(k.l4) : sizeof(k.l6)))
@@ -1013,9 +994,9 @@ int xb_dp_allow(struct xb_dp *dp, const struct xb_addr *a)
 	if (err)
 		return err;
 	dp_lock(dp);
-	err = ctl_refresh(dp);
+	ctl_refresh(dp);
 	dp_unlock(dp);
-	return err;
+	return 0;
 }
 
 int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
@@ -1030,9 +1011,9 @@ int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
 	if (err)
 		return err;
 	dp_lock(dp);
-	err = ctl_refresh(dp);
+	ctl_refresh(dp);
 	dp_unlock(dp);
-	return err;
+	return 0;
 }
 
 /* --- counters, sweep, flush ----------------------------------------------- */
@@ -1163,7 +1144,7 @@ static int purge_all(struct xb_dp *dp, uint64_t now, size_t *removed)
 	if (!err)
 		err = purge_meta(dp, now == 0);
 	if (!err)
-		err = ctl_refresh(dp);
+		ctl_refresh(dp);
 	dp_unlock(dp);
 	return err;
 }
