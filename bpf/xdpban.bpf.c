@@ -267,17 +267,15 @@ static long probe6_step(__u64 step, struct probe6 *p)
 	return 0;
 }
 
-static __always_inline struct xb_ban *find6(const struct xb_ctl *c, const struct xb_in6 *a)
+static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo)
 {
-	struct probe6 p = { .n = c->nslots6 };
+	struct probe6 p = { .hi = hi, .lo = lo, .n = c->nslots6 };
 	struct xb_slot6 *s;
 	__u32 i, st;
 
 	if (!p.n)
 		return NULL;
-	__builtin_memcpy(&p.hi, a->addr, 8);
-	__builtin_memcpy(&p.lo, a->addr + 8, 8);
-	i = xb_home(xb_hash6(a, c->seed), p.n);
+	i = xb_home(xb_hash6w(hi, lo, c->seed), p.n);
 	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
 		s = bpf_map_lookup_elem(&ban6, &i);
 		if (!s)
@@ -319,11 +317,12 @@ static __always_inline int check4(__u64 *st, const struct xb_ctl *c, struct iphd
 static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6hdr *ip6, __u64 len)
 {
 	struct xb_lpm6 lkey;    /* filled only when a trie is consulted */
-	struct xb_in6 key;
 	struct xb_ban *b;
+	__u64 hi, lo;
 
-	__builtin_memcpy(key.addr, &ip6->saddr, 16);
-	b = find6(c, &key);
+	__builtin_memcpy(&hi, &ip6->saddr, 8);
+	__builtin_memcpy(&lo, (void *)&ip6->saddr + 8, 8);
+	b = find6(c, hi, lo);
 	if (b) {
 		lkey.prefixlen = 128;
 		__builtin_memcpy(lkey.addr, &ip6->saddr, 16);

@@ -129,13 +129,19 @@ XB_INLINE __u64 xb_hash4(__u32 addr, __u64 seed)
 	return xb_mix64(addr ^ seed);
 }
 
+/* An IPv6 address as its two 64-bit halves, as they sit in memory. */
+XB_INLINE __u64 xb_hash6w(__u64 hi, __u64 lo, __u64 seed)
+{
+	return xb_mix64(xb_mix64(hi ^ seed) ^ lo);
+}
+
 XB_INLINE __u64 xb_hash6(const struct xb_in6 *a, __u64 seed)
 {
 	__u64 hi, lo;
 
 	__builtin_memcpy(&hi, a->addr, 8);
 	__builtin_memcpy(&lo, a->addr + 8, 8);
-	return xb_mix64(xb_mix64(hi ^ seed) ^ lo);
+	return xb_hash6w(hi, lo, seed);
 }
 
 #define XB_BAN_F_MANUAL     (1u << 0)   /* made by `xdpban ban` */
