@@ -161,7 +161,6 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_lis
  * in a bpf_loop so the verifier walks the loop body once, not a thousand
  * times. Both stop at an EMPTY slot.
  */
-#define XB_PROBE_INLINE 8
 
 /* The state is read first, once, and before the key: userspace writes the
  * key before it publishes LIVE, so a LIVE state read here vouches for the

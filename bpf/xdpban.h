@@ -84,6 +84,7 @@ struct xb_ban {
 #define XB_SLOT_LIVE  1
 #define XB_SLOT_DEAD  2
 #define XB_PROBE_MAX  1024              /* longest probe; inserts never go further */
+#define XB_PROBE_INLINE 8               /* probes the program makes before its bpf_loop */
 
 struct xb_slot4 {
 	__u32 addr;                     /* network order */

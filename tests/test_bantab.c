@@ -176,8 +176,8 @@ static bool slot_live_with(int fam, __u32 i, const union key *k)
 
 /*
  * The XDP program's lookup (xdpban.bpf.c find4/find6) redone over the
- * mapping: nslots from ctl, XB_PROBE_INLINE (4) slots inline, then the
- * bpf_loop tail (XB_PROBE_MAX - 4 steps) whose index leaves the array (a
+ * mapping: nslots from ctl, XB_PROBE_INLINE slots inline, then the
+ * bpf_loop tail (XB_PROBE_MAX - XB_PROBE_INLINE steps) whose index leaves the array (a
  * failed lookup) once it wraps twice; stops at EMPTY. Returns the slot or -1.
  */
 static int64_t prog_find(int fam, const union key *k)
@@ -188,7 +188,7 @@ static int64_t prog_find(int fam, const union key *k)
 	if (!n)
 		return -1;
 	i = home_of(fam, k);
-	for (int p = 0; p < 4; p++) {
+	for (int p = 0; p < XB_PROBE_INLINE; p++) {
 		if (i >= t->nslots || slot_state(fam, i) == XB_SLOT_EMPTY)
 			return -1;
 		if (slot_live_with(fam, i, k))
@@ -196,10 +196,10 @@ static int64_t prog_find(int fam, const union key *k)
 		if (++i >= n)
 			i = 0;
 	}
-	if (n <= 4)
+	if (n <= XB_PROBE_INLINE)
 		return -1;
 	start = i;
-	for (__u64 step = 0; step < XB_PROBE_MAX - 4; step++) {
+	for (__u64 step = 0; step < XB_PROBE_MAX - XB_PROBE_INLINE; step++) {
 		__u32 j = start + (__u32)step;
 
 		if (j >= n)

@@ -693,79 +693,98 @@ Test(xdp, mapped_address_is_not_special_on_the_wire)
 
 /* --- probing the table ------------------------------------------------------ */
 
-/* n IPv4 addresses of 198.18.0.0/15 sharing one home slot, the first home
- * slot found that has n of them. */
-static int same_home4(uint32_t *out, int n)
+/* Keys sharing one home slot: XB_PROBE_INLINE + 2 to ban (the last sits
+ * past the inline probes) and one more that stays unbanned. */
+#define RUN_KEYS (XB_PROBE_INLINE + 3)
+
+/* How far from its home slot key sits in table t (-1: not there). */
+static int64_t distance(const struct xb_tab *t, const void *key, uint32_t home)
+{
+	const struct xb_ban *b = xb_tab_find(t, key);
+	uint32_t at;
+
+	if (!b)
+		return -1;
+	at = ((const uint8_t *)b - t->slots) / t->slot_sz;
+	return at >= home ? at - home : t->nslots - home + at;
+}
+
+/* RUN_KEYS IPv4 addresses of 198.18.0.0/15 sharing one home slot. */
+static uint32_t same_home4(uint32_t *out)
 {
 	static uint8_t cnt[TEST_SLOTS_MAX];
-	static uint32_t addrs[TEST_SLOTS_MAX][8];
+	static uint32_t addrs[TEST_SLOTS_MAX][RUN_KEYS];
 
 	memset(cnt, 0, sizeof(cnt));
 	for (uint32_t i = 0; i < 131072; i++) {
 		uint32_t a = htonl(0xc6120000u + i);
 		uint32_t h = xb_home(xb_hash4(a, ctl->seed), tab4.nslots);
 
-		if (cnt[h] < 8)
-			addrs[h][cnt[h]++] = a;
-		if (cnt[h] == n) {
-			memcpy(out, addrs[h], n * sizeof(*out));
-			return 0;
+		addrs[h][cnt[h]++] = a;
+		if (cnt[h] == RUN_KEYS) {
+			memcpy(out, addrs[h], sizeof(addrs[h]));
+			return h;
 		}
 	}
-	return -ENOENT;
+	cr_assert_fail("no %d addresses share a home slot", RUN_KEYS);
+	return 0;
 }
 
-/* A ban several slots from its home is found by the bpf_loop tail of the
- * probe (past XB_PROBE_INLINE), also behind a tombstone; an address of the
- * same run that is not banned passes. */
+/* A ban past the inline probes is found by the bpf_loop tail of the
+ * probe, also behind a tombstone; an address of the same run that is not
+ * banned passes (its probe also ends in the tail). */
 Test(xdp, ipv4_probe_past_the_inline_slots)
 {
-	uint32_t a[8];
+	const int last = RUN_KEYS - 2, extra = RUN_KEYS - 1;
+	uint32_t a[RUN_KEYS], home;
 	struct frame f;
 	char s[INET_ADDRSTRLEN];
 	struct xb_ban v = {};
 
-	cr_assert_eq(same_home4(a, 8), 0);
-	for (int i = 0; i < 7; i++)
+	home = same_home4(a);
+	for (int i = 0; i <= last; i++)
 		cr_assert_eq(xb_tab_put(&tab4, &a[i], &v, NULL), 0);
-	/* The 7th sits at least 6 slots from home: found in the tail. */
-	build(&f, inet_ntop(AF_INET, &a[6], s, sizeof(s)), 0, 5);
+	cr_assert_geq(distance(&tab4, &a[last], home), XB_PROBE_INLINE, "past the inline probes");
+	build(&f, inet_ntop(AF_INET, &a[last], s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_DROP_V);
 	cr_assert_eq(xb_tab_del(&tab4, &a[1]), 0);
 	cr_assert_eq(run(&f), XDP_DROP_V, "found past a tombstone");
 	build(&f, inet_ntop(AF_INET, &a[1], s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V, "the removed one passes");
-	build(&f, inet_ntop(AF_INET, &a[7], s, sizeof(s)), 0, 5);
+	build(&f, inet_ntop(AF_INET, &a[extra], s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V, "same run, never banned");
 	expect_stats(4, 2, 2, 0, 0, 0, 0, 0);
-	cr_expect_eq(xb_tab_find(&tab4, &a[6])->packets, 2);
+	cr_expect_eq(xb_tab_find(&tab4, &a[last])->packets, 2);
 }
 
 Test(xdp, ipv6_probe_past_the_inline_slots)
 {
 	static uint8_t cnt[TEST_SLOTS_MAX];
-	static struct xb_in6 addrs[TEST_SLOTS_MAX][6];
+	static struct xb_in6 addrs[TEST_SLOTS_MAX][RUN_KEYS];
+	const int last = RUN_KEYS - 2, extra = RUN_KEYS - 1;
 	struct xb_in6 *a = NULL;
 	char s[INET6_ADDRSTRLEN];
 	struct xb_ban v = {};
+	uint32_t home = 0;
 	struct frame f;
 
 	for (uint32_t i = 1; i < 200000 && !a; i++) {
 		struct xb_in6 k = { .addr = { 0x20, 0x01, 0x0d, 0xb8 } };
-		uint32_t h, be = htonl(i);
+		uint32_t be = htonl(i);
 
 		memcpy(k.addr + 12, &be, 4);
-		h = xb_home(xb_hash6(&k, ctl->seed), tab6.nslots);
-		addrs[h][cnt[h]++] = k;
-		if (cnt[h] == 6)
-			a = addrs[h];
+		home = xb_home(xb_hash6(&k, ctl->seed), tab6.nslots);
+		addrs[home][cnt[home]++] = k;
+		if (cnt[home] == RUN_KEYS)
+			a = addrs[home];
 	}
 	cr_assert_not_null(a);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i <= last; i++)
 		cr_assert_eq(xb_tab_put(&tab6, &a[i], &v, NULL), 0);
-	build(&f, inet_ntop(AF_INET6, a[4].addr, s, sizeof(s)), 0, 5);
+	cr_assert_geq(distance(&tab6, &a[last], home), XB_PROBE_INLINE, "past the inline probes");
+	build(&f, inet_ntop(AF_INET6, a[last].addr, s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_DROP_V);
-	build(&f, inet_ntop(AF_INET6, a[5].addr, s, sizeof(s)), 0, 5);
+	build(&f, inet_ntop(AF_INET6, a[extra].addr, s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V);
 	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
 }
