@@ -440,6 +440,13 @@ static void ctl_refresh(struct xb_dp *dp)
 	__atomic_store_n(&dp->ctl->flags, flags, __ATOMIC_RELEASE);
 }
 
+static void ctl_refresh_locked(struct xb_dp *dp)
+{
+	dp_lock(dp);
+	ctl_refresh(dp);
+	dp_unlock(dp);
+}
+
 /* Is the whole of a covered by one allow-list entry? */
 static bool is_allowed(struct xb_dp *dp, const struct xb_addr *a)
 {
@@ -991,12 +998,9 @@ int xb_dp_allow(struct xb_dp *dp, const struct xb_addr *a)
 		pr_warn("xdpban: allow list full\n");
 		return -ENOSPC;
 	}
-	if (err)
-		return err;
-	dp_lock(dp);
-	ctl_refresh(dp);
-	dp_unlock(dp);
-	return 0;
+	if (!err)
+		ctl_refresh_locked(dp);
+	return err;
 }
 
 int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
@@ -1008,12 +1012,9 @@ int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a)
 		return -EINVAL;
 	lpm_key(a, &k);
 	err = bpf_map_delete_elem(a->family == 4 ? dp->allow4 : dp->allow6, &k);
-	if (err)
-		return err;
-	dp_lock(dp);
-	ctl_refresh(dp);
-	dp_unlock(dp);
-	return 0;
+	if (!err)
+		ctl_refresh_locked(dp);
+	return err;
 }
 
 /* --- counters, sweep, flush ----------------------------------------------- */
