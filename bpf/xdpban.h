@@ -70,15 +70,16 @@ struct xb_ban {
 /*
  * Exact bans live in open-addressing hash tables (linear probing) laid out
  * in mmapable BPF arrays, not in BPF hash maps: an array lookup is inlined by
- * the verifier, where a hash map's costs four out-of-line kernel calls per
- * hit (lookup, hash, bucket walk, memcmp), and the slot holds key and value
- * in one place (one cache miss, not two, on a large table).
+ * the verifier, where a hash map's lookup costs four out-of-line kernel
+ * calls per hit (lookup, hash, bucket walk, memcmp), and the slot holds key
+ * and value in one place (one cache miss, not two, on a large table).
  *
  * Userspace is the only writer (struct xb_tab, under a lock on the pin
  * directory); the program only reads slots and adds to a ban's counters. A
  * writer fills a slot's fields first and makes it LIVE last; removal turns a
  * slot DEAD (a tombstone: probes go on past it, inserts reuse it), so a
- * reader never misses a ban that stays in the table.
+ * reader never misses a ban that stays in the table -- except for an instant
+ * while a sweep's compaction moves it nearer its home (user/bantab.c).
  */
 #define XB_SLOT_EMPTY 0                 /* never used: ends every probe */
 #define XB_SLOT_LIVE  1
