@@ -41,17 +41,25 @@ XCFLAGS   := -DXDPBAN_VERSION=\"$(VERSION)\" $(WARN) -std=gnu11 -D_GNU_SOURCE -I
 SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(BUILD) -Ibpf
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(wildcard user/*.c)
-LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+# The product's XDP program; the benchmarks' own programs (floor, traffic
+# generator) live beside the benchmarks. Every skeleton goes into $(BUILD).
+BPF_SRCS  := $(wildcard bpf/*.bpf.c) $(wildcard tests/bench/*.bpf.c)
+SKELS     := $(addprefix $(BUILD)/,$(notdir $(BPF_SRCS:.bpf.c=.skel.h)))
+vpath %.bpf.c bpf tests/bench
+# user/STAGE/*.c: one folder per pipeline stage (see README, "Where things are").
+USER_SRCS := $(wildcard user/*/*.c)
+LIB_SRCS  := $(filter-out user/cli/main.c,$(USER_SRCS))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS  := $(patsubst user/%.c,$(BUILD)/san/obj/%.o,$(LIB_SRCS))
-TEST_SRCS := $(wildcard tests/test_*.c)
-TEST_AUX  := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
-TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
-SAN_TESTS := $(patsubst tests/%.c,$(BUILD)/san/tests/%,$(TEST_SRCS))
+# tests/STAGE/test_*.c mirror user/ (and bpf/); each is one Criterion binary,
+# built flat as $(BUILD)/tests/test_NAME. tests/lib/*.c are helpers linked into each.
+TEST_SRCS := $(wildcard tests/*/test_*.c)
+TEST_AUX  := $(wildcard tests/lib/*.c)
+TESTS     := $(addprefix $(BUILD)/tests/,$(notdir $(TEST_SRCS:.c=)))
+SAN_TESTS := $(addprefix $(BUILD)/san/tests/,$(notdir $(TEST_SRCS:.c=)))
+vpath test_%.c $(sort $(dir $(TEST_SRCS)))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(BENCH_SRCS))
 BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all tests deps check check-unit check-san check-net check-e2e vmtest \
@@ -69,7 +77,7 @@ $(BUILD)/vmlinux.h: | $(BUILD)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/xdpban.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: %.bpf.c bpf/xdpban.h $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
@@ -81,15 +89,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # --- userspace -------------------------------------------------------------
 
-$(BUILD) $(BUILD)/obj $(BUILD)/san/obj $(BUILD)/tests $(BUILD)/san/tests $(BUILD)/bench:
+$(BUILD) $(BUILD)/tests $(BUILD)/san/tests $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
-$(BUILD)/obj/%.o: user/%.c $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
 
-$(BUILD)/san/obj/%.o: user/%.c $(SKELS) | $(BUILD)/san/obj
+$(BUILD)/san/obj/%.o: user/%.c $(SKELS)
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(XCFLAGS) -c $< -o $@
 
 $(BUILD)/libxdpban.a: $(LIB_OBJS)
@@ -100,17 +110,16 @@ $(BUILD)/san/libxdpban.a: $(SAN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/xdpban: $(BUILD)/obj/main.o $(BUILD)/libxdpban.a
+$(BUILD)/xdpban: $(BUILD)/obj/cli/main.o $(BUILD)/libxdpban.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
-# Every tests/test_*.c is one Criterion binary; other tests/*.c are helpers
-# linked into each. Each is built twice: plain and with ASan+UBSan.
-$(BUILD)/tests/%: tests/%.c $(TEST_AUX) $(BUILD)/libxdpban.a | $(BUILD)/tests
+# Each test binary is built twice: plain and with ASan+UBSan.
+$(BUILD)/tests/%: %.c $(TEST_AUX) $(BUILD)/libxdpban.a | $(BUILD)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Itests $< $(TEST_AUX) $(BUILD)/libxdpban.a $(PKG_LIBS) $(CRIT_LIBS) -o $@
 
-$(BUILD)/san/tests/%: tests/%.c $(TEST_AUX) $(BUILD)/san/libxdpban.a | $(BUILD)/san/tests
+$(BUILD)/san/tests/%: %.c $(TEST_AUX) $(BUILD)/san/libxdpban.a | $(BUILD)/san/tests
 	$(call msg,TEST-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(XCFLAGS) -Itests $< $(TEST_AUX) $(BUILD)/san/libxdpban.a $(PKG_LIBS) $(CRIT_LIBS) -o $@
 
@@ -179,4 +188,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/obj/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/san/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/san/tests/*.d)

@@ -27,10 +27,10 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
-#include "actions.h"
-#include "daemon.h"
-#include "state.h"
-#include "util.h"
+#include "dataplane/dataplane.h"
+#include "daemon/daemon.h"
+#include "policy/state.h"
+#include "common/util.h"
 #include "xdpban.h"
 
 static double now_ms(void)

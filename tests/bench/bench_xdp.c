@@ -40,8 +40,8 @@
 
 #include "xdpban.h"
 #include "xdpban.skel.h"
-#include "actions.h"
-#include "bantab.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/bantab.h"
 #include "xdpnop.skel.h"
 
 #define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <criterion/criterion.h>
+
+#include "common/config.h"
+#include "common/util.h"
+
+#define CONF_DIR "tests/data/conf/"
+
+static int parse(const char *xml, struct xb_config **c, char *err, size_t len)
+{
+	return xb_config_parse(xml, strlen(xml), "t.conf", c, err, len);
+}
+
+Test(config, seed_block_pasted_unchanged)
+{
+	struct xb_config *c = NULL;
+	char err[512];
+
+	cr_assert_eq(xb_config_load(CONF_DIR "seed.conf", &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->n_ars, 1);
+	cr_expect_str_eq(c->ars[0].command, "firewall-drop");
+	cr_expect(c->ars[0].cmd && c->ars[0].cmd->builtin_drop);
+	cr_expect_eq(c->ars[0].location, XB_LOC_LOCAL);
+	cr_assert_eq(c->ars[0].n_rules_id, 1);
+	cr_expect_eq(c->ars[0].rules_id[0], 5712);
+	cr_expect_eq(c->ars[0].timeout, 600);
+	cr_assert_eq(c->ars[0].n_repeated, 3);
+	cr_expect_eq(c->ars[0].repeated[0], 1800);
+	cr_expect_eq(c->ars[0].repeated[1], 3600);
+	cr_expect_eq(c->ars[0].repeated[2], 5400);
+	/* Defaults for everything else. */
+	cr_expect_str_eq(c->state_dir, XB_STATE_DIR_DEFAULT);
+	cr_expect_eq(c->offender_memory, 7 * 86400);
+	cr_expect_eq(c->v6agg.prefix_len, 64);
+	cr_expect(c->v6agg.enabled);
+	xb_config_free(c);
+}
+
+Test(config, full_file)
+{
+	struct xb_config *c = NULL;
+	char err[512], buf[XB_ADDRSTRLEN];
+
+	cr_assert_eq(xb_config_load(CONF_DIR "full.conf", &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->n_ifaces, 2);
+	cr_expect_str_eq(c->ifaces[0].name, "eth0");
+	cr_expect_eq(c->ifaces[0].mode, XB_MODE_NATIVE);
+	cr_expect_eq(c->ifaces[1].mode, XB_MODE_AUTO);
+	cr_assert_eq(c->n_sources, 2);
+	cr_expect_eq(c->sources[0].type, XB_CSRC_JOURNALD);
+	cr_expect_str_eq(c->sources[1].path, "/var/log/auth.log");
+	cr_expect_str_eq(c->rules_dir, "/usr/share/xdpban/rules");
+	cr_expect_str_eq(c->local_rules, "/etc/xdpban/local_rules.xml");
+	cr_assert_eq(c->n_allow, 2);
+	cr_expect_str_eq(xb_addr_fmt(&c->allow[0], buf, sizeof(buf)), "198.18.0.0/24");
+	cr_expect_str_eq(xb_addr_fmt(&c->allow[1], buf, sizeof(buf)), "2001:db8:1::/48");
+	cr_expect_str_eq(c->state_dir, "/var/lib/xdpban-test");
+	cr_expect_str_eq(c->ctl_socket, "/run/xdpban-test.sock");
+	cr_expect_eq(c->offender_memory, 2 * 86400);
+	cr_expect_eq(c->v6agg.prefix_len, 56);
+	cr_expect_eq(c->v6agg.threshold, 4);
+	cr_expect_eq(c->v6agg.window, 1800);
+	cr_assert_eq(c->n_ars, 2);
+	cr_expect_eq(c->ars[0].n_rules_id, 2);
+	cr_expect_eq(c->ars[0].rules_id[1], 5720);
+	cr_expect_eq(c->ars[0].n_repeated, 7);
+	cr_expect_eq(c->ars[0].repeated[6], XB_TIMEOUT_PERMANENT);
+	cr_expect_eq(c->ars[1].location, XB_LOC_SERVER);
+	cr_expect_eq(c->ars[1].level, 10);
+	cr_expect_str_eq(c->ars[1].rules_group, "authentication_failures,|invalid_login,");
+	cr_expect_eq(c->ars[1].timeout, 3600);
+	cr_expect_float_eq(c->ars[1].increment_factor, 2.0, 1e-9);
+	cr_expect_eq(c->ars[1].max_timeout, 604800);
+	cr_expect_eq(c->ars[1].random_jitter, 60);
+	cr_expect_eq(c->ars[1].permanent_after, 10);
+	xb_config_free(c);
+}
+
+Test(config, ossec_conf_fragment)
+{
+	struct xb_config *c = NULL;
+	char err[512], buf[XB_ADDRSTRLEN];
+
+	cr_assert_eq(xb_config_load(CONF_DIR "ossec.conf", &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->n_allow, 2);
+	cr_expect_str_eq(xb_addr_fmt(&c->allow[1], buf, sizeof(buf)), "198.18.5.5");
+	cr_assert_eq(c->n_cmds, 2);
+	cr_assert_eq(c->n_ars, 2);
+	cr_expect(c->ars[0].disabled);
+	cr_expect_not(c->ars[0].cmd->builtin_drop);
+	cr_expect(c->ars[1].cmd->builtin_drop);
+	xb_config_free(c);
+}
+
+/* Each bad config names the file, the line and the reason. */
+Test(config, bad_configs_refused_with_line)
+{
+	static const struct { const char *file, *want; } bad[] = {
+		{ "bad-unknown.conf", "bad-unknown.conf:6: unknown element <tiemout>" },
+		{ "bad-timeout.conf", "bad-timeout.conf:6: <timeout>: '-600' is negative" },
+		{ "bad-agent.conf", "bad-agent.conf:2: location defined-agent needs multi-host" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct xb_config *c = NULL;
+		char path[256], err[512];
+
+		snprintf(path, sizeof(path), CONF_DIR "%s", bad[i].file);
+		cr_expect_eq(xb_config_load(path, &c, err, sizeof(err)), -EINVAL, "%s", bad[i].file);
+		cr_expect_null(c);
+		cr_expect(strstr(err, bad[i].want), "%s: got '%s'", bad[i].file, err);
+	}
+}
+
+Test(config, bad_values)
+{
+	static const struct { const char *xml, *want; } bad[] = {
+		{ "<xdpban><active-response><command>firewall-drop</command><location>local</location>"
+		  "<rules_id>5712</rules_id><timeout>0</timeout></active-response></xdpban>",
+		  "t.conf:1: <timeout>: must be greater than zero" },
+		{ "<xdpban><active-response><command>firewall-drop</command><location>local</location>"
+		  "<rules_id>5712</rules_id><timeout>ten</timeout></active-response></xdpban>",
+		  "'ten' is not a duration" },
+		{ "<xdpban><active-response><location>local</location>"
+		  "<rules_id>5712</rules_id><timeout>600</timeout></active-response></xdpban>",
+		  "without <command>" },
+		{ "<xdpban><active-response><command>nope</command><location>local</location>"
+		  "<rules_id>5712</rules_id></active-response></xdpban>",
+		  "command 'nope'" },
+		{ "<xdpban><active-response><command>firewall-drop</command><location>local</location>"
+		  "<rules_id>57x2</rules_id></active-response></xdpban>",
+		  "'57x2' is not a rule id" },
+		{ "<xdpban><active-response><command>firewall-drop</command><location>local</location>"
+		  "<rules_id>5712</rules_id><repeated_offenders>30,-5</repeated_offenders></active-response></xdpban>",
+		  "'-5' is negative" },
+		{ "<xdpban><active-response><command>firewall-drop</command><location>all</location>"
+		  "<rules_id>5712</rules_id></active-response></xdpban>",
+		  "location all needs multi-host" },
+		{ "<xdpban><active-response><command>firewall-drop</command><location>mars</location>"
+		  "<rules_id>5712</rules_id></active-response></xdpban>",
+		  "location 'mars'" },
+		{ "<xdpban><active-response><command>firewall-drop</command><location>local</location>"
+		  "<level>21</level></active-response></xdpban>", "<level>" },
+		{ "<xdpban><white_list>198.18.0.1/16</white_list></xdpban>", "white_list" },
+		{ "<xdpban><interface mode=\"turbo\">eth0</interface></xdpban>", "turbo" },
+		{ "<xdpban><source type=\"file\">relative.log</source></xdpban>", "absolute path" },
+		{ "<xdpban>hello<state_dir>/x</state_dir></xdpban>", "unexpected text 'hello'" },
+		{ "<xdpban><state_dir>/x</xdpban>", "t.conf:1:" },
+		{ "<wazuh/>", "root element is <wazuh>" },
+		{ "<!DOCTYPE x [<!ENTITY e \"198.18.0.1\">]><xdpban><white_list>&e;</white_list></xdpban>",
+		  "DOCTYPE" },
+		{ "<xdpban><global><logall>yes</logall></global></xdpban>", "<logall>" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct xb_config *c = NULL;
+		char err[512] = "";
+
+		cr_expect_eq(parse(bad[i].xml, &c, err, sizeof(err)), -EINVAL, "case %zu", i);
+		cr_expect_null(c, "case %zu", i);
+		cr_expect(strstr(err, bad[i].want), "case %zu: want '%s', got '%s'", i, bad[i].want, err);
+	}
+}
+
+Test(config, wazuh_details)
+{
+	struct xb_config *c = NULL;
+	char err[512];
+	/* no timeout = never undone; timeout_allowed no = timeout ignored */
+	const char *xml =
+		"<xdpban><command><name>firewall-drop</name><executable>firewall-drop</executable>"
+		"<timeout_allowed>no</timeout_allowed></command>"
+		"<active-response><command>firewall-drop</command><location>AS</location>"
+		"<rules_id>5712</rules_id><timeout>600</timeout></active-response>"
+		"<active-response><command>xdp-drop</command><location>local</location>"
+		"<level>10</level></active-response></xdpban>";
+
+	cr_assert_eq(parse(xml, &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c->ars[0].location, XB_LOC_SERVER);
+	cr_expect_eq(c->ars[0].timeout, XB_TIMEOUT_PERMANENT);
+	cr_expect_eq(c->ars[1].timeout, XB_TIMEOUT_PERMANENT);
+	xb_config_free(c);
+}
+
+Test(config, missing_file)
+{
+	struct xb_config *c = NULL;
+	char err[512];
+
+	cr_expect_eq(xb_config_load("/nonexistent/xdpban.conf", &c, err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "/nonexistent/xdpban.conf"));
+}
+
+Test(config, path_precedence)
+{
+	setenv(XB_CONFIG_ENV, "/tmp/env.conf", 1);
+	cr_expect_str_eq(xb_config_path("/a.conf"), "/a.conf");
+	cr_expect_str_eq(xb_config_path(NULL), "/tmp/env.conf");
+	unsetenv(XB_CONFIG_ENV);
+	cr_expect_str_eq(xb_config_path(NULL), XB_CONFIG_DEFAULT);
+}

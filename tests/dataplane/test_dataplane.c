@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The xb_dp_* API against real pinned maps in a private bpffs (xb_dp_open
+ * mounts it on a fresh temp dir), torn down after every test.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "dataplane/dataplane.h"
+#include "common/addr.h"
+#include "dataplane/bantab.h"
+#include "common/util.h"
+
+static char dir[64];
+static struct xb_dp *dp;
+
+static void rm_pins(void)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+/* 0: a small capacity, so each test's maps are quick to create (also in
+ * an emulated VM); the default itself is checked once below. */
+static void open_dp(uint32_t max_bans)
+{
+	struct xb_dp_opts o = { .pin_dir = dir, .max_bans = max_bans ? max_bans : 65536,
+				.max_prefix = 1024, .max_allow = 1024 };
+
+	cr_assert_eq(xb_dp_open(&o, &dp), 0);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/xbdp-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	dp = NULL;
+}
+
+static void teardown(void)
+{
+	xb_dp_close(dp);
+	dp = NULL;
+	rm_pins();
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+TestSuite(actions, .init = setup, .fini = teardown);
+
+static struct xb_addr A(const char *s)
+{
+	struct xb_addr a;
+
+	cr_assert_eq(xb_addr_parse(s, &a, false), 0, "%s", s);
+	return a;
+}
+
+static int pinned_fd(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "%s pinned", path);
+	return fd;
+}
+
+static uint32_t ctl_flags(void)
+{
+	struct xb_ctl c;
+	uint32_t zero = 0;
+	int fd = pinned_fd(XB_MAP_CTL);
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	close(fd);
+	return c.flags;
+}
+
+static const struct xb_ban_req perm = { .flags = XB_BAN_F_MANUAL };
+
+/* Pretend the program dropped some packets for a's exact ban. */
+static void set_counters(const struct xb_addr *a, uint64_t packets, uint64_t bytes)
+{
+	int cfd = pinned_fd(XB_MAP_CTL), fd = pinned_fd(a->family == 4 ? XB_MAP_BAN4 : XB_MAP_BAN6);
+	struct xb_ctl *c;
+	struct xb_tab t;
+	struct xb_ban *b;
+
+	cr_assert_eq(xb_ctl_map(cfd, &c), 0);
+	cr_assert_eq(xb_tab_map(&t, a->family, fd, c), 0);
+	b = xb_tab_find(&t, a->bytes);
+	cr_assert_not_null(b);
+	b->packets = packets;
+	b->bytes = bytes;
+	xb_tab_unmap(&t);
+	xb_ctl_unmap(c);
+	close(fd);
+	close(cfd);
+}
+
+Test(actions, open_mounts_bpffs_and_pins_every_map)
+{
+	static const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6, XB_MAP_PFX4, XB_MAP_PFX6,
+				      XB_MAP_ALLOW4, XB_MAP_ALLOW6, XB_MAP_META, XB_MAP_CTL,
+				      XB_MAP_STATS };
+	struct statfs st;
+
+	open_dp(0);
+	cr_assert_eq(statfs(dir, &st), 0);
+	cr_expect_eq(st.f_type, BPF_FS_MAGIC, "a bpffs was mounted on the pin dir");
+	cr_expect_str_eq(xb_dp_pin_dir(dp), dir);
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		close(pinned_fd(maps[i]));
+}
+
+Test(actions, default_capacity_is_a_million_per_family)
+{
+	struct xb_dp_opts o = { .pin_dir = dir };
+	const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6 };
+
+	cr_assert_eq(xb_dp_open(&o, &dp), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = pinned_fd(maps[i]);
+
+		cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+		cr_expect_geq(xb_tab_cap(info.max_entries), 1000000, "%s: %u slots", maps[i],
+			      info.max_entries);
+		/* Our own table in an array: nothing evicts a ban (no LRU). */
+		cr_expect_eq(info.type, BPF_MAP_TYPE_ARRAY);
+		cr_expect(info.map_flags & BPF_F_MMAPABLE);
+		close(fd);
+	}
+}
+
+Test(actions, no_create_reports_missing_maps)
+{
+	struct xb_dp_opts o = { .pin_dir = dir, .no_create = true };
+
+	cr_assert_eq(xb_dp_open(&o, &dp), -ENOENT);
+	cr_assert_null(dp);
+}
+
+Test(actions, bans_survive_close_and_reopen)
+{
+	struct xb_addr a = A("198.18.0.2");
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(0);
+	cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
+	cr_expect_eq(b.expires, 0);
+	cr_expect_eq(b.flags, XB_BAN_F_MANUAL);
+}
+
+Test(actions, ban_lookup_unban_v4_v6_and_mapped)
+{
+	const char *addrs[] = { "198.18.0.2", "2001:db8::2", "::ffff:198.18.0.9" };
+	struct xb_ban_req req = { .expires = xb_now_mono_ns() + 60 * NSEC_PER_SEC, .rule = 5712,
+				  .offence = 2, .flags = XB_BAN_F_DAEMON };
+	struct xb_addr a, plain = A("198.18.0.9");
+	struct xb_ban b;
+
+	open_dp(0);
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		a = A(addrs[i]);
+		cr_assert_eq(xb_dp_ban(dp, &a, &req), 0);
+		cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
+		cr_expect_eq(b.expires, req.expires);
+		cr_expect_eq(b.rule, 5712);
+		cr_expect_eq(b.offence, 2);
+	}
+	/* The mapped address was stored as plain IPv4. */
+	cr_assert_eq(xb_dp_lookup(dp, &plain, &b), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		a = A(addrs[i]);
+		cr_assert_eq(xb_dp_unban(dp, &a), 0);
+		cr_expect_eq(xb_dp_lookup(dp, &a, &b), -ENOENT);
+		cr_expect_eq(xb_dp_unban(dp, &a), -ENOENT);
+	}
+}
+
+Test(actions, rearm_keeps_counters)
+{
+	struct xb_addr a = A("198.18.0.2");
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	set_counters(&a, 7, 700);
+
+	struct xb_ban_req again = { .expires = xb_now_mono_ns() + NSEC_PER_SEC * 3600, .rule = 5710,
+				    .offence = 3 };
+	cr_assert_eq(xb_dp_ban(dp, &a, &again), 0);
+	cr_assert_eq(xb_dp_lookup(dp, &a, &b), 0);
+	cr_expect_eq(b.packets, 7);
+	cr_expect_eq(b.bytes, 700);
+	cr_expect_eq(b.expires, again.expires);
+	cr_expect_eq(b.offence, 3);
+}
+
+Test(actions, rearm_prefix_keeps_counters)
+{
+	struct xb_addr p = A("2001:db8:5::/48");
+	struct xb_lpm6 k = { .prefixlen = 48 };
+	struct xb_ban b;
+	int fd;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &p, &perm), 0);
+	fd = pinned_fd(XB_MAP_PFX6);
+	memcpy(k.addr, p.bytes, 16);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &k, &b), 0);
+	b.packets = 5;
+	cr_assert_eq(bpf_map_update_elem(fd, &k, &b, BPF_EXIST), 0);
+	close(fd);
+	struct xb_ban_req again = { .expires = xb_now_mono_ns() + NSEC_PER_SEC * 60 };
+	cr_assert_eq(xb_dp_ban(dp, &p, &again), 0);
+	cr_assert_eq(xb_dp_lookup(dp, &p, &b), 0);
+	cr_expect_eq(b.packets, 5);
+	cr_expect_eq(b.expires, again.expires);
+}
+
+Test(actions, prefix_bans_drive_the_ctl_flags)
+{
+	struct xb_addr p4 = A("198.18.0.0/16"), p6 = A("2001:db8::/32"), inner = A("198.18.1.0/24");
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_expect_eq(ctl_flags(), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p4, &perm), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX4);
+	cr_assert_eq(xb_dp_ban(dp, &p6, &perm), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX4 | XB_CTL_PFX6);
+	cr_assert_eq(xb_dp_lookup(dp, &p4, &b), 0);
+	/* Lookup is by the exact prefix, not longest match. */
+	cr_expect_eq(xb_dp_lookup(dp, &inner, &b), -ENOENT);
+	cr_expect_eq(xb_dp_unban(dp, &inner), -ENOENT);
+	cr_assert_eq(xb_dp_unban(dp, &p4), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX6);
+	cr_assert_eq(xb_dp_unban(dp, &p6), 0);
+	cr_expect_eq(ctl_flags(), 0);
+}
+
+Test(actions, full_map_is_enospc_and_nothing_evicted)
+{
+	struct xb_addr a;
+	struct xb_ban b;
+	char s[32];
+
+	open_dp(4);
+	for (int i = 1; i <= 4; i++) {
+		snprintf(s, sizeof(s), "198.18.0.%d", i);
+		a = A(s);
+		cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0, "%s", s);
+	}
+	a = A("198.18.0.5");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
+	for (int i = 1; i <= 4; i++) {
+		snprintf(s, sizeof(s), "198.18.0.%d", i);
+		a = A(s);
+		cr_expect_eq(xb_dp_lookup(dp, &a, &b), 0, "%s still banned", s);
+	}
+	/* Re-arming an existing ban still works on a full map. */
+	a = A("198.18.0.1");
+	cr_expect_eq(xb_dp_ban(dp, &a, &perm), 0);
+}
+
+Test(actions, pinned_capacity_wins_over_later_options)
+{
+	struct xb_addr a;
+
+	open_dp(2);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(0);             /* more asked; the pinned map has 2 */
+	a = A("198.18.0.1");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	a = A("198.18.0.2");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
+	a = A("198.18.0.3");
+	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
+}
+
+Test(actions, allow_list_refuses_bans_and_unallow)
+{
+	struct xb_addr net = A("198.18.4.0/24"), host = A("198.18.4.4"), out = A("198.18.5.5");
+	struct xb_addr wider = A("198.18.0.0/16");
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0, "allowing twice is fine");
+	cr_expect_eq(xb_dp_ban(dp, &host, &perm), -EPERM);
+	cr_expect_eq(xb_dp_ban(dp, &out, &perm), 0);
+	/* A wider prefix is not wholly allowed: stored; the program lets the
+	 * allowed part through. */
+	cr_expect_eq(xb_dp_ban(dp, &wider, &perm), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_ALLOW4 | XB_CTL_PFX4, "allow trie consulted while it has entries");
+	cr_assert_eq(xb_dp_unallow(dp, &net), 0);
+	cr_expect_eq(ctl_flags(), XB_CTL_PFX4, "and skipped once it is empty");
+	cr_expect_eq(xb_dp_unallow(dp, &net), -ENOENT);
+	cr_expect_eq(xb_dp_ban(dp, &host, &perm), 0);
+}
+
+struct seen {
+	size_t bans, prefixes, with_reason, allows;
+	char reason[XB_REASON_LEN];
+};
+
+static int count_ban(const struct xb_addr *a, const struct xb_ban *b, const struct xb_meta *m, void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (xb_addr_is_single(a))
+		s->bans++;
+	else
+		s->prefixes++;
+	if (m) {
+		s->with_reason++;
+		memcpy(s->reason, m->reason, sizeof(s->reason));
+	}
+	return 0;
+}
+
+static int count_allow(const struct xb_addr *a, const struct xb_allow *v, void *ctx)
+{
+	((struct seen *)ctx)->allows++;
+	return 0;
+}
+
+Test(actions, batch_bans_many_and_foreach_sees_them)
+{
+	const size_t n = 20000;
+	struct xb_addr *v = calloc(n, sizeof(*v));
+	struct xb_ban_req req = { .flags = XB_BAN_F_MANUAL, .reason = "bulk" };
+	struct seen s = {};
+	size_t done = 0;
+
+	cr_assert_not_null(v);
+	for (size_t i = 0; i < n; i++) {
+		char buf[64];
+
+		if (i % 2)
+			snprintf(buf, sizeof(buf), "2001:db8:%zx::%zx", i >> 16, i & 0xffff);
+		else
+			snprintf(buf, sizeof(buf), "198.18.%zu.%zu", (i >> 8) & 0xff, i & 0xff);
+		cr_assert_eq(xb_addr_parse(buf, &v[i], false), 0, "%s", buf);
+	}
+	/* Half are IPv4 with duplicates past 512 (198.18.x.y wraps at 65536
+	 * only, so none here): all distinct. */
+	v[n - 1] = A("198.18.200.0/24");
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, n, &req, &done), 0);
+	cr_expect_eq(done, n);
+	/* Again: every one is re-armed, none duplicated. */
+	cr_assert_eq(xb_dp_ban_batch(dp, v, 100, &req, &done), 0);
+	cr_expect_eq(done, 100);
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.bans, n - 1);
+	cr_expect_eq(s.prefixes, 1);
+	cr_expect_eq(s.with_reason, n);
+	cr_expect_str_eq(s.reason, "bulk");
+	free(v);
+}
+
+Test(actions, batch_stops_at_allowed_address)
+{
+	struct xb_addr v[5] = { A("198.18.0.1"), A("198.18.0.2"), A("198.18.9.9"), A("198.18.0.4"),
+				A("198.18.0.5") };
+	struct xb_addr net = A("198.18.9.0/24");
+	struct xb_ban b;
+	size_t done = 99;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, 5, &perm, &done), -EPERM);
+	cr_expect_eq(done, 2, "stored up to the allowed one");
+	cr_expect_eq(xb_dp_lookup(dp, &v[1], &b), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &v[3], &b), -ENOENT, "the rest left untouched");
+	cr_assert_eq(xb_dp_ban_batch(dp, v + 3, 2, &perm, &done), 0);
+	cr_expect_eq(done, 2);
+}
+
+Test(actions, batch_full_reports_enospc_and_count)
+{
+	struct xb_addr v[10];
+	size_t done = 0;
+	char s[32];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(s, sizeof(s), "2001:db8::%x", i + 1);
+		v[i] = A(s);
+	}
+	open_dp(6);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, 10, &perm, &done), -ENOSPC);
+	cr_expect_eq(done, 6);
+}
+
+Test(actions, sweep_removes_only_expired)
+{
+	struct xb_ban_req old = { .expires = xb_now_mono_ns() - 1, .reason = "old" };
+	struct xb_ban_req live = { .expires = xb_now_mono_ns() + 3600 * NSEC_PER_SEC, .reason = "live" };
+	struct xb_addr e1 = A("198.18.0.1"), e2 = A("2001:db8::/64"), l1 = A("198.18.0.2");
+	struct xb_addr p1 = A("2001:db8::7");
+	struct seen s = {};
+	size_t removed = 0;
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &e1, &old), 0);
+	cr_assert_eq(xb_dp_ban(dp, &e2, &old), 0);
+	cr_assert_eq(xb_dp_ban(dp, &l1, &live), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p1, &perm), 0);
+	cr_assert_eq(xb_dp_sweep(dp, &removed), 0);
+	cr_expect_eq(removed, 2);
+	cr_expect_eq(xb_dp_lookup(dp, &e1, &b), -ENOENT);
+	cr_expect_eq(xb_dp_lookup(dp, &e2, &b), -ENOENT);
+	cr_expect_eq(xb_dp_lookup(dp, &l1, &b), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &p1, &b), 0);
+	cr_expect_eq(ctl_flags(), 0, "last prefix gone: flag cleared");
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.with_reason, 1, "reasons of swept bans removed too");
+}
+
+Test(actions, flush_removes_bans_keeps_allow_list)
+{
+	struct xb_addr a = A("198.18.0.1"), p = A("198.18.2.0/24"), al = A("198.18.3.3");
+	struct xb_ban_req r = { .reason = "x" };
+	struct seen s = {};
+	int fd;
+	char key[32];
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &a, &r), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p, &r), 0);
+	cr_assert_eq(xb_dp_allow(dp, &al), 0);
+	cr_assert_eq(xb_dp_flush(dp), 0);
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.bans + s.prefixes, 0);
+	cr_assert_eq(xb_dp_foreach_allow(dp, count_allow, &s), 0);
+	cr_expect_eq(s.allows, 1);
+	cr_expect_eq(ctl_flags(), XB_CTL_ALLOW4, "prefix flags cleared, allow flag kept");
+	fd = pinned_fd(XB_MAP_META);
+	cr_expect_neq(bpf_map_get_next_key(fd, NULL, key), 0, "no reasons left");
+	close(fd);
+}
+
+Test(actions, stats_start_at_zero)
+{
+	uint64_t v[XB_STAT_MAX];
+
+	open_dp(0);
+	memset(v, 0xff, sizeof(v));
+	cr_assert_eq(xb_dp_stats(dp, v), 0);
+	for (int i = 0; i < XB_STAT_MAX; i++)
+		cr_expect_eq(v[i], 0, "counter %d", i);
+}
+
+Test(actions, bad_addresses_are_einval)
+{
+	struct xb_addr a = A("198.18.0.1");
+
+	open_dp(0);
+	a.family = 5;
+	cr_expect_eq(xb_dp_ban(dp, &a, &perm), -EINVAL);
+	cr_expect_eq(xb_dp_unban(dp, &a), -EINVAL);
+	cr_expect_eq(xb_dp_allow(dp, &a), -EINVAL);
+	a.family = 4;
+	a.prefixlen = 33;
+	cr_expect_eq(xb_dp_ban(dp, &a, &perm), -EINVAL);
+}
+
+Test(actions, mode_names_round_trip)
+{
+	enum xb_mode m;
+
+	cr_assert_eq(xb_mode_parse("generic", &m), 0);
+	cr_expect_eq(m, XB_MODE_GENERIC);
+	cr_assert_eq(xb_mode_parse("native", &m), 0);
+	cr_expect_str_eq(xb_mode_str(m), "native");
+	cr_expect_eq(xb_mode_parse("skb", &m), -EINVAL);
+}
+
+struct links {
+	int n;
+	char name[32];
+	enum xb_mode mode;
+};
+
+static int on_link(const char *ifname, int ifindex, enum xb_mode mode, void *ctx)
+{
+	struct links *l = ctx;
+
+	l->n++;
+	snprintf(l->name, sizeof(l->name), "%s", ifname);
+	l->mode = mode;
+	cr_expect_gt(ifindex, 0);
+	return 0;
+}
+
+/* Criterion runs each test in its own process: a private network
+ * namespace gives a loopback to attach to without touching the host. */
+Test(actions, attach_detach_in_private_netns)
+{
+	struct links l = {};
+	enum xb_mode used = XB_MODE_NATIVE;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(0);
+	cr_expect_eq(xb_dp_attach(dp, "xbnosuch0", XB_MODE_AUTO, &used), -ENODEV);
+	cr_expect_eq(xb_dp_detach(dp, "lo"), -ENOENT);
+	/* lo has no native XDP: auto falls back to generic. */
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_AUTO, &used), 0);
+	cr_expect_eq(used, XB_MODE_GENERIC);
+	cr_assert_eq(xb_dp_foreach_link(dp, on_link, &l), 0);
+	cr_expect_eq(l.n, 1);
+	cr_expect_str_eq(l.name, "lo");
+	cr_expect_eq(l.mode, XB_MODE_GENERIC);
+	/* Again: replaced in place; a different mode is refused. */
+	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, &used), 0);
+	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_NATIVE, &used), -EEXIST);
+	cr_assert_eq(xb_dp_detach(dp, "lo"), 0);
+	l.n = 0;
+	cr_assert_eq(xb_dp_foreach_link(dp, on_link, &l), 0);
+	cr_expect_eq(l.n, 0);
+	cr_expect_eq(xb_dp_attach(dp, "lo", XB_MODE_NATIVE, &used), -EOPNOTSUPP);
+}
+
+static struct xb_addr *v6_run(size_t n)
+{
+	struct xb_addr *v = calloc(n, sizeof(*v));
+	char buf[64];
+
+	cr_assert_not_null(v);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "2001:db8:%zx:%zx::1", i >> 16, i & 0xffff);
+		cr_assert_eq(xb_addr_parse(buf, &v[i], false), 0, "%s", buf);
+	}
+	return v;
+}
+
+struct prefix_check {
+	const struct xb_addr *v;
+	size_t n, stored, outside;
+};
+
+/* v6_run's address i is 2001:db8:(i>>16):(i&0xffff)::1: decode i back. */
+static int in_prefix(const struct xb_addr *a, const struct xb_ban *b, const struct xb_meta *m, void *ctx)
+{
+	struct prefix_check *c = ctx;
+	size_t i = (size_t)(a->bytes[4] << 8 | a->bytes[5]) << 16 | (a->bytes[6] << 8 | a->bytes[7]);
+
+	c->stored++;
+	if (i >= c->n || !xb_addr_eq(a, &c->v[i]))
+		c->outside++;
+	return 0;
+}
+
+/* Big loads into an empty map take the two-thread path. */
+Test(actions, big_batch_into_empty_map)
+{
+	const size_t n = 50000;
+	struct xb_addr *v = v6_run(n);
+	struct seen s = {};
+	size_t done = 0;
+	struct xb_ban b;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban_batch(dp, v, n, &perm, &done), 0);
+	cr_expect_eq(done, n);
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.bans, n);
+	cr_expect_eq(xb_dp_lookup(dp, &v[0], &b), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &v[n - 1], &b), 0);
+	free(v);
+}
+
+/* More than fits: what is stored is exactly the first *done addresses. */
+Test(actions, big_batch_full_keeps_the_prefix_contract)
+{
+	const size_t n = 50000;
+	const uint32_t caps[] = { 40000, 15000 };
+
+	for (size_t c = 0; c < ARRAY_SIZE(caps); c++) {
+		struct xb_addr *v = v6_run(n);
+		struct prefix_check pc = { .v = v };
+		size_t done = 0;
+
+		open_dp(caps[c]);
+		cr_assert_eq(xb_dp_ban_batch(dp, v, n, &perm, &done), -ENOSPC);
+		cr_expect_leq(done, caps[c]);
+		pc.n = done;
+		cr_assert_eq(xb_dp_foreach_ban(dp, in_prefix, &pc), 0);
+		cr_expect_eq(pc.stored, done, "cap %u: stored %zu, done %zu", caps[c], pc.stored, done);
+		cr_expect_eq(pc.outside, 0, "cap %u: only addrs[0..done) stored", caps[c]);
+		cr_expect_eq(done, caps[c], "filled to the last slot");
+		xb_dp_close(dp);
+		dp = NULL;
+		rm_pins();
+		free(v);
+	}
+}
+
+/* xb_dp_ban_many: each address keeps its own request, in the threaded
+ * big-run path as well as the small one, and counters of existing bans stay. */
+Test(actions, ban_many_keeps_each_expiry)
+{
+	const size_t n = 50000;     /* several reason batches */
+	struct xb_addr *v = v6_run(n);
+	struct xb_ban_req *r = calloc(n + 3, sizeof(*r));
+	struct xb_addr small[4] = { A("198.18.0.7"), A("198.18.0.8"), A("198.18.7.0/24"),
+				    A("2001:db8:1::7") };
+	struct seen s = {};
+	uint64_t t0 = xb_now_mono_ns();
+	struct xb_ban b;
+	size_t done = 0;
+
+	cr_assert_not_null(v);
+	cr_assert_not_null(r);
+	for (size_t i = 0; i < n; i++) {
+		r[i].expires = t0 + (i + 1) * NSEC_PER_SEC;
+		r[i].rule = 5700 + i % 50;
+		r[i].offence = i % 7 + 1;
+		r[i].flags = XB_BAN_F_DAEMON;
+	}
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban_many(dp, v, r, n, &done), 0);
+	cr_expect_eq(done, n);
+	for (size_t i = 0; i < n; i += 997) {
+		cr_assert_eq(xb_dp_lookup(dp, &v[i], &b), 0);
+		cr_expect_eq(b.expires, r[i].expires, "entry %zu", i);
+		cr_expect_eq(b.rule, r[i].rule, "entry %zu", i);
+		cr_expect_eq(b.offence, r[i].offence, "entry %zu", i);
+	}
+	cr_assert_eq(xb_dp_lookup(dp, &v[n - 1], &b), 0);
+	cr_expect_eq(b.expires, r[n - 1].expires);
+
+	/* Mixed families and a prefix, reasons on some; an existing ban's
+	 * counters survive its re-arm. */
+	cr_assert_eq(xb_dp_ban(dp, &small[0], &perm), 0);
+	set_counters(&small[0], 5, 0);
+	struct xb_ban_req sr[4] = {
+		{ .expires = t0 + 11 * NSEC_PER_SEC, .rule = 1, .reason = "first" },
+		{ .expires = t0 + 12 * NSEC_PER_SEC, .rule = 2 },
+		{ .expires = t0 + 22 * NSEC_PER_SEC, .rule = 3 },
+		{ .expires = 0, .rule = 4, .reason = "fourth" },
+	};
+	cr_assert_eq(xb_dp_ban_many(dp, small, sr, 4, &done), 0);
+	cr_expect_eq(done, 4);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(xb_dp_lookup(dp, &small[i], &b), 0);
+		cr_expect_eq(b.expires, sr[i].expires, "small %d", i);
+		cr_expect_eq(b.rule, sr[i].rule, "small %d", i);
+		if (i == 0)
+			cr_expect_eq(b.packets, 5, "counters kept");
+	}
+	/* Reasons only where asked for (one batch mixes both). */
+	cr_assert_eq(xb_dp_foreach_ban(dp, count_ban, &s), 0);
+	cr_expect_eq(s.with_reason, 2);
+	cr_expect_eq(s.bans, n + 3);
+	free(v);
+	free(r);
+}
+
+Test(actions, ban_many_stops_at_allowed_and_full)
+{
+	struct xb_addr v[4] = { A("198.18.0.1"), A("198.18.9.9"), A("198.18.0.3"), A("198.18.0.4") };
+	struct xb_ban_req r[4] = { { .expires = 1, .rule = 1 }, { .rule = 2 }, { .rule = 3 }, { .rule = 4 } };
+	struct xb_addr net = A("198.18.9.0/24");
+	struct xb_ban b;
+	size_t done = 99;
+
+	open_dp(2);
+	cr_assert_eq(xb_dp_allow(dp, &net), 0);
+	cr_assert_eq(xb_dp_ban_many(dp, v, r, 4, &done), -EPERM);
+	cr_expect_eq(done, 1, "stored up to the allowed one");
+	cr_assert_eq(xb_dp_lookup(dp, &v[0], &b), 0);
+	cr_expect_eq(b.rule, 1);
+	cr_expect_eq(xb_dp_lookup(dp, &v[2], &b), -ENOENT);
+	/* Two slots: v[0] holds one but has expired, so it gives its slot up;
+	 * a live ban never does. */
+	cr_assert_eq(xb_dp_ban_many(dp, v + 2, r + 2, 2, &done), 0);
+	cr_expect_eq(done, 2);
+	cr_expect_eq(xb_dp_lookup(dp, &v[0], &b), -ENOENT, "the expired ban made room");
+	cr_assert_eq(xb_dp_lookup(dp, &v[2], &b), 0);
+	cr_expect_eq(b.rule, 3);
+	cr_assert_eq(xb_dp_ban_many(dp, v, r + 1, 1, &done), -ENOSPC);
+	cr_expect_eq(done, 0, "full of live bans");
+	cr_assert_eq(xb_dp_lookup(dp, &v[3], &b), 0, "nothing evicted");
+}

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <criterion/criterion.h>
+
+#include "daemon/daemon.h"
+#include "policy/policy.h"
+#include "common/util.h"
+#include "xdpban.h"
+
+#define SEED_AR "<active-response><command>firewall-drop</command><location>local</location>" \
+	"<rules_id>5712</rules_id><timeout>600</timeout>" \
+	"<repeated_offenders>30,60,90</repeated_offenders></active-response>"
+
+static struct xb_addr A(const char *s)
+{
+	struct xb_addr a;
+
+	cr_assert_eq(xb_addr_parse(s, &a, false), 0, "%s", s);
+	return a;
+}
+
+static struct xb_config *conf(const char *body)
+{
+	struct xb_config *c = NULL;
+	char xml[4096], err[512];
+
+	snprintf(xml, sizeof(xml), "<xdpban>%s</xdpban>", body);
+	cr_assert_eq(xb_config_parse(xml, strlen(xml), "t.conf", &c, err, sizeof(err)), 0, "%s", err);
+	return c;
+}
+
+static double zero_rnd(void) { return 0.0; }
+
+struct fixture {
+	struct xb_config *c;
+	struct xb_state *st;
+	struct xb_policy *p;
+	struct xb_event ev;
+	struct xb_alert al;
+};
+
+static void fx_open(struct fixture *f, const char *body, const char *dir)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = conf(body);
+	cr_assert_eq(xb_state_open(dir, &f->st), 0);
+	cr_assert_eq(xb_policy_new(f->c, f->st, NULL, &f->p), 0);
+	xb_policy_set_rnd(f->p, zero_rnd);
+	f->al = (struct xb_alert){ .rule = 5712, .level = 10,
+				   .groups = "syslog,sshd,authentication_failures,", .ev = &f->ev };
+}
+
+static void fx_close(struct fixture *f)
+{
+	xb_policy_free(f->p);
+	xb_state_close(f->st);
+	xb_config_free(f->c);
+}
+
+/* One alert from src at time now; returns the number of decisions. */
+static int offend(struct fixture *f, const char *src, int64_t now, struct xb_decision *d)
+{
+	char why[256];
+
+	f->ev.has_src = true;
+	f->ev.src = A(src);
+	return xb_policy_alert(f->p, &f->al, now, d, 1, why, sizeof(why));
+}
+
+Test(policy, escalation_table_step_by_step)
+{
+	/* The seed: 600 s, 1800 s, 3600 s, 5400 s, 5400 s. An offence while the
+	 * address is still banned re-arms the ban from now with the next timeout. */
+	static const uint64_t want[] = { 600, 1800, 3600, 5400, 5400, 5400 };
+	struct fixture f;
+	struct xb_decision d;
+	int64_t now = 1000000;
+
+	fx_open(&f, SEED_AR, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		cr_assert_eq(offend(&f, "198.18.0.7", now, &d), 1, "offence %zu", i + 1);
+		cr_expect_eq(d.offence, i + 1);
+		cr_expect_eq(d.ttl, want[i], "offence %zu: ttl %llu", i + 1, (unsigned long long)d.ttl);
+		cr_expect_eq(d.expires, now + (int64_t)want[i]);
+		cr_expect_eq(d.rule, 5712);
+		cr_expect_not(d.aggregate);
+		/* every other offence comes while still banned (re-arm) */
+		cr_expect_eq(d.rearm, i > 0 && i % 2 == 0, "offence %zu rearm %d", i + 1, d.rearm);
+		now += i % 2 == 0 ? (int64_t)want[i] + 10 : (int64_t)want[i] / 2;
+	}
+	/* Per address: another address starts at the first step. */
+	cr_assert_eq(offend(&f, "198.18.0.8", now, &d), 1);
+	cr_expect_eq(d.offence, 1);
+	cr_expect_eq(d.ttl, 600);
+	fx_close(&f);
+}
+
+Test(policy, escalate_pure)
+{
+	struct xb_config *c = conf(
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>1</rules_id><timeout>60</timeout>"
+		"<repeated_offenders>1,2,3,4,5,6,7,permanent</repeated_offenders></active-response>"
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>1</rules_id><timeout>10m</timeout><increment_factor>2</increment_factor>"
+		"<max_timeout>1h</max_timeout><random_jitter>100</random_jitter></active-response>"
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>1</rules_id><timeout>60</timeout><permanent_after>3</permanent_after>"
+		"</active-response>");
+	const struct xb_ar *list = &c->ars[0], *formula = &c->ars[1], *perm = &c->ars[2];
+
+	/* more than five values, then permanent */
+	cr_expect_eq(xb_escalate(list, 1, 0), 60);
+	cr_expect_eq(xb_escalate(list, 7, 0), 360);
+	cr_expect_eq(xb_escalate(list, 8, 0), 420);
+	cr_expect_eq(xb_escalate(list, 9, 0), XB_TIMEOUT_PERMANENT);
+	cr_expect_eq(xb_escalate(list, 50, 0), XB_TIMEOUT_PERMANENT);
+	/* formula: 600, 1200, 2400, then the 3600 cap; jitter adds up to 100 s */
+	cr_expect_eq(xb_escalate(formula, 1, 0), 600);
+	cr_expect_eq(xb_escalate(formula, 2, 0), 1200);
+	cr_expect_eq(xb_escalate(formula, 3, 0), 2400);
+	cr_expect_eq(xb_escalate(formula, 4, 0), 3600);
+	cr_expect_eq(xb_escalate(formula, 1000, 0), 3600);
+	cr_expect_eq(xb_escalate(formula, 2, 0.5), 1250);
+	/* permanent from the 3rd offence on; no list: the timeout again */
+	cr_expect_eq(xb_escalate(perm, 2, 0), 60);
+	cr_expect_eq(xb_escalate(perm, 3, 0), XB_TIMEOUT_PERMANENT);
+	xb_config_free(c);
+}
+
+Test(policy, history_survives_restart)
+{
+	char dir[] = "/tmp/xb-policy-XXXXXX", cmd[64];
+	struct fixture f;
+	struct xb_decision d;
+
+	cr_assert_not_null(mkdtemp(dir));
+	fx_open(&f, SEED_AR, dir);
+	cr_assert_eq(offend(&f, "198.18.0.7", 1000, &d), 1);
+	cr_assert_eq(offend(&f, "198.18.0.7", 2000, &d), 1);
+	cr_expect_eq(d.ttl, 1800);
+	fx_close(&f);
+
+	fx_open(&f, SEED_AR, dir);       /* the daemon restarted */
+	cr_assert_eq(offend(&f, "198.18.0.7", 9000, &d), 1);
+	cr_expect_eq(d.offence, 3);
+	cr_expect_eq(d.ttl, 3600);
+	fx_close(&f);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+Test(policy, forgotten_after_quiet_period)
+{
+	struct fixture f;
+	struct xb_decision d;
+	size_t n = 0;
+
+	fx_open(&f, "<offender_memory>1d</offender_memory>" SEED_AR, NULL);
+	cr_assert_eq(offend(&f, "198.18.0.7", 1000, &d), 1);
+	cr_assert_eq(offend(&f, "198.18.0.7", 2000, &d), 1);     /* banned until 3800 */
+	cr_expect_eq(d.offence, 2);
+	/* one second short of a quiet day after the ban ended: remembered */
+	cr_assert_eq(offend(&f, "198.18.0.7", 3800 + 86400 - 1, &d), 1);
+	cr_expect_eq(d.offence, 3);
+	/* the 3rd ban ends at 3800+86399+3600; a full quiet day later: forgotten */
+	cr_assert_eq(offend(&f, "198.18.0.7", 3800 + 86399 + 3600 + 86400, &d), 1);
+	cr_expect_eq(d.offence, 1);
+	cr_expect_eq(d.ttl, 600);
+	/* housekeeping removes quiet histories */
+	cr_assert_eq(xb_policy_forget(f.p, 10000000, &n), 0);
+	cr_expect_eq(n, 1);
+	fx_close(&f);
+}
+
+Test(policy, allow_list_and_loopback_never_banned)
+{
+	struct fixture f;
+	struct xb_decision d;
+	char why[256];
+
+	fx_open(&f, "<white_list>198.18.1.0/24</white_list><global><white_list>2001:db8:5::1"
+		"</white_list></global>" SEED_AR, NULL);
+	cr_expect_eq(offend(&f, "198.18.1.77", 1000, &d), 0);
+	cr_expect_eq(offend(&f, "2001:db8:5::1", 1000, &d), 0);
+	cr_expect_eq(offend(&f, "127.0.0.1", 1000, &d), 0);
+	cr_expect_eq(offend(&f, "::1", 1000, &d), 0);
+	cr_expect_eq(offend(&f, "198.18.2.1", 1000, &d), 1);
+	/* a prefix overlapping the allow list is protected too */
+	{
+		struct xb_addr p = A("198.18.0.0/16");
+
+		cr_expect(xb_policy_is_protected(f.c, NULL, &p, why, sizeof(why)));
+		cr_expect(strstr(why, "allow list"), "%s", why);
+	}
+	fx_close(&f);
+}
+
+Test(policy, host_addresses_never_banned)
+{
+	struct fixture f;
+	struct xb_hostaddr *h;
+	struct xb_policy *p;
+	struct xb_decision d;
+	char why[256];
+	const struct xb_addr *own;
+
+	cr_assert_eq(xb_hostaddr_open(false, &h), 0);
+	cr_assert_gt(xb_hostaddr_count(h), 0);
+	own = xb_hostaddr_get(h, 0);
+	fx_open(&f, SEED_AR, NULL);
+	cr_assert_eq(xb_policy_new(f.c, f.st, h, &p), 0);
+	f.ev.has_src = true;
+	f.ev.src = *own;
+	cr_expect_eq(xb_policy_alert(p, &f.al, 1000, &d, 1, why, sizeof(why)), 0);
+	cr_expect(strstr(why, "loopback") || strstr(why, "this host"), "%s", why);
+	xb_policy_free(p);
+	xb_hostaddr_close(h);
+	fx_close(&f);
+}
+
+Test(policy, check_protected_for_cli)
+{
+	struct xb_addr lo = A("127.0.0.1"), other = A("198.19.255.77");
+	char why[256];
+
+	cr_expect_eq(xb_policy_check_protected(&lo, "tests/data/conf/seed.conf", why, sizeof(why)), 1);
+	cr_expect_eq(xb_policy_check_protected(&other, "tests/data/conf/seed.conf", why, sizeof(why)), 0);
+	cr_expect_eq(xb_policy_check_protected(&other, "tests/data/conf/bad-unknown.conf",
+					       why, sizeof(why)), -EINVAL);
+	cr_expect(strstr(why, "bad-unknown.conf:6"), "%s", why);
+	cr_expect_eq(xb_policy_check_protected(&other, "/nonexistent.conf", why, sizeof(why)), -ENOENT);
+}
+
+Test(policy, ipv6_prefix_aggregation)
+{
+	struct fixture f;
+	struct xb_decision d;
+	char buf[XB_ADDRSTRLEN];
+
+	fx_open(&f, "<ipv6_aggregate><threshold>3</threshold><window>1h</window></ipv6_aggregate>"
+		SEED_AR, NULL);
+	cr_assert_eq(offend(&f, "2001:db8:7:1::a", 1000, &d), 1);
+	cr_expect_not(d.aggregate);
+	cr_expect_eq(d.addr.prefixlen, 128);
+	cr_assert_eq(offend(&f, "2001:db8:7:1::b", 1100, &d), 1);
+	cr_expect_not(d.aggregate);
+	/* a different /64 does not count */
+	cr_assert_eq(offend(&f, "2001:db8:7:2::c", 1150, &d), 1);
+	cr_expect_not(d.aggregate);
+	cr_assert_eq(offend(&f, "2001:db8:7:1::c", 1200, &d), 1);
+	cr_expect(d.aggregate);
+	cr_expect_str_eq(xb_addr_fmt(&d.addr, buf, sizeof(buf)), "2001:db8:7:1::/64");
+	cr_expect_eq(d.offence, 1, "the prefix has its own history");
+	cr_expect_eq(d.ttl, 600);
+	cr_expect_str_eq(xb_addr_fmt(&d.offender, buf, sizeof(buf)), "2001:db8:7:1::c");
+	/* the next rotation re-arms the prefix with the next timeout */
+	cr_assert_eq(offend(&f, "2001:db8:7:1::d", 1300, &d), 1);
+	cr_expect(d.aggregate);
+	cr_expect_eq(d.offence, 2);
+	cr_expect(d.rearm);
+	cr_expect_eq(d.ttl, 1800);
+	/* outside the window, addresses count anew */
+	cr_assert_eq(offend(&f, "2001:db8:7:3::1", 10000, &d), 1);
+	cr_assert_eq(offend(&f, "2001:db8:7:3::2", 20000, &d), 1);
+	cr_assert_eq(offend(&f, "2001:db8:7:3::3", 30000, &d), 1);
+	cr_expect_not(d.aggregate);
+	fx_close(&f);
+}
+
+Test(policy, wazuh_binding)
+{
+	struct xb_config *c = conf(
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<level>10</level><rules_group>authentication_failures,</rules_group>"
+		"<rules_id>5763</rules_id></active-response>"
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<level>8</level></active-response>"
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_group>^syslog|invalid_login,</rules_group></active-response>");
+	const struct xb_ar *both = &c->ars[0], *lvl = &c->ars[1], *grp = &c->ars[2];
+	const char *g = "syslog,sshd,authentication_failures,";
+
+	cr_expect(xb_ar_binds(both, 5712, 10, g));
+	cr_expect_not(xb_ar_binds(both, 5712, 9, g), "level and group must both match");
+	cr_expect_not(xb_ar_binds(both, 5712, 12, "syslog,sshd,"), "level and group must both match");
+	cr_expect(xb_ar_binds(both, 5763, 3, "x,"), "rules_id is an extra OR");
+	cr_expect_not(xb_ar_binds(both, 5763, 0, g), "level 0 never triggers");
+	cr_expect(xb_ar_binds(lvl, 1, 8, NULL));
+	cr_expect_not(xb_ar_binds(lvl, 1, 7, NULL));
+	cr_expect(xb_ar_binds(grp, 1, 3, "SYSLOG,sshd,"));
+	cr_expect(xb_ar_binds(grp, 1, 3, "sshd,invalid_login,"));
+	cr_expect_not(xb_ar_binds(grp, 1, 3, "sshd,authentication_failed,"));
+	xb_config_free(c);
+}
+
+Test(policy, no_binding_no_ban)
+{
+	struct fixture f;
+	struct xb_decision d;
+	char why[256];
+
+	fx_open(&f, SEED_AR, NULL);
+	f.al.rule = 5710;
+	f.al.level = 5;
+	f.ev.has_src = true;
+	f.ev.src = A("198.18.0.9");
+	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 0);
+	cr_expect(strstr(why, "no active-response"), "%s", why);
+	f.al.rule = 5712;
+	f.ev.has_src = false;
+	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 0);
+	fx_close(&f);
+}
+
+/* 5719 counts "not allowed" lines from every source: the line that completes
+ * the count may be a bystander's, so such an alert never bans. The same rule
+ * counted per source does. */
+Test(policy, correlation_over_all_sources_never_bans)
+{
+	struct fixture f;
+	struct xb_decision d;
+	char why[256];
+
+	fx_open(&f, "<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>5719</rules_id><timeout>600</timeout></active-response>", NULL);
+	f.al.rule = 5719;
+	f.al.frequency = 8;
+	f.al.same_source_ip = false;
+	f.ev.has_src = true;
+	f.ev.src = A("198.18.0.9");
+	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 0);
+	cr_expect(strstr(why, "every source"), "%s", why);
+	f.al.same_source_ip = true;
+	cr_expect_eq(xb_policy_alert(f.p, &f.al, 1000, &d, 1, why, sizeof(why)), 1);
+	fx_close(&f);
+}
+
+Test(policy, permanent_bans)
+{
+	struct fixture f;
+	struct xb_decision d;
+
+	fx_open(&f, "<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>60</timeout>"
+		"<repeated_offenders>permanent</repeated_offenders></active-response>", NULL);
+	cr_assert_eq(offend(&f, "198.18.0.30", 1000, &d), 1);
+	cr_expect_eq(d.ttl, 60);
+	cr_assert_eq(offend(&f, "198.18.0.30", 1030, &d), 1);
+	cr_expect_eq(d.ttl, XB_TIMEOUT_PERMANENT);
+	cr_expect_eq(d.expires, 0);
+	cr_expect(d.rearm);
+	/* a permanent ban is never shortened, and its history never forgotten */
+	cr_assert_eq(offend(&f, "198.18.0.30", 100000000, &d), 1);
+	cr_expect_eq(d.expires, 0);
+	cr_expect_eq(d.offence, 3);
+	fx_close(&f);
+}
+
+Test(policy, no_aggregation_over_allow_list)
+{
+	struct fixture f;
+	struct xb_decision d;
+
+	fx_open(&f, "<white_list>2001:db8:6:1::99</white_list>"
+		"<ipv6_aggregate><threshold>2</threshold></ipv6_aggregate>" SEED_AR, NULL);
+	cr_assert_eq(offend(&f, "2001:db8:6:1::a", 1000, &d), 1);
+	cr_assert_eq(offend(&f, "2001:db8:6:1::b", 1001, &d), 1);
+	cr_expect_not(d.aggregate, "the /64 holds an allow-listed address");
+	cr_expect_eq(d.addr.prefixlen, 128);
+	fx_close(&f);
+}
+
+/* The daemon's clocks: a 20 s ban is recorded to end no earlier than 20 s
+ * from the real now (the wall second rounded up), the map's expiry is the
+ * monotonic now + 20 s, and a restart's conversion keeps it so. */
+Test(policy, ban_never_ends_early)
+{
+	struct fixture f;
+	struct xb_decision d;
+	struct xb_ban_req req;
+	struct timespec w0;
+	uint64_t m0;
+
+	fx_open(&f, "<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>20</timeout></active-response>", NULL);
+	m0 = xb_now_mono_ns();
+	clock_gettime(CLOCK_REALTIME, &w0);
+	cr_assert_eq(offend(&f, "198.18.0.20", xb_daemon_wall_ceil(), &d), 1);
+	cr_expect_eq(d.ttl, 20);
+	cr_expect_geq((uint64_t)d.expires * NSEC_PER_SEC,
+		      (uint64_t)w0.tv_sec * NSEC_PER_SEC + (uint64_t)w0.tv_nsec + 20 * NSEC_PER_SEC,
+		      "recorded end %lld is before now + 20 s (%lld.%09ld)", (long long)d.expires,
+		      (long long)w0.tv_sec + 20, w0.tv_nsec);
+	xb_daemon_ban_req(&d, m0, &req);
+	cr_expect_eq(req.expires, m0 + 20 * NSEC_PER_SEC);
+	cr_expect_eq(req.rule, 5712);
+	cr_expect_eq(req.flags, XB_BAN_F_DAEMON);
+	/* Restored after a restart from the recorded end (1 ms for clock noise). */
+	cr_expect_geq(xb_wall_to_mono(d.expires) + 1000000, m0 + 20 * NSEC_PER_SEC);
+	/* Permanent stays permanent. */
+	d.expires = 0;
+	d.ttl = XB_TIMEOUT_PERMANENT;
+	xb_daemon_ban_req(&d, m0, &req);
+	cr_expect_eq(req.expires, 0);
+	fx_close(&f);
+}

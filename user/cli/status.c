@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * status: at a glance, from the maps (interfaces, bans by family, kind and
+ * origin, counters) and from the daemon's control socket (pid, uptime,
+ * config, dry-run, sources and their lag, drops in the last minute). Without
+ * a daemon the last figure is "n/a": only the daemon samples the counter
+ * over time, and status should answer at once.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/context.h"
+#include "cli/cli.h"
+#include "common/config.h"
+#include "daemon/ctlsock.h"
+#include "common/util.h"
+
+struct counts {
+	size_t exact4, exact6, pfx4, pfx6, manual, daemon, allow, links;
+	struct json_object *ifs;        /* --json: the attachments */
+	bool print;
+};
+
+static int count_ban(const struct xb_addr *a, const struct xb_ban *b, const struct xb_meta *m,
+		     void *ctx)
+{
+	struct counts *c = ctx;
+	bool single = xb_addr_is_single(a);
+
+	(void)m;
+	if (a->family == 4)
+		single ? c->exact4++ : c->pfx4++;
+	else
+		single ? c->exact6++ : c->pfx6++;
+	/* Whatever the daemon did not make was made by hand. */
+	(b->flags & XB_BAN_F_DAEMON) ? c->daemon++ : c->manual++;
+	return 0;
+}
+
+static int count_allow(const struct xb_addr *a, const struct xb_allow *v, void *ctx)
+{
+	(void)a;
+	(void)v;
+	((struct counts *)ctx)->allow++;
+	return 0;
+}
+
+static int on_link(const char *ifname, int ifindex, enum xb_mode mode, void *ctx)
+{
+	struct counts *c = ctx;
+
+	c->links++;
+	if (c->ifs) {
+		struct json_object *o = json_object_new_object();
+
+		if (!o)
+			return -ENOMEM;
+		json_object_object_add(o, "name", json_object_new_string(ifname));
+		json_object_object_add(o, "ifindex", json_object_new_int(ifindex));
+		json_object_object_add(o, "mode", ifindex ? json_object_new_string(xb_mode_str(mode)) : NULL);
+		json_object_array_add(c->ifs, o);
+	}
+	if (!c->print)
+		return 0;
+	if (ifindex)
+		printf("  %-16s ifindex %-5d %s mode\n", ifname, ifindex, xb_mode_str(mode));
+	else
+		printf("  %-16s (interface gone; 'xdpban detach %s' removes the pin)\n", ifname, ifname);
+	return 0;
+}
+
+/* The daemon's status reply as JSON, or NULL when none answers (*why says). */
+static struct json_object *daemon_status(const char *sock, const char *conf, char *buf,
+					 size_t len, const char **path, int *why)
+{
+	struct json_object *o, *ok;
+	char *reply = NULL;
+	int err;
+
+	*path = xb_ctl_path(sock, conf, buf, len);
+	err = xb_ctl_request(*path, "status", &reply);
+	if (err) {
+		*why = err;
+		return NULL;
+	}
+	o = json_tokener_parse(reply);
+	free(reply);
+	if (!o || !json_object_object_get_ex(o, "ok", &ok) || !json_object_get_boolean(ok)) {
+		json_object_put(o);
+		*why = -EPROTO;
+		return NULL;
+	}
+	return o;
+}
+
+static int64_t jint(struct json_object *o, const char *key, int64_t dflt)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : dflt;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "?";
+}
+
+static void print_daemon(struct json_object *d, const char *path, int why)
+{
+	struct json_object *srcs;
+	char ub[32];
+
+	if (!d) {
+		printf("daemon: not running (no answer on %s: %s)\n", path,
+		       why == -EPROTO ? "unexpected reply" : strerror(-why));
+		printf("drops in the last minute: n/a (needs the daemon)\n");
+		return;
+	}
+	printf("daemon: running, pid %lld, up %s, config %s%s\n", (long long)jint(d, "pid", 0),
+	       xb_fmt_duration((uint64_t)jint(d, "uptime", 0), ub, sizeof(ub)), jstr(d, "config"),
+	       jint(d, "dry_run", 0) ? ", dry-run (nothing is banned)" : "");
+	if (jint(d, "drops_1m", -1) >= 0)
+		printf("drops in the last minute: %lld (over %lld s)\n",
+		       (long long)jint(d, "drops_1m", 0), (long long)jint(d, "drops_window", 0));
+	else
+		printf("drops in the last minute: n/a (the daemon has no maps: dry-run)\n");
+	printf("daemon counters: %lld lines, %lld alerts, %lld bans, %lld re-bans, %lld expired, "
+	       "%lld refused, %lld errors\n", (long long)jint(d, "lines", 0),
+	       (long long)jint(d, "alerts", 0), (long long)jint(d, "bans", 0),
+	       (long long)jint(d, "rebans", 0), (long long)jint(d, "expired", 0),
+	       (long long)jint(d, "refused", 0), (long long)jint(d, "errors", 0));
+	printf("sources:\n");
+	if (!json_object_object_get_ex(d, "sources", &srcs) || !json_object_array_length(srcs))
+		printf("  none\n");
+	for (size_t i = 0; srcs && i < json_object_array_length(srcs); i++) {
+		struct json_object *s = json_object_array_get_idx(srcs, i);
+		int64_t lag = jint(s, "lag", -1);
+
+		printf("  %-32s %lld lines, ", jstr(s, "name"), (long long)jint(s, "lines", 0));
+		if (lag < 0)
+			printf("no line yet\n");
+		else
+			printf("newest line %s old\n", xb_fmt_duration((uint64_t)lag, ub, sizeof(ub)));
+	}
+}
+
+static struct json_object *family_json(size_t exact, size_t prefix)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "exact", json_object_new_int64(exact));
+	json_object_object_add(o, "prefix", json_object_new_int64(prefix));
+	return o;
+}
+
+static int print_json(const char *pin_dir, struct counts *c, const uint64_t v[XB_STAT_MAX],
+		      struct json_object *d)
+{
+	struct json_object *o = json_object_new_object(), *bans = json_object_new_object(),
+			   *pk = json_object_new_object(), *dm = d ? d : json_object_new_object(), *x;
+
+	if (!o || !bans || !pk || !dm) {
+		json_object_put(o);
+		json_object_put(bans);
+		json_object_put(pk);
+		if (!d)
+			json_object_put(dm);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "pin_dir", json_object_new_string(pin_dir));
+	json_object_object_add(o, "interfaces", json_object_get(c->ifs));
+	json_object_object_add(bans, "ipv4", family_json(c->exact4, c->pfx4));
+	json_object_object_add(bans, "ipv6", family_json(c->exact6, c->pfx6));
+	json_object_object_add(bans, "manual", json_object_new_int64(c->manual));
+	json_object_object_add(bans, "daemon", json_object_new_int64(c->daemon));
+	json_object_object_add(bans, "total",
+			       json_object_new_int64(c->exact4 + c->exact6 + c->pfx4 + c->pfx6));
+	json_object_object_add(o, "bans", bans);
+	json_object_object_add(o, "allowed", json_object_new_int64(c->allow));
+	json_object_object_add(pk, "seen", json_object_new_int64(v[XB_STAT_SEEN]));
+	json_object_object_add(pk, "dropped", json_object_new_int64(v[XB_STAT_DROPPED]));
+	json_object_object_add(pk, "dropped_prefix", json_object_new_int64(v[XB_STAT_DROPPED_PREFIX]));
+	json_object_object_add(pk, "passed", json_object_new_int64(v[XB_STAT_PASSED]));
+	json_object_object_add(o, "packets", pk);
+	/* null: not known without a daemon (or in its dry-run) */
+	if (d && json_object_object_get_ex(d, "drops_1m", &x) && x)
+		json_object_object_add(o, "drops_last_minute", json_object_get(x));
+	else
+		json_object_object_add(o, "drops_last_minute", NULL);
+	json_object_object_add(dm, "running", json_object_new_boolean(d != NULL));
+	json_object_object_del(dm, "ok");
+	json_object_object_add(o, "daemon", d ? json_object_get(d) : dm);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return 0;
+}
+
+static void status_usage(FILE *f)
+{
+	fprintf(f, "usage: xdpban status [--json] [--config FILE] [--socket PATH]\n\n"
+		"Attached interfaces and their XDP mode; bans by family, kind (exact or\n"
+		"prefix) and origin (manual or daemon); the allow list; packet counters;\n"
+		"the daemon (pid, uptime, config, dry-run), the sources it follows and how\n"
+		"old their newest line is, and the drops of the last minute (sampled by the\n"
+		"daemon: n/a without one).\n"
+		"  --json           one JSON object\n"
+		"  --config FILE    where to find the daemon's <control_socket>\n"
+		"  --socket PATH    the daemon's control socket (also $" XB_SOCKET_ENV ")\n"
+		"Exit status 3 when no interface is attached.\n");
+}
+
+int do_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *conf = NULL, *sock = NULL;
+	struct json_object *d = NULL;
+	struct counts c = {};
+	uint64_t v[XB_STAT_MAX];
+	char buf[4096];
+	const char *path = NULL;
+	bool json = false;
+	struct xb_dp *dp;
+	int opt, err, why = 0;
+
+	while ((opt = getopt_long(argc, argv, "jc:S:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = true; break;
+		case 'c': conf = optarg; break;
+		case 'S': sock = optarg; break;
+		case 'h': status_usage(stdout); return 0;
+		default: return -EINVAL;        /* getopt said which option */
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xdpban: status: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	err = xb_cli_dp_open("status", false, 0, &dp);
+	if (err)
+		return err;
+	c.print = !json;
+	if (json && !(c.ifs = json_object_new_array())) {
+		xb_dp_close(dp);
+		return -ENOMEM;
+	}
+	if (!json)
+		printf("pin directory: %s\ninterfaces:\n", xb_dp_pin_dir(dp));
+	err = xb_dp_foreach_link(dp, on_link, &c);
+	if (!c.links && !json)
+		printf("  none attached\n");
+	if (!err)
+		err = xb_dp_foreach_ban(dp, count_ban, &c);
+	if (!err)
+		err = xb_dp_foreach_allow(dp, count_allow, &c);
+	if (!err)
+		err = xb_dp_stats(dp, v);
+	if (err) {
+		fprintf(stderr, "xdpban: status: %s\n", strerror(-err));
+		goto out;
+	}
+	d = daemon_status(sock, conf, buf, sizeof(buf), &path, &why);
+	if (json) {
+		err = print_json(xb_dp_pin_dir(dp), &c, v, d);
+		if (err)
+			goto out;
+	} else {
+		printf("bans: %zu IPv4, %zu IPv6, %zu IPv4 prefixes, %zu IPv6 prefixes; %zu allowed\n",
+		       c.exact4, c.exact6, c.pfx4, c.pfx6, c.allow);
+		printf("bans by origin: %zu manual, %zu daemon\n", c.manual, c.daemon);
+		printf("packets: %llu seen, %llu dropped (%llu by prefix), %llu passed\n",
+		       (unsigned long long)v[XB_STAT_SEEN], (unsigned long long)v[XB_STAT_DROPPED],
+		       (unsigned long long)v[XB_STAT_DROPPED_PREFIX],
+		       (unsigned long long)v[XB_STAT_PASSED]);
+		print_daemon(d, path, why);
+	}
+	err = c.links ? 0 : -ENOENT;
+out:
+	json_object_put(d);
+	json_object_put(c.ifs);
+	xb_dp_close(dp);
+	return err;
+}

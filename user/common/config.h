@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * config: /etc/xdpban/xdpban.conf, XML in the shape of Wazuh's ossec.conf.
+ *
+ *   <xdpban>                       (or <ossec_config>, so a pasted fragment works)
+ *     <interface mode="auto|native|generic">eth0</interface>      one per NIC
+ *     <source type="journald|file|stdin">/var/log/auth.log</source>
+ *     <rules_dir>/usr/local/share/xdpban/rules</rules_dir>
+ *     <local_rules>/etc/xdpban/local_rules.xml</local_rules>
+ *     <white_list>198.18.0.0/24</white_list>                       repeatable
+ *     <global><white_list>...</white_list></global>                as in ossec.conf
+ *     <state_dir>/var/lib/xdpban</state_dir>
+ *     <control_socket>/run/xdpban/xdpban.sock</control_socket>
+ *     <offender_memory>7d</offender_memory>   offence history forgotten after this quiet time
+ *     <ipv6_aggregate>                         ban the prefix once enough of its addresses offend
+ *       <prefix_len>64</prefix_len> <threshold>3</threshold> <window>1h</window> <disabled>no</disabled>
+ *     </ipv6_aggregate>
+ *     <command> name, executable, timeout_allowed, extra_args </command>
+ *     <active-response> command, location, agent_id, rules_id, rules_group, level,
+ *         timeout, repeated_offenders, disabled;  xdpban extensions:
+ *         increment_factor, max_timeout, random_jitter (formula mode),
+ *         permanent_after (offence number from which bans never end) </active-response>
+ *   </xdpban>
+ *
+ * Wazuh details kept: no <timeout> means the ban never ends, and neither
+ * does it when the <command> says <timeout_allowed>no</timeout_allowed>;
+ * locations AS, analysisd, analysis-server mean server, any means all.
+ *
+ * Durations accept a plain number of seconds or a suffix (s, m, h, d, w);
+ * repeated_offenders values are minutes as in Wazuh. "permanent" is accepted
+ * in <timeout> and in the repeated_offenders list.
+ *
+ * Parsing is strict: an unknown element, a bad number, a zero or negative
+ * timeout or a missing command fails with "file:line: reason". Documents with
+ * a DTD are refused (no entities, no network).
+ */
+#ifndef XB_CONFIG_H
+#define XB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/dataplane.h"
+#include "common/addr.h"
+
+#define XB_CONFIG_DEFAULT     "/etc/xdpban/xdpban.conf"
+#define XB_CONFIG_ENV         "XDPBAN_CONFIG"
+#define XB_STATE_DIR_DEFAULT  "/var/lib/xdpban"
+#define XB_SOCKET_DEFAULT     "/run/xdpban/xdpban.sock"
+#define XB_SOCKET_ENV         "XDPBAN_SOCKET"
+#define XB_RULES_DIR_DEFAULT  "/usr/local/share/xdpban/rules"
+
+#define XB_TIMEOUT_PERMANENT  UINT64_MAX    /* a ban that never ends */
+#define XB_MAX_REPEATED       64            /* Wazuh stops at 5 */
+
+enum xb_src_type { XB_CSRC_JOURNALD = 0, XB_CSRC_FILE, XB_CSRC_STDIN };
+
+enum xb_ar_location {
+	XB_LOC_LOCAL = 0,       /* the host that saw the event: this one */
+	XB_LOC_SERVER,          /* the manager: this one too while xdpban is single-host */
+	XB_LOC_DEFINED_AGENT,   /* parsed and validated; refused until multi-host exists */
+	XB_LOC_ALL,
+};
+
+struct xb_conf_iface {
+	char name[16];          /* IFNAMSIZ */
+	enum xb_mode mode;
+};
+
+struct xb_conf_source {
+	enum xb_src_type type;
+	char *path;             /* file sources only, else NULL */
+};
+
+struct xb_command {
+	char *name;
+	char *executable;
+	char *extra_args;       /* NULL when absent */
+	bool timeout_allowed;
+	bool builtin_drop;      /* firewall-drop / xdp-drop: the XDP ban */
+	int line;
+};
+
+struct xb_ar {
+	char *command;                  /* name of a <command> or a built-in */
+	const struct xb_command *cmd;   /* resolved (points into the config) */
+	enum xb_ar_location location;
+	char *agent_id;
+	uint32_t *rules_id;
+	size_t n_rules_id;
+	char *rules_group;              /* Wazuh text, '|'-separated alternatives */
+	int level;                      /* minimum level, -1 = not set */
+	uint64_t timeout;               /* seconds, XB_TIMEOUT_PERMANENT = never ends */
+	uint64_t repeated[XB_MAX_REPEATED];   /* seconds (given in minutes) */
+	size_t n_repeated;
+	double increment_factor;        /* > 0: formula mode */
+	uint64_t max_timeout;           /* formula cap, 0 = none */
+	uint64_t random_jitter;         /* up to this many seconds added, 0 = none */
+	unsigned permanent_after;       /* 0 = never */
+	bool disabled;
+	int line;
+};
+
+struct xb_config {
+	char *path;
+	struct xb_conf_iface *ifaces;
+	size_t n_ifaces;
+	struct xb_conf_source *sources;
+	size_t n_sources;
+	char *rules_dir;
+	char *local_rules;              /* NULL: none */
+	struct xb_addr *allow;
+	size_t n_allow;
+	char *state_dir;
+	char *ctl_socket;
+	uint64_t offender_memory;       /* seconds of quiet after which history is forgotten */
+	struct {
+		bool enabled;
+		unsigned prefix_len;    /* 48..128 */
+		unsigned threshold;     /* distinct offending addresses */
+		uint64_t window;        /* seconds in which they must offend */
+	} v6agg;
+	struct xb_command *cmds;
+	size_t n_cmds;
+	struct xb_ar *ars;
+	size_t n_ars;
+};
+
+/* The config file to use: path if given, else $XDPBAN_CONFIG, else the default. */
+const char *xb_config_path(const char *path);
+/* True when path and $XDPBAN_CONFIG name no file: the default applies, and
+ * its absence only means no config is installed (not an error for the CLI). */
+bool xb_config_is_default(const char *path);
+
+/*
+ * Load and validate a config file. On failure returns a negative errno
+ * (-ENOENT for a missing file, -EINVAL for a bad one) and, when err is not
+ * NULL, writes "file:line: reason" there.
+ */
+int xb_config_load(const char *path, struct xb_config **out, char *err, size_t errlen);
+/* The same from a memory buffer; name is used in messages. */
+int xb_config_parse(const char *buf, size_t len, const char *name,
+		    struct xb_config **out, char *err, size_t errlen);
+/* A config with every default and no active response. */
+int xb_config_default(struct xb_config **out);
+void xb_config_free(struct xb_config *c);
+
+const char *xb_src_type_name(enum xb_src_type t);
+const char *xb_location_name(enum xb_ar_location l);
+
+#endif

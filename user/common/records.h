@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The records that flow down the pipeline:
+ *   source -> struct xb_line -> decoder -> struct xb_event -> rules -> struct xb_alert
+ */
+#ifndef XB_EVENT_H
+#define XB_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+
+/* One raw log line as a source hands it out. */
+struct xb_line {
+	const char *text;       /* not NUL-terminated necessarily */
+	size_t len;
+	int64_t ts_usec;        /* wall clock from the source (journald); 0 = take it from the line */
+	const char *program;    /* trusted program name (journald _COMM), NULL if unknown */
+	int pid;                /* trusted pid (journald _PID), 0 if unknown */
+	bool bare;              /* text is a bare message, no syslog header (journald MESSAGE) */
+};
+
+enum xb_ev_kind {
+	XB_EV_NONE = 0,         /* decoded, but nothing sshd-specific recognised */
+	XB_EV_AUTH_FAIL,        /* Failed <method> for U from A */
+	XB_EV_INVALID_USER,     /* Invalid user U from A */
+	XB_EV_NOT_ALLOWED,      /* User U from A not allowed because ... */
+	XB_EV_MAX_AUTH,         /* maximum authentication attempts exceeded */
+	XB_EV_TOO_MANY_FAIL,    /* Disconnecting ...: Too many authentication failures */
+	XB_EV_CLOSED_PREAUTH,   /* Connection closed by authenticating|invalid user */
+	XB_EV_DISCONN_PREAUTH,  /* Disconnected from authenticating|invalid user */
+	XB_EV_NO_IDENT,         /* Did not receive identification string */
+	XB_EV_BAD_PROTO,        /* Bad protocol version identification / banner exchange / kex_exchange_identification */
+	XB_EV_NEGOTIATE,        /* Unable to negotiate */
+	XB_EV_TIMEOUT,          /* fatal: Timeout before authentication */
+	XB_EV_PAM_FAIL,         /* error: PAM: Authentication failure / pam_unix authentication failure */
+	XB_EV_ROOT_REFUSED,     /* ROOT LOGIN REFUSED FROM A */
+	XB_EV_REVERSE_MAP,      /* reverse mapping checking ... POSSIBLE BREAK-IN ATTEMPT */
+	XB_EV_ACCEPTED,         /* Accepted <method> for U from A (success) */
+	XB_EV_KIND_MAX
+};
+
+/* A decoded line. Pointers point into the line or into this struct. */
+struct xb_event {
+	enum xb_ev_kind kind;
+	int64_t ts_usec;        /* wall clock, from the source or the header */
+	char program[32];       /* "sshd", "sshd-session", ... */
+	int pid;
+	char hostname[64];
+	const char *msg;        /* the message after the header: what rules match */
+	size_t msg_len;
+	bool has_src;
+	struct xb_addr src;     /* a single address, IPv4-mapped folded to IPv4 */
+	uint16_t port;          /* 0 if absent */
+	char user[64];          /* attacker text: shown, never parsed for addresses */
+	bool invalid_user;      /* "invalid user"/"illegal user" variant */
+	/* Added by det (additive): */
+	const char *decoder;    /* "sshd" when decoded as sshd (rules' <decoded_as>), else NULL */
+	bool user_set;          /* user[] holds a name (it may be empty text) */
+};
+
+/* What the rules stage emits for a line that matched a rule. */
+struct xb_alert {
+	uint32_t rule;          /* rule id, e.g. 5712 */
+	uint8_t level;
+	const char *description;
+	const char *groups;     /* comma-separated, e.g. "syslog,sshd,authentication_failures," */
+	const struct xb_event *ev;  /* the line that triggered it (srcip, user, ts) */
+	/* Added by det (additive): */
+	bool noalert;           /* rule has noalert="1": level is reported as 0 */
+	uint32_t frequency;     /* >0: a correlation rule fired (count reached) */
+	bool same_source_ip;    /* it counted this source's lines only */
+};
+
+#endif

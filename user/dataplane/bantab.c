@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bantab.c - the exact-ban hash tables, written through mmap.
+ *
+ * The XDP program probes from an address's home slot (xb_home of its seeded
+ * hash) to the first EMPTY slot. Publication order is what keeps a
+ * concurrent reader right: a new ban's key and value are stored before its
+ * state turns LIVE (release store), a removed ban turns DEAD with one store,
+ * and a DEAD slot only becomes EMPTY when no LIVE key's probe run passes
+ * through it (reclaim). Under churn tombstones would otherwise pile up until
+ * every miss walks XB_PROBE_MAX slots, so sweeps also compact (see there).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "dataplane/bantab.h"
+
+int xb_ctl_map(int ctl_fd, struct xb_ctl **out)
+{
+	struct xb_ctl *c;
+	uint64_t seed = 0, zero = 0;
+
+	c = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, ctl_fd, 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	/* First use of these maps: pick the seed. Two processes racing here
+	 * agree on whichever seed lands first. */
+	if (!__atomic_load_n(&c->seed, __ATOMIC_ACQUIRE)) {
+		while (!seed)
+			if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+				munmap(c, sysconf(_SC_PAGESIZE));
+				return -EIO;
+			}
+		__atomic_compare_exchange_n(&c->seed, &zero, seed, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+	*out = c;
+	return 0;
+}
+
+void xb_ctl_unmap(struct xb_ctl *ctl)
+{
+	if (ctl)
+		munmap(ctl, sysconf(_SC_PAGESIZE));
+}
+
+uint32_t xb_tab_cap(uint32_t nslots)
+{
+	uint64_t c = (uint64_t)nslots * 2 / 3;
+
+	while (c + 1 + (c + 1) / 2 <= nslots)
+		c++;
+	while (c && c + c / 2 > nslots)
+		c--;
+	return (uint32_t)c;
+}
+
+int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0, *ns;
+	size_t page = sysconf(_SC_PAGESIZE);
+	void *m;
+
+	memset(t, 0, sizeof(*t));
+	if (family != 4 && family != 6)
+		return -EINVAL;
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+		return -errno;
+	t->family = family;
+	t->slot_sz = family == 4 ? sizeof(struct xb_slot4) : sizeof(struct xb_slot6);
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != t->slot_sz ||
+	    !(info.map_flags & BPF_F_MMAPABLE) || !info.max_entries)
+		return -EINVAL;
+	t->nslots = info.max_entries;
+	t->cap = xb_tab_cap(t->nslots);
+	ns = family == 4 ? &ctl->nslots4 : &ctl->nslots6;
+	if (!__atomic_compare_exchange_n(ns, &zero, t->nslots, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) && zero != t->nslots)
+		return -EINVAL;
+	t->map_len = ((size_t)t->nslots * t->slot_sz + page - 1) / page * page;
+	m = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	t->slots = m;
+	t->ctl = ctl;
+	t->live = family == 4 ? &ctl->live4 : &ctl->live6;
+	t->dead = family == 4 ? &ctl->dead4 : &ctl->dead6;
+	return 0;
+}
+
+void xb_tab_unmap(struct xb_tab *t)
+{
+	if (t && t->slots)
+		munmap(t->slots, t->map_len);
+	if (t)
+		t->slots = NULL;
+}
+
+/* --- slots ---------------------------------------------------------------- */
+
+static void *slot(const struct xb_tab *t, uint32_t i)
+{
+	return t->slots + (size_t)i * t->slot_sz;
+}
+
+static uint32_t *state(const struct xb_tab *t, uint32_t i)
+{
+	if (t->family == 4)
+		return &((struct xb_slot4 *)slot(t, i))->state;
+	return &((struct xb_slot6 *)slot(t, i))->state;
+}
+
+static struct xb_ban *ban(const struct xb_tab *t, uint32_t i)
+{
+	if (t->family == 4)
+		return &((struct xb_slot4 *)slot(t, i))->ban;
+	return &((struct xb_slot6 *)slot(t, i))->ban;
+}
+
+static void *key_of(const struct xb_tab *t, uint32_t i)
+{
+	if (t->family == 4)
+		return &((struct xb_slot4 *)slot(t, i))->addr;
+	return &((struct xb_slot6 *)slot(t, i))->addr;
+}
+
+static size_t key_sz(const struct xb_tab *t)
+{
+	return t->family == 4 ? sizeof(__u32) : sizeof(struct xb_in6);
+}
+
+static uint32_t home(const struct xb_tab *t, const void *key)
+{
+	__u64 h;
+
+	if (t->family == 4) {
+		__u32 a;
+
+		memcpy(&a, key, sizeof(a));
+		h = xb_hash4(a, t->ctl->seed);
+	} else {
+		struct xb_in6 a;
+
+		memcpy(&a, key, sizeof(a));
+		h = xb_hash6(&a, t->ctl->seed);
+	}
+	return xb_home(h, t->nslots);
+}
+
+static uint32_t next(const struct xb_tab *t, uint32_t i)
+{
+	return i + 1 >= t->nslots ? 0 : i + 1;
+}
+
+/*
+ * Walk key's probe run as the program does. Returns the LIVE slot holding
+ * key, or -ENOENT; *free gets the first DEAD or EMPTY slot on the way (the
+ * insertion point), or -1 if the run is XB_PROBE_MAX long and full.
+ */
+static int64_t probe(const struct xb_tab *t, const void *key, int64_t *free)
+{
+	uint32_t i = home(t, key);
+	size_t ksz = key_sz(t);
+
+	*free = -1;
+	for (uint32_t n = 0; n < XB_PROBE_MAX && n < t->nslots; n++, i = next(t, i)) {
+		uint32_t st = *state(t, i);
+
+		if (st == XB_SLOT_EMPTY) {
+			if (*free < 0)
+				*free = i;
+			return -ENOENT;
+		}
+		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, ksz))
+			return i;
+		if (st == XB_SLOT_DEAD && *free < 0)
+			*free = i;
+	}
+	return -ENOENT;
+}
+
+struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key)
+{
+	int64_t free, i = probe(t, key, &free);
+
+	return i < 0 ? NULL : ban(t, (uint32_t)i);
+}
+
+/*
+ * Move each LIVE key back to the first DEAD slot of its own probe run: the
+ * copy turns LIVE before the old slot turns DEAD, so a probe finds one of
+ * them -- except one that passed the new slot just before it was published
+ * and reaches the old one just after it was retired (a window of a few
+ * stores; that frame passes). Counter increments landing on the old slot in
+ * that window are lost.
+ */
+static void compact(struct xb_tab *t)
+{
+	for (uint32_t p = 0; p < t->nslots; p++) {
+		uint32_t h, d;
+
+		if (*state(t, p) != XB_SLOT_LIVE)
+			continue;
+		h = home(t, key_of(t, p));
+		for (d = h; d != p && *state(t, d) != XB_SLOT_DEAD; d = next(t, d))
+			;
+		if (d == p)
+			continue;
+		memcpy(key_of(t, d), key_of(t, p), key_sz(t));
+		*ban(t, d) = *ban(t, p);
+		__atomic_store_n(state(t, d), XB_SLOT_LIVE, __ATOMIC_RELEASE);
+		__atomic_store_n(state(t, p), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * Turn every DEAD slot that lies on no LIVE key's probe run (from its home
+ * to where it sits) into EMPTY: no probe for a present key passes it. Also
+ * recounts live and dead from the slots, so a writer killed mid-update
+ * leaves the counts wrong only until the next sweep.
+ */
+static void reclaim(struct xb_tab *t)
+{
+	uint64_t *need = calloc((t->nslots + 63) / 64, sizeof(*need));
+	uint32_t live = 0, dead = 0;
+
+	if (!need)
+		return;         /* tombstones stay: correct, only slower */
+	for (uint32_t p = 0; p < t->nslots; p++) {
+		if (*state(t, p) != XB_SLOT_LIVE)
+			continue;
+		live++;
+		for (uint32_t j = home(t, key_of(t, p)); j != p; j = next(t, j))
+			need[j / 64] |= 1ULL << (j % 64);
+	}
+	for (uint32_t p = 0; p < t->nslots; p++) {
+		if (*state(t, p) != XB_SLOT_DEAD)
+			continue;
+		if (need[p / 64] & (1ULL << (p % 64)))
+			dead++;
+		else
+			__atomic_store_n(state(t, p), XB_SLOT_EMPTY, __ATOMIC_RELEASE);
+	}
+	*t->live = live;
+	*t->dead = dead;
+	free(need);
+}
+
+int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created)
+{
+	int64_t free, i = probe(t, key, &free);
+	struct xb_ban *b;
+
+	if (i >= 0) {
+		/* Re-arm in place: the counters the program is adding to stay. */
+		b = ban(t, (uint32_t)i);
+		__atomic_store_n(&b->expires, v->expires, __ATOMIC_RELAXED);
+		b->rule = v->rule;
+		b->offence = v->offence;
+		b->flags = v->flags;
+		if (created)
+			*created = false;
+		return 0;
+	}
+	if (*t->live >= t->cap)
+		return -ENOSPC;
+	if (free < 0 || *t->dead > t->nslots / 4) {
+		/* A long run or many tombstones: tidy up, then probe again. */
+		compact(t);
+		reclaim(t);
+		probe(t, key, &free);
+		if (free < 0)
+			return -ENOSPC;
+	}
+	if (*state(t, (uint32_t)free) == XB_SLOT_DEAD)
+		(*t->dead)--;
+	memcpy(key_of(t, (uint32_t)free), key, key_sz(t));
+	b = ban(t, (uint32_t)free);
+	*b = *v;
+	b->packets = b->bytes = 0;
+	__atomic_store_n(state(t, (uint32_t)free), XB_SLOT_LIVE, __ATOMIC_RELEASE);
+	(*t->live)++;
+	if (created)
+		*created = true;
+	return 0;
+}
+
+int xb_tab_del(struct xb_tab *t, const void *key)
+{
+	int64_t free, i = probe(t, key, &free);
+
+	if (i < 0)
+		return -ENOENT;
+	__atomic_store_n(state(t, (uint32_t)i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+	(*t->live)--;
+	(*t->dead)++;
+	return 0;       /* tombstones are reused by inserts, cleared by sweeps */
+}
+
+int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
+{
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		struct xb_ban copy;
+		uint8_t key[sizeof(struct xb_in6)];
+		int err;
+
+		if (__atomic_load_n(state(t, i), __ATOMIC_ACQUIRE) != XB_SLOT_LIVE)
+			continue;
+		memcpy(key, key_of(t, i), key_sz(t));
+		copy = *ban(t, i);
+		err = cb(key, &copy, ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+size_t xb_tab_sweep(struct xb_tab *t, uint64_t now)
+{
+	size_t removed = 0;
+
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		struct xb_ban *b = ban(t, i);
+
+		if (*state(t, i) != XB_SLOT_LIVE)
+			continue;
+		if (now && (!b->expires || b->expires > now))
+			continue;
+		__atomic_store_n(state(t, i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+		(*t->live)--;
+		(*t->dead)++;
+		removed++;
+	}
+	if (*t->dead)
+		compact(t);
+	reclaim(t);
+	return removed;
+}
