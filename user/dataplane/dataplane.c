@@ -63,29 +63,6 @@ static void dp_unlock(struct xb_dp *dp)
 		flock(dp->lock_fd, LOCK_UN);
 }
 
-const char *xb_mode_str(enum xb_mode m)
-{
-	switch (m) {
-	case XB_MODE_AUTO: return "auto";
-	case XB_MODE_NATIVE: return "native";
-	case XB_MODE_GENERIC: return "generic";
-	}
-	return "unknown";
-}
-
-int xb_mode_parse(const char *s, enum xb_mode *m)
-{
-	static const enum xb_mode all[] = { XB_MODE_AUTO, XB_MODE_NATIVE, XB_MODE_GENERIC };
-
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
-		if (s && !strcmp(s, xb_mode_str(all[i]))) {
-			*m = all[i];
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* --- pin directory -------------------------------------------------------- */
 
 static bool on_bpffs(const char *dir)

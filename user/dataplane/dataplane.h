@@ -13,11 +13,8 @@
 
 #include "xdpban.h"
 #include "common/addr.h"
+#include "common/mode.h"
 
-enum xb_mode { XB_MODE_AUTO = 0, XB_MODE_NATIVE, XB_MODE_GENERIC };
-/* "auto", "native", "generic" (and "unknown") <-> enum xb_mode; parse: 0 or -EINVAL. */
-const char *xb_mode_str(enum xb_mode m);
-int xb_mode_parse(const char *s, enum xb_mode *m);
 
 struct xb_dp_opts {
 	const char *pin_dir;    /* NULL: $XDPBAN_PIN_DIR, else XB_PIN_DIR_DEFAULT */
