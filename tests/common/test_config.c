@@ -50,7 +50,7 @@ Test(config, full_file)
 	cr_expect_eq(c->ifaces[0].mode, XB_MODE_NATIVE);
 	cr_expect_eq(c->ifaces[1].mode, XB_MODE_AUTO);
 	cr_assert_eq(c->n_sources, 2);
-	cr_expect_eq(c->sources[0].type, XB_CSRC_JOURNALD);
+	cr_expect_eq(c->sources[0].type, XB_SRC_JOURNAL);
 	cr_expect_str_eq(c->sources[1].path, "/var/log/auth.log");
 	cr_expect_str_eq(c->rules_dir, "/usr/share/xdpban/rules");
 	cr_expect_str_eq(c->local_rules, "/etc/xdpban/local_rules.xml");

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -49,6 +51,36 @@ const char *xb_config_path(const char *path)
 	return env && *env ? env : XB_CONFIG_DEFAULT;
 }
 
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *xb_rules_dir_default(char *buf, size_t len)
+{
+	static const char *const beside[] = { "../rules", "../share/xdpban/rules" };
+	const char *env = getenv(XB_RULES_DIR_ENV);
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		for (size_t i = 0; slash && i < ARRAY_SIZE(beside); i++) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/%s", exe, beside[i]);
+			if (is_dir(buf))
+				return buf;
+		}
+	}
+	return XDPBAN_PREFIX "/share/xdpban/rules";
+}
+
 bool xb_config_is_default(const char *path)
 {
 	const char *env = getenv(XB_CONFIG_ENV);
@@ -56,12 +88,13 @@ bool xb_config_is_default(const char *path)
 	return !(path && *path) && !(env && *env);
 }
 
-const char *xb_src_type_name(enum xb_src_type t)
+const char *xb_src_type_name(enum xb_source_kind t)
 {
 	switch (t) {
-	case XB_CSRC_JOURNALD: return "journald";
-	case XB_CSRC_FILE: return "file";
-	case XB_CSRC_STDIN: return "stdin";
+	case XB_SRC_JOURNAL: return "journald";
+	case XB_SRC_FILE: return "file";
+	case XB_SRC_FD: return "stdin";
+	case XB_SRC_REPLAY: return "replay";
 	}
 	return "?";
 }
@@ -279,7 +312,7 @@ static int parse_interface(struct pctx *p, const xmlNode *n)
 static int parse_source(struct pctx *p, const xmlNode *n)
 {
 	struct xb_config *c = p->c;
-	struct xb_conf_source *ss, s = { .type = XB_CSRC_FILE };
+	struct xb_conf_source *ss, s = { .type = XB_SRC_FILE };
 	xmlChar *type;
 	char *text;
 	int err;
@@ -289,30 +322,30 @@ static int parse_source(struct pctx *p, const xmlNode *n)
 	type = xmlGetProp(n, (const xmlChar *)"type");
 	if (type) {
 		if (!xmlStrcmp(type, (const xmlChar *)"journald"))
-			s.type = XB_CSRC_JOURNALD;
+			s.type = XB_SRC_JOURNAL;
 		else if (!xmlStrcmp(type, (const xmlChar *)"file"))
-			s.type = XB_CSRC_FILE;
+			s.type = XB_SRC_FILE;
 		else if (!xmlStrcmp(type, (const xmlChar *)"stdin"))
-			s.type = XB_CSRC_STDIN;
+			s.type = XB_SRC_FD;
 		else
 			err = fail(p, n, "source type '%s' is not journald, file or stdin", type);
 		xmlFree(type);
 	}
-	if (!err && s.type == XB_CSRC_FILE && *text != '/')
+	if (!err && s.type == XB_SRC_FILE && *text != '/')
 		err = fail(p, n, "a file source needs an absolute path, got '%s'", text);
-	if (!err && s.type != XB_CSRC_FILE && *text)
+	if (!err && s.type != XB_SRC_FILE && *text)
 		err = fail(p, n, "a %s source takes no path", xb_src_type_name(s.type));
 	if (err) {
 		free(text);
 		return err;
 	}
-	if (s.type == XB_CSRC_FILE) {
+	if (s.type == XB_SRC_FILE) {
 		s.path = text;
 	} else {
 		free(text);
 	}
 	for (size_t i = 0; i < c->n_sources; i++)
-		if (c->sources[i].type == s.type && s.type != XB_CSRC_FILE) {
+		if (c->sources[i].type == s.type && s.type != XB_SRC_FILE) {
 			free(s.path);
 			return fail(p, n, "%s source listed twice", xb_src_type_name(s.type));
 		}
@@ -734,8 +767,6 @@ static int resolve(struct pctx *p, const xmlNode *root)
 
 static int set_defaults(struct xb_config *c)
 {
-	if (!c->rules_dir && !(c->rules_dir = strdup(XB_RULES_DIR_DEFAULT)))
-		return -ENOMEM;
 	if (!c->state_dir && !(c->state_dir = strdup(XB_STATE_DIR_DEFAULT)))
 		return -ENOMEM;
 	if (!c->ctl_socket && !(c->ctl_socket = strdup(XB_SOCKET_DEFAULT)))

@@ -5,7 +5,7 @@
  *   <xdpban>                       (or <ossec_config>, so a pasted fragment works)
  *     <interface mode="auto|native|generic">eth0</interface>      one per NIC
  *     <source type="journald|file|stdin">/var/log/auth.log</source>
- *     <rules_dir>/usr/local/share/xdpban/rules</rules_dir>
+ *     <rules_dir>/usr/local/share/xdpban/rules</rules_dir>          default: xb_rules_dir_default()
  *     <local_rules>/etc/xdpban/local_rules.xml</local_rules>
  *     <white_list>198.18.0.0/24</white_list>                       repeatable
  *     <global><white_list>...</white_list></global>                as in ossec.conf
@@ -41,20 +41,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataplane/dataplane.h"
 #include "common/addr.h"
+#include "common/mode.h"
+#include "common/records.h"
 
 #define XB_CONFIG_DEFAULT     "/etc/xdpban/xdpban.conf"
 #define XB_CONFIG_ENV         "XDPBAN_CONFIG"
 #define XB_STATE_DIR_DEFAULT  "/var/lib/xdpban"
 #define XB_SOCKET_DEFAULT     "/run/xdpban/xdpban.sock"
 #define XB_SOCKET_ENV         "XDPBAN_SOCKET"
-#define XB_RULES_DIR_DEFAULT  "/usr/local/share/xdpban/rules"
+#ifndef XDPBAN_PREFIX
+#define XDPBAN_PREFIX         "/usr/local"
+#endif
+#define XB_RULES_DIR_ENV      "XDPBAN_RULES_DIR"
 
 #define XB_TIMEOUT_PERMANENT  UINT64_MAX    /* a ban that never ends */
 #define XB_MAX_REPEATED       64            /* Wazuh stops at 5 */
-
-enum xb_src_type { XB_CSRC_JOURNALD = 0, XB_CSRC_FILE, XB_CSRC_STDIN };
 
 enum xb_ar_location {
 	XB_LOC_LOCAL = 0,       /* the host that saw the event: this one */
@@ -69,7 +71,7 @@ struct xb_conf_iface {
 };
 
 struct xb_conf_source {
-	enum xb_src_type type;
+	enum xb_source_kind type; /* XB_SRC_JOURNAL, XB_SRC_FILE or XB_SRC_FD (stdin) */
 	char *path;             /* file sources only, else NULL */
 };
 
@@ -108,7 +110,7 @@ struct xb_config {
 	size_t n_ifaces;
 	struct xb_conf_source *sources;
 	size_t n_sources;
-	char *rules_dir;
+	char *rules_dir;                /* NULL: xb_rules_dir_default() */
 	char *local_rules;              /* NULL: none */
 	struct xb_addr *allow;
 	size_t n_allow;
@@ -126,6 +128,12 @@ struct xb_config {
 	struct xb_ar *ars;
 	size_t n_ars;
 };
+
+/* The rules when neither the config's <rules_dir> nor --rules names them:
+ * $XDPBAN_RULES_DIR, else ../rules or ../share/xdpban/rules next to the
+ * binary (a build tree, an install), else XDPBAN_PREFIX/share/xdpban/rules.
+ * Every command (run, logtest) resolves it this one way. */
+const char *xb_rules_dir_default(char *buf, size_t len);
 
 /* The config file to use: path if given, else $XDPBAN_CONFIG, else the default. */
 const char *xb_config_path(const char *path);
@@ -146,7 +154,8 @@ int xb_config_parse(const char *buf, size_t len, const char *name,
 int xb_config_default(struct xb_config **out);
 void xb_config_free(struct xb_config *c);
 
-const char *xb_src_type_name(enum xb_src_type t);
+/* The config's name of a source kind: "journald", "file", "stdin". */
+const char *xb_src_type_name(enum xb_source_kind t);
 const char *xb_location_name(enum xb_ar_location l);
 
 #endif

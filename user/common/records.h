@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The records that flow down the pipeline:
- *   source -> struct xb_line -> decoder -> struct xb_event -> rules -> struct xb_alert
+ *   source -> struct xb_line -> decode -> struct xb_event -> rules -> struct xb_alert
+ *          -> policy -> struct xb_decision -> dataplane (the maps) and the state
+ * Every stage includes this header, never another stage's.
  */
 #ifndef XB_EVENT_H
 #define XB_EVENT_H
@@ -11,6 +13,14 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+
+/* Where lines come from: a config's <source type=...> and a source's kind. */
+enum xb_source_kind {
+	XB_SRC_JOURNAL = 1,     /* sd-journal, sshd's entries only ("journald") */
+	XB_SRC_FILE,            /* a file followed with inotify (auth.log) */
+	XB_SRC_FD,              /* stdin or a pipe, until EOF ("stdin") */
+	XB_SRC_REPLAY,          /* an old file read once, plain or gzip */
+};
 
 /* One raw log line as a source hands it out. */
 struct xb_line {
@@ -72,6 +82,20 @@ struct xb_alert {
 	bool noalert;           /* rule has noalert="1": level is reported as 0 */
 	uint32_t frequency;     /* >0: a correlation rule fired (count reached) */
 	bool same_source_ip;    /* it counted this source's lines only */
+};
+
+/* What the policy stage decides for an alert: ban addr until expires. */
+struct xb_ar;                           /* an <active-response> binding (config.h) */
+struct xb_decision {
+	struct xb_addr addr;            /* what to ban: the offender or its prefix */
+	struct xb_addr offender;        /* the address in the alert */
+	const struct xb_ar *ar;         /* the binding (points into the config) */
+	uint32_t rule;
+	uint32_t offence;               /* 1 = first */
+	uint64_t ttl;                   /* seconds, XB_TIMEOUT_PERMANENT (config.h) */
+	int64_t expires;                /* wall seconds, 0 = permanent */
+	bool rearm;                     /* it was still banned: re-armed from now */
+	bool aggregate;                 /* an IPv6 prefix standing in for its addresses */
 };
 
 #endif

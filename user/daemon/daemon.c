@@ -55,7 +55,7 @@ struct daemon {
 	struct xb_dp *dp;               /* NULL in dry-run */
 	struct xb_hostaddr *host;
 	struct xb_policy *pol;
-	struct xb_ctlsrv *ctl;
+	struct xb_ctlsock *ctl;
 	struct xb_source **srcs;
 	struct src_info *src_info;      /* per source */
 	size_t n_srcs;
@@ -473,16 +473,19 @@ static int open_sources(struct daemon *d, const struct xb_config *c,
 		const struct xb_conf_source *s = &c->sources[i];
 
 		switch (s->type) {
-		case XB_CSRC_FILE:
+		case XB_SRC_FILE:
 			err = xb_source_open_file(s->path, false, &arr[i]);
 			break;
-		case XB_CSRC_JOURNALD:
+		case XB_SRC_JOURNAL:
 			/* dry-run leaves no trace: no cursor either */
 			err = xb_source_open_journal(NULL, d->o.dry_run ? NULL : d->cursor_file, &arr[i]);
 			break;
-		case XB_CSRC_STDIN:
+		case XB_SRC_FD:
 			err = xb_source_open_fd(0, "stdin", &arr[i]);
 			info[i].any = true;
+			break;
+		case XB_SRC_REPLAY:     /* logtest's, never in a config */
+			err = -EINVAL;
 			break;
 		}
 		if (err)
@@ -584,8 +587,6 @@ static bool has_iface(const struct xb_config *c, const struct xb_conf_iface *ifc
 static void attach_ifaces(struct daemon *d, const struct xb_config *old,
 			  const struct xb_config *c, int *first_err)
 {
-	static const char *const mode_name[] = { "auto", "native", "generic" };
-
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		enum xb_mode used = c->ifaces[i].mode;
 		int err;
@@ -601,7 +602,7 @@ static void attach_ifaces(struct daemon *d, const struct xb_config *old,
 			continue;
 		}
 		pr_info("attached to %s (%s)\n", c->ifaces[i].name,
-			used <= XB_MODE_GENERIC ? mode_name[used] : "?");
+			xb_mode_str(used));
 	}
 }
 
@@ -635,7 +636,9 @@ static void sync_allow(struct daemon *d, const struct xb_config *old, const stru
 static int load_rules(const struct xb_config *c, struct xb_ruleset **rs,
 		      struct xb_correlator **corr, char *err, size_t len)
 {
-	int ret = xb_ruleset_load(c->rules_dir, c->local_rules, rs, err, len);
+	char dir[PATH_MAX];
+	int ret = xb_ruleset_load(c->rules_dir ? c->rules_dir : xb_rules_dir_default(dir, sizeof(dir)),
+				  c->local_rules, rs, err, len);
 
 	if (ret)
 		return ret;
@@ -993,7 +996,7 @@ static void teardown(struct daemon *d)
 	if (d->st)
 		xb_state_checkpoint(d->st);
 	close_sources(d);
-	xb_ctl_close(d->ctl);
+	xb_ctlsock_close(d->ctl);
 	xb_policy_free(d->pol);
 	xb_hostaddr_close(d->host);
 	xb_dp_close(d->dp);
@@ -1031,7 +1034,7 @@ static int setup(struct daemon *d)
 		d->sock_path = d->o.socket ? d->o.socket : env && *env ? env : d->conf->ctl_socket;
 	}
 	/* First: a second daemon must stop here, before it touches anything. */
-	ret = xb_ctl_listen(d->sock_path, on_ctl, d, &d->ctl);
+	ret = xb_ctlsock_listen(d->sock_path, on_ctl, d, &d->ctl);
 	if (ret) {
 		pr_warn("xdpban: control socket %s: %s%s\n", d->sock_path, strerror(-ret),
 			ret == -EADDRINUSE ? " (is another xdpban run going?)" : "");
@@ -1092,7 +1095,7 @@ static int setup(struct daemon *d)
 	if ((ret = ep_add(d, d->sigfd, EP_SIG)) || (ret = ep_add(d, d->tfd, EP_TIMER)) ||
 	    (ret = ep_add(d, xb_hostaddr_fd(d->host), EP_HOST)))
 		return ret;
-	if ((ret = ep_add(d, xb_ctl_fd(d->ctl), EP_CTL)))
+	if ((ret = ep_add(d, xb_ctlsock_fd(d->ctl), EP_CTL)))
 		return ret;
 	if ((ret = open_sources(d, d->conf, &d->srcs, &d->src_info, &d->n_srcs)))
 		return ret;
@@ -1137,7 +1140,7 @@ int xb_daemon_run(const struct xb_daemon_opts *o)
 			switch ((enum ep_kind)(evs[i].data.u64 >> 32)) {
 			case EP_SIG: on_signal(&d); break;
 			case EP_TIMER: on_tick(&d); break;
-			case EP_CTL: xb_ctl_serve(d.ctl); break;
+			case EP_CTL: xb_ctlsock_serve(d.ctl); break;
 			case EP_HOST: {
 				bool changed = false;
 

@@ -38,17 +38,6 @@
 /* Offence history key of the XDP ban: firewall-drop and xdp-drop are one. */
 #define XB_DROP_CMD "firewall-drop"
 
-struct xb_decision {
-	struct xb_addr addr;            /* what to ban: the offender or its prefix */
-	struct xb_addr offender;        /* the address in the alert */
-	const struct xb_ar *ar;         /* the binding (points into the config) */
-	uint32_t rule;
-	uint32_t offence;               /* 1 = first */
-	uint64_t ttl;                   /* seconds, XB_TIMEOUT_PERMANENT */
-	int64_t expires;                /* wall seconds, 0 = permanent */
-	bool rearm;                     /* it was still banned: re-armed from now */
-	bool aggregate;                 /* an IPv6 prefix standing in for its addresses */
-};
 
 /* Seconds of the nth offence (n >= 1) under ar, XB_TIMEOUT_PERMANENT for a
  * ban that never ends. rnd in [0, 1) scales the jitter. */

@@ -21,13 +21,6 @@
 
 #include "common/records.h"
 
-enum xb_source_kind {
-	XB_SRC_JOURNAL = 1,     /* sd-journal, sshd's entries only */
-	XB_SRC_FILE,            /* a file followed with inotify (auth.log) */
-	XB_SRC_FD,              /* stdin or a pipe, until EOF */
-	XB_SRC_REPLAY,          /* an old file read once, plain or gzip */
-};
-
 struct xb_source;
 
 /* Called once per complete line; a negative return stops xb_source_read()
