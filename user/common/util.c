@@ -111,3 +111,21 @@ const char *xb_fmt_duration(uint64_t secs, char *buf, unsigned len)
 		snprintf(buf, len, "%llus", (unsigned long long)s);
 	return buf;
 }
+
+int xb_grow(void *arr, size_t *cap, size_t n, size_t elsz, size_t min)
+{
+	void **p = arr, *np;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : min;
+	if (ncap <= n || ncap > SIZE_MAX / elsz)
+		return -ENOMEM;
+	np = realloc(*p, ncap * elsz);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}

@@ -3,10 +3,19 @@
 #ifndef XB_UTIL_H
 #define XB_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NSEC_PER_SEC 1000000000ULL
+
+/*
+ * Room for one more element in a growing array: when n == *cap, *arr (an
+ * array of elsz-byte elements) is reallocated to twice its capacity (min
+ * the first time). 0, or -ENOMEM with *arr and *cap untouched.
+ * Use: if ((err = xb_grow(&v->items, &v->cap, v->n, sizeof(*v->items), 16)))
+ */
+int xb_grow(void *arr, size_t *cap, size_t n, size_t elsz, size_t min);
 
 /* "90s", "10m", "2h", "1d", "1w" or plain seconds -> seconds. 0 or -EINVAL. */
 int xb_parse_duration(const char *s, uint64_t *secs);
