@@ -16,14 +16,11 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
+#include "common/config.h"
 #include "decode/decode.h"
 #include "rules/rules.h"
 #include "source/source.h"
 #include "common/util.h"
-
-#ifndef XDPBAN_PREFIX
-#define XDPBAN_PREFIX "/usr/local"
-#endif
 
 struct rule_count {
 	uint32_t id;
@@ -39,42 +36,6 @@ struct lt {
 	struct rule_count *counts;
 	size_t ncounts;
 };
-
-static bool is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* --rules, $XDPBAN_RULES_DIR, ../rules and ../share/xdpban/rules next to
- * the binary (the tree, an install), then the install prefix. */
-static const char *default_rules_dir(char *buf, size_t len)
-{
-	const char *env = getenv("XDPBAN_RULES_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/../rules", exe);
-			if (is_dir(buf))
-				return buf;
-			snprintf(buf, len, "%s/../share/xdpban/rules", exe);
-			if (is_dir(buf))
-				return buf;
-		}
-	}
-	return XDPBAN_PREFIX "/share/xdpban/rules";
-}
 
 static void count_rule(struct lt *t, uint32_t id, uint8_t level)
 {
@@ -266,7 +227,7 @@ int do_logtest(int argc, char **argv)
 	if (optind < argc)
 		input = argv[optind];
 	if (!rules_dir)
-		rules_dir = default_rules_dir(dirbuf, sizeof(dirbuf));
+		rules_dir = xb_rules_dir_default(dirbuf, sizeof(dirbuf));
 
 	rc = xb_ruleset_load(rules_dir, local, &t.rs, err, sizeof(err));
 	if (rc) {
