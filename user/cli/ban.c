@@ -441,7 +441,7 @@ static void forget_in_state(const struct xb_addr *a)
 /* A running daemon forgets the ban too, or its restart would bring it back. */
 static void notify_unban(const struct xb_addr *a)
 {
-	int err = xb_ctl_notify_unban(a);
+	int err = xb_ctlsock_notify_unban(a);
 
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		forget_in_state(a);

@@ -106,8 +106,8 @@ int do_reload(int argc, char **argv)
 	}
 	if ((err = xb_need_root("reload")))
 		return err;
-	path = xb_ctl_path(sock, conf, buf, sizeof(buf));
-	err = xb_ctl_request(path, "reload", &reply);
+	path = xb_ctlsock_path(sock, conf, buf, sizeof(buf));
+	err = xb_ctlsock_request(path, "reload", &reply);
 	if (err) {
 		fprintf(stderr, "xdpban reload: no daemon answers on %s: %s\n", path, strerror(-err));
 		return err == -ECONNREFUSED ? -ENOENT : err;

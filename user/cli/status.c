@@ -82,8 +82,8 @@ static struct json_object *daemon_status(const char *sock, const char *conf, cha
 	char *reply = NULL;
 	int err;
 
-	*path = xb_ctl_path(sock, conf, buf, len);
-	err = xb_ctl_request(*path, "status", &reply);
+	*path = xb_ctlsock_path(sock, conf, buf, len);
+	err = xb_ctlsock_request(*path, "status", &reply);
 	if (err) {
 		*why = err;
 		return NULL;

@@ -21,10 +21,10 @@
 
 #define REQ_MAX 256
 
-struct xb_ctlsrv {
+struct xb_ctlsock {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	xb_ctl_handler handler;
+	xb_ctlsock_handler handler;
 	void *ctx;
 };
 
@@ -51,10 +51,10 @@ static bool alive(const struct sockaddr_un *sun)
 	return ok;
 }
 
-int xb_ctl_listen(const char *path, xb_ctl_handler h, void *ctx, struct xb_ctlsrv **out)
+int xb_ctlsock_listen(const char *path, xb_ctlsock_handler h, void *ctx, struct xb_ctlsock **out)
 {
 	struct sockaddr_un sun;
-	struct xb_ctlsrv *c;
+	struct xb_ctlsock *c;
 	struct stat sb;
 	char dir[sizeof(sun.sun_path)];
 	mode_t old;
@@ -103,7 +103,7 @@ int xb_ctl_listen(const char *path, xb_ctl_handler h, void *ctx, struct xb_ctlsr
 	return 0;
 }
 
-int xb_ctl_fd(const struct xb_ctlsrv *c)
+int xb_ctlsock_fd(const struct xb_ctlsock *c)
 {
 	return c->fd;
 }
@@ -123,7 +123,7 @@ static void reply_send(int fd, struct json_object *o)
 	send(fd, "\n", 1, MSG_NOSIGNAL);
 }
 
-int xb_ctl_serve(struct xb_ctlsrv *c)
+int xb_ctlsock_serve(struct xb_ctlsock *c)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
 	struct ucred cred = { .uid = (uid_t)-1 };  /* -1 in the log if the kernel says nothing */
@@ -172,7 +172,7 @@ send:
 	return 0;
 }
 
-void xb_ctl_close(struct xb_ctlsrv *c)
+void xb_ctlsock_close(struct xb_ctlsock *c)
 {
 	if (!c)
 		return;
@@ -181,7 +181,7 @@ void xb_ctl_close(struct xb_ctlsrv *c)
 	free(c);
 }
 
-int xb_ctl_request(const char *path, const char *request, char **reply)
+int xb_ctlsock_request(const char *path, const char *request, char **reply)
 {
 	struct timeval tv = { .tv_sec = 30 };   /* a reload may load big rule sets */
 	struct sockaddr_un sun;
@@ -243,7 +243,7 @@ int xb_ctl_request(const char *path, const char *request, char **reply)
 	return 0;
 }
 
-const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, size_t len)
+const char *xb_ctlsock_path(const char *override, const char *conf_path, char *buf, size_t len)
 {
 	const char *env = getenv(XB_SOCKET_ENV);
 	struct xb_config *c = NULL;
@@ -261,17 +261,17 @@ const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, 
 	return XB_SOCKET_DEFAULT;
 }
 
-int xb_ctl_notify_unban(const struct xb_addr *a)
+int xb_ctlsock_notify_unban(const struct xb_addr *a)
 {
 	char buf[256], req[XB_ADDRSTRLEN + 16], ab[XB_ADDRSTRLEN], *reply = NULL;
-	const char *path = xb_ctl_path(NULL, NULL, buf, sizeof(buf));
+	const char *path = xb_ctlsock_path(NULL, NULL, buf, sizeof(buf));
 	int err;
 
 	if (a)
 		snprintf(req, sizeof(req), "unbanned %s", xb_addr_fmt(a, ab, sizeof(ab)));
 	else
 		snprintf(req, sizeof(req), "flushed");
-	err = xb_ctl_request(path, req, &reply);
+	err = xb_ctlsock_request(path, req, &reply);
 	free(reply);
 	return err;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ctl: the daemon's control socket, a Unix stream socket only root can use
+ * ctlsock: the daemon's control socket, a Unix stream socket only root can use
  * (mode 0600 and the peer's uid checked with SO_PEERCRED).
  *
  * Protocol: the client connects, writes one request line, reads one reply
@@ -25,36 +25,36 @@
  * The socket's path: --socket, else $XDPBAN_SOCKET, else the config's
  * <control_socket>, else XB_SOCKET_DEFAULT (see config.h).
  */
-#ifndef XB_CTL_H
-#define XB_CTL_H
+#ifndef XB_CTLSOCK_H
+#define XB_CTLSOCK_H
 
 #include <stddef.h>
 
 struct json_object;
-struct xb_ctlsrv;
+struct xb_ctlsock;
 
 /* Fill reply (a JSON object, "ok" is added by the server when missing);
  * return 0 or a negative errno (then "ok" is false). */
-typedef int (*xb_ctl_handler)(const char *request, struct json_object *reply, void *ctx);
+typedef int (*xb_ctlsock_handler)(const char *request, struct json_object *reply, void *ctx);
 
 /* Bind and listen. -EADDRINUSE when a daemon already answers there. */
-int xb_ctl_listen(const char *path, xb_ctl_handler h, void *ctx, struct xb_ctlsrv **out);
-int xb_ctl_fd(const struct xb_ctlsrv *c);
+int xb_ctlsock_listen(const char *path, xb_ctlsock_handler h, void *ctx, struct xb_ctlsock **out);
+int xb_ctlsock_fd(const struct xb_ctlsock *c);
 /* Accept one client and answer it (when the listening fd is readable). */
-int xb_ctl_serve(struct xb_ctlsrv *c);
+int xb_ctlsock_serve(struct xb_ctlsock *c);
 /* Close and remove the socket file. NULL is fine. */
-void xb_ctl_close(struct xb_ctlsrv *c);
+void xb_ctlsock_close(struct xb_ctlsock *c);
 
 /* Client side: send request, return the reply line (malloc'ed, no newline).
  * -ENOENT/-ECONNREFUSED when no daemon listens. */
-int xb_ctl_request(const char *path, const char *request, char **reply);
+int xb_ctlsock_request(const char *path, const char *request, char **reply);
 /* For the CLI after it lifted bans in the maps: tell a running daemon
  * (silent). a NULL means every ban (flush). 0 when a daemon took it,
  * -ENOENT/-ECONNREFUSED when none listens, another negative errno else. */
 struct xb_addr;
-int xb_ctl_notify_unban(const struct xb_addr *a);
+int xb_ctlsock_notify_unban(const struct xb_addr *a);
 
 /* Where the socket is (see above); conf_path NULL for the default config. */
-const char *xb_ctl_path(const char *override, const char *conf_path, char *buf, size_t len);
+const char *xb_ctlsock_path(const char *override, const char *conf_path, char *buf, size_t len);
 
 #endif
