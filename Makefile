@@ -37,7 +37,7 @@ CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
-XCFLAGS   := -DXDPBAN_VERSION=\"$(VERSION)\" $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(PKG_CFLAGS) -MMD -MP
+XCFLAGS   := -DXDPBAN_VERSION=\"$(VERSION)\" -DXDPBAN_PREFIX=\"$(PREFIX)\" $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(PKG_CFLAGS) -MMD -MP
 SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I$(BUILD) -Ibpf
 
@@ -62,7 +62,7 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_SRCS := $(filter-out %.bpf.c,$(BENCH_SRCS))
 BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all tests deps check check-unit check-san check-net check-e2e vmtest \
+.PHONY: all tests deps check check-layout check-unit check-san check-net check-e2e vmtest \
         bench bench-traffic demo install uninstall clean man
 
 all: $(BUILD)/xdpban
@@ -137,6 +137,9 @@ check:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)BUILD=$(BUILD) scripts/check.sh all
+
+check-layout:
+	$(Q)scripts/check.sh layout
 
 check-unit check-san check-net check-e2e: tests
 	$(Q)BUILD=$(BUILD) scripts/check.sh $(@:check-%=%)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run the test suites and print one closing line: "N passed, N failed".
-#   check.sh all|unit|san|net|e2e|vm
+#   check.sh all|layout|unit|san|net|e2e|vm
+# layout: tests/layout/*.sh, the include rule of the tree (scripts/check-layout.sh);
 # unit: Criterion binaries (plain); san: the same under ASan+UBSan;
 # net:  tests/net/*.sh, real traffic between namespaces (root);
 # e2e:  tests/e2e/*.sh, the lab with real OpenSSH (root);
@@ -67,13 +68,20 @@ need_root() {
 	fi
 }
 
+case $what in all|layout)
+	for s in tests/layout/test_*.sh; do
+		[ -f "$s" ] && run_script "$s" layout
+	done ;;
+esac
 case $what in all|unit)
 	need_root unit && for t in "$BUILD"/tests/test_*; do
+		case $t in *.d) continue ;; esac
 		[ -x "$t" ] && run_criterion "$t" unit
 	done ;;
 esac
 case $what in all|san)
 	need_root san && for t in "$BUILD"/san/tests/test_*; do
+		case $t in *.d) continue ;; esac
 		[ -x "$t" ] && run_criterion "$t" san
 	done ;;
 esac
