@@ -21,7 +21,8 @@ int xb_grow(void *arr, size_t *cap, size_t n, size_t elsz, size_t min);
 int xb_parse_duration(const char *s, uint64_t *secs);
 /* Decimal unsigned integer, whole string, <= max. 0, -EINVAL or -ERANGE. */
 int xb_parse_u64(const char *s, uint64_t max, uint64_t *out);
-/* CLOCK_MONOTONIC in ns: the clock of ban expiries (bpf_ktime_get_coarse_ns()). */
+/* CLOCK_MONOTONIC in ns: the clock of ban expiries (the program reads
+ * bpf_ktime_get_ns(), or the clock tick that xdpban_clock keeps). */
 uint64_t xb_now_mono_ns(void);
 /* CLOCK_REALTIME in seconds. */
 int64_t xb_now_wall(void);
