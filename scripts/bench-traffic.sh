@@ -39,7 +39,7 @@ need_root
 
 BIN=$BUILD/bench
 RES=$BUILD/bench/results
-DOC=$TOP/docs/bench
+DOC=$TOP/doc/bench
 SIZES=${TRAFFIC_BANS:-1000 100000}
 PROTOS=${TRAFFIC_PROTOS:-udp syn}
 FLOOD_S=${TRAFFIC_SECONDS:-2}

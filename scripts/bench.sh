@@ -3,7 +3,7 @@
 # against Debian's xdp-filter, then the log-parsing (fail2ban-regex,
 # sshg-parser), reaction-latency and live-flood (nftables, iptables+ipset)
 # benchmarks. Every table goes to stdout and to $BUILD/bench/results/; the
-# per-packet and traffic tables also to docs/bench/.
+# per-packet and traffic tables also to doc/bench/.
 #
 # Knobs (environment): BENCH_REPEAT (runs per measurement, default 10000000),
 # BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000).
@@ -23,7 +23,7 @@ need_root
 
 BIN=$BUILD/bench
 RES=$BUILD/bench/results
-DOC=$TOP/docs/bench
+DOC=$TOP/doc/bench
 REPEAT=${BENCH_REPEAT:-10000000}
 ROUNDS=${BENCH_ROUNDS:-5}
 BANS=${BENCH_BANS:-1000,100000,1000000}
