@@ -17,15 +17,10 @@ struct keylist {
 
 static int keylist_add(struct keylist *l, const void *key)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		uint8_t *nk = realloc(l->keys, cap * l->ksz);
+	int err = xb_grow(&l->keys, &l->cap, l->n, l->ksz, 1024);
 
-		if (!nk)
-			return -ENOMEM;
-		l->keys = nk;
-		l->cap = cap;
-	}
+	if (err)
+		return err;
 	memcpy(l->keys + l->n++ * l->ksz, key, l->ksz);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "dataplane/internal.h"
+#include "common/util.h"
 
 /* All keys of a (small) trie, collected first: a trie's next-key walk
  * restarts when the current key is deleted under it. */
@@ -14,18 +15,13 @@ static int lpm_keys(int fd, size_t ksz, union xb_key **out, size_t *n)
 	union xb_key *keys = NULL, cur, next;
 	size_t cap = 0, cnt = 0;
 	void *prev = NULL;
+	int err;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (cnt == cap) {
-			union xb_key *nk;
-
-			cap = cap ? cap * 2 : 64;
-			nk = realloc(keys, cap * sizeof(*keys));
-			if (!nk) {
-				free(keys);
-				return -ENOMEM;
-			}
-			keys = nk;
+		err = xb_grow(&keys, &cap, cnt, sizeof(*keys), 64);
+		if (err) {
+			free(keys);
+			return err;
 		}
 		memset(&keys[cnt], 0, sizeof(keys[cnt]));
 		memcpy(&keys[cnt++], &next, ksz);
