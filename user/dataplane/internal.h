@@ -130,8 +130,9 @@ static inline bool map_empty(int fd)
 
 /* opts->pin_dir, else $XDPBAN_PIN_DIR, else XB_PIN_DIR_DEFAULT. */
 const char *dp_pin_dir_pick(const struct xb_dp_opts *opts);
-/* Make dir usable for pins, mounting bpffs if needed. */
-int dp_pin_dir_prepare(const char *dir);
+/* Make dir ready for pins (mounting bpffs if needed); with no_create only
+ * check that the maps are there (-ENOENT, with a message, if not). */
+int dp_pin_dir_ready(const char *dir, bool no_create);
 
 /* --- ctl.c: the flags telling the program which tries to consult ---------- */
 

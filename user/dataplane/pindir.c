@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include "dataplane/internal.h"
 #include "common/log.h"
@@ -62,7 +63,7 @@ static int mount_bpffs(const char *dir)
  * default dir lives under /sys/fs/bpf, which may be unmounted (e.g. inside
  * `ip netns exec`): then mount bpffs there, where systemd would have.
  */
-int dp_pin_dir_prepare(const char *dir)
+static int prepare_pin_dir(const char *dir)
 {
 	int err;
 
@@ -83,6 +84,23 @@ int dp_pin_dir_prepare(const char *dir)
 	return mount_bpffs(dir);
 }
 
+/* Without creating anything: are there maps to open? */
+static int maps_pinned(const char *dir)
+{
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_BAN4);
+	if (!access(path, F_OK))
+		return 0;
+	err = -errno;
+	if (err == -ENOENT)
+		pr_warn("xdpban: nothing attached and no bans: no xdpban maps in %s\n", dir);
+	else
+		pr_warn("xdpban: %s: %s\n", path, strerror(-err));
+	return err;
+}
+
 const char *dp_pin_dir_pick(const struct xb_dp_opts *opts)
 {
 	const char *env = getenv(XB_PIN_DIR_ENV);
@@ -92,4 +110,9 @@ const char *dp_pin_dir_pick(const struct xb_dp_opts *opts)
 	if (env && *env)
 		return env;
 	return XB_PIN_DIR_DEFAULT;
+}
+
+int dp_pin_dir_ready(const char *dir, bool no_create)
+{
+	return no_create ? maps_pinned(dir) : prepare_pin_dir(dir);
 }
