@@ -58,11 +58,82 @@ static int link_new(int prog_fd, int ifindex, enum xb_mode mode)
 	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &o);
 }
 
+/* Our link on ifindex pinned at path, or -ENOENT. A pin whose interface
+ * vanished (or was renumbered) is dropped. */
+static int link_pinned(const char *path, int ifindex, struct bpf_link_info *info)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -ENOENT;
+	if (!link_info(fd, info) && info->type == BPF_LINK_TYPE_XDP &&
+	    info->xdp.ifindex == (__u32)ifindex)
+		return fd;
+	close(fd);
+	unlink(path);
+	return -ENOENT;
+}
+
 /*
  * Attaching an interface that already carries our link replaces the program
  * in place (atomic, keeps the mode) when the mode asked for is auto or the
- * same; changing the mode needs a detach first.
+ * same; changing the mode needs a detach first. Closes fd.
  */
+static int link_replace(int fd, const struct bpf_link_info *info, int prog_fd,
+			const char *ifname, enum xb_mode mode, enum xb_mode *used)
+{
+	enum xb_mode cur = link_mode((int)info->xdp.ifindex, info->prog_id);
+	int err;
+
+	if (mode != XB_MODE_AUTO && cur != XB_MODE_AUTO && mode != cur) {
+		pr_warn("xdpban: %s: already attached in %s mode; detach it first to change the mode\n",
+			ifname, xb_mode_str(cur));
+		close(fd);
+		return -EEXIST;
+	}
+	err = bpf_link_update(fd, prog_fd, NULL);
+	close(fd);
+	if (err) {
+		pr_warn("xdpban: %s: cannot replace the program: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	pr_info("%s: already attached (%s mode); program replaced\n", ifname, xb_mode_str(cur));
+	if (used)
+		*used = cur;
+	return 0;
+}
+
+/* A new link in *mode; auto tries native first, then falls back to generic
+ * (*mode: the one tried last). The link's fd, or a negative errno. */
+static int link_create(int prog_fd, int ifindex, const char *ifname, enum xb_mode *mode)
+{
+	int fd;
+
+	if (*mode == XB_MODE_AUTO) {
+		fd = link_new(prog_fd, ifindex, XB_MODE_NATIVE);
+		if (fd >= 0) {
+			*mode = XB_MODE_NATIVE;
+		} else if (fd != -EBUSY && fd != -EEXIST) {
+			pr_info("%s: native XDP unavailable (%s), falling back to generic mode\n",
+				ifname, strerror(-fd));
+			*mode = XB_MODE_GENERIC;
+			fd = link_new(prog_fd, ifindex, *mode);
+		}
+	} else {
+		fd = link_new(prog_fd, ifindex, *mode);
+	}
+	if (fd >= 0)
+		return fd;
+	if (fd == -EBUSY || fd == -EEXIST)
+		pr_warn("xdpban: %s: another XDP program is already attached\n", ifname);
+	else if (fd == -EOPNOTSUPP || fd == -EINVAL)
+		pr_warn("xdpban: %s: %s XDP not supported: %s\n", ifname, xb_mode_str(*mode),
+			strerror(-fd));
+	else
+		pr_warn("xdpban: %s: cannot attach: %s\n", ifname, strerror(-fd));
+	return fd == -EINVAL ? -EOPNOTSUPP : fd;
+}
+
 int xb_dp_attach(struct xb_dp *dp, const char *ifname, enum xb_mode mode, enum xb_mode *used)
 {
 	int prog_fd = bpf_program__fd(dp->skel->progs.xdpban);
@@ -79,57 +150,12 @@ int xb_dp_attach(struct xb_dp *dp, const char *ifname, enum xb_mode mode, enum x
 		pr_warn("xdpban: %s: no such interface\n", ifname);
 		return -ENODEV;
 	}
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		err = link_info(fd, &info);
-		if (!err && info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex == (__u32)ifindex) {
-			enum xb_mode cur = link_mode(ifindex, info.prog_id);
-
-			if (mode != XB_MODE_AUTO && cur != XB_MODE_AUTO && mode != cur) {
-				pr_warn("xdpban: %s: already attached in %s mode; detach it first to change the mode\n",
-					ifname, xb_mode_str(cur));
-				close(fd);
-				return -EEXIST;
-			}
-			err = bpf_link_update(fd, prog_fd, NULL);
-			close(fd);
-			if (err) {
-				pr_warn("xdpban: %s: cannot replace the program: %s\n", ifname, strerror(-err));
-				return err;
-			}
-			pr_info("%s: already attached (%s mode); program replaced\n", ifname, xb_mode_str(cur));
-			if (used)
-				*used = cur;
-			return 0;
-		}
-		/* A pin whose interface vanished (or was renumbered): drop it. */
-		close(fd);
-		unlink(path);
-	}
-
-	if (mode == XB_MODE_AUTO) {
-		fd = link_new(prog_fd, ifindex, XB_MODE_NATIVE);
-		if (fd >= 0) {
-			mode = XB_MODE_NATIVE;
-		} else if (fd != -EBUSY && fd != -EEXIST) {
-			pr_info("%s: native XDP unavailable (%s), falling back to generic mode\n",
-				ifname, strerror(-fd));
-			mode = XB_MODE_GENERIC;
-			fd = link_new(prog_fd, ifindex, mode);
-		}
-	} else {
-		fd = link_new(prog_fd, ifindex, mode);
-	}
-	if (fd < 0) {
-		if (fd == -EBUSY || fd == -EEXIST)
-			pr_warn("xdpban: %s: another XDP program is already attached\n", ifname);
-		else if (fd == -EOPNOTSUPP || fd == -EINVAL)
-			pr_warn("xdpban: %s: %s XDP not supported: %s\n", ifname, xb_mode_str(mode),
-				strerror(-fd));
-		else
-			pr_warn("xdpban: %s: cannot attach: %s\n", ifname, strerror(-fd));
-		return fd == -EINVAL ? -EOPNOTSUPP : fd;
-	}
+	fd = link_pinned(path, ifindex, &info);
+	if (fd >= 0)
+		return link_replace(fd, &info, prog_fd, ifname, mode, used);
+	fd = link_create(prog_fd, ifindex, ifname, &mode);
+	if (fd < 0)
+		return fd;
 	/* The pin keeps the link (and so the program) alive after we exit. */
 	err = bpf_obj_pin(fd, path);
 	if (err) {
