@@ -21,15 +21,21 @@ static int full_error(struct xb_dp *dp, bool prefix, int err)
 	return err;
 }
 
+static void meta_value(struct xb_meta *m, const char *reason)
+{
+	memset(m, 0, sizeof(*m));
+	m->created = (__u64)xb_now_wall();
+	snprintf(m->reason, sizeof(m->reason), "%s", reason);
+}
+
 static int meta_set(struct xb_dp *dp, const struct xb_addr *a, const char *reason)
 {
 	struct xb_meta_key mk;
-	struct xb_meta m = {};
+	struct xb_meta m;
 	int err;
 
 	meta_key(a, &mk);
-	m.created = (__u64)xb_now_wall();
-	snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	meta_value(&m, reason);
 	err = bpf_map_update_elem(dp->meta, &mk, &m, BPF_ANY);
 	if (err)
 		pr_warn("xdpban: reason not stored: %s\n",
@@ -146,13 +152,6 @@ static bool any_reason(const struct reqs *r, size_t n)
 		if (req_at(r, i)->reason)
 			return true;
 	return false;
-}
-
-static void meta_value(struct xb_meta *m, const char *reason)
-{
-	memset(m, 0, sizeof(*m));
-	m->created = (__u64)xb_now_wall();
-	snprintf(m->reason, sizeof(m->reason), "%s", reason);
 }
 
 /* Reasons of a run, written in batches of BATCH_CHUNK. */
@@ -318,8 +317,8 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 		const struct xb_ban *b;
 
 		/* Under the lock: another process's compaction (in xb_tab_sweep
-		 * or xb_tab_put) may be moving this very ban, and a miss here means "lifted"
-		 * to the daemon's reconciliation. */
+		 * or xb_tab_put) may be moving this very ban, and a miss here
+		 * means "lifted" to the daemon's reconciliation. */
 		dp_lock(dp);
 		b = xb_tab_find(tab_of(dp, a), a->bytes);
 		if (b)
@@ -328,7 +327,7 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 		return b ? 0 : -ENOENT;
 	}
 	/* A trie lookup is longest-match: make sure this very prefix exists. */
-	if (!dp_pfx_exists(fd, &k, a->family == 4 ? sizeof(k.l4) : sizeof(k.l6)))
+	if (!dp_pfx_exists(fd, &k, lpm_ksz(a->family)))
 		return -ENOENT;
 	return bpf_map_lookup_elem(fd, &k, out);
 }

@@ -66,6 +66,12 @@ union xb_key {
 	struct xb_lpm6 l6;
 };
 
+/* The size of a trie key of a family. */
+static inline size_t lpm_ksz(int family)
+{
+	return family == 4 ? sizeof(struct xb_lpm4) : sizeof(struct xb_lpm6);
+}
+
 static inline bool addr_valid(const struct xb_addr *a)
 {
 	return a && ((a->family == 4 && a->prefixlen <= 32) ||

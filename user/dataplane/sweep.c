@@ -76,7 +76,7 @@ static int collect_orphan(struct xb_dp *dp, int family, const void *key, const v
 	addr_from(&a, mk->family, mk->prefixlen, mk->addr);
 	if (!l->now || !ban_slot(dp, &a, &fd, &k, &prefix))
 		return keylist_add(l, key);
-	if (prefix ? !dp_pfx_exists(fd, &k, a.family == 4 ? sizeof(k.l4) : sizeof(k.l6))
+	if (prefix ? !dp_pfx_exists(fd, &k, lpm_ksz(a.family))
 		   : !xb_tab_find(tab_of(dp, &a), a.bytes))
 		return keylist_add(l, key);
 	return 0;

@@ -103,6 +103,17 @@ int dp_walk_lpm(struct xb_dp *dp, int fd, int family, size_t ksz, void *val,
 	return err;
 }
 
+/* The address or prefix of a trie key. */
+static void addr_from_lpm(struct xb_addr *a, int family, const void *key)
+{
+	if (family == 4)
+		addr_from(a, 4, ((const struct xb_lpm4 *)key)->prefixlen,
+			  &((const struct xb_lpm4 *)key)->addr);
+	else
+		addr_from(a, 6, ((const struct xb_lpm6 *)key)->prefixlen,
+			  ((const struct xb_lpm6 *)key)->addr);
+}
+
 struct ban_walk {
 	xb_ban_cb cb;
 	void *ctx;
@@ -119,12 +130,8 @@ static int ban_entry(struct xb_dp *dp, int family, const void *key, const void *
 
 	if (!w->prefix)
 		addr_from(&a, family, family == 4 ? 32 : 128, key);
-	else if (family == 4)
-		addr_from(&a, 4, ((const struct xb_lpm4 *)key)->prefixlen,
-			  &((const struct xb_lpm4 *)key)->addr);
 	else
-		addr_from(&a, 6, ((const struct xb_lpm6 *)key)->prefixlen,
-			  ((const struct xb_lpm6 *)key)->addr);
+		addr_from_lpm(&a, family, key);
 	if (w->has_meta) {
 		meta_key(&a, &mk);
 		if (!bpf_map_lookup_elem(dp->meta, &mk, &m))
@@ -174,12 +181,7 @@ static int allow_entry(struct xb_dp *dp, int family, const void *key, const void
 	struct allow_walk *w = ctx;
 	struct xb_addr a;
 
-	if (family == 4)
-		addr_from(&a, 4, ((const struct xb_lpm4 *)key)->prefixlen,
-			  &((const struct xb_lpm4 *)key)->addr);
-	else
-		addr_from(&a, 6, ((const struct xb_lpm6 *)key)->prefixlen,
-			  ((const struct xb_lpm6 *)key)->addr);
+	addr_from_lpm(&a, family, key);
 	return w->cb(&a, val, w->ctx);
 }
 
