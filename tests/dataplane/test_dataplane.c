@@ -69,7 +69,7 @@ static void teardown(void)
 	rmdir(dir);
 }
 
-TestSuite(actions, .init = setup, .fini = teardown);
+TestSuite(dataplane, .init = setup, .fini = teardown);
 
 static struct xb_addr A(const char *s)
 {
@@ -123,7 +123,7 @@ static void set_counters(const struct xb_addr *a, uint64_t packets, uint64_t byt
 	close(cfd);
 }
 
-Test(actions, open_mounts_bpffs_and_pins_every_map)
+Test(dataplane, open_mounts_bpffs_and_pins_every_map)
 {
 	static const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6, XB_MAP_PFX4, XB_MAP_PFX6,
 				      XB_MAP_ALLOW4, XB_MAP_ALLOW6, XB_MAP_META, XB_MAP_CTL,
@@ -138,7 +138,7 @@ Test(actions, open_mounts_bpffs_and_pins_every_map)
 		close(pinned_fd(maps[i]));
 }
 
-Test(actions, default_capacity_is_a_million_per_family)
+Test(dataplane, default_capacity_is_a_million_per_family)
 {
 	struct xb_dp_opts o = { .pin_dir = dir };
 	const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6 };
@@ -159,7 +159,7 @@ Test(actions, default_capacity_is_a_million_per_family)
 	}
 }
 
-Test(actions, no_create_reports_missing_maps)
+Test(dataplane, no_create_reports_missing_maps)
 {
 	struct xb_dp_opts o = { .pin_dir = dir, .no_create = true };
 
@@ -167,7 +167,7 @@ Test(actions, no_create_reports_missing_maps)
 	cr_assert_null(dp);
 }
 
-Test(actions, bans_survive_close_and_reopen)
+Test(dataplane, bans_survive_close_and_reopen)
 {
 	struct xb_addr a = A("198.18.0.2");
 	struct xb_ban b;
@@ -182,7 +182,7 @@ Test(actions, bans_survive_close_and_reopen)
 	cr_expect_eq(b.flags, XB_BAN_F_MANUAL);
 }
 
-Test(actions, ban_lookup_unban_v4_v6_and_mapped)
+Test(dataplane, ban_lookup_unban_v4_v6_and_mapped)
 {
 	const char *addrs[] = { "198.18.0.2", "2001:db8::2", "::ffff:198.18.0.9" };
 	struct xb_ban_req req = { .expires = xb_now_mono_ns() + 60 * NSEC_PER_SEC, .rule = 5712,
@@ -209,7 +209,7 @@ Test(actions, ban_lookup_unban_v4_v6_and_mapped)
 	}
 }
 
-Test(actions, rearm_keeps_counters)
+Test(dataplane, rearm_keeps_counters)
 {
 	struct xb_addr a = A("198.18.0.2");
 	struct xb_ban b;
@@ -228,7 +228,7 @@ Test(actions, rearm_keeps_counters)
 	cr_expect_eq(b.offence, 3);
 }
 
-Test(actions, rearm_prefix_keeps_counters)
+Test(dataplane, rearm_prefix_keeps_counters)
 {
 	struct xb_addr p = A("2001:db8:5::/48");
 	struct xb_lpm6 k = { .prefixlen = 48 };
@@ -250,7 +250,7 @@ Test(actions, rearm_prefix_keeps_counters)
 	cr_expect_eq(b.expires, again.expires);
 }
 
-Test(actions, prefix_bans_drive_the_ctl_flags)
+Test(dataplane, prefix_bans_drive_the_ctl_flags)
 {
 	struct xb_addr p4 = A("198.18.0.0/16"), p6 = A("2001:db8::/32"), inner = A("198.18.1.0/24");
 	struct xb_ban b;
@@ -271,7 +271,7 @@ Test(actions, prefix_bans_drive_the_ctl_flags)
 	cr_expect_eq(ctl_flags(), 0);
 }
 
-Test(actions, full_map_is_enospc_and_nothing_evicted)
+Test(dataplane, full_map_is_enospc_and_nothing_evicted)
 {
 	struct xb_addr a;
 	struct xb_ban b;
@@ -295,7 +295,7 @@ Test(actions, full_map_is_enospc_and_nothing_evicted)
 	cr_expect_eq(xb_dp_ban(dp, &a, &perm), 0);
 }
 
-Test(actions, pinned_capacity_wins_over_later_options)
+Test(dataplane, pinned_capacity_wins_over_later_options)
 {
 	struct xb_addr a;
 
@@ -311,7 +311,7 @@ Test(actions, pinned_capacity_wins_over_later_options)
 	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
 }
 
-Test(actions, allow_list_refuses_bans_and_unallow)
+Test(dataplane, allow_list_refuses_bans_and_unallow)
 {
 	struct xb_addr net = A("198.18.4.0/24"), host = A("198.18.4.4"), out = A("198.18.5.5");
 	struct xb_addr wider = A("198.18.0.0/16");
@@ -357,7 +357,7 @@ static int count_allow(const struct xb_addr *a, const struct xb_allow *v, void *
 	return 0;
 }
 
-Test(actions, batch_bans_many_and_foreach_sees_them)
+Test(dataplane, batch_bans_many_and_foreach_sees_them)
 {
 	const size_t n = 20000;
 	struct xb_addr *v = calloc(n, sizeof(*v));
@@ -392,7 +392,7 @@ Test(actions, batch_bans_many_and_foreach_sees_them)
 	free(v);
 }
 
-Test(actions, batch_stops_at_allowed_address)
+Test(dataplane, batch_stops_at_allowed_address)
 {
 	struct xb_addr v[5] = { A("198.18.0.1"), A("198.18.0.2"), A("198.18.9.9"), A("198.18.0.4"),
 				A("198.18.0.5") };
@@ -410,7 +410,7 @@ Test(actions, batch_stops_at_allowed_address)
 	cr_expect_eq(done, 2);
 }
 
-Test(actions, batch_full_reports_enospc_and_count)
+Test(dataplane, batch_full_reports_enospc_and_count)
 {
 	struct xb_addr v[10];
 	size_t done = 0;
@@ -425,7 +425,7 @@ Test(actions, batch_full_reports_enospc_and_count)
 	cr_expect_eq(done, 6);
 }
 
-Test(actions, sweep_removes_only_expired)
+Test(dataplane, sweep_removes_only_expired)
 {
 	struct xb_ban_req old = { .expires = xb_now_mono_ns() - 1, .reason = "old" };
 	struct xb_ban_req live = { .expires = xb_now_mono_ns() + 3600 * NSEC_PER_SEC, .reason = "live" };
@@ -451,7 +451,7 @@ Test(actions, sweep_removes_only_expired)
 	cr_expect_eq(s.with_reason, 1, "reasons of swept bans removed too");
 }
 
-Test(actions, flush_removes_bans_keeps_allow_list)
+Test(dataplane, flush_removes_bans_keeps_allow_list)
 {
 	struct xb_addr a = A("198.18.0.1"), p = A("198.18.2.0/24"), al = A("198.18.3.3");
 	struct xb_ban_req r = { .reason = "x" };
@@ -474,7 +474,7 @@ Test(actions, flush_removes_bans_keeps_allow_list)
 	close(fd);
 }
 
-Test(actions, stats_start_at_zero)
+Test(dataplane, stats_start_at_zero)
 {
 	uint64_t v[XB_STAT_MAX];
 
@@ -485,7 +485,7 @@ Test(actions, stats_start_at_zero)
 		cr_expect_eq(v[i], 0, "counter %d", i);
 }
 
-Test(actions, bad_addresses_are_einval)
+Test(dataplane, bad_addresses_are_einval)
 {
 	struct xb_addr a = A("198.18.0.1");
 
@@ -499,7 +499,7 @@ Test(actions, bad_addresses_are_einval)
 	cr_expect_eq(xb_dp_ban(dp, &a, &perm), -EINVAL);
 }
 
-Test(actions, mode_names_round_trip)
+Test(dataplane, mode_names_round_trip)
 {
 	enum xb_mode m;
 
@@ -529,7 +529,7 @@ static int on_link(const char *ifname, int ifindex, enum xb_mode mode, void *ctx
 
 /* Criterion runs each test in its own process: a private network
  * namespace gives a loopback to attach to without touching the host. */
-Test(actions, attach_detach_in_private_netns)
+Test(dataplane, attach_detach_in_private_netns)
 {
 	struct links l = {};
 	enum xb_mode used = XB_MODE_NATIVE;
@@ -586,7 +586,7 @@ static int in_prefix(const struct xb_addr *a, const struct xb_ban *b, const stru
 }
 
 /* Big loads into an empty map take the two-thread path. */
-Test(actions, big_batch_into_empty_map)
+Test(dataplane, big_batch_into_empty_map)
 {
 	const size_t n = 50000;
 	struct xb_addr *v = v6_run(n);
@@ -605,7 +605,7 @@ Test(actions, big_batch_into_empty_map)
 }
 
 /* More than fits: what is stored is exactly the first *done addresses. */
-Test(actions, big_batch_full_keeps_the_prefix_contract)
+Test(dataplane, big_batch_full_keeps_the_prefix_contract)
 {
 	const size_t n = 50000;
 	const uint32_t caps[] = { 40000, 15000 };
@@ -632,7 +632,7 @@ Test(actions, big_batch_full_keeps_the_prefix_contract)
 
 /* xb_dp_ban_many: each address keeps its own request, in the threaded
  * big-run path as well as the small one, and counters of existing bans stay. */
-Test(actions, ban_many_keeps_each_expiry)
+Test(dataplane, ban_many_keeps_each_expiry)
 {
 	const size_t n = 50000;     /* several reason batches */
 	struct xb_addr *v = v6_run(n);
@@ -691,7 +691,7 @@ Test(actions, ban_many_keeps_each_expiry)
 	free(r);
 }
 
-Test(actions, ban_many_stops_at_allowed_and_full)
+Test(dataplane, ban_many_stops_at_allowed_and_full)
 {
 	struct xb_addr v[4] = { A("198.18.0.1"), A("198.18.9.9"), A("198.18.0.3"), A("198.18.0.4") };
 	struct xb_ban_req r[4] = { { .expires = 1, .rule = 1 }, { .rule = 2 }, { .rule = 3 }, { .rule = 4 } };

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bantab: userspace's side of the exact-ban tables (xdpban.h: open
- * addressing with linear probing in mmapable BPF arrays). Part of the actions
- * stage; actions.c is its only user besides tests and benchmarks.
+ * addressing with linear probing in mmapable BPF arrays). Part of the data
+ * plane; its other files are its only users besides tests and benchmarks.
  *
- * Writers must be serialised (actions.c holds a lock on the pin directory);
- * the XDP program reads concurrently, so a slot is filled before it turns
- * LIVE and only ever turns DEAD (or, when no probe can reach past it, EMPTY).
+ * Writers must be serialised (the data plane holds a lock on the pin
+ * directory: dp_lock in internal.h); the XDP program reads concurrently, so
+ * a slot is filled before it turns LIVE and only ever turns DEAD (or, when
+ * no probe can reach past it, EMPTY).
  * All functions return 0 or a negative errno.
  */
 #ifndef XB_BANTAB_H

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * actions: the last stage of the pipeline. Owns the pinned BPF maps and the
- * XDP attachments; every ban, unban and allow from the CLI or the daemon goes
- * through here. All functions return 0 or a negative errno.
+ * dataplane: the last stage of the pipeline, where decisions take effect in
+ * the kernel. Owns the pinned BPF maps and the XDP attachments; every ban,
+ * unban and allow from the CLI or the daemon goes through here. All
+ * functions return 0 or a negative errno.
  */
-#ifndef XB_ACTIONS_H
-#define XB_ACTIONS_H
+#ifndef XB_DATAPLANE_H
+#define XB_DATAPLANE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,7 +15,6 @@
 #include "xdpban.h"
 #include "common/addr.h"
 #include "common/mode.h"
-
 
 struct xb_dp_opts {
 	const char *pin_dir;    /* NULL: $XDPBAN_PIN_DIR, else XB_PIN_DIR_DEFAULT */

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Opening the data plane: the skeleton, its maps and the clock tick.
+ *
+ * Every process (CLI or daemon) loads the skeleton with each map's pin path
+ * set, so libbpf reuses the pinned maps when they exist and creates and pins
+ * them otherwise: bans live in bpffs, not in any process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane/internal.h"
+#include "common/log.h"
+#include "xdpban.skel.h"
+
+/* The capacities to create the maps with (pinned maps keep their own). */
+struct caps {
+	uint32_t bans, pfx, allow;
+};
+
+static struct caps caps_of(const struct xb_dp_opts *opts)
+{
+	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW };
+
+	if (opts && opts->max_bans)
+		c.bans = opts->max_bans;
+	if (opts && opts->max_prefix)
+		c.pfx = opts->max_prefix;
+	if (opts && opts->max_allow)
+		c.allow = opts->max_allow;
+	return c;
+}
+
+static void size_maps(struct xdpban *skel, const struct caps *c)
+{
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(c->bans));
+	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
+	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
+	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
+	bpf_map__set_max_entries(skel->maps.allow6, c->allow);
+	/* Reasons are optional extras: a hash's bucket array is allocated at
+	 * creation even without prealloc, so do not size it for every ban of
+	 * both families (a full meta map only loses the text, with a warning). */
+	bpf_map__set_max_entries(skel->maps.meta, c->bans);
+}
+
+/* A pinned map keeps the capacity it was created with: adopt it, or libbpf
+ * would refuse to reuse the pin. */
+static int adopt_pinned_size(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return err;
+	return bpf_map__set_max_entries(map, info.max_entries);
+}
+
+static int pin_maps(struct xdpban *skel, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		/* Only our own maps are shared state; compiler-made ones
+		 * (.rodata, .bss) belong to each program instance. */
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = adopt_pinned_size(map, path);
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			pr_warn("xdpban: %s: %s\n", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* *at_load: the failure (if any) came from the load itself, unreported. */
+static int load_skel(struct xb_dp *dp, const char *dir, const struct caps *c, bool *at_load)
+{
+	int err;
+
+	*at_load = false;
+	dp->skel = xdpban__open();
+	if (!dp->skel) {
+		err = -errno;
+		pr_warn("xdpban: cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	size_maps(dp->skel, c);
+	err = pin_maps(dp->skel, dir);
+	if (err)
+		return err;
+	*at_load = true;
+	return xdpban__load(dp->skel);
+}
+
+static int load_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
+{
+	bool at_load;
+	int err;
+
+	/* Two processes creating the maps at once: the loser's pin fails with
+	 * EEXIST; its second try reuses the winner's maps. */
+	for (int attempt = 0;; attempt++) {
+		err = load_skel(dp, dir, c, &at_load);
+		if (err != -EEXIST || attempt)
+			break;
+		xdpban__destroy(dp->skel);
+		dp->skel = NULL;
+	}
+	if (err && at_load)
+		pr_warn("xdpban: cannot load the XDP program and maps in %s: %s%s\n", dir,
+			strerror(-err), err == -EINVAL ?
+			" (pins of another layout, or a kernel too old?)" : "");
+	return err;
+}
+
+/* The map fds, the writers' lock and the mapped tables of a loaded skeleton. */
+static int use_maps(struct xb_dp *dp, const char *dir)
+{
+	int err;
+
+	dp->pfx4 = bpf_map__fd(dp->skel->maps.pfx4);
+	dp->pfx6 = bpf_map__fd(dp->skel->maps.pfx6);
+	dp->allow4 = bpf_map__fd(dp->skel->maps.allow4);
+	dp->allow6 = bpf_map__fd(dp->skel->maps.allow6);
+	dp->meta = bpf_map__fd(dp->skel->maps.meta);
+	dp->stats = bpf_map__fd(dp->skel->maps.stats);
+	dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dp->lock_fd < 0) {
+		err = -errno;
+		pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+	err = xb_ctl_map(bpf_map__fd(dp->skel->maps.ctl), &dp->ctl);
+	if (!err)
+		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
+	if (!err)
+		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
+	if (err) {
+		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+	dp->max_bans = dp->tab4.cap;
+	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
+	return 0;
+}
+
+int xb_clock_arm(int clock_prog_fd)
+{
+	unsigned char frame[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame));
+	int err;
+
+	err = bpf_prog_test_run_opts(clock_prog_fd, &o);
+	if (!err && o.retval != XDP_PASS)
+		err = -EOPNOTSUPP;
+	if (err)
+		pr_debug("xdpban: data-plane clock tick not armed (%s): the program reads the clock itself\n",
+			 strerror(-err));
+	return err;
+}
+
+int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
+{
+	const char *dir = dp_pin_dir_pick(opts);
+	struct caps c = caps_of(opts);
+	struct xb_dp *dp;
+	int err;
+
+	if (strlen(dir) >= sizeof(dp->pin_dir)) {
+		pr_warn("xdpban: pin directory name too long\n");
+		return -ENAMETOOLONG;
+	}
+	err = dp_pin_dir_ready(dir, opts && opts->no_create);
+	if (err)
+		return err;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->lock_fd = -1;
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", dir);
+	dp->ncpu = libbpf_num_possible_cpus();
+	if (dp->ncpu <= 0)
+		err = dp->ncpu ? dp->ncpu : -EINVAL;
+	if (!err)
+		err = load_maps(dp, dir, &c);
+	if (!err)
+		err = use_maps(dp, dir);
+	if (err) {
+		xb_dp_close(dp);
+		return err;
+	}
+	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
+	*out = dp;
+	return 0;
+}
+
+void xb_dp_close(struct xb_dp *dp)
+{
+	if (!dp)
+		return;
+	xb_tab_unmap(&dp->tab4);
+	xb_tab_unmap(&dp->tab6);
+	xb_ctl_unmap(dp->ctl);
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
+	xdpban__destroy(dp->skel);      /* unloads nothing pinned */
+	free(dp);
+}
+
+const char *xb_dp_pin_dir(const struct xb_dp *dp)
+{
+	return dp->pin_dir;
+}

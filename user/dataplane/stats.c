@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The program's global counters. */
+#include <stdlib.h>
+
+#include "dataplane/internal.h"
+
+int xb_dp_stats(struct xb_dp *dp, uint64_t out[XB_STAT_MAX])
+{
+	struct xb_stats *vals = calloc(dp->ncpu, sizeof(*vals));
+	__u32 zero = 0;
+	int err;
+
+	if (!vals)
+		return -ENOMEM;
+	memset(out, 0, XB_STAT_MAX * sizeof(out[0]));
+	err = bpf_map_lookup_elem(dp->stats, &zero, vals);
+	for (int c = 0; !err && c < dp->ncpu; c++)
+		for (int i = 0; i < XB_STAT_MAX; i++)
+			out[i] += vals[c].v[i];
+	free(vals);
+	return err;
+}
