@@ -200,6 +200,9 @@ Test(rules, os_regex_translation)
 	xb_ruleset_free(rs);
 	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"><regex>\\q</regex></rule></group>",
 		     "unsupported OS_Regex escape");
+	/* a trailing backslash: refused, and nothing read past the pattern's end */
+	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"><regex>a\\</regex></rule></group>",
+		     "unsupported OS_Regex escape in 'a\\'");
 	expect_error("<group name=\"x\"><rule id=\"1\" level=\"1\"><regex type=\"posix\">a</regex></rule></group>",
 		     "unknown type 'posix'");
 }

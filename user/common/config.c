@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,34 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "common/config.h"
 #include "common/util.h"
+#include "common/xml.h"
+
+#define MAX_CONFIG_FILE (16u << 20)
 
 struct pctx {
-	const char *name;
-	char *err;
-	size_t errlen;
+	struct xb_xml_err xe;
 	struct xb_config *c;
+	/* capacities of c's arrays while they grow */
+	size_t cap_ifaces, cap_sources, cap_allow, cap_cmds, cap_ars;
 };
-
-/* Record the first error only: it is the one that explains the rest. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct pctx *p, const xmlNode *n, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s:%ld: %s", p->name,
-			 n ? xmlGetLineNo(n) : 0L, msg);
-	return -EINVAL;
-}
 
 const char *xb_config_path(const char *path)
 {
@@ -118,24 +101,10 @@ static bool name_is(const xmlNode *n, const char *s)
 /* Text of a leaf element, trimmed, in a malloc'ed string. */
 static int leaf_text(struct pctx *p, const xmlNode *n, char **out)
 {
-	const xmlNode *k;
-	xmlChar *raw;
-	char *s, *e;
-
-	for (k = n->children; k; k = k->next)
+	for (const xmlNode *k = n->children; k; k = k->next)
 		if (k->type == XML_ELEMENT_NODE)
-			return fail(p, k, "<%s> cannot contain <%s>", n->name, k->name);
-	raw = xmlNodeGetContent(n);
-	if (!raw)
-		return -ENOMEM;
-	s = (char *)raw;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	*out = strndup(s, e - s);
-	xmlFree(raw);
+			return xb_xml_fail(&p->xe, k, "<%s> cannot contain <%s>", n->name, k->name);
+	*out = xb_xml_text(n);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -148,7 +117,7 @@ static int leaf_nonempty(struct pctx *p, const xmlNode *n, char **out)
 	if (!**out) {
 		free(*out);
 		*out = NULL;
-		return fail(p, n, "<%s> is empty", n->name);
+		return xb_xml_fail(&p->xe, n, "<%s> is empty", n->name);
 	}
 	return 0;
 }
@@ -157,7 +126,7 @@ static int leaf_nonempty(struct pctx *p, const xmlNode *n, char **out)
 static int leaf_once(struct pctx *p, const xmlNode *n, char **slot)
 {
 	if (*slot)
-		return fail(p, n, "<%s> given twice", n->name);
+		return xb_xml_fail(&p->xe, n, "<%s> given twice", n->name);
 	return leaf_nonempty(p, n, slot);
 }
 
@@ -173,7 +142,7 @@ static int parse_bool(struct pctx *p, const xmlNode *n, bool *out)
 	else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcmp(s, "0"))
 		*out = false;
 	else
-		err = fail(p, n, "<%s>: '%s' is not yes or no", n->name, s);
+		err = xb_xml_fail(&p->xe, n, "<%s>: '%s' is not yes or no", n->name, s);
 	free(s);
 	return err;
 }
@@ -186,8 +155,8 @@ static int parse_uint(struct pctx *p, const xmlNode *n, uint64_t max, uint64_t *
 	if (err)
 		return err;
 	if (xb_parse_u64(s, max, out))
-		err = fail(p, n, "<%s>: '%s' is not a whole number from 0 to %llu",
-			   n->name, s, (unsigned long long)max);
+		err = xb_xml_fail(&p->xe, n, "<%s>: '%s' is not a whole number from 0 to %llu",
+				  n->name, s, (unsigned long long)max);
 	free(s);
 	return err;
 }
@@ -201,12 +170,12 @@ static int duration_text(struct pctx *p, const xmlNode *n, const char *s,
 		return 0;
 	}
 	if (*s == '-')
-		return fail(p, n, "<%s>: '%s' is negative", n->name, s);
+		return xb_xml_fail(&p->xe, n, "<%s>: '%s' is negative", n->name, s);
 	if (xb_parse_duration(s, out))
-		return fail(p, n, "<%s>: '%s' is not a duration (seconds, or 10m, 2h, 1d, 1w)",
-			    n->name, s);
+		return xb_xml_fail(&p->xe, n, "<%s>: '%s' is not a duration "
+				   "(seconds, or 10m, 2h, 1d, 1w)", n->name, s);
 	if (*out == 0)
-		return fail(p, n, "<%s>: must be greater than zero", n->name);
+		return xb_xml_fail(&p->xe, n, "<%s>: must be greater than zero", n->name);
 	return 0;
 }
 
@@ -232,154 +201,167 @@ static int stray_text(struct pctx *p, const xmlNode *parent, const xmlNode *k)
 		s++;
 	if (!s || !*s || *s == '#')
 		return 0;
-	return fail(p, k, "unexpected text '%.20s' in <%s>", s, parent->name);
+	return xb_xml_fail(&p->xe, k, "unexpected text '%.20s' in <%s>", s, parent->name);
 }
 
-/* Call cb for each child element; refuse stray text. */
+/* The loop's body runs for each child element; stray text sets err. */
 #define FOR_EACH_CHILD(p, parent, k, err)                                       \
 	for (const xmlNode *k = (parent)->children; k && !(err); k = k->next)    \
 		if (k->type == XML_TEXT_NODE || k->type == XML_CDATA_SECTION_NODE) { \
 			err = stray_text(p, parent, k);                            \
 		} else if (k->type == XML_ELEMENT_NODE)
 
-static void *grow(void *arr, size_t n, size_t sz)
-{
-	/* Grow by one element; callers zero the new slot. */
-	void *np = realloc(arr, (n + 1) * sz);
-
-	if (np)
-		memset((char *)np + n * sz, 0, sz);
-	return np;
-}
-
 static int no_attrs(struct pctx *p, const xmlNode *n, const char *allowed)
 {
 	for (const xmlAttr *a = n->properties; a; a = a->next)
 		if (!allowed || xmlStrcmp(a->name, (const xmlChar *)allowed))
-			return fail(p, n, "<%s>: unknown attribute '%s'", n->name, a->name);
+			return xb_xml_fail(&p->xe, n, "<%s>: unknown attribute '%s'",
+					   n->name, a->name);
 	return 0;
+}
+
+/* The mode="" attribute of an <interface>, if any. */
+static int iface_mode(struct pctx *p, const xmlNode *n, enum xb_mode *mode)
+{
+	xmlChar *m = xmlGetProp(n, (const xmlChar *)"mode");
+	int err = 0;
+
+	*mode = XB_MODE_AUTO;
+	if (!m)
+		return 0;
+	if (!xmlStrcmp(m, (const xmlChar *)"auto"))
+		*mode = XB_MODE_AUTO;
+	else if (!xmlStrcmp(m, (const xmlChar *)"native"))
+		*mode = XB_MODE_NATIVE;
+	else if (!xmlStrcmp(m, (const xmlChar *)"generic"))
+		*mode = XB_MODE_GENERIC;
+	else
+		err = xb_xml_fail(&p->xe, n, "interface mode '%s' is not auto, native or generic",
+				  m);
+	xmlFree(m);
+	return err;
+}
+
+static int iface_name(struct pctx *p, const xmlNode *n, struct xb_conf_iface *it)
+{
+	struct xb_config *c = p->c;
+	char *name;
+	int err = leaf_nonempty(p, n, &name);
+
+	if (err)
+		return err;
+	if (strlen(name) >= sizeof(it->name) || strchr(name, '/') || strchr(name, ' ')) {
+		err = xb_xml_fail(&p->xe, n, "'%s' is not an interface name", name);
+	} else {
+		for (size_t i = 0; !err && i < c->n_ifaces; i++)
+			if (!strcmp(c->ifaces[i].name, name))
+				err = xb_xml_fail(&p->xe, n, "interface %s listed twice", name);
+	}
+	if (!err)
+		strcpy(it->name, name);
+	free(name);
+	return err;
 }
 
 static int parse_interface(struct pctx *p, const xmlNode *n)
 {
 	struct xb_config *c = p->c;
-	struct xb_conf_iface *ifs, *it;
-	xmlChar *mode;
-	char *name;
+	struct xb_conf_iface it = { 0 };
 	int err;
 
-	if ((err = no_attrs(p, n, "mode")) || (err = leaf_nonempty(p, n, &name)))
+	if ((err = no_attrs(p, n, "mode")) || (err = iface_name(p, n, &it)) ||
+	    (err = iface_mode(p, n, &it.mode)))
 		return err;
-	if (strlen(name) >= sizeof(it->name) || strchr(name, '/') || strchr(name, ' ')) {
-		err = fail(p, n, "'%s' is not an interface name", name);
-		free(name);
+	if ((err = xb_grow(&c->ifaces, &p->cap_ifaces, c->n_ifaces, sizeof(*c->ifaces), 4)))
 		return err;
+	c->ifaces[c->n_ifaces++] = it;
+	return 0;
+}
+
+/* The type="" attribute of a <source>: file when absent. */
+static int source_type(struct pctx *p, const xmlNode *n, enum xb_source_kind *type)
+{
+	xmlChar *t = xmlGetProp(n, (const xmlChar *)"type");
+	int err = 0;
+
+	*type = XB_SRC_FILE;
+	if (!t)
+		return 0;
+	if (!xmlStrcmp(t, (const xmlChar *)"journald"))
+		*type = XB_SRC_JOURNAL;
+	else if (!xmlStrcmp(t, (const xmlChar *)"file"))
+		*type = XB_SRC_FILE;
+	else if (!xmlStrcmp(t, (const xmlChar *)"stdin"))
+		*type = XB_SRC_FD;
+	else
+		err = xb_xml_fail(&p->xe, n, "source type '%s' is not journald, file or stdin", t);
+	xmlFree(t);
+	return err;
+}
+
+/* A file source takes an absolute path, the others nothing; s->path owns text. */
+static int source_path(struct pctx *p, const xmlNode *n, struct xb_conf_source *s, char *text)
+{
+	if (s->type == XB_SRC_FILE && *text != '/') {
+		xb_xml_fail(&p->xe, n, "a file source needs an absolute path, got '%s'", text);
+		free(text);
+		return -EINVAL;
 	}
-	for (size_t i = 0; i < c->n_ifaces; i++)
-		if (!strcmp(c->ifaces[i].name, name)) {
-			err = fail(p, n, "interface %s listed twice", name);
-			free(name);
-			return err;
-		}
-	ifs = grow(c->ifaces, c->n_ifaces, sizeof(*ifs));
-	if (!ifs) {
-		free(name);
-		return -ENOMEM;
+	if (s->type != XB_SRC_FILE && *text) {
+		free(text);
+		return xb_xml_fail(&p->xe, n, "a %s source takes no path",
+				   xb_src_type_name(s->type));
 	}
-	c->ifaces = ifs;
-	it = &ifs[c->n_ifaces];
-	strcpy(it->name, name);
-	free(name);
-	it->mode = XB_MODE_AUTO;
-	mode = xmlGetProp(n, (const xmlChar *)"mode");
-	if (mode) {
-		if (!xmlStrcmp(mode, (const xmlChar *)"auto"))
-			it->mode = XB_MODE_AUTO;
-		else if (!xmlStrcmp(mode, (const xmlChar *)"native"))
-			it->mode = XB_MODE_NATIVE;
-		else if (!xmlStrcmp(mode, (const xmlChar *)"generic"))
-			it->mode = XB_MODE_GENERIC;
-		else
-			err = fail(p, n, "interface mode '%s' is not auto, native or generic", mode);
-		xmlFree(mode);
-		if (err)
-			return err;
-	}
-	c->n_ifaces++;
+	if (s->type == XB_SRC_FILE)
+		s->path = text;
+	else
+		free(text);
 	return 0;
 }
 
 static int parse_source(struct pctx *p, const xmlNode *n)
 {
 	struct xb_config *c = p->c;
-	struct xb_conf_source *ss, s = { .type = XB_SRC_FILE };
-	xmlChar *type;
+	struct xb_conf_source s = { 0 };
 	char *text;
 	int err;
 
 	if ((err = no_attrs(p, n, "type")) || (err = leaf_text(p, n, &text)))
 		return err;
-	type = xmlGetProp(n, (const xmlChar *)"type");
-	if (type) {
-		if (!xmlStrcmp(type, (const xmlChar *)"journald"))
-			s.type = XB_SRC_JOURNAL;
-		else if (!xmlStrcmp(type, (const xmlChar *)"file"))
-			s.type = XB_SRC_FILE;
-		else if (!xmlStrcmp(type, (const xmlChar *)"stdin"))
-			s.type = XB_SRC_FD;
-		else
-			err = fail(p, n, "source type '%s' is not journald, file or stdin", type);
-		xmlFree(type);
-	}
-	if (!err && s.type == XB_SRC_FILE && *text != '/')
-		err = fail(p, n, "a file source needs an absolute path, got '%s'", text);
-	if (!err && s.type != XB_SRC_FILE && *text)
-		err = fail(p, n, "a %s source takes no path", xb_src_type_name(s.type));
-	if (err) {
+	if ((err = source_type(p, n, &s.type))) {
 		free(text);
 		return err;
 	}
-	if (s.type == XB_SRC_FILE) {
-		s.path = text;
-	} else {
-		free(text);
-	}
+	if ((err = source_path(p, n, &s, text)))
+		return err;
 	for (size_t i = 0; i < c->n_sources; i++)
-		if (c->sources[i].type == s.type && s.type != XB_SRC_FILE) {
-			free(s.path);
-			return fail(p, n, "%s source listed twice", xb_src_type_name(s.type));
-		}
-	ss = grow(c->sources, c->n_sources, sizeof(*ss));
-	if (!ss) {
+		if (c->sources[i].type == s.type && s.type != XB_SRC_FILE)
+			return xb_xml_fail(&p->xe, n, "%s source listed twice",
+					   xb_src_type_name(s.type));
+	if ((err = xb_grow(&c->sources, &p->cap_sources, c->n_sources, sizeof(*c->sources), 4))) {
 		free(s.path);
-		return -ENOMEM;
+		return err;
 	}
-	c->sources = ss;
-	ss[c->n_sources++] = s;
+	c->sources[c->n_sources++] = s;
 	return 0;
 }
 
 static int parse_white_list(struct pctx *p, const xmlNode *n)
 {
 	struct xb_config *c = p->c;
-	struct xb_addr a, *arr;
+	struct xb_addr a;
 	char *s;
 	int err;
 
 	if ((err = no_attrs(p, n, NULL)) || (err = leaf_nonempty(p, n, &s)))
 		return err;
-	if (xb_addr_parse(s, &a, false)) {
-		err = fail(p, n, "white_list: '%s' is not an address or prefix "
-			   "(numeric, host bits zero)", s);
-		free(s);
-		return err;
-	}
+	if (xb_addr_parse(s, &a, false))
+		err = xb_xml_fail(&p->xe, n, "white_list: '%s' is not an address or prefix "
+				  "(numeric, host bits zero)", s);
 	free(s);
-	arr = grow(c->allow, c->n_allow, sizeof(*arr));
-	if (!arr)
-		return -ENOMEM;
-	c->allow = arr;
-	arr[c->n_allow++] = a;
+	if (err || (err = xb_grow(&c->allow, &p->cap_allow, c->n_allow, sizeof(*c->allow), 8)))
+		return err;
+	c->allow[c->n_allow++] = a;
 	return 0;
 }
 
@@ -391,8 +373,8 @@ static int parse_global(struct pctx *p, const xmlNode *n)
 		if (name_is(k, "white_list"))
 			err = parse_white_list(p, k);
 		else
-			err = fail(p, k, "unknown element <%s> in <global> "
-				   "(xdpban reads only white_list there)", k->name);
+			err = xb_xml_fail(&p->xe, k, "unknown element <%s> in <global> "
+					  "(xdpban reads only white_list there)", k->name);
 	}
 	return err;
 }
@@ -408,30 +390,52 @@ static int parse_v6agg(struct pctx *p, const xmlNode *n)
 		if (name_is(k, "prefix_len")) {
 			err = parse_uint(p, k, 128, &v);
 			if (!err && (v < 32 || v > 127))
-				err = fail(p, k, "prefix_len must be 32..127");
+				err = xb_xml_fail(&p->xe, k, "prefix_len must be 32..127");
 			c->v6agg.prefix_len = v;
 		} else if (name_is(k, "threshold")) {
 			err = parse_uint(p, k, 1000000, &v);
 			if (!err && v < 2)
-				err = fail(p, k, "threshold must be at least 2");
+				err = xb_xml_fail(&p->xe, k, "threshold must be at least 2");
 			c->v6agg.threshold = v;
 		} else if (name_is(k, "window")) {
 			err = parse_duration(p, k, false, &c->v6agg.window);
 		} else if (name_is(k, "disabled")) {
 			err = parse_bool(p, k, &dis);
 		} else {
-			err = fail(p, k, "unknown element <%s> in <ipv6_aggregate>", k->name);
+			err = xb_xml_fail(&p->xe, k, "unknown element <%s> in <ipv6_aggregate>",
+					  k->name);
 		}
 	}
 	c->v6agg.enabled = !dis;
 	return err;
 }
 
+static void command_free(struct xb_command *cmd)
+{
+	free(cmd->name);
+	free(cmd->executable);
+	free(cmd->extra_args);
+}
+
+/* A <command> needs a name no other one has, and an executable. */
+static int command_check(struct pctx *p, const xmlNode *n, const struct xb_command *cmd)
+{
+	struct xb_config *c = p->c;
+
+	if (!cmd->name)
+		return xb_xml_fail(&p->xe, n, "<command> without <name>");
+	if (!cmd->executable)
+		return xb_xml_fail(&p->xe, n, "<command> %s without <executable>", cmd->name);
+	for (size_t i = 0; i < c->n_cmds; i++)
+		if (!strcmp(c->cmds[i].name, cmd->name))
+			return xb_xml_fail(&p->xe, n, "command %s defined twice", cmd->name);
+	return 0;
+}
+
 static int parse_command(struct pctx *p, const xmlNode *n)
 {
 	struct xb_config *c = p->c;
-	struct xb_command cmd = { .line = xmlGetLineNo(n) }, *arr;
-	bool expect_seen = false;
+	struct xb_command cmd = { .line = xb_xml_line(n) };
 	int err = no_attrs(p, n, NULL);
 
 	FOR_EACH_CHILD(p, n, k, err) {
@@ -443,65 +447,76 @@ static int parse_command(struct pctx *p, const xmlNode *n)
 			err = leaf_once(p, k, &cmd.extra_args);
 		else if (name_is(k, "timeout_allowed"))
 			err = parse_bool(p, k, &cmd.timeout_allowed);
-		else if (name_is(k, "expect"))
-			expect_seen = true;     /* deprecated in Wazuh 4.2, ignored there too */
-		else
-			err = fail(p, k, "unknown element <%s> in <command>", k->name);
+		else if (!name_is(k, "expect"))  /* deprecated in Wazuh 4.2, ignored there too */
+			err = xb_xml_fail(&p->xe, k, "unknown element <%s> in <command>", k->name);
 	}
-	(void)expect_seen;
-	if (!err && !cmd.name)
-		err = fail(p, n, "<command> without <name>");
-	if (!err && !cmd.executable)
-		err = fail(p, n, "<command> %s without <executable>", cmd.name);
-	for (size_t i = 0; !err && i < c->n_cmds; i++)
-		if (!strcmp(c->cmds[i].name, cmd.name))
-			err = fail(p, n, "command %s defined twice", cmd.name);
-	if (!err && !(arr = grow(c->cmds, c->n_cmds, sizeof(*arr))))
-		err = -ENOMEM;
+	if (!err)
+		err = command_check(p, n, &cmd);
+	if (!err)
+		err = xb_grow(&c->cmds, &p->cap_cmds, c->n_cmds, sizeof(*c->cmds), 4);
 	if (err) {
-		free(cmd.name);
-		free(cmd.executable);
-		free(cmd.extra_args);
+		command_free(&cmd);
 		return err;
 	}
-	c->cmds = arr;
-	arr[c->n_cmds++] = cmd;
+	c->cmds[c->n_cmds++] = cmd;
 	return 0;
+}
+
+/* Strip the white space around a list item, in place. */
+static char *trim(char *tok)
+{
+	while (isspace((unsigned char)*tok))
+		tok++;
+	for (char *e = tok + strlen(tok); e > tok && isspace((unsigned char)e[-1]); )
+		*--e = 0;
+	return tok;
 }
 
 static int parse_rules_id(struct pctx *p, const xmlNode *n, struct xb_ar *ar)
 {
 	char *s, *tok, *save = NULL;
+	size_t cap = 0;
 	int err;
 
 	if (ar->rules_id)
-		return fail(p, n, "<rules_id> given twice");
+		return xb_xml_fail(&p->xe, n, "<rules_id> given twice");
 	if ((err = leaf_nonempty(p, n, &s)))
 		return err;
 	for (tok = strtok_r(s, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
-		uint32_t *ids;
 
-		while (isspace((unsigned char)*tok))
-			tok++;
-		for (char *e = tok + strlen(tok); e > tok && isspace((unsigned char)e[-1]); )
-			*--e = 0;
-		if (xb_parse_u64(tok, UINT32_MAX, &v) || v == 0) {
-			err = fail(p, n, "rules_id: '%s' is not a rule id", tok);
-			break;
-		}
-		ids = realloc(ar->rules_id, (ar->n_rules_id + 1) * sizeof(*ids));
-		if (!ids) {
-			err = -ENOMEM;
-			break;
-		}
-		ar->rules_id = ids;
-		ids[ar->n_rules_id++] = v;
+		tok = trim(tok);
+		if (xb_parse_u64(tok, UINT32_MAX, &v) || v == 0)
+			err = xb_xml_fail(&p->xe, n, "rules_id: '%s' is not a rule id", tok);
+		else if (!(err = xb_grow(&ar->rules_id, &cap, ar->n_rules_id,
+					 sizeof(*ar->rules_id), 4)))
+			ar->rules_id[ar->n_rules_id++] = v;
 	}
 	if (!err && !ar->n_rules_id)
-		err = fail(p, n, "rules_id is empty");
+		err = xb_xml_fail(&p->xe, n, "rules_id is empty");
 	free(s);
 	return err;
+}
+
+/* One repeated_offenders value: minutes, or "permanent". */
+static int repeated_value(struct pctx *p, const xmlNode *n, const char *tok, uint64_t *secs)
+{
+	uint64_t v;
+
+	if (!strcasecmp(tok, "permanent")) {
+		*secs = XB_TIMEOUT_PERMANENT;
+		return 0;
+	}
+	if (*tok == '-')
+		return xb_xml_fail(&p->xe, n, "repeated_offenders: '%s' is negative", tok);
+	if (xb_parse_u64(tok, 1000000000ULL, &v))
+		return xb_xml_fail(&p->xe, n, "repeated_offenders: '%s' is not a number of minutes",
+				   tok);
+	if (v == 0)
+		return xb_xml_fail(&p->xe, n,
+				   "repeated_offenders: values must be greater than zero");
+	*secs = v * 60;
+	return 0;
 }
 
 static int parse_repeated(struct pctx *p, const xmlNode *n, struct xb_ar *ar)
@@ -510,32 +525,18 @@ static int parse_repeated(struct pctx *p, const xmlNode *n, struct xb_ar *ar)
 	int err;
 
 	if (ar->n_repeated)
-		return fail(p, n, "<repeated_offenders> given twice");
+		return xb_xml_fail(&p->xe, n, "<repeated_offenders> given twice");
 	if ((err = leaf_nonempty(p, n, &s)))
 		return err;
 	for (tok = strtok_r(s, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
-		uint64_t v;
-
-		while (isspace((unsigned char)*tok))
-			tok++;
-		for (char *e = tok + strlen(tok); e > tok && isspace((unsigned char)e[-1]); )
-			*--e = 0;
-		if (ar->n_repeated == XB_MAX_REPEATED) {
-			err = fail(p, n, "repeated_offenders: more than %d values", XB_MAX_REPEATED);
-		} else if (!strcasecmp(tok, "permanent")) {
-			ar->repeated[ar->n_repeated++] = XB_TIMEOUT_PERMANENT;
-		} else if (*tok == '-') {
-			err = fail(p, n, "repeated_offenders: '%s' is negative", tok);
-		} else if (xb_parse_u64(tok, 1000000000ULL, &v)) {
-			err = fail(p, n, "repeated_offenders: '%s' is not a number of minutes", tok);
-		} else if (v == 0) {
-			err = fail(p, n, "repeated_offenders: values must be greater than zero");
-		} else {
-			ar->repeated[ar->n_repeated++] = v * 60;
-		}
+		if (ar->n_repeated == XB_MAX_REPEATED)
+			err = xb_xml_fail(&p->xe, n, "repeated_offenders: more than %d values",
+					  XB_MAX_REPEATED);
+		else if (!(err = repeated_value(p, n, trim(tok), &ar->repeated[ar->n_repeated])))
+			ar->n_repeated++;
 	}
 	if (!err && !ar->n_repeated)
-		err = fail(p, n, "repeated_offenders is empty");
+		err = xb_xml_fail(&p->xe, n, "repeated_offenders is empty");
 	free(s);
 	return err;
 }
@@ -552,7 +553,7 @@ static int parse_location(struct pctx *p, const xmlNode *n, struct xb_ar *ar, bo
 	int err;
 
 	if (*seen)
-		return fail(p, n, "<location> given twice");
+		return xb_xml_fail(&p->xe, n, "<location> given twice");
 	if ((err = leaf_nonempty(p, n, &s)))
 		return err;
 	*seen = true;
@@ -562,7 +563,22 @@ static int parse_location(struct pctx *p, const xmlNode *n, struct xb_ar *ar, bo
 			free(s);
 			return 0;
 		}
-	err = fail(p, n, "location '%s' is not local, server, defined-agent or all", s);
+	err = xb_xml_fail(&p->xe, n, "location '%s' is not local, server, defined-agent or all", s);
+	free(s);
+	return err;
+}
+
+static int parse_factor(struct pctx *p, const xmlNode *n, double *out)
+{
+	char *s, *end;
+	int err = leaf_nonempty(p, n, &s);
+
+	if (err)
+		return err;
+	*out = strtod(s, &end);
+	if (*end || !isfinite(*out) || *out < 1.0 || *out > 1000.0)
+		err = xb_xml_fail(&p->xe, n, "increment_factor '%s' is not a number from 1 to 1000",
+				  s);
 	free(s);
 	return err;
 }
@@ -575,138 +591,192 @@ static void ar_free(struct xb_ar *ar)
 	free(ar->rules_group);
 }
 
+/* An <active-response> being read: what was seen matters for the checks. */
+struct ar_parse {
+	struct xb_ar ar;
+	bool loc_seen, timeout_seen;
+};
+
+static int ar_timeout(struct pctx *p, const xmlNode *k, struct ar_parse *a)
+{
+	int err;
+
+	if (a->timeout_seen)
+		err = xb_xml_fail(&p->xe, k, "<timeout> given twice");
+	else
+		err = parse_duration(p, k, true, &a->ar.timeout);
+	a->timeout_seen = true;
+	return err;
+}
+
+/* The xdpban extensions: formula mode and permanent_after. */
+static int ar_extension(struct pctx *p, const xmlNode *k, struct xb_ar *ar)
+{
+	uint64_t v;
+	int err;
+
+	if (name_is(k, "increment_factor"))
+		return parse_factor(p, k, &ar->increment_factor);
+	if (name_is(k, "max_timeout"))
+		return parse_duration(p, k, false, &ar->max_timeout);
+	if (name_is(k, "random_jitter"))
+		return parse_duration(p, k, false, &ar->random_jitter);
+	if (!name_is(k, "permanent_after"))
+		return xb_xml_fail(&p->xe, k, "unknown element <%s> in <active-response>", k->name);
+	err = parse_uint(p, k, 1000000, &v);
+	if (!err && v == 0)
+		err = xb_xml_fail(&p->xe, k, "permanent_after must be at least 1");
+	ar->permanent_after = v;
+	return err;
+}
+
+static int ar_child(struct pctx *p, const xmlNode *k, struct ar_parse *a)
+{
+	struct xb_ar *ar = &a->ar;
+	uint64_t v;
+	int err;
+
+	if (name_is(k, "command"))
+		return leaf_once(p, k, &ar->command);
+	if (name_is(k, "location"))
+		return parse_location(p, k, ar, &a->loc_seen);
+	if (name_is(k, "agent_id"))
+		return leaf_once(p, k, &ar->agent_id);
+	if (name_is(k, "rules_id"))
+		return parse_rules_id(p, k, ar);
+	if (name_is(k, "rules_group"))
+		return leaf_once(p, k, &ar->rules_group);
+	if (name_is(k, "level")) {
+		err = parse_uint(p, k, 20, &v);
+		ar->level = v;
+		return err;
+	}
+	if (name_is(k, "timeout"))
+		return ar_timeout(p, k, a);
+	if (name_is(k, "repeated_offenders"))
+		return parse_repeated(p, k, ar);
+	if (name_is(k, "disabled"))
+		return parse_bool(p, k, &ar->disabled);
+	return ar_extension(p, k, ar);
+}
+
+/* What a whole <active-response> needs once all its children are read. */
+static int ar_check(struct pctx *p, const xmlNode *n, const struct ar_parse *a)
+{
+	const struct xb_ar *ar = &a->ar;
+
+	if (!ar->command)
+		return xb_xml_fail(&p->xe, n, "<active-response> without <command>");
+	if (!a->loc_seen)
+		return xb_xml_fail(&p->xe, n,
+				   "<active-response> without <location> (local or server)");
+	if (ar->location == XB_LOC_DEFINED_AGENT && !ar->agent_id)
+		return xb_xml_fail(&p->xe, n, "location defined-agent needs <agent_id>");
+	if (!ar->disabled && (ar->location == XB_LOC_DEFINED_AGENT || ar->location == XB_LOC_ALL))
+		return xb_xml_fail(&p->xe, n, "location %s needs multi-host operation, which "
+				   "xdpban does not have yet; use local or server",
+				   xb_location_name(ar->location));
+	if (!ar->n_rules_id && ar->level < 0 && !ar->rules_group)
+		return xb_xml_fail(&p->xe, n,
+				   "<active-response> needs rules_id, rules_group or level");
+	if (ar->increment_factor > 0 && ar->n_repeated)
+		return xb_xml_fail(&p->xe, n, "use either repeated_offenders or increment_factor, "
+				   "not both");
+	return 0;
+}
+
 static int parse_ar(struct pctx *p, const xmlNode *n)
 {
 	struct xb_config *c = p->c;
-	struct xb_ar ar = { .line = xmlGetLineNo(n), .level = -1 }, *arr;
-	bool loc_seen = false, timeout_seen = false;
-	uint64_t v;
+	struct ar_parse a = { .ar = { .line = xb_xml_line(n), .level = -1 } };
 	int err = no_attrs(p, n, NULL);
 
-	FOR_EACH_CHILD(p, n, k, err) {
-		if (name_is(k, "command")) {
-			err = leaf_once(p, k, &ar.command);
-		} else if (name_is(k, "location")) {
-			err = parse_location(p, k, &ar, &loc_seen);
-		} else if (name_is(k, "agent_id")) {
-			err = leaf_once(p, k, &ar.agent_id);
-		} else if (name_is(k, "rules_id")) {
-			err = parse_rules_id(p, k, &ar);
-		} else if (name_is(k, "rules_group")) {
-			err = leaf_once(p, k, &ar.rules_group);
-		} else if (name_is(k, "level")) {
-			err = parse_uint(p, k, 20, &v);
-			ar.level = v;
-		} else if (name_is(k, "timeout")) {
-			if (timeout_seen)
-				err = fail(p, k, "<timeout> given twice");
-			else
-				err = parse_duration(p, k, true, &ar.timeout);
-			timeout_seen = true;
-		} else if (name_is(k, "repeated_offenders")) {
-			err = parse_repeated(p, k, &ar);
-		} else if (name_is(k, "disabled")) {
-			err = parse_bool(p, k, &ar.disabled);
-		} else if (name_is(k, "increment_factor")) {
-			char *s, *end;
-
-			if (!(err = leaf_nonempty(p, k, &s))) {
-				ar.increment_factor = strtod(s, &end);
-				if (*end || !isfinite(ar.increment_factor) ||
-				    ar.increment_factor < 1.0 || ar.increment_factor > 1000.0)
-					err = fail(p, k, "increment_factor '%s' is not a number from 1 to 1000", s);
-				free(s);
-			}
-		} else if (name_is(k, "max_timeout")) {
-			err = parse_duration(p, k, false, &ar.max_timeout);
-		} else if (name_is(k, "random_jitter")) {
-			err = parse_duration(p, k, false, &ar.random_jitter);
-		} else if (name_is(k, "permanent_after")) {
-			err = parse_uint(p, k, 1000000, &v);
-			if (!err && v == 0)
-				err = fail(p, k, "permanent_after must be at least 1");
-			ar.permanent_after = v;
-		} else {
-			err = fail(p, k, "unknown element <%s> in <active-response>", k->name);
-		}
-	}
-	if (!err && !ar.command)
-		err = fail(p, n, "<active-response> without <command>");
-	if (!err && !loc_seen)
-		err = fail(p, n, "<active-response> without <location> (local or server)");
-	if (!err && ar.location == XB_LOC_DEFINED_AGENT && !ar.agent_id)
-		err = fail(p, n, "location defined-agent needs <agent_id>");
-	if (!err && !ar.disabled && (ar.location == XB_LOC_DEFINED_AGENT || ar.location == XB_LOC_ALL))
-		err = fail(p, n, "location %s needs multi-host operation, which xdpban does not "
-			   "have yet; use local or server", xb_location_name(ar.location));
-	if (!err && !ar.n_rules_id && ar.level < 0 && !ar.rules_group)
-		err = fail(p, n, "<active-response> needs rules_id, rules_group or level");
-	if (!err && ar.increment_factor > 0 && ar.n_repeated)
-		err = fail(p, n, "use either repeated_offenders or increment_factor, not both");
-	if (!err && !timeout_seen)
-		ar.timeout = XB_TIMEOUT_PERMANENT;   /* Wazuh: no timeout, never undone */
-	if (!err && !(arr = grow(c->ars, c->n_ars, sizeof(*arr))))
-		err = -ENOMEM;
+	FOR_EACH_CHILD(p, n, k, err)
+		err = ar_child(p, k, &a);
+	if (!err)
+		err = ar_check(p, n, &a);
+	if (!err && !a.timeout_seen)
+		a.ar.timeout = XB_TIMEOUT_PERMANENT;   /* Wazuh: no timeout, never undone */
+	if (!err)
+		err = xb_grow(&c->ars, &p->cap_ars, c->n_ars, sizeof(*c->ars), 4);
 	if (err) {
-		ar_free(&ar);
+		ar_free(&a.ar);
 		return err;
 	}
-	c->ars = arr;
-	arr[c->n_ars++] = ar;
+	c->ars[c->n_ars++] = a.ar;
 	return 0;
+}
+
+/* <state_dir>, <control_socket>: an absolute path; a later one wins. */
+static int parse_abs_path(struct pctx *p, const xmlNode *k, char **slot)
+{
+	char *s = NULL;
+	int err = leaf_nonempty(p, k, &s);
+
+	if (err)
+		return err;
+	if (*s != '/') {
+		free(s);
+		return xb_xml_fail(&p->xe, k, "<%s> needs an absolute path", k->name);
+	}
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+/* <rules_dir>: a later one wins. */
+static int parse_rules_dir(struct pctx *p, const xmlNode *k)
+{
+	char *s = NULL;
+	int err = leaf_nonempty(p, k, &s);
+
+	if (!err) {
+		free(p->c->rules_dir);
+		p->c->rules_dir = s;
+	}
+	return err;
+}
+
+static int root_child(struct pctx *p, const xmlNode *k)
+{
+	struct xb_config *c = p->c;
+
+	if (name_is(k, "interface"))
+		return parse_interface(p, k);
+	if (name_is(k, "source"))
+		return parse_source(p, k);
+	if (name_is(k, "rules_dir"))
+		return parse_rules_dir(p, k);
+	if (name_is(k, "local_rules"))
+		return leaf_once(p, k, &c->local_rules);
+	if (name_is(k, "white_list"))
+		return parse_white_list(p, k);
+	if (name_is(k, "global"))
+		return parse_global(p, k);
+	if (name_is(k, "state_dir"))
+		return parse_abs_path(p, k, &c->state_dir);
+	if (name_is(k, "control_socket"))
+		return parse_abs_path(p, k, &c->ctl_socket);
+	if (name_is(k, "offender_memory"))
+		return parse_duration(p, k, false, &c->offender_memory);
+	if (name_is(k, "ipv6_aggregate"))
+		return parse_v6agg(p, k);
+	if (name_is(k, "command"))
+		return parse_command(p, k);
+	if (name_is(k, "active-response"))
+		return parse_ar(p, k);
+	return xb_xml_fail(&p->xe, k, "unknown element <%s>", k->name);
 }
 
 static int parse_root(struct pctx *p, const xmlNode *root)
 {
-	struct xb_config *c = p->c;
-	uint64_t v;
 	int err = 0;
 
 	if (!name_is(root, "xdpban") && !name_is(root, "ossec_config"))
-		return fail(p, root, "root element is <%s>, expected <xdpban> or <ossec_config>",
-			    root->name);
-	FOR_EACH_CHILD(p, root, k, err) {
-		if (name_is(k, "interface"))
-			err = parse_interface(p, k);
-		else if (name_is(k, "source"))
-			err = parse_source(p, k);
-		else if (name_is(k, "rules_dir")) {
-			char *s = NULL;
-
-			if (!(err = leaf_nonempty(p, k, &s))) {
-				free(c->rules_dir);
-				c->rules_dir = s;
-			}
-		} else if (name_is(k, "local_rules")) {
-			err = leaf_once(p, k, &c->local_rules);
-		} else if (name_is(k, "white_list"))
-			err = parse_white_list(p, k);
-		else if (name_is(k, "global"))
-			err = parse_global(p, k);
-		else if (name_is(k, "state_dir") || name_is(k, "control_socket")) {
-			char *s = NULL, **slot = name_is(k, "state_dir") ? &c->state_dir : &c->ctl_socket;
-
-			if (!(err = leaf_nonempty(p, k, &s))) {
-				if (*s != '/') {
-					err = fail(p, k, "<%s> needs an absolute path", k->name);
-					free(s);
-				} else {
-					free(*slot);
-					*slot = s;
-				}
-			}
-		} else if (name_is(k, "offender_memory"))
-			err = parse_duration(p, k, false, &c->offender_memory);
-		else if (name_is(k, "ipv6_aggregate"))
-			err = parse_v6agg(p, k);
-		else if (name_is(k, "command"))
-			err = parse_command(p, k);
-		else if (name_is(k, "active-response"))
-			err = parse_ar(p, k);
-		else
-			err = fail(p, k, "unknown element <%s>", k->name);
-	}
-	(void)v;
+		return xb_xml_fail(&p->xe, root, "root element is <%s>, expected <xdpban> or "
+				   "<ossec_config>", root->name);
+	FOR_EACH_CHILD(p, root, k, err)
+		err = root_child(p, k);
 	return err;
 }
 
@@ -716,52 +786,50 @@ static bool is_builtin(const char *name)
 	return !strcmp(name, "firewall-drop") || !strcmp(name, "xdp-drop");
 }
 
-static int resolve(struct pctx *p, const xmlNode *root)
+/* The <command> an <active-response> names: a defined one, else a built-in. */
+static const struct xb_command *find_command(const struct xb_config *c, const char *name)
 {
-	struct xb_config *c = p->c;
-	static struct xb_command builtin[2] = {
+	static const struct xb_command builtin[2] = {
 		{ .name = "firewall-drop", .executable = "firewall-drop",
 		  .timeout_allowed = true, .builtin_drop = true },
 		{ .name = "xdp-drop", .executable = "xdp-drop",
 		  .timeout_allowed = true, .builtin_drop = true },
 	};
+	const struct xb_command *cmd = NULL;
+
+	for (size_t j = 0; j < c->n_cmds; j++)
+		if (!strcmp(c->cmds[j].name, name))
+			cmd = &c->cmds[j];
+	for (size_t j = 0; !cmd && j < ARRAY_SIZE(builtin); j++)
+		if (!strcmp(builtin[j].name, name))
+			cmd = &builtin[j];
+	return cmd;
+}
+
+static int resolve(struct pctx *p)
+{
+	struct xb_config *c = p->c;
 
 	for (size_t i = 0; i < c->n_cmds; i++)
 		c->cmds[i].builtin_drop = is_builtin(c->cmds[i].name);
 	for (size_t i = 0; i < c->n_ars; i++) {
 		struct xb_ar *ar = &c->ars[i];
 
-		ar->cmd = NULL;
-		for (size_t j = 0; j < c->n_cmds; j++)
-			if (!strcmp(c->cmds[j].name, ar->command))
-				ar->cmd = &c->cmds[j];
+		ar->cmd = find_command(c, ar->command);
 		if (!ar->cmd)
-			for (size_t j = 0; j < ARRAY_SIZE(builtin); j++)
-				if (!strcmp(builtin[j].name, ar->command))
-					ar->cmd = &builtin[j];
-		if (!ar->cmd) {
-			char msg[64];
-
-			snprintf(msg, sizeof(msg), "%s", ar->command);
-			if (p->err && p->errlen)
-				snprintf(p->err, p->errlen, "%s:%d: active-response uses command '%s', "
-					 "which is neither built in (firewall-drop, xdp-drop) nor "
-					 "defined in a <command> block", p->name, ar->line, msg);
-			return -EINVAL;
-		}
-		if (!ar->cmd->builtin_drop && !ar->disabled) {
-			if (p->err && p->errlen)
-				snprintf(p->err, p->errlen, "%s:%d: command '%s' runs an external "
-					 "script; xdpban only performs the built-in firewall-drop "
-					 "(xdp-drop); set <disabled>yes</disabled> to keep the block",
-					 p->name, ar->line, ar->command);
-			return -EINVAL;
-		}
+			return xb_xml_fail_at(&p->xe, ar->line,
+				"active-response uses command '%.63s', which is neither built in "
+				"(firewall-drop, xdp-drop) nor defined in a <command> block",
+				ar->command);
+		if (!ar->cmd->builtin_drop && !ar->disabled)
+			return xb_xml_fail_at(&p->xe, ar->line,
+				"command '%s' runs an external script; xdpban only performs the "
+				"built-in firewall-drop (xdp-drop); set <disabled>yes</disabled> "
+				"to keep the block", ar->command);
 		/* Wazuh honours timeout only when the command allows it. */
 		if (!ar->cmd->timeout_allowed)
 			ar->timeout = XB_TIMEOUT_PERMANENT;
 	}
-	(void)root;
 	return 0;
 }
 
@@ -806,138 +874,62 @@ int xb_config_default(struct xb_config **out)
 	return 0;
 }
 
-static void quiet_errors(void *ctx, const char *msg, ...)
+/* The config a parsed document describes, in p->c. */
+static int build(struct pctx *p, const xmlDoc *doc)
 {
-	(void)ctx;
-	(void)msg;
-}
+	int err;
 
-static void quiet_structured(void *ctx, xmlErrorPtr e)
-{
-	(void)ctx;
-	(void)e;
+	p->c = config_new();
+	if (!p->c)
+		return -ENOMEM;
+	if ((err = parse_root(p, xmlDocGetRootElement(doc))) || (err = resolve(p)) ||
+	    (err = set_defaults(p->c)))
+		return err;
+	p->c->path = strdup(p->xe.file);
+	return p->c->path ? 0 : -ENOMEM;
 }
 
 int xb_config_parse(const char *buf, size_t len, const char *name,
 		    struct xb_config **out, char *err, size_t errlen)
 {
-	struct pctx p = { .name = name ? name : "(config)", .err = err, .errlen = errlen };
-	xmlParserCtxtPtr ctxt;
-	xmlDocPtr doc;
-	xmlNodePtr root;
+	struct pctx p = { .xe = { .file = name ? name : "(config)", .buf = err, .len = errlen } };
+	xmlDoc *doc = NULL;
 	int ret;
 
 	if (err && errlen)
 		*err = 0;
-	if (len > INT_MAX)
-		return fail(&p, NULL, "file too large");
-	/* libxml2 prints to stderr by default; we report the first error ourselves. */
-	xmlSetGenericErrorFunc(NULL, quiet_errors);
-	xmlSetStructuredErrorFunc(NULL, quiet_structured);
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return -ENOMEM;
-	/* NONET: no fetching; no NOENT/DTDLOAD: entities are never substituted. */
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, p.name, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOCDATA);
-	if (!doc) {
-		xmlErrorPtr xe = xmlCtxtGetLastError(ctxt);
-		char msg[160] = "not well-formed XML";
-
-		if (xe && xe->message) {
-			snprintf(msg, sizeof(msg), "%s", xe->message);
-			msg[strcspn(msg, "\n")] = 0;
-		}
-		if (err && errlen)
-			snprintf(err, errlen, "%s:%d: %s", p.name, xe ? xe->line : 0, msg);
-		xmlFreeParserCtxt(ctxt);
-		return -EINVAL;
-	}
-	xmlFreeParserCtxt(ctxt);
-	ret = 0;
-	if (doc->intSubset || doc->extSubset) {
-		ret = fail(&p, (xmlNodePtr)doc->intSubset, "a DOCTYPE is not allowed in the config");
-		goto out_doc;
-	}
-	root = xmlDocGetRootElement(doc);
-	if (!root) {
-		ret = fail(&p, NULL, "empty document");
-		goto out_doc;
-	}
-	p.c = config_new();
-	if (!p.c) {
-		ret = -ENOMEM;
-		goto out_doc;
-	}
-	ret = parse_root(&p, root);
-	if (!ret)
-		ret = resolve(&p, root);
-	if (!ret)
-		ret = set_defaults(p.c);
-	if (!ret && !(p.c->path = strdup(p.name)))
-		ret = -ENOMEM;
+	ret = xb_xml_read(&p.xe, buf, len, "the config", &doc);
+	if (ret)
+		return ret;
+	ret = build(&p, doc);
+	xmlFreeDoc(doc);
 	if (ret) {
 		if (ret == -ENOMEM && err && errlen)
-			snprintf(err, errlen, "%s: out of memory", p.name);
+			snprintf(err, errlen, "%s: out of memory", p.xe.file);
 		xb_config_free(p.c);
-	} else {
-		*out = p.c;
+		return ret;
 	}
-out_doc:
-	xmlFreeDoc(doc);
-	return ret;
+	*out = p.c;
+	return 0;
 }
 
 int xb_config_load(const char *path, struct xb_config **out, char *err, size_t errlen)
 {
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf;
+	size_t len;
 	int ret;
 
 	path = xb_config_path(path);
-	f = fopen(path, "re");
-	if (!f) {
-		ret = -errno;
-		if (err && errlen)
+	ret = xb_read_file(path, MAX_CONFIG_FILE, &buf, &len);
+	if (ret) {
+		if (err && errlen && ret == -EFBIG)
+			snprintf(err, errlen, "%s: larger than 16 MiB", path);
+		else if (err && errlen)
 			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 4096) {
-			char *nb;
-
-			if (cap > (16u << 20)) {
-				ret = -EFBIG;
-				if (err && errlen)
-					snprintf(err, errlen, "%s: larger than 16 MiB", path);
-				goto out;
-			}
-			nb = realloc(buf, cap + 65536);
-			if (!nb) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		ret = -EIO;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
 	ret = xb_config_parse(buf, len, path, out, err, errlen);
-out:
 	free(buf);
-	fclose(f);
 	return ret;
 }
 
@@ -955,11 +947,8 @@ void xb_config_free(struct xb_config *c)
 	free(c->allow);
 	free(c->state_dir);
 	free(c->ctl_socket);
-	for (size_t i = 0; i < c->n_cmds; i++) {
-		free(c->cmds[i].name);
-		free(c->cmds[i].executable);
-		free(c->cmds[i].extra_args);
-	}
+	for (size_t i = 0; i < c->n_cmds; i++)
+		command_free(&c->cmds[i]);
 	free(c->cmds);
 	for (size_t i = 0; i < c->n_ars; i++)
 		ar_free(&c->ars[i]);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -127,5 +129,51 @@ int xb_grow(void *arr, size_t *cap, size_t n, size_t elsz, size_t min)
 		return -ENOMEM;
 	*p = np;
 	*cap = ncap;
+	return 0;
+}
+
+/* Read fd to its end into *buf (one byte kept for the NUL); *len grows. */
+static int read_all(int fd, size_t max_bytes, char **buf, size_t *len, size_t *cap)
+{
+	for (;;) {
+		size_t room;
+		ssize_t n;
+		int err = xb_grow(buf, cap, *len + 1, 1, 65536);
+
+		if (err)
+			return err;
+		room = *cap - *len - 1;
+		if (room > max_bytes - *len + 1)
+			room = max_bytes - *len + 1;    /* one byte past max tells "too long" */
+		n = read(fd, *buf + *len, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		*len += (size_t)n;
+		if (*len > max_bytes)
+			return -EFBIG;
+	}
+}
+
+int xb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len)
+{
+	char *b = NULL;
+	size_t n = 0, cap = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = read_all(fd, max_bytes, &b, &n, &cap);
+	close(fd);
+	if (err) {
+		free(b);
+		return err;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small parsing and clock helpers shared by the CLI, config and daemon. */
+/* Small parsing, clock and file helpers shared by the CLI, config, rules and daemon. */
 #ifndef XB_UTIL_H
 #define XB_UTIL_H
 
@@ -16,6 +16,13 @@
  * Use: if ((err = xb_grow(&v->items, &v->cap, v->n, sizeof(*v->items), 16)))
  */
 int xb_grow(void *arr, size_t *cap, size_t n, size_t elsz, size_t min);
+
+/*
+ * The whole of path (a file or a pipe) in *buf, NUL-terminated, its length in
+ * *len; the caller frees *buf. 0, -errno from open/read, -EFBIG when longer
+ * than max_bytes, or -ENOMEM.
+ */
+int xb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len);
 
 /* "90s", "10m", "2h", "1d", "1w" or plain seconds -> seconds. 0 or -EINVAL. */
 int xb_parse_duration(const char *s, uint64_t *secs);

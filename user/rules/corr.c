@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rules_corr: correlation state for frequency rules. A fixed pool of
+ * rules: correlation state for frequency rules. A fixed pool of
  * entries keyed by (rule, source) - source "any" for rules without
  * same_source_ip - each with a ring of the last `frequency` event times, a
  * chained hash over them and an LRU list; when the pool is full the least
