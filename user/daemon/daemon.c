@@ -63,7 +63,7 @@ struct daemon {
 	int epfd, sigfd, tfd;
 	char state_dir[PATH_MAX];
 	char cursor_file[PATH_MAX + 32];
-	const char *sock_path;
+	char sock_path[PATH_MAX];
 	int64_t started;
 	uint64_t ticks;
 	uint64_t watchdog_usec;
@@ -1028,11 +1028,7 @@ static int setup(struct daemon *d)
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s",
 		 d->o.state_dir ? d->o.state_dir : d->conf->state_dir);
 	snprintf(d->cursor_file, sizeof(d->cursor_file), "%s/journal.cursor", d->state_dir);
-	{
-		const char *env = getenv(XB_SOCKET_ENV);
-
-		d->sock_path = d->o.socket ? d->o.socket : env && *env ? env : d->conf->ctl_socket;
-	}
+	snprintf(d->sock_path, sizeof(d->sock_path), "%s", xb_ctlsock_path(d->o.socket, d->conf));
 	/* First: a second daemon must stop here, before it touches anything. */
 	ret = xb_ctlsock_listen(d->sock_path, on_ctl, d, &d->ctl);
 	if (ret) {
