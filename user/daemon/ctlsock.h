@@ -24,6 +24,8 @@
  *
  * The socket's path: --socket, else $XDPBAN_SOCKET, else the config's
  * <control_socket>, else XB_SOCKET_DEFAULT (see config.h).
+ * This file is the transport (and where it is); the daemon's answers are in
+ * control.c.
  */
 #ifndef XB_CTLSOCK_H
 #define XB_CTLSOCK_H
