@@ -13,7 +13,7 @@
  *   bench_latency restore STATEDIR COUNT
  *     Writes COUNT bans into a state database (expiries spread over 1000
  *     distinct seconds, like bans made in bursts), empties the maps, then
- *     times xb_daemon_restore() into empty maps and again with every ban
+ *     times xb_enforce_restore() into empty maps and again with every ban
  *     already present (the kill -9 restart case).
  *
  * Addresses only from 2001:db8::/32; nothing is sent on any network.
@@ -28,7 +28,7 @@
 #include <sys/resource.h>
 
 #include "dataplane/dataplane.h"
-#include "daemon/daemon.h"
+#include "pipeline/enforce.h"
 #include "policy/state.h"
 #include "common/util.h"
 #include "xdpban.h"
@@ -194,7 +194,7 @@ static int restore(const char *dir, unsigned count)
 	}
 	t0 = now_ms();
 	c0 = cpu_s();
-	err = xb_daemon_restore(dp, st, xb_now_wall(), &rs);
+	err = xb_enforce_restore(dp, st, xb_now_wall(), &rs);
 	t1 = now_ms();
 	if (!err)
 		printf("restore into empty maps: %zu bans in %.3f s (cpu %.3f s; %zu failed)\n",
@@ -202,7 +202,7 @@ static int restore(const char *dir, unsigned count)
 	if (!err) {
 		t0 = now_ms();
 		c0 = cpu_s();
-		err = xb_daemon_restore(dp, st, xb_now_wall(), &rs);
+		err = xb_enforce_restore(dp, st, xb_now_wall(), &rs);
 		t1 = now_ms();
 		if (!err)
 			printf("restore with every ban present (restart): %zu checked, %zu inserted "

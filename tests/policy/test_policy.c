@@ -3,10 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <criterion/criterion.h>
 
-#include "daemon/daemon.h"
 #include "policy/policy.h"
 #include "common/util.h"
 #include "xdpban.h"
@@ -372,40 +370,5 @@ Test(policy, no_aggregation_over_allow_list)
 	cr_assert_eq(offend(&f, "2001:db8:6:1::b", 1001, &d), 1);
 	cr_expect_not(d.aggregate, "the /64 holds an allow-listed address");
 	cr_expect_eq(d.addr.prefixlen, 128);
-	fx_close(&f);
-}
-
-/* The daemon's clocks: a 20 s ban is recorded to end no earlier than 20 s
- * from the real now (the wall second rounded up), the map's expiry is the
- * monotonic now + 20 s, and a restart's conversion keeps it so. */
-Test(policy, ban_never_ends_early)
-{
-	struct fixture f;
-	struct xb_decision d;
-	struct xb_ban_req req;
-	struct timespec w0;
-	uint64_t m0;
-
-	fx_open(&f, "<active-response><command>firewall-drop</command><location>local</location>"
-		"<rules_id>5712</rules_id><timeout>20</timeout></active-response>", NULL);
-	m0 = xb_now_mono_ns();
-	clock_gettime(CLOCK_REALTIME, &w0);
-	cr_assert_eq(offend(&f, "198.18.0.20", xb_daemon_wall_ceil(), &d), 1);
-	cr_expect_eq(d.ttl, 20);
-	cr_expect_geq((uint64_t)d.expires * NSEC_PER_SEC,
-		      (uint64_t)w0.tv_sec * NSEC_PER_SEC + (uint64_t)w0.tv_nsec + 20 * NSEC_PER_SEC,
-		      "recorded end %lld is before now + 20 s (%lld.%09ld)", (long long)d.expires,
-		      (long long)w0.tv_sec + 20, w0.tv_nsec);
-	xb_daemon_ban_req(&d, m0, &req);
-	cr_expect_eq(req.expires, m0 + 20 * NSEC_PER_SEC);
-	cr_expect_eq(req.rule, 5712);
-	cr_expect_eq(req.flags, XB_BAN_F_DAEMON);
-	/* Restored after a restart from the recorded end (1 ms for clock noise). */
-	cr_expect_geq(xb_wall_to_mono(d.expires) + 1000000, m0 + 20 * NSEC_PER_SEC);
-	/* Permanent stays permanent. */
-	d.expires = 0;
-	d.ttl = XB_TIMEOUT_PERMANENT;
-	xb_daemon_ban_req(&d, m0, &req);
-	cr_expect_eq(req.expires, 0);
 	fx_close(&f);
 }

@@ -15,8 +15,8 @@
 #include "daemon/ctlsock.h"
 #include "policy/hostaddr.h"
 #include "common/log.h"
+#include "pipeline/enforce.h"
 #include "policy/policy.h"
-#include "policy/state.h"
 #include "common/util.h"
 
 static void ban_usage(FILE *f)
@@ -413,7 +413,6 @@ static int each_addr(int argc, char **argv, const char *usage, bool create,
 static void forget_in_state(const struct xb_addr *a)
 {
 	struct xb_config *c = NULL;
-	struct xb_state *st = NULL;
 	char path[PATH_MAX], err[512], buf[XB_ADDRSTRLEN];
 	int ret;
 
@@ -424,25 +423,27 @@ static void forget_in_state(const struct xb_addr *a)
 				"restores it): %s\n", err);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s", c->state_dir, XB_STATE_DB);
-	if (access(path, F_OK) == 0) {
-		ret = xb_state_open(c->state_dir, &st);
-		if (!ret)
-			ret = a ? xb_state_ban_del(st, a) : xb_state_ban_clear(st, NULL);
-		if (ret && ret != -ENOENT)
-			fprintf(stderr, "xdpban: %s: cannot forget %s: %s (a restart of the daemon "
-				"restores it)\n", path, a ? xb_addr_fmt(a, buf, sizeof(buf)) : "the bans",
-				strerror(-ret));
-		xb_state_close(st);
-	}
+	ret = xb_enforce_forget_stored(c->state_dir, a, path, sizeof(path));
+	if (ret && ret != -ENOENT)
+		fprintf(stderr, "xdpban: %s: cannot forget %s: %s (a restart of the daemon "
+			"restores it)\n", path, a ? xb_addr_fmt(a, buf, sizeof(buf)) : "the bans",
+			strerror(-ret));
 	xb_config_free(c);
 }
 
 /* A running daemon forgets the ban too, or its restart would bring it back. */
 static void notify_unban(const struct xb_addr *a)
 {
-	int err = xb_ctlsock_notify_unban(a);
+	struct xb_config *c = NULL;
+	char path[PATH_MAX];
+	int err;
 
+	/* A broken config must not hide the running daemon: the default then. */
+	if (xb_config_load(NULL, &c, NULL, 0))
+		c = NULL;
+	snprintf(path, sizeof(path), "%s", xb_ctlsock_path(NULL, c));
+	xb_config_free(c);
+	err = xb_ctlsock_notify_unban(path, a);
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		forget_in_state(a);
 }

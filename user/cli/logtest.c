@@ -18,7 +18,7 @@
 #include "cli/cli.h"
 #include "common/config.h"
 #include "decode/decode.h"
-#include "rules/rules.h"
+#include "pipeline/detect.h"
 #include "source/source.h"
 #include "common/util.h"
 
@@ -29,10 +29,8 @@ struct rule_count {
 };
 
 struct lt {
-	struct xb_ruleset *rs;
-	struct xb_correlator *corr;
+	struct xb_detect *det;          /* the daemon's line -> alert path, counted */
 	bool json, quiet;
-	uint64_t lines, sshd, other, malformed, bare, alerts;
 	struct rule_count *counts;
 	size_t ncounts;
 };
@@ -55,13 +53,14 @@ static void count_rule(struct lt *t, uint32_t id, uint8_t level)
 static void print_text(struct lt *t, const struct xb_event *ev, enum xb_decode_res res,
 		       int matched, const struct xb_alert *al)
 {
+	uint64_t no = xb_detect_counts(t->det)->lines;
 	char a[XB_ADDRSTRLEN];
 
 	if (res == XB_DEC_MALFORMED) {
-		printf("%llu: not decodable\n", (unsigned long long)t->lines);
+		printf("%llu: not decodable\n", (unsigned long long)no);
 		return;
 	}
-	printf("%llu: program=%s", (unsigned long long)t->lines, ev->program[0] ? ev->program : "-");
+	printf("%llu: program=%s", (unsigned long long)no, ev->program[0] ? ev->program : "-");
 	if (ev->pid)
 		printf(" pid=%d", ev->pid);
 	if (ev->hostname[0])
@@ -89,7 +88,8 @@ static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_
 
 	if (!o)
 		return;
-	json_object_object_add(o, "line", json_object_new_int64((int64_t)t->lines));
+	json_object_object_add(o, "line",
+			       json_object_new_int64((int64_t)xb_detect_counts(t->det)->lines));
 	json_object_object_add(o, "rule", json_object_new_int64(al->rule));
 	json_object_object_add(o, "level", json_object_new_int(al->level));
 	json_object_object_add(o, "description", json_object_new_string(al->description));
@@ -114,37 +114,20 @@ static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_
 static int on_line(const struct xb_line *line, void *ctx)
 {
 	struct lt *t = ctx;
-	struct xb_event ev;
-	struct xb_alert al;
-	enum xb_decode_res res;
-	bool bare;
-	int matched = 0;
+	struct xb_detect_out o;
 
-	t->lines++;
-	/* no header: maybe a bare sshd message (sshd -E, journalctl -o cat) */
-	res = xb_decode_line_any(line, &ev, &bare);
-	if (bare)
-		t->bare++;
-	if (res == XB_DEC_MALFORMED)
-		t->malformed++;
-	else if (res == XB_DEC_OTHER)
-		t->other++;
-	else
-		t->sshd++;
-	if (res != XB_DEC_MALFORMED)
-		matched = xb_rules_eval(t->rs, t->corr, &ev, &al);
-	if (matched) {
-		count_rule(t, al.rule, al.level);
-		if (al.level > 0)
-			t->alerts++;
-	}
+	/* no header: maybe a bare sshd message (sshd -E, journalctl -o cat);
+	 * every program's lines are shown with the rule they match */
+	xb_detect_line(t->det, line, XB_DETECT_ANY | XB_DETECT_OTHER, &o);
+	if (o.matched)
+		count_rule(t, o.al.rule, o.al.level);
 	if (t->quiet)
 		return 0;
 	if (t->json) {
-		if (matched && al.level > 0)
-			print_json(t, &ev, &al);
+		if (o.matched && o.al.level > 0)
+			print_json(t, &o.ev, &o.al);
 	} else {
-		print_text(t, &ev, res, matched, &al);
+		print_text(t, &o.ev, o.res, o.matched, &o.al);
 	}
 	return 0;
 }
@@ -158,11 +141,13 @@ static int cmp_count(const void *a, const void *b)
 
 static void summary(struct lt *t)
 {
+	const struct xb_detect_counts *n = xb_detect_counts(t->det);
+
 	fprintf(stderr, "lines read: %llu, decoded as sshd: %llu (bare messages: %llu), "
 		"other programs: %llu, not decodable: %llu, alerts (level > 0): %llu\n",
-		(unsigned long long)t->lines, (unsigned long long)t->sshd,
-		(unsigned long long)t->bare, (unsigned long long)t->other,
-		(unsigned long long)t->malformed, (unsigned long long)t->alerts);
+		(unsigned long long)n->lines, (unsigned long long)n->sshd,
+		(unsigned long long)n->bare, (unsigned long long)n->other,
+		(unsigned long long)n->malformed, (unsigned long long)n->alerts);
 	qsort(t->counts, t->ncounts, sizeof(*t->counts), cmp_count);
 	for (size_t i = 0; i < t->ncounts; i++)
 		fprintf(stderr, "  rule %u (level %u): %llu\n", t->counts[i].id, t->counts[i].level,
@@ -200,6 +185,8 @@ int do_logtest(int argc, char **argv)
 	char dirbuf[PATH_MAX + 32], err[512];
 	struct lt t = { 0 };
 	struct xb_source *src = NULL;
+	struct xb_detect_conf dc;
+	enum xb_detect_part failed;
 	uint64_t max_sources = 16384;
 	int c, rc;
 
@@ -229,12 +216,13 @@ int do_logtest(int argc, char **argv)
 	if (!rules_dir)
 		rules_dir = xb_rules_dir_default(dirbuf, sizeof(dirbuf));
 
-	rc = xb_ruleset_load(rules_dir, local, &t.rs, err, sizeof(err));
-	if (rc) {
+	dc = (struct xb_detect_conf){ .rules_dir = rules_dir, .local_rules = local,
+				      .max_sources = (uint32_t)max_sources };
+	rc = xb_detect_new(&dc, &t.det, &failed, err, sizeof(err));
+	if (rc && failed == XB_DETECT_RULES) {
 		fprintf(stderr, "xdpban logtest: rules: %s\n", err[0] ? err : strerror(-rc));
 		return rc == -ENOMEM ? rc : (rc == -ENOENT ? -ENOENT : -EINVAL);
 	}
-	rc = xb_corr_new(t.rs, (uint32_t)max_sources, &t.corr);
 	if (rc) {
 		fprintf(stderr, "xdpban logtest: correlation state for %llu sources: %s\n",
 			(unsigned long long)max_sources, strerror(-rc));
@@ -253,8 +241,7 @@ int do_logtest(int argc, char **argv)
 	summary(&t);
 out:
 	xb_source_close(src);
-	xb_corr_free(t.corr);
-	xb_ruleset_free(t.rs);
+	xb_detect_free(t.det);
 	free(t.counts);
 	return rc;
 }

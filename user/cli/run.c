@@ -87,6 +87,7 @@ int do_reload(int argc, char **argv)
 		{}
 	};
 	const char *conf = NULL, *sock = NULL, *path;
+	struct xb_config *cf = NULL;
 	struct json_object *o, *ok, *msg;
 	char buf[4096], *reply = NULL;
 	int c, err;
@@ -106,7 +107,12 @@ int do_reload(int argc, char **argv)
 	}
 	if ((err = xb_need_root("reload")))
 		return err;
-	path = xb_ctlsock_path(sock, conf, buf, sizeof(buf));
+	/* A broken config must not hide the running daemon: the default then. */
+	if (xb_config_load(conf, &cf, NULL, 0))
+		cf = NULL;
+	snprintf(buf, sizeof(buf), "%s", xb_ctlsock_path(sock, cf));
+	xb_config_free(cf);
+	path = buf;
 	err = xb_ctlsock_request(path, "reload", &reply);
 	if (err) {
 		fprintf(stderr, "xdpban reload: no daemon answers on %s: %s\n", path, strerror(-err));

@@ -79,10 +79,16 @@ static struct json_object *daemon_status(const char *sock, const char *conf, cha
 					 size_t len, const char **path, int *why)
 {
 	struct json_object *o, *ok;
+	struct xb_config *cf = NULL;
 	char *reply = NULL;
 	int err;
 
-	*path = xb_ctlsock_path(sock, conf, buf, len);
+	/* A broken config must not hide the running daemon: the default then. */
+	if (xb_config_load(conf, &cf, NULL, 0))
+		cf = NULL;
+	snprintf(buf, len, "%s", xb_ctlsock_path(sock, cf));
+	xb_config_free(cf);
+	*path = buf;
 	err = xb_ctlsock_request(*path, "status", &reply);
 	if (err) {
 		*why = err;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ctl: root-only Unix control socket, one request and one JSON reply. */
+/* ctlsock: root-only Unix control socket, one request and one JSON reply. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -243,28 +243,20 @@ int xb_ctlsock_request(const char *path, const char *request, char **reply)
 	return 0;
 }
 
-const char *xb_ctlsock_path(const char *override, const char *conf_path, char *buf, size_t len)
+const char *xb_ctlsock_path(const char *override, const struct xb_config *conf)
 {
 	const char *env = getenv(XB_SOCKET_ENV);
-	struct xb_config *c = NULL;
 
 	if (override && *override)
 		return override;
 	if (env && *env)
 		return env;
-	/* A broken config must not hide the running daemon: fall back. */
-	if (xb_config_load(conf_path, &c, NULL, 0) == 0) {
-		snprintf(buf, len, "%s", c->ctl_socket);
-		xb_config_free(c);
-		return buf;
-	}
-	return XB_SOCKET_DEFAULT;
+	return conf ? conf->ctl_socket : XB_SOCKET_DEFAULT;
 }
 
-int xb_ctlsock_notify_unban(const struct xb_addr *a)
+int xb_ctlsock_notify_unban(const char *path, const struct xb_addr *a)
 {
-	char buf[256], req[XB_ADDRSTRLEN + 16], ab[XB_ADDRSTRLEN], *reply = NULL;
-	const char *path = xb_ctlsock_path(NULL, NULL, buf, sizeof(buf));
+	char req[XB_ADDRSTRLEN + 16], ab[XB_ADDRSTRLEN], *reply = NULL;
 	int err;
 
 	if (a)

@@ -24,6 +24,8 @@
  *
  * The socket's path: --socket, else $XDPBAN_SOCKET, else the config's
  * <control_socket>, else XB_SOCKET_DEFAULT (see config.h).
+ * This file is the transport (and where it is); the daemon's answers are in
+ * control.c.
  */
 #ifndef XB_CTLSOCK_H
 #define XB_CTLSOCK_H
@@ -48,13 +50,16 @@ void xb_ctlsock_close(struct xb_ctlsock *c);
 /* Client side: send request, return the reply line (malloc'ed, no newline).
  * -ENOENT/-ECONNREFUSED when no daemon listens. */
 int xb_ctlsock_request(const char *path, const char *request, char **reply);
-/* For the CLI after it lifted bans in the maps: tell a running daemon
- * (silent). a NULL means every ban (flush). 0 when a daemon took it,
+/* For the CLI after it lifted bans in the maps: tell a running daemon at
+ * path (silent). a NULL means every ban (flush). 0 when a daemon took it,
  * -ENOENT/-ECONNREFUSED when none listens, another negative errno else. */
 struct xb_addr;
-int xb_ctlsock_notify_unban(const struct xb_addr *a);
+int xb_ctlsock_notify_unban(const char *path, const struct xb_addr *a);
 
-/* Where the socket is (see above); conf_path NULL for the default config. */
-const char *xb_ctlsock_path(const char *override, const char *conf_path, char *buf, size_t len);
+/* Where the socket is (see above), from an already loaded config: conf NULL
+ * (none, or a broken one, which must not hide the running daemon) gives the
+ * default. The result lives as long as override, the environment and conf. */
+struct xb_config;
+const char *xb_ctlsock_path(const char *override, const struct xb_config *conf);
 
 #endif

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/* control: the daemon's answers to the control socket's requests (the
+ * protocol is in ctlsock.h). */
+#include <errno.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/util.h"
+#include "daemon/internal.h"
+
+static int ctl_status(struct daemon *d, const char *arg, struct json_object *reply)
+{
+	daemon_status(d, reply);
+	return 0;
+}
+
+static int ctl_reload(struct daemon *d, const char *arg, struct json_object *reply)
+{
+	char err[512];
+	int ret = daemon_reload(d, err, sizeof(err));
+
+	if (ret)
+		json_object_object_add(reply, "error", json_object_new_string(err));
+	return ret;
+}
+
+/* The CLI lifted a ban: forget it, or a restart would bring it back. */
+static int ctl_unbanned(struct daemon *d, const char *arg, struct json_object *reply)
+{
+	struct xb_addr a;
+	int ret;
+
+	if (xb_addr_parse(arg, &a, false)) {
+		json_object_object_add(reply, "error", json_object_new_string("bad address"));
+		return -EINVAL;
+	}
+	ret = xb_enforce_forget(d->st, &a, "lifted with xdpban unban", NULL);
+	if (ret && ret != -ENOENT)
+		return ret;
+	json_object_object_add(reply, "known", json_object_new_boolean(ret == 0));
+	return 0;
+}
+
+static int ctl_flushed(struct daemon *d, const char *arg, struct json_object *reply)
+{
+	size_t n = 0;
+	int ret = xb_enforce_forget(d->st, NULL, "lifted with xdpban flush", &n);
+
+	if (ret)
+		return ret;
+	json_object_object_add(reply, "known", json_object_new_int64(n));
+	return 0;
+}
+
+static const struct ctl_request {
+	const char *name;
+	bool arg;               /* "NAME ARG" */
+	int (*fn)(struct daemon *d, const char *arg, struct json_object *reply);
+} requests[] = {
+	{ "status", false, ctl_status },
+	{ "reload", false, ctl_reload },
+	{ "unbanned", true, ctl_unbanned },
+	{ "flushed", false, ctl_flushed },
+};
+
+int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(requests); i++) {
+		const struct ctl_request *r = &requests[i];
+		size_t len = strlen(r->name);
+
+		if (strncmp(req, r->name, len))
+			continue;
+		if (!r->arg && !req[len])
+			return r->fn(ctx, NULL, reply);
+		if (r->arg && req[len] == ' ')
+			return r->fn(ctx, req + len + 1, reply);
+	}
+	json_object_object_add(reply, "error", json_object_new_string("unknown request"));
+	return -EINVAL;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daemon internals shared by its files: the running daemon's state.
+ *   daemon.c   setup, the epoll loop, the timer and signals, teardown
+ *   sources.c  the log sources: open, watch, read (line -> detect -> enforce)
+ *   maps.c     the config's interfaces and allow list into the maps
+ *   reload.c   a new config and rules, swapped in only when all loaded
+ *   control.c  the control socket's requests
+ *   status.c   the "status" reply and the sampling of dropped packets
+ */
+#ifndef XB_DAEMON_INT_H
+#define XB_DAEMON_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "daemon/ctlsock.h"
+#include "daemon/daemon.h"
+#include "pipeline/detect.h"
+#include "pipeline/enforce.h"
+#include "policy/hostaddr.h"
+#include "source/source.h"
+
+enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC };
+
+struct src_info {
+	bool any;               /* headerless lines accepted (stdin) */
+	int64_t last_usec;      /* time of the newest line (its own, else when read) */
+};
+
+/* The sources being read, with what the daemon keeps about each. */
+struct src_set {
+	struct xb_source **s;
+	struct src_info *info;
+	size_t n;
+};
+
+#define DROPS_EVERY     5       /* s between samples of the dropped counter */
+#define DROPS_WINDOW    60      /* s: status reports the drops over this */
+#define DROPS_RING      (DROPS_WINDOW / DROPS_EVERY + 2)
+
+/* The maps' dropped counter, sampled for "drops in the last minute". */
+struct drop_ring {
+	struct drop_sample {
+		uint64_t t;             /* monotonic s */
+		uint64_t dropped;
+	} s[DROPS_RING];
+	size_t n, head;
+};
+
+struct daemon {
+	struct xb_daemon_opts o;
+	struct xb_config *conf;
+	struct xb_detect *det;          /* line -> alert, with the lines and alerts counted */
+	struct xb_state *st;
+	struct xb_dp *dp;               /* NULL in dry-run */
+	struct xb_hostaddr *host;
+	struct xb_policy *pol;
+	struct xb_enforce enf;          /* alert -> bans, with their counters */
+	struct xb_ctlsock *ctl;
+	struct src_set src;
+	struct src_info *cur;           /* that of the source being read */
+	int epfd, sigfd, tfd;
+	char state_dir[PATH_MAX];
+	char cursor_file[PATH_MAX + 32];
+	char sock_path[PATH_MAX];
+	int64_t started;
+	uint64_t ticks;
+	uint64_t watchdog_usec;
+	bool stop;
+	struct {
+		uint64_t errors, reloads;       /* errors besides enforce's */
+	} n;
+	struct drop_ring drops;
+};
+
+/* sources.c */
+int daemon_sources_open(struct daemon *d, const struct xb_config *c, struct src_set *out);
+void daemon_sources_close(struct daemon *d);
+int daemon_sources_watch(struct daemon *d);
+void daemon_sources_read(struct daemon *d);
+int daemon_sources_timeout(const struct daemon *d);
+void daemon_sources_save(struct daemon *d);
+bool daemon_same_sources(const struct xb_config *a, const struct xb_config *b);
+
+/* maps.c: old is the config before a reload, NULL at start. */
+void daemon_attach_ifaces(struct daemon *d, const struct xb_config *old,
+			  const struct xb_config *c, int *first_err);
+void daemon_sync_allow(struct daemon *d, const struct xb_config *old, const struct xb_config *c);
+
+/* reload.c */
+int daemon_load_detect(const struct xb_config *c, struct xb_detect **out, char *err, size_t len);
+int daemon_reload(struct daemon *d, char *err, size_t len);
+
+/* control.c: the control socket's handler (xb_ctlsock_handler). */
+int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx);
+
+/* status.c */
+void daemon_status(struct daemon *d, struct json_object *reply);
+void daemon_sample_drops(struct daemon *d);
+
+#endif

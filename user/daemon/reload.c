@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/* reload: SIGHUP or `xdpban reload`. A new config, rules and (when they
+ * changed) sources are built first and swapped in only when all of it loaded;
+ * bans and offence history are never touched. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/internal.h"
+
+int daemon_load_detect(const struct xb_config *c, struct xb_detect **out, char *err, size_t len)
+{
+	struct xb_detect_conf dc = { .rules_dir = c->rules_dir, .local_rules = c->local_rules };
+
+	return xb_detect_new(&dc, out, NULL, err, len);
+}
+
+/* What a reload brings in. */
+struct next {
+	struct xb_config *conf;
+	struct xb_detect *det;
+	struct src_set src;     /* n == 0: the sources stay */
+};
+
+static void next_free(struct next *nx)
+{
+	xb_detect_free(nx->det);
+	xb_config_free(nx->conf);
+}
+
+static int next_load(struct daemon *d, struct next *nx, char *err, size_t len)
+{
+	int ret = xb_config_load(d->o.config, &nx->conf, err, len);
+
+	if (!ret)
+		ret = daemon_load_detect(nx->conf, &nx->det, err, len);
+	if (!ret && !daemon_same_sources(d->conf, nx->conf)) {
+		ret = daemon_sources_open(d, nx->conf, &nx->src);
+		if (ret)
+			snprintf(err, len, "cannot open the new sources: %s", strerror(-ret));
+	}
+	if (ret)
+		next_free(nx);
+	return ret;
+}
+
+static void next_swap_in(struct daemon *d, struct next *nx)
+{
+	struct xb_config *old = d->conf;
+
+	if (!d->o.state_dir && strcmp(nx->conf->state_dir, d->state_dir))
+		pr_warn("reload: <state_dir> changes only on restart; still %s\n", d->state_dir);
+	xb_policy_set_config(d->pol, nx->conf);
+	xb_detect_swap(&d->det, nx->det);
+	d->conf = nx->conf;
+	if (nx->src.n) {
+		daemon_sources_close(d);
+		d->src = nx->src;
+		daemon_sources_watch(d);
+	}
+	if (d->dp) {
+		daemon_attach_ifaces(d, old, nx->conf, NULL);
+		daemon_sync_allow(d, old, nx->conf);
+	}
+	xb_config_free(old);
+}
+
+int daemon_reload(struct daemon *d, char *err, size_t len)
+{
+	struct next nx = { 0 };
+	int ret = next_load(d, &nx, err, len);
+
+	if (ret) {
+		pr_warn("reload failed, the running config stays in force: %s\n", err);
+		return ret;
+	}
+	next_swap_in(d, &nx);
+	d->n.reloads++;
+	pr_info("reloaded %s: %zu active responses, %zu rules\n", d->conf->path, d->conf->n_ars,
+		xb_detect_rule_count(d->det));
+	return 0;
+}

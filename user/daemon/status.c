@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/* status: the reply to "status" (ctlsock.h), and the samples of the maps'
+ * dropped counter behind its "drops_1m". */
+#include <errno.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/util.h"
+#include "daemon/internal.h"
+
+void daemon_sample_drops(struct daemon *d)
+{
+	struct drop_ring *r = &d->drops;
+	uint64_t v[XB_STAT_MAX];
+
+	if (!d->dp || xb_dp_stats(d->dp, v))
+		return;
+	r->s[r->head] = (struct drop_sample){ .t = xb_now_mono_ns() / NSEC_PER_SEC,
+					      .dropped = v[XB_STAT_DROPPED] };
+	r->head = (r->head + 1) % DROPS_RING;
+	if (r->n < DROPS_RING)
+		r->n++;
+}
+
+/* Drops since the oldest sample at most DROPS_WINDOW s old: *window says
+ * over how many seconds (less than a minute just after the start).
+ * -ENODATA without maps (dry-run) or samples. */
+static int drops_last_minute(struct daemon *d, uint64_t *drops, uint64_t *window)
+{
+	const struct drop_ring *r = &d->drops;
+	uint64_t v[XB_STAT_MAX], now = xb_now_mono_ns() / NSEC_PER_SEC;
+	const struct drop_sample *base = NULL;
+
+	if (!d->dp || !r->n || xb_dp_stats(d->dp, v))
+		return -ENODATA;
+	for (size_t k = 0; k < r->n; k++) {
+		/* oldest first */
+		const struct drop_sample *s = &r->s[(r->head + DROPS_RING - r->n + k) % DROPS_RING];
+
+		if (s->t + DROPS_WINDOW >= now) {
+			base = s;
+			break;
+		}
+	}
+	if (!base)
+		return -ENODATA;
+	/* A counter that went backwards (maps recreated) counts from zero. */
+	*drops = v[XB_STAT_DROPPED] >= base->dropped ? v[XB_STAT_DROPPED] - base->dropped
+						     : v[XB_STAT_DROPPED];
+	*window = now - base->t;
+	return 0;
+}
+
+static void add_int(struct json_object *o, const char *key, int64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+/* "ok" to "active_bans": who the daemon is and what it counted. */
+static void status_counters(struct daemon *d, struct json_object *reply, int64_t now)
+{
+	const struct xb_detect_counts *dn = xb_detect_counts(d->det);
+	size_t active = 0;
+
+	xb_state_ban_count(d->st, &active);
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	add_int(reply, "uptime", now - d->started);
+	json_object_object_add(reply, "config", json_object_new_string(d->conf->path));
+	json_object_object_add(reply, "dry_run", json_object_new_boolean(d->o.dry_run));
+	json_object_object_add(reply, "state", json_object_new_string(xb_state_path(d->st)));
+	add_int(reply, "reloads", d->n.reloads);
+	add_int(reply, "lines", dn->lines);
+	add_int(reply, "alerts", dn->raised);
+	add_int(reply, "bans", d->enf.n.bans);
+	add_int(reply, "rebans", d->enf.n.rebans);
+	add_int(reply, "expired", d->enf.n.expired);
+	add_int(reply, "refused", d->enf.n.refused);
+	add_int(reply, "errors", d->n.errors + d->enf.n.errors);
+	add_int(reply, "active_bans", active);
+}
+
+static void status_sources(struct daemon *d, struct json_object *reply, int64_t now)
+{
+	struct json_object *srcs = json_object_new_array();
+
+	for (size_t i = 0; i < d->src.n; i++) {
+		struct json_object *s = json_object_new_object();
+		int64_t last = xb_source_last_usec(d->src.s[i]);
+
+		if (d->src.info[i].last_usec > last)
+			last = d->src.info[i].last_usec;
+		json_object_object_add(s, "name", json_object_new_string(xb_source_name(d->src.s[i])));
+		add_int(s, "lines", xb_source_lines(d->src.s[i]));
+		add_int(s, "last_usec", last);
+		add_int(s, "lag", last ? now - last / 1000000 : -1);
+		json_object_array_add(srcs, s);
+	}
+	json_object_object_add(reply, "sources", srcs);
+}
+
+void daemon_status(struct daemon *d, struct json_object *reply)
+{
+	struct json_object *ifs = json_object_new_array();
+	int64_t now = xb_now_wall();
+	uint64_t drops, window;
+
+	status_counters(d, reply, now);
+	if (!drops_last_minute(d, &drops, &window)) {
+		add_int(reply, "drops_1m", drops);
+		add_int(reply, "drops_window", window);
+	} else {
+		json_object_object_add(reply, "drops_1m", NULL);
+	}
+	for (size_t i = 0; i < d->conf->n_ifaces; i++)
+		json_object_array_add(ifs, json_object_new_string(d->conf->ifaces[i].name));
+	json_object_object_add(reply, "interfaces", ifs);
+	status_sources(d, reply, now);
+}
