@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * source_journal: sshd's entries from journald through sd-journal.
+ * source: sshd's entries from journald through sd-journal.
  *
  * Entries are chosen by fields journald records itself (_COMM, _SYSTEMD_UNIT,
  * _UID), never by SYSLOG_IDENTIFIER, which any local user sets with
@@ -88,6 +88,37 @@ static char *read_cursor(const char *path)
 	return c;
 }
 
+static int open_sd(const char *dir, sd_journal **j)
+{
+	if (dir) {
+		struct stat st;
+
+		if (stat(dir, &st) < 0)
+			return -errno;
+		return sd_journal_open_directory(j, dir, 0);
+	}
+	return sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
+}
+
+/* Where reading starts: right after the saved cursor, else at the end. */
+static int seek_start(struct xb_source *s)
+{
+	int err;
+
+	if (s->cursor_file)
+		s->cursor = read_cursor(s->cursor_file);
+	if (s->cursor && sd_journal_seek_cursor(s->j, s->cursor) >= 0) {
+		s->skip_cursor_entry = true;
+		pr_info("source %s: resuming after the saved cursor\n", s->name);
+		return 0;
+	}
+	/* no usable cursor: new entries only */
+	if ((err = sd_journal_seek_tail(s->j)) < 0)
+		return err;
+	sd_journal_previous(s->j);
+	return 0;
+}
+
 int xb_source_open_journal(const char *dir, const char *cursor_file, struct xb_source **out)
 {
 	struct xb_source *s;
@@ -95,16 +126,7 @@ int xb_source_open_journal(const char *dir, const char *cursor_file, struct xb_s
 	char name[512];
 	int err;
 
-	if (dir) {
-		struct stat st;
-
-		if (stat(dir, &st) < 0)
-			return -errno;
-		err = sd_journal_open_directory(&j, dir, 0);
-	} else {
-		err = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
-	}
-	if (err < 0)
+	if ((err = open_sd(dir, &j)) < 0)
 		return err;
 	snprintf(name, sizeof(name), dir ? "journal:%s" : "journal", dir);
 	s = calloc(1, sizeof(*s));
@@ -125,17 +147,8 @@ int xb_source_open_journal(const char *dir, const char *cursor_file, struct xb_s
 	s->jfd = sd_journal_get_fd(j);
 	if (s->jfd < 0)
 		s->jfd = -1;
-	if (s->cursor_file)
-		s->cursor = read_cursor(s->cursor_file);
-	if (s->cursor && sd_journal_seek_cursor(j, s->cursor) >= 0) {
-		s->skip_cursor_entry = true;
-		pr_info("source %s: resuming after the saved cursor\n", s->name);
-	} else {
-		/* no usable cursor: new entries only */
-		if ((err = sd_journal_seek_tail(j)) < 0)
-			goto fail;
-		sd_journal_previous(j);
-	}
+	if ((err = seek_start(s)) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -191,18 +204,81 @@ static void remember_cursor(struct xb_source *s)
 	}
 }
 
+/* journald's own fields of an entry (never SYSLOG_IDENTIFIER). */
+struct trusted {
+	char comm[64], unit[128], uid[16], pid[16];
+	bool by_comm;           /* comm is one of sshd's names */
+};
+
+/* The current entry is sshd's: the name sshd runs under, or its unit, and root. */
+static bool trusted_sshd(sd_journal *j, struct trusted *t)
+{
+	bool by_unit;
+
+	field(j, "_COMM", t->comm, sizeof(t->comm));
+	field(j, "_SYSTEMD_UNIT", t->unit, sizeof(t->unit));
+	field(j, "_UID", t->uid, sizeof(t->uid));
+	field(j, "_PID", t->pid, sizeof(t->pid));
+	t->by_comm = in_list(t->comm, sshd_comms, sizeof(sshd_comms) / sizeof(sshd_comms[0]));
+	by_unit = in_list(t->unit, sshd_units, sizeof(sshd_units) / sizeof(sshd_units[0]));
+	return (t->by_comm || by_unit) && !strcmp(t->uid, "0");
+}
+
+/*
+ * The current entry: handed to cb when it is sshd's, else skipped (and
+ * counted when the trusted fields say it is not). Returns 0, or cb's
+ * negative return; the entry is then handed out again next time.
+ */
+static int journal_entry(struct xb_source *s, xb_line_cb cb, void *ctx)
+{
+	struct trusted t = { 0 };
+	const void *msg;
+	size_t mlen;
+	uint64_t usec = 0;
+	int err;
+
+	if (s->skip_cursor_entry) {
+		s->skip_cursor_entry = false;
+		if (s->cursor && sd_journal_test_cursor(s->j, s->cursor) > 0)
+			return 0;       /* handed out before the restart */
+	}
+	if (!trusted_sshd(s->j, &t)) {
+		s->forged++;
+		remember_cursor(s);
+		return 0;
+	}
+	if (sd_journal_get_data(s->j, "MESSAGE", &msg, &mlen) < 0 || mlen < 8) {
+		remember_cursor(s);
+		return 0;
+	}
+	sd_journal_get_realtime_usec(s->j, &usec);
+	struct xb_line l = {
+		.text = (const char *)msg + 8,
+		.len = mlen - 8,
+		.ts_usec = (int64_t)usec,
+		.program = t.by_comm ? t.comm : "sshd",
+		.pid = atoi(t.pid),
+		.bare = true,
+	};
+
+	s->last_usec = (int64_t)usec;
+	s->lines++;
+	if ((err = cb(&l, ctx)) < 0) {
+		sd_journal_previous(s->j);
+		return err;
+	}
+	remember_cursor(s);
+	return 0;
+}
+
 int xb_src_journal_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 {
-	int err = 0, n = 0;
+	int err = 0, n = 0, serr;
 
 	if (s->jfd >= 0)
 		sd_journal_process(s->j);       /* re-arms the fd */
 	s->more = false;
 	while (n < JOURNAL_BATCH) {
-		char comm[64] = "", unit[128] = "", uid[16] = "", pid[16] = "";
-		const void *msg;
-		size_t mlen;
-		uint64_t usec = 0;
 		int r = sd_journal_next(s->j);
 
 		if (r < 0) {
@@ -212,50 +288,12 @@ int xb_src_journal_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 		if (r == 0)
 			break;
 		n++;
-		if (s->skip_cursor_entry) {
-			s->skip_cursor_entry = false;
-			if (s->cursor && sd_journal_test_cursor(s->j, s->cursor) > 0)
-				continue;       /* handed out before the restart */
-		}
-		field(s->j, "_COMM", comm, sizeof(comm));
-		field(s->j, "_SYSTEMD_UNIT", unit, sizeof(unit));
-		field(s->j, "_UID", uid, sizeof(uid));
-		field(s->j, "_PID", pid, sizeof(pid));
-		/* trusted fields only: the name sshd runs under, or its unit, and root */
-		bool by_comm = in_list(comm, sshd_comms, sizeof(sshd_comms) / sizeof(sshd_comms[0]));
-		bool by_unit = in_list(unit, sshd_units, sizeof(sshd_units) / sizeof(sshd_units[0]));
-
-		if ((!by_comm && !by_unit) || strcmp(uid, "0")) {
-			s->forged++;
-			remember_cursor(s);
-			continue;
-		}
-		if (sd_journal_get_data(s->j, "MESSAGE", &msg, &mlen) < 0 || mlen < 8) {
-			remember_cursor(s);
-			continue;
-		}
-		sd_journal_get_realtime_usec(s->j, &usec);
-		struct xb_line l = {
-			.text = (const char *)msg + 8,
-			.len = mlen - 8,
-			.ts_usec = (int64_t)usec,
-			.program = by_comm ? comm : "sshd",
-			.pid = atoi(pid),
-			.bare = true,
-		};
-
-		s->last_usec = (int64_t)usec;
-		s->lines++;
-		if ((err = cb(&l, ctx)) < 0) {
-			sd_journal_previous(s->j);      /* handed out again next time */
+		if ((err = journal_entry(s, cb, ctx)) < 0)
 			break;
-		}
-		remember_cursor(s);
 	}
 	if (n == JOURNAL_BATCH)
 		s->more = true;
-	int serr = save_cursor(s);
-
+	serr = save_cursor(s);
 	if (serr < 0)
 		pr_warn("source %s: cannot save the cursor to %s: %s\n", s->name, s->cursor_file,
 			strerror(-serr));

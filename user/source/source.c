@@ -1,31 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * source: files (inotify, rotation by rename and copytruncate), stdin and
- * pipes, replay of old plain or gzip files. Journald is in source_journal.c.
- * Lines are cut in one buffer per source; a line longer than the buffer is
- * handed out truncated and the rest of it skipped.
+ * source: what every kind shares. A source's line buffer and the cutting
+ * of lines out of it (a line longer than the buffer is handed out truncated
+ * and the rest of it skipped), the default source, and the dispatch of the
+ * public calls to the kind: file.c (a followed file), stream.c (an fd,
+ * replay), journal.c (journald).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/log.h"
 #include "source/internal.h"
 
-#define LINE_BUF (256u << 10)   /* also the longest line handed out whole */
 #define FILE_POLL_MS 1000       /* stat() the path this often, in case inotify missed */
-#define FD_READS_PER_CALL 64    /* bound one xb_source_read() on a busy pipe */
-#define REPLAY_CHUNKS 16        /* 4 MiB per call: keeps an event loop responsive */
 
-static int src_alloc(enum xb_source_kind kind, const char *name, struct xb_source **out)
+int xb_src_alloc(enum xb_source_kind kind, const char *name, struct xb_source **out)
 {
 	struct xb_source *s = calloc(1, sizeof(*s));
 
@@ -54,8 +45,7 @@ int xb_src_emit(struct xb_source *s, const char *text, size_t len, xb_line_cb cb
 	return cb(&l, ctx);
 }
 
-/* Cut complete lines out of s->buf[0..len); keep the partial tail. */
-static int cut_lines(struct xb_source *s, xb_line_cb cb, void *ctx)
+int xb_src_cut_lines(struct xb_source *s, xb_line_cb cb, void *ctx)
 {
 	size_t start = 0;
 	int err = 0;
@@ -65,9 +55,7 @@ static int cut_lines(struct xb_source *s, xb_line_cb cb, void *ctx)
 
 		if (!nl)
 			break;
-		size_t n = (size_t)(nl - (s->buf + start));
-
-		size_t at = start;
+		size_t n = (size_t)(nl - (s->buf + start)), at = start;
 
 		start += n + 1;
 		if (s->discard)
@@ -88,8 +76,7 @@ static int cut_lines(struct xb_source *s, xb_line_cb cb, void *ctx)
 	return err;
 }
 
-/* The unterminated last line, at EOF or before switching files. */
-static int flush_partial(struct xb_source *s, xb_line_cb cb, void *ctx)
+int xb_src_flush_partial(struct xb_source *s, xb_line_cb cb, void *ctx)
 {
 	int err = 0;
 
@@ -100,8 +87,7 @@ static int flush_partial(struct xb_source *s, xb_line_cb cb, void *ctx)
 	return err;
 }
 
-/* read() until EAGAIN/EOF (max_reads > 0 bounds it). 1 at EOF, 0, -errno. */
-static int drain_fd(struct xb_source *s, int fd, int max_reads, xb_line_cb cb, void *ctx)
+int xb_src_drain_fd(struct xb_source *s, int fd, int max_reads, xb_line_cb cb, void *ctx)
 {
 	for (int i = 0; max_reads <= 0 || i < max_reads; i++) {
 		ssize_t r;
@@ -126,222 +112,11 @@ static int drain_fd(struct xb_source *s, int fd, int max_reads, xb_line_cb cb, v
 			return 1;
 		s->len += (size_t)r;
 		s->off += r;
-		if ((err = cut_lines(s, cb, ctx)) < 0)
+		if ((err = xb_src_cut_lines(s, cb, ctx)) < 0)
 			return err;
 	}
 	return 0;
 }
-
-/* --- files ------------------------------------------------------------------ */
-
-static void file_watch(struct xb_source *s)
-{
-	if (s->ifd >= 0 && s->fd >= 0) {
-		/* a watch on the path's current inode; rotation replaces it */
-		char procpath[64];
-
-		snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", s->fd);
-		s->wd_file = inotify_add_watch(s->ifd, procpath, IN_MODIFY);
-	}
-}
-
-static int file_open_current(struct xb_source *s, bool at_end)
-{
-	struct stat st;
-	int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	s->fd = fd;
-	s->ino = st.st_ino;
-	s->dev = st.st_dev;
-	s->off = 0;
-	if (at_end && S_ISREG(st.st_mode)) {
-		s->off = lseek(fd, 0, SEEK_END);
-		if (s->off < 0)
-			s->off = 0;
-	}
-	if (s->wd_file >= 0)
-		inotify_rm_watch(s->ifd, s->wd_file);
-	s->wd_file = -1;
-	file_watch(s);
-	return 0;
-}
-
-int xb_source_open_file(const char *path, bool from_start, struct xb_source **out)
-{
-	struct xb_source *s;
-	char *dcopy;
-	int err = src_alloc(XB_SRC_FILE, path, &s);
-
-	if (err)
-		return err;
-	s->path = strdup(path);
-	dcopy = strdup(path);
-	if (!s->path || !dcopy) {
-		free(dcopy);
-		xb_source_close(s);
-		return -ENOMEM;
-	}
-	s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->ifd < 0) {
-		err = -errno;
-		free(dcopy);
-		xb_source_close(s);
-		return err;
-	}
-	/* the directory tells about creation and renames of the path */
-	s->wd_dir = inotify_add_watch(s->ifd, dirname(dcopy),
-				      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
-	if (s->wd_dir < 0)
-		pr_debug("source %s: no inotify on its directory (%s), polling\n", path, strerror(errno));
-	free(dcopy);
-	err = file_open_current(s, !from_start);
-	if (err && err != -ENOENT) {
-		xb_source_close(s);
-		return err;
-	}
-	if (err == -ENOENT)
-		pr_info("source %s: does not exist yet, waiting for it\n", path);
-	*out = s;
-	return 0;
-}
-
-static void drain_inotify(struct xb_source *s)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-
-	while (read(s->ifd, buf, sizeof(buf)) > 0)
-		;
-}
-
-static int file_read(struct xb_source *s, xb_line_cb cb, void *ctx)
-{
-	struct stat st, pst;
-	int err;
-
-	if (s->ifd >= 0)
-		drain_inotify(s);
-	if (s->fd < 0) {
-		/* a file that appears (again) is read from its start */
-		if (file_open_current(s, false) < 0)
-			return 0;
-	}
-	for (int round = 0; round < 4; round++) {
-		/* copytruncate: the file got shorter than what we read */
-		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < s->off) {
-			pr_info("source %s: truncated, reading from its start\n", s->path);
-			lseek(s->fd, 0, SEEK_SET);
-			s->off = 0;
-			s->len = 0;
-			s->discard = false;
-		}
-		err = drain_fd(s, s->fd, 0, cb, ctx);
-		if (err < 0)
-			return err;
-		/* rename rotation: the path now names another file */
-		if (stat(s->path, &pst) < 0 || (pst.st_ino == s->ino && pst.st_dev == s->dev))
-			return 0;       /* same file, or not recreated yet: keep the old one */
-		err = drain_fd(s, s->fd, 0, cb, ctx);   /* the old file's last lines */
-		if (err < 0)
-			return err;
-		if ((err = flush_partial(s, cb, ctx)) < 0)
-			return err;
-		pr_info("source %s: rotated, following the new file\n", s->path);
-		if (s->wd_file >= 0)
-			inotify_rm_watch(s->ifd, s->wd_file);
-		s->wd_file = -1;
-		close(s->fd);
-		s->fd = -1;
-		if (file_open_current(s, false) < 0)
-			return 0;
-	}
-	return 0;
-}
-
-/* --- fd and replay ------------------------------------------------------------- */
-
-int xb_source_open_fd(int fd, const char *name, struct xb_source **out)
-{
-	struct xb_source *s;
-	int err = src_alloc(XB_SRC_FD, name ? name : "stdin", &s);
-
-	if (err)
-		return err;
-	s->fd = fd;
-	*out = s;
-	return 0;
-}
-
-int xb_source_open_replay(const char *path, struct xb_source **out)
-{
-	struct xb_source *s;
-	int fd, err;
-
-	if (!strcmp(path, "-")) {
-		fd = dup(0);
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return -errno;
-	err = src_alloc(XB_SRC_REPLAY, strcmp(path, "-") ? path : "stdin", &s);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	/* zlib reads plain files through unchanged, so one path serves both */
-	s->gz = gzdopen(fd, "rb");
-	if (!s->gz) {
-		close(fd);
-		xb_source_close(s);
-		return -ENOMEM;
-	}
-	gzbuffer(s->gz, 128 << 10);
-	*out = s;
-	return 0;
-}
-
-static int replay_read(struct xb_source *s, xb_line_cb cb, void *ctx)
-{
-	for (int i = 0; i < REPLAY_CHUNKS; i++) {
-		int r = gzread(s->gz, s->buf + s->len, (unsigned)(LINE_BUF - s->len));
-		int err;
-
-		if (r < 0) {
-			int zerr;
-			const char *msg = gzerror(s->gz, &zerr);
-
-			pr_warn("source %s: %s\n", s->name, msg);
-			s->eof = true;
-			return zerr == Z_ERRNO ? -EIO : -EBADMSG;
-		}
-		if (r == 0) {
-			int zerr = Z_OK;
-			const char *msg = gzerror(s->gz, &zerr);
-
-			s->eof = true;
-			err = flush_partial(s, cb, ctx);
-			if (zerr != Z_OK) {     /* e.g. a truncated .gz: say so */
-				pr_warn("source %s: %s\n", s->name, msg);
-				return -EBADMSG;
-			}
-			return err;
-		}
-		s->len += (size_t)r;
-		if ((err = cut_lines(s, cb, ctx)) < 0)
-			return err;
-	}
-	return 0;
-}
-
-/* --- common -------------------------------------------------------------------- */
 
 int xb_source_open_default(const char *cursor_file, struct xb_source **out)
 {
@@ -388,22 +163,15 @@ int xb_source_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 	int err;
 
 	/* complete lines left over when a callback stopped the last call */
-	if (s->len && s->kind != XB_SRC_JOURNAL && (err = cut_lines(s, cb, ctx)) < 0)
+	if (s->len && s->kind != XB_SRC_JOURNAL && (err = xb_src_cut_lines(s, cb, ctx)) < 0)
 		return err;
 	switch (s->kind) {
 	case XB_SRC_FILE:
-		return file_read(s, cb, ctx);
+		return xb_src_file_read(s, cb, ctx);
 	case XB_SRC_FD:
-		if (s->eof)
-			return 0;
-		err = drain_fd(s, s->fd, FD_READS_PER_CALL, cb, ctx);
-		if (err == 1) {
-			s->eof = true;
-			return flush_partial(s, cb, ctx);
-		}
-		return err;
+		return xb_src_fd_read(s, cb, ctx);
 	case XB_SRC_REPLAY:
-		return s->eof ? 0 : replay_read(s, cb, ctx);
+		return xb_src_replay_read(s, cb, ctx);
 	case XB_SRC_JOURNAL:
 		return xb_src_journal_read(s, cb, ctx);
 	}
