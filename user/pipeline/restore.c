@@ -98,7 +98,7 @@ static int restore_one(const struct xb_state_ban *b, void *ctx)
 	return pending_add(&r->q[!xb_addr_is_single(&key) ? 2 : key.family == 4 ? 0 : 1], &key, &req);
 }
 
-/* Through the actions layer, each ban with its own request. A refused or bad
+/* Through the data plane, each ban with its own request. A refused or bad
  * entry is skipped; a full map ends its list (the others still load). */
 static void restore_apply(struct xb_dp *dp, struct pending *q, struct xb_restore_stats *rs)
 {
