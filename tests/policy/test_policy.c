@@ -221,19 +221,6 @@ Test(policy, host_addresses_never_banned)
 	fx_close(&f);
 }
 
-Test(policy, check_protected_for_cli)
-{
-	struct xb_addr lo = A("127.0.0.1"), other = A("198.19.255.77");
-	char why[256];
-
-	cr_expect_eq(xb_policy_check_protected(&lo, "tests/data/conf/seed.conf", why, sizeof(why)), 1);
-	cr_expect_eq(xb_policy_check_protected(&other, "tests/data/conf/seed.conf", why, sizeof(why)), 0);
-	cr_expect_eq(xb_policy_check_protected(&other, "tests/data/conf/bad-unknown.conf",
-					       why, sizeof(why)), -EINVAL);
-	cr_expect(strstr(why, "bad-unknown.conf:6"), "%s", why);
-	cr_expect_eq(xb_policy_check_protected(&other, "/nonexistent.conf", why, sizeof(why)), -ENOENT);
-}
-
 Test(policy, ipv6_prefix_aggregation)
 {
 	struct fixture f;

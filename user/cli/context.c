@@ -1,21 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The command context, and the helpers the data-plane commands share. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/context.h"
-#include "cli/cli.h"
+#include "common/config.h"
+#include "common/log.h"
 #include "common/util.h"
 
-int xb_cli_dp_open(const char *what, bool create, uint32_t max_bans, struct xb_dp **dp)
+/* The one rule of run and logtest: --rules, the config's, the default. */
+static const char *rules_dir(const char *given, const char *conf, char *buf, size_t len)
 {
-	struct xb_dp_opts o = { .pin_dir = xb_global.pin_dir, .max_bans = max_bans,
+	struct xb_config *c = NULL;
+	char err[512];
+	int ret;
+
+	if (given)
+		return given;
+	ret = xb_config_load(conf, &c, err, sizeof(err));
+	if (!ret && c->rules_dir) {
+		snprintf(buf, len, "%s", c->rules_dir);
+		xb_config_free(c);
+		return buf;
+	}
+	if (ret && ret != -ENOENT)
+		pr_debug("config: %s; rules from the default folder\n", err);
+	xb_config_free(c);
+	return xb_rules_dir_default(buf, len);
+}
+
+void xb_cli_ctx_init(struct xb_cli_ctx *ctx, const char *cmd, const char *pin_dir,
+		     const struct xb_cli_paths *p, bool rules)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cmd = cmd;
+	ctx->pin_dir = pin_dir;
+	ctx->config = p->config;
+	ctx->state_dir = p->state_dir;
+	ctx->socket = p->socket;
+	if (rules)
+		ctx->rules_dir = rules_dir(p->rules_dir, p->config, ctx->rules_buf,
+					   sizeof(ctx->rules_buf));
+}
+
+int xb_need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr, "xdpban: %s needs root (CAP_BPF and CAP_NET_ADMIN)\n", what);
+	return -EPERM;
+}
+
+int xb_cli_dp_open(const struct xb_cli_ctx *ctx, bool create, uint32_t max_bans,
+		   struct xb_dp **dp)
+{
+	struct xb_dp_opts o = { .pin_dir = ctx->pin_dir, .max_bans = max_bans,
 				.no_create = !create };
 	const char *env = getenv("XDPBAN_MAX_BANS");
 	int err;
 
-	err = xb_need_root(what);
+	err = xb_need_root(ctx->cmd);
 	if (err)
 		return err;
 	if (!o.max_bans && env && *env) {

@@ -1,29 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /* list, stats: read the pinned maps (never create them). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
-#include "cli/context.h"
 #include "cli/cli.h"
 #include "common/util.h"
 
-static void list_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpban list [--json] [--allow]\n"
-		"\n"
-		"List the bans: address or prefix, time left, packets and bytes dropped,\n"
-		"rule and offence (0 = manual ban), reason. Expired bans still awaiting\n"
-		"removal are not shown.\n"
-		"  -j, --json   one JSON array; each entry has addr, prefix, expires_in\n"
-		"               (seconds, null when permanent), packets, bytes, rule, offence,\n"
-		"               reason (null when none), created (epoch seconds or null)\n"
-		"  -a, --allow  list the allow list instead (addr, prefix, packets passed)\n");
-}
+struct list_cfg {
+	struct xb_cli_paths paths;
+	bool json, allow;
+};
+XB_CLI_CFG(struct list_cfg);
+
+static const struct xb_opt list_opts[] = {
+	{ .name = "json", .short_opt = 'j', XB_BOOL(struct list_cfg, json),
+	  .help = "one JSON array; each entry has addr, prefix, expires_in (seconds, null "
+	  "when permanent), packets, bytes, rule, offence, reason (null when none), "
+	  "created (epoch seconds or null)" },
+	{ .name = "allow", .short_opt = 'a', XB_BOOL(struct list_cfg, allow),
+	  .help = "list the allow list instead (addr, prefix, packets passed)" },
+	{}
+};
+
+const struct xb_opts_spec xb_list_opts = {
+	.opts = list_opts,
+	.size = sizeof(struct list_cfg),
+	.desc = "List the bans: address or prefix, time left, packets and bytes dropped, "
+		"rule and offence (0 = manual ban), reason. Expired bans still awaiting "
+		"removal are not shown.",
+};
 
 struct list_ctx {
 	bool json;
@@ -113,36 +121,18 @@ static int print_allow(const struct xb_addr *a, const struct xb_allow *v, void *
 	return 0;
 }
 
-int do_list(int argc, char **argv)
+int do_list(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "allow", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct list_ctx c = { .first = true };
-	bool allow = false;
+	const struct list_cfg *o = cfg;
+	struct list_ctx c = { .first = true, .json = o->json };
 	struct xb_dp *dp;
-	int ch, err;
+	int err;
 
-	while ((ch = getopt_long(argc, argv, "jah", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j': c.json = true; break;
-		case 'a': allow = true; break;
-		case 'h': list_usage(stdout); return 0;
-		default: list_usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xdpban: list: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	err = xb_cli_dp_open("list", false, 0, &dp);
+	err = xb_cli_dp_open(ctx, false, 0, &dp);
 	if (err)
 		return err;
 	c.now = xb_now_mono_ns();
-	err = allow ? xb_dp_foreach_allow(dp, print_allow, &c) : xb_dp_foreach_ban(dp, print_ban, &c);
+	err = o->allow ? xb_dp_foreach_allow(dp, print_allow, &c) : xb_dp_foreach_ban(dp, print_ban, &c);
 	xb_dp_close(dp);
 	if (c.json)
 		printf(c.first ? "[]\n" : "\n]\n");
@@ -151,43 +141,36 @@ int do_list(int argc, char **argv)
 	return err;
 }
 
-static void stats_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpban stats [--json]\n"
-		"\n"
-		"Global counters of the XDP program, summed over CPUs: seen, passed, dropped,\n"
-		"dropped_bytes, dropped_prefix, passed_allowed, passed_expired, parse_fail,\n"
-		"non_ip. They count from the creation of the maps.\n"
-		"  -j, --json   one JSON object\n");
-}
+struct stats_cfg {
+	struct xb_cli_paths paths;
+	bool json;
+};
+XB_CLI_CFG(struct stats_cfg);
 
-int do_stats(int argc, char **argv)
+static const struct xb_opt stats_opts[] = {
+	{ .name = "json", .short_opt = 'j', XB_BOOL(struct stats_cfg, json),
+	  .help = "one JSON object" },
+	{}
+};
+
+const struct xb_opts_spec xb_stats_opts = {
+	.opts = stats_opts,
+	.size = sizeof(struct stats_cfg),
+	.desc = "Global counters of the XDP program, summed over CPUs: seen, passed, dropped, "
+		"dropped_bytes, dropped_prefix, passed_allowed, passed_expired, parse_fail, "
+		"non_ip. They count from the creation of the maps.",
+};
+
+int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
 	static const char *const names[] = XB_STAT_NAMES;
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	const struct stats_cfg *o = cfg;
 	uint64_t v[XB_STAT_MAX];
-	bool json = false;
 	struct xb_dp *dp;
-	int ch, err;
+	int err;
 
 	_Static_assert(ARRAY_SIZE(names) == XB_STAT_MAX, "a name for every counter");
-	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j': json = true; break;
-		case 'h': stats_usage(stdout); return 0;
-		default: stats_usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xdpban: stats: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	err = xb_cli_dp_open("stats", false, 0, &dp);
+	err = xb_cli_dp_open(ctx, false, 0, &dp);
 	if (err)
 		return err;
 	err = xb_dp_stats(dp, v);
@@ -196,15 +179,15 @@ int do_stats(int argc, char **argv)
 		fprintf(stderr, "xdpban: stats: %s\n", strerror(-err));
 		return err;
 	}
-	if (json) {
-		json_object *o = json_object_new_object();
+	if (o->json) {
+		json_object *j = json_object_new_object();
 
-		if (!o)
+		if (!j)
 			return -ENOMEM;
 		for (int i = 0; i < XB_STAT_MAX; i++)
-			json_object_object_add(o, names[i], json_object_new_uint64(v[i]));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
+			json_object_object_add(j, names[i], json_object_new_uint64(v[i]));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
 		return 0;
 	}
 	for (int i = 0; i < XB_STAT_MAX; i++)

@@ -5,13 +5,9 @@
  * correlation over an old log behaves as it did live.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -31,8 +27,8 @@ struct rule_count {
 struct lt {
 	struct xb_detect *det;          /* the daemon's line -> alert path, counted */
 	bool json, quiet;
-	struct rule_count *counts;
-	size_t ncounts;
+	struct rule_count *counts;     /* a few rules: searched in turn */
+	size_t ncounts, counts_cap;
 };
 
 static void count_rule(struct lt *t, uint32_t id, uint8_t level)
@@ -42,11 +38,8 @@ static void count_rule(struct lt *t, uint32_t id, uint8_t level)
 			t->counts[i].n++;
 			return;
 		}
-	struct rule_count *n = realloc(t->counts, (t->ncounts + 1) * sizeof(*n));
-
-	if (!n)
+	if (xb_grow(&t->counts, &t->counts_cap, t->ncounts, sizeof(*t->counts), 8))
 		return;         /* statistics only */
-	t->counts = n;
 	t->counts[t->ncounts++] = (struct rule_count){ id, level, 1 };
 }
 
@@ -154,67 +147,51 @@ static void summary(struct lt *t)
 			(unsigned long long)t->counts[i].n);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpban logtest [--rules DIR] [--local-rules FILE] [--json] [--quiet]\n"
-		"                      [--max-sources N] [FILE|-]\n"
-		"Decode log lines (syslog, RFC 5424, ISO 8601, bare sshd messages; .gz too) and\n"
-		"show the rule each one matches. Time comes from the lines.\n"
-		"  --rules DIR         rule files (default: $XDPBAN_RULES_DIR, ../rules next to\n"
-		"                      the binary, else %s/share/xdpban/rules)\n"
-		"  --local-rules FILE  extra rules loaded last (overwrite=\"yes\" redefines)\n"
-		"  --json              one JSON object per line that raised an alert (level > 0)\n"
-		"  --quiet             only the summary (on stderr)\n"
-		"  --max-sources N     correlation entries kept (default 16384)\n",
-		XDPBAN_PREFIX);
-}
+struct logtest_cfg {
+	struct xb_cli_paths paths;
+	const char *local;
+	bool json, quiet;
+	uint64_t max_sources;
+};
+XB_CLI_CFG(struct logtest_cfg);
 
-int do_logtest(int argc, char **argv)
+static const struct xb_opt logtest_opts[] = {
+	{ .name = "rules", .short_opt = 'r', XB_STRING(struct logtest_cfg, paths.rules_dir),
+	  .metavar = "DIR", .help = "rule files (default: the <rules_dir> of the config, "
+	  "$" XB_CONFIG_ENV " or " XB_CONFIG_DEFAULT "; else $" XB_RULES_DIR_ENV ", ../rules next to the "
+	  "binary, else " XDPBAN_PREFIX "/share/xdpban/rules)" },
+	{ .name = "local-rules", .short_opt = 'l', XB_STRING(struct logtest_cfg, local),
+	  .metavar = "FILE", .help = "extra rules loaded last (overwrite=\"yes\" redefines)" },
+	{ .name = "json", .short_opt = 'j', XB_BOOL(struct logtest_cfg, json),
+	  .help = "one JSON object per alerting line (level > 0)" },
+	{ .name = "quiet", .short_opt = 'q', XB_BOOL(struct logtest_cfg, quiet),
+	  .help = "only the summary (on stderr)" },
+	{ .name = "max-sources", .short_opt = 'm', XB_COUNT(struct logtest_cfg, max_sources),
+	  .min = 1, .max = 1u << 24, .metavar = "N", .help = "correlation entries kept" },
+	{}
+};
+
+const struct xb_opts_spec xb_logtest_opts = {
+	.opts = logtest_opts,
+	.pos = { "[FILE|-]", 0, 1 },
+	.size = sizeof(struct logtest_cfg),
+	.defaults = &(const struct logtest_cfg){ .max_sources = 16384 },
+	.desc = "Decode log lines (syslog, RFC 5424, ISO 8601, bare sshd messages; .gz too) "
+		"and show the rule each one matches. Time comes from the lines. FILE '-' or "
+		"none: standard input.",
+};
+
+int do_logtest(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rules", required_argument, NULL, 'r' },
-		{ "local-rules", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "max-sources", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *rules_dir = NULL, *local = NULL, *input = "-";
-	char dirbuf[PATH_MAX + 32], err[512];
-	struct lt t = { 0 };
+	const struct logtest_cfg *o = cfg;
+	const char *rules_dir = ctx->rules_dir, *local = o->local, *input = argc ? argv[0] : "-";
+	uint64_t max_sources = o->max_sources;
+	struct lt t = { .json = o->json, .quiet = o->quiet };
 	struct xb_source *src = NULL;
 	struct xb_detect_conf dc;
 	enum xb_detect_part failed;
-	uint64_t max_sources = 16384;
-	int c, rc;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:l:jqm:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': rules_dir = optarg; break;
-		case 'l': local = optarg; break;
-		case 'j': t.json = true; break;
-		case 'q': t.quiet = true; break;
-		case 'm':
-			if (xb_parse_u64(optarg, 1u << 24, &max_sources) < 0 || !max_sources) {
-				fprintf(stderr, "xdpban logtest: bad --max-sources '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind + 1 < argc) {
-		usage(stderr);
-		return -EINVAL;
-	}
-	if (optind < argc)
-		input = argv[optind];
-	if (!rules_dir)
-		rules_dir = xb_rules_dir_default(dirbuf, sizeof(dirbuf));
+	char err[512];
+	int rc;
 
 	dc = (struct xb_detect_conf){ .rules_dir = rules_dir, .local_rules = local,
 				      .max_sources = (uint32_t)max_sources };

@@ -1,35 +1,75 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xdpban: dispatch to a subcommand; map its negative errno to an exit code. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
-
-struct xb_global xb_global;
+#include "common/util.h"
+#include "xdpban.h"
 
 static const struct cmd {
 	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
+	xb_cmd_fn *fn;
+	const struct xb_opts_spec *opts;        /* its options and positional arguments */
+	bool rules;             /* reads rules: the context resolves their folder */
+	const char *summary;
 } cmds[] = {
-	{ "attach",  do_attach,  "attach the XDP filter to an interface" },
-	{ "detach",  do_detach,  "detach it from an interface" },
-	{ "status",  do_status,  "interfaces, bans, drops and daemon at a glance" },
-	{ "ban",     do_ban,     "ban an address or prefix (or a file of them)" },
-	{ "unban",   do_unban,   "lift a ban" },
-	{ "allow",   do_allow,   "never drop an address or prefix" },
-	{ "unallow", do_unallow, "remove an allow-list entry" },
-	{ "list",    do_list,    "list bans (and the allow list)" },
-	{ "stats",   do_stats,   "global counters of the data plane" },
-	{ "flush",   do_flush,   "remove every ban" },
-	{ "logtest", do_logtest, "run log lines through the decoder and rules" },
-	{ "run",     do_run,     "the daemon: follow sshd's log and ban" },
-	{ "reload",  do_reload,  "make the running daemon re-read its config" },
+	{ "attach", do_attach, &xb_attach_opts, false,
+	  "attach the XDP filter to an interface" },
+	{ "detach", do_detach, &xb_detach_opts, false,
+	  "detach it from an interface" },
+	{ "status", do_status, &xb_status_opts, false,
+	  "interfaces, bans, drops and daemon at a glance" },
+	{ "ban", do_ban, &xb_ban_opts, false,
+	  "ban an address or prefix (or a file of them)" },
+	{ "unban", do_unban, &xb_unban_opts, false,
+	  "lift a ban" },
+	{ "allow", do_allow, &xb_allow_opts, false,
+	  "never drop an address or prefix" },
+	{ "unallow", do_unallow, &xb_unallow_opts, false,
+	  "remove an allow-list entry" },
+	{ "list", do_list, &xb_list_opts, false,
+	  "list bans (and the allow list)" },
+	{ "stats", do_stats, &xb_stats_opts, false,
+	  "global counters of the data plane" },
+	{ "flush", do_flush, &xb_flush_opts, false,
+	  "remove every ban" },
+	{ "logtest", do_logtest, &xb_logtest_opts, true,
+	  "run log lines through the decoder and rules" },
+	{ "run", do_run, &xb_run_opts, false,
+	  "the daemon: follow sshd's log and ban" },
+	{ "reload", do_reload, &xb_reload_opts, false,
+	  "make the running daemon re-read its config" },
+};
+
+/* xdpban's own options, before the command. */
+struct global_cfg {
+	int verbose;
+	bool quiet, version;
+	const char *pin_dir;
+};
+
+static const struct xb_opt global_opts[] = {
+	{ .name = "verbose", .short_opt = 'v', XB_REPEAT(struct global_cfg, verbose),
+	  .help = "more messages, including libbpf's" },
+	{ .name = "quiet", .short_opt = 'q', XB_BOOL(struct global_cfg, quiet),
+	  .help = "only warnings and errors" },
+	{ .name = "pin-dir", .short_opt = 'p', XB_STRING(struct global_cfg, pin_dir),
+	  .metavar = "DIR", .help = "where maps and links are pinned (default "
+	  XB_PIN_DIR_DEFAULT ", or $XDPBAN_PIN_DIR); a bpffs is mounted there if needed" },
+	{ .name = "version", .short_opt = 'V', XB_BOOL(struct global_cfg, version),
+	  .help = "print the version" },
+	{}
+};
+
+static const struct xb_opts_spec global_spec = {
+	.opts = global_opts,
+	.pos = { "COMMAND [ARGS]", 0, XB_POS_ANY },
+	.size = sizeof(struct global_cfg),
+	.stop_at_pos = true,
 };
 
 /* Exit codes (documented in the README and the man page). */
@@ -51,14 +91,21 @@ static int exit_code(int err)
 	}
 }
 
-static void usage(FILE *f)
+/* What follows the options in xdpban's --help. */
+static void commands_usage(FILE *f)
 {
-	fprintf(f, "usage: xdpban [-v|-q] [--pin-dir DIR] COMMAND [ARGS]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\ncommands (any unambiguous prefix will do):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\n'xdpban COMMAND --help' for each command's options.\n"
 		"exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not found / nothing attached,\n"
 		"            4 not permitted, 5 map full, 6 kernel lacks a feature\n");
+}
+
+static void usage(FILE *f)
+{
+	xb_opts_usage(f, NULL, &global_spec);
+	commands_usage(f);
 }
 
 /* Unambiguous prefixes are accepted ("st" is ambiguous, "stat" is stats). */
@@ -67,7 +114,7 @@ static const struct cmd *find_cmd(const char *name)
 	const struct cmd *hit = NULL;
 	size_t n = strlen(name);
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(cmds[i].name, name))
 			return &cmds[i];
 		if (!strncmp(cmds[i].name, name, n)) {
@@ -79,64 +126,51 @@ static const struct cmd *find_cmd(const char *name)
 	return hit;
 }
 
-int xb_need_root(const char *what)
+/* Parse the command's options (argv[0] is its name), build its context, run it. */
+static int run_cmd(const struct cmd *cmd, const struct global_cfg *g, int argc, char **argv)
 {
-	if (geteuid() == 0)
-		return 0;
-	fprintf(stderr, "xdpban: %s needs root (CAP_BPF and CAP_NET_ADMIN)\n", what);
-	return -EPERM;
-}
+	struct xb_cli_ctx ctx;
+	void *cfg = malloc(cmd->opts->size);
+	int first, err;
 
-bool xb_wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return true;
+	if (!cfg)
+		return -ENOMEM;
+	err = xb_opts_parse(cmd->name, cmd->opts, cfg, argc, argv, &first);
+	if (!err) {
+		xb_cli_ctx_init(&ctx, cmd->name, g->pin_dir, cfg, cmd->rules);
+		err = cmd->fn(cfg, &ctx, argc - first, argv + first);
 	}
-	return false;
+	free(cfg);
+	return err > 0 ? 0 : err;       /* > 0: --help was printed */
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	struct global_cfg g;
 	const struct cmd *cmd;
-	int c;
+	int first, err;
 
-	/* '+': stop at the subcommand; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+vqp:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'v': xb_global.verbose++; break;
-		case 'q': xb_global.verbose = -1; break;
-		case 'p': xb_global.pin_dir = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("xdpban %s\n", XDPBAN_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
-		}
+	err = xb_opts_parse(NULL, &global_spec, &g, argc, argv, &first);
+	if (err) {
+		if (err > 0)
+			commands_usage(stdout);
+		return err > 0 ? EXIT_OK : EXIT_USAGE;
 	}
-	if (optind >= argc) {
+	if (g.version) {
+		printf("xdpban %s\n", XDPBAN_VERSION);
+		return EXIT_OK;
+	}
+	if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	xb_log_set_level(xb_global.verbose < 0 ? XB_LOG_WARN :
-			 xb_global.verbose > 0 ? XB_LOG_DEBUG : XB_LOG_INFO);
+	xb_log_set_level(g.quiet ? XB_LOG_WARN : g.verbose > 0 ? XB_LOG_DEBUG : XB_LOG_INFO);
 	xb_log_libbpf();
-	cmd = find_cmd(argv[optind]);
+	cmd = find_cmd(argv[first]);
 	if (!cmd) {
-		fprintf(stderr, "xdpban: unknown or ambiguous command '%s'\n", argv[optind]);
+		fprintf(stderr, "xdpban: unknown or ambiguous command '%s'\n", argv[first]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	argv += optind;
-	argc -= optind;
-	optind = 0;     /* reset getopt for the subcommand */
-	return exit_code(cmd->fn(argc, argv));
+	return exit_code(run_cmd(cmd, &g, argc - first, argv + first));
 }

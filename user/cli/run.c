@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `xdpban run` (the daemon) and `xdpban reload`. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,58 +15,50 @@
 #include "daemon/daemon.h"
 #include "common/log.h"
 
-static void run_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpban run [--config FILE] [--dry-run] [--foreground] [--state-dir DIR] [--socket PATH]\n"
-		"  Follow sshd's log, apply the rules and the active responses, ban and expire.\n"
-		"  --config FILE    default $" XB_CONFIG_ENV " or " XB_CONFIG_DEFAULT "\n"
-		"  --dry-run        decide and log, ban nothing (no maps, no state written)\n"
-		"  --foreground     stay attached to the terminal (systemd needs no flag:\n"
-		"                   under it the daemon never forks)\n"
-		"  --state-dir DIR  overrides <state_dir> (offence history, bans)\n"
-		"  --socket PATH    overrides <control_socket> and $" XB_SOCKET_ENV "\n"
-		"  SIGHUP or `xdpban reload` re-reads config and rules; SIGTERM stops.\n");
-}
+struct run_cfg {
+	struct xb_cli_paths paths;
+	bool dry_run, foreground;
+};
+XB_CLI_CFG(struct run_cfg);
 
-int do_run(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct xb_daemon_opts o = { .pin_dir = xb_global.pin_dir };
-	bool foreground = false;
-	int c, err;
+static const struct xb_opt run_opts[] = {
+	{ .name = "config", .short_opt = 'c', XB_STRING(struct run_cfg, paths.config),
+	  .metavar = "FILE", .help = "default $" XB_CONFIG_ENV " or " XB_CONFIG_DEFAULT },
+	{ .name = "dry-run", .short_opt = 'n', XB_BOOL(struct run_cfg, dry_run),
+	  .help = "decide and log, ban nothing (no maps, no state written)" },
+	{ .name = "foreground", .short_opt = 'f', XB_BOOL(struct run_cfg, foreground),
+	  .help = "stay attached to the terminal (systemd needs no flag: under it the "
+	  "daemon never forks)" },
+	{ .name = "state-dir", .short_opt = 's', XB_STRING(struct run_cfg, paths.state_dir),
+	  .metavar = "DIR", .help = "overrides <state_dir> (offence history, bans)" },
+	{ .name = "socket", .short_opt = 'S', XB_STRING(struct run_cfg, paths.socket),
+	  .metavar = "PATH", .help = "overrides <control_socket> and $" XB_SOCKET_ENV },
+	{}
+};
 
-	while ((c = getopt_long(argc, argv, "c:nfs:S:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o.config = optarg; break;
-		case 'n': o.dry_run = true; break;
-		case 'f': foreground = true; break;
-		case 's': o.state_dir = optarg; break;
-		case 'S': o.socket = optarg; break;
-		case 'h': run_usage(stdout); return 0;
-		default: run_usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xdpban run: unexpected argument '%s'\n", argv[optind]);
-		run_usage(stderr);
-		return -EINVAL;
-	}
+const struct xb_opts_spec xb_run_opts = {
+	.opts = run_opts,
+	.size = sizeof(struct run_cfg),
+	.desc = "Follow sshd's log, apply the rules and the active responses, ban and "
+		"expire.\n\n"
+		"SIGHUP or `xdpban reload` re-reads config and rules; SIGTERM stops.",
+};
+
+int do_run(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
+{
+	const struct run_cfg *c = cfg;
+	struct xb_daemon_opts o = { .config = ctx->config, .state_dir = ctx->state_dir,
+				    .socket = ctx->socket, .pin_dir = ctx->pin_dir,
+				    .dry_run = c->dry_run };
+	int err;
+
 	if (!o.dry_run && (err = xb_need_root("run")))
 		return err;
 	/* Pinned maps, state and socket are root's alone. */
 	umask(0077);
 	/* systemd (Type=notify) wants us in the foreground, and so does a pipe
 	 * into stdin; otherwise detach, keeping stderr for the log. */
-	if (!foreground && !getenv("NOTIFY_SOCKET") && !getenv("INVOCATION_ID") && isatty(STDIN_FILENO)) {
+	if (!c->foreground && !getenv("NOTIFY_SOCKET") && !getenv("INVOCATION_ID") && isatty(STDIN_FILENO)) {
 		if (daemon(0, 1)) {
 			err = -errno;
 			fprintf(stderr, "xdpban run: cannot detach: %s\n", strerror(-err));
@@ -78,33 +69,30 @@ int do_run(int argc, char **argv)
 	return xb_daemon_run(&o);
 }
 
-int do_reload(int argc, char **argv)
+static const struct xb_opt reload_opts[] = {
+	{ .name = "config", .short_opt = 'c', XB_STRING(struct xb_cli_paths, config),
+	  .metavar = "FILE", .help = "where to find the daemon's <control_socket> (default $"
+	  XB_CONFIG_ENV " or " XB_CONFIG_DEFAULT ")" },
+	{ .name = "socket", .short_opt = 'S', XB_STRING(struct xb_cli_paths, socket),
+	  .metavar = "PATH", .help = "the daemon's control socket (also $" XB_SOCKET_ENV ")" },
+	{}
+};
+
+const struct xb_opts_spec xb_reload_opts = {
+	.opts = reload_opts,
+	.size = sizeof(struct xb_cli_paths),
+	.desc = "Make the running daemon re-read its config and rules. A broken config is "
+		"refused and the running one stays in force.",
+};
+
+int do_reload(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *conf = NULL, *sock = NULL, *path;
+	const char *conf = ctx->config, *sock = ctx->socket, *path;
 	struct xb_config *cf = NULL;
 	struct json_object *o, *ok, *msg;
 	char buf[4096], *reply = NULL;
-	int c, err;
+	int err;
 
-	while ((c = getopt_long(argc, argv, "c:S:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': conf = optarg; break;
-		case 'S': sock = optarg; break;
-		case 'h':
-			printf("usage: xdpban reload [--config FILE] [--socket PATH]\n"
-			       "  Make the running daemon re-read its config and rules. A broken\n"
-			       "  config is refused and the running one stays in force.\n");
-			return 0;
-		default:
-			return -EINVAL;
-		}
-	}
 	if ((err = xb_need_root("reload")))
 		return err;
 	/* A broken config must not hide the running daemon: the default then. */

@@ -7,14 +7,12 @@
  * over time, and status should answer at once.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
-#include "cli/context.h"
 #include "cli/cli.h"
 #include "common/config.h"
 #include "daemon/ctlsock.h"
@@ -208,89 +206,95 @@ static int print_json(const char *pin_dir, struct counts *c, const uint64_t v[XB
 	return 0;
 }
 
-static void status_usage(FILE *f)
+struct status_cfg {
+	struct xb_cli_paths paths;
+	bool json;
+};
+XB_CLI_CFG(struct status_cfg);
+
+static const struct xb_opt status_opts[] = {
+	{ .name = "json", .short_opt = 'j', XB_BOOL(struct status_cfg, json),
+	  .help = "one JSON object" },
+	{ .name = "config", .short_opt = 'c', XB_STRING(struct status_cfg, paths.config),
+	  .metavar = "FILE", .help = "where to find the daemon's <control_socket>" },
+	{ .name = "socket", .short_opt = 'S', XB_STRING(struct status_cfg, paths.socket),
+	  .metavar = "PATH", .help = "the daemon's control socket (also $" XB_SOCKET_ENV ")" },
+	{}
+};
+
+const struct xb_opts_spec xb_status_opts = {
+	.opts = status_opts,
+	.size = sizeof(struct status_cfg),
+	.desc = "Attached interfaces and their XDP mode; bans by family, kind (exact or "
+		"prefix) and origin (manual or daemon); the allow list; packet counters; "
+		"the daemon (pid, uptime, config, dry-run), the sources it follows and how "
+		"old their newest line is, and the drops of the last minute (sampled by the "
+		"daemon: n/a without one).\n\n"
+		"Exit status 3 when no interface is attached.",
+};
+
+/* Walk the maps: interfaces (printed unless --json), bans, allow list, counters. */
+static int collect(struct xb_dp *dp, bool json, struct counts *c, uint64_t v[XB_STAT_MAX])
 {
-	fprintf(f, "usage: xdpban status [--json] [--config FILE] [--socket PATH]\n\n"
-		"Attached interfaces and their XDP mode; bans by family, kind (exact or\n"
-		"prefix) and origin (manual or daemon); the allow list; packet counters;\n"
-		"the daemon (pid, uptime, config, dry-run), the sources it follows and how\n"
-		"old their newest line is, and the drops of the last minute (sampled by the\n"
-		"daemon: n/a without one).\n"
-		"  --json           one JSON object\n"
-		"  --config FILE    where to find the daemon's <control_socket>\n"
-		"  --socket PATH    the daemon's control socket (also $" XB_SOCKET_ENV ")\n"
-		"Exit status 3 when no interface is attached.\n");
+	int err;
+
+	if (!json)
+		printf("pin directory: %s\ninterfaces:\n", xb_dp_pin_dir(dp));
+	err = xb_dp_foreach_link(dp, on_link, c);
+	if (!c->links && !json)
+		printf("  none attached\n");
+	if (!err)
+		err = xb_dp_foreach_ban(dp, count_ban, c);
+	if (!err)
+		err = xb_dp_foreach_allow(dp, count_allow, c);
+	if (!err)
+		err = xb_dp_stats(dp, v);
+	if (err)
+		fprintf(stderr, "xdpban: status: %s\n", strerror(-err));
+	return err;
 }
 
-int do_status(int argc, char **argv)
+static void print_text(const struct counts *c, const uint64_t v[XB_STAT_MAX],
+		       struct json_object *d, const char *path, int why)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *conf = NULL, *sock = NULL;
+	printf("bans: %zu IPv4, %zu IPv6, %zu IPv4 prefixes, %zu IPv6 prefixes; %zu allowed\n",
+	       c->exact4, c->exact6, c->pfx4, c->pfx6, c->allow);
+	printf("bans by origin: %zu manual, %zu daemon\n", c->manual, c->daemon);
+	printf("packets: %llu seen, %llu dropped (%llu by prefix), %llu passed\n",
+	       (unsigned long long)v[XB_STAT_SEEN], (unsigned long long)v[XB_STAT_DROPPED],
+	       (unsigned long long)v[XB_STAT_DROPPED_PREFIX],
+	       (unsigned long long)v[XB_STAT_PASSED]);
+	print_daemon(d, path, why);
+}
+
+int do_status(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
+{
+	const struct status_cfg *o = cfg;
 	struct json_object *d = NULL;
-	struct counts c = {};
+	struct counts c = { .print = !o->json };
 	uint64_t v[XB_STAT_MAX];
 	char buf[4096];
 	const char *path = NULL;
-	bool json = false;
 	struct xb_dp *dp;
-	int opt, err, why = 0;
+	int err, why = 0;
 
-	while ((opt = getopt_long(argc, argv, "jc:S:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json = true; break;
-		case 'c': conf = optarg; break;
-		case 'S': sock = optarg; break;
-		case 'h': status_usage(stdout); return 0;
-		default: return -EINVAL;        /* getopt said which option */
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xdpban: status: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	err = xb_cli_dp_open("status", false, 0, &dp);
+	err = xb_cli_dp_open(ctx, false, 0, &dp);
 	if (err)
 		return err;
-	c.print = !json;
-	if (json && !(c.ifs = json_object_new_array())) {
+	if (o->json && !(c.ifs = json_object_new_array())) {
 		xb_dp_close(dp);
 		return -ENOMEM;
 	}
-	if (!json)
-		printf("pin directory: %s\ninterfaces:\n", xb_dp_pin_dir(dp));
-	err = xb_dp_foreach_link(dp, on_link, &c);
-	if (!c.links && !json)
-		printf("  none attached\n");
-	if (!err)
-		err = xb_dp_foreach_ban(dp, count_ban, &c);
-	if (!err)
-		err = xb_dp_foreach_allow(dp, count_allow, &c);
-	if (!err)
-		err = xb_dp_stats(dp, v);
-	if (err) {
-		fprintf(stderr, "xdpban: status: %s\n", strerror(-err));
+	err = collect(dp, o->json, &c, v);
+	if (err)
 		goto out;
-	}
-	d = daemon_status(sock, conf, buf, sizeof(buf), &path, &why);
-	if (json) {
+	d = daemon_status(ctx->socket, ctx->config, buf, sizeof(buf), &path, &why);
+	if (o->json) {
 		err = print_json(xb_dp_pin_dir(dp), &c, v, d);
 		if (err)
 			goto out;
 	} else {
-		printf("bans: %zu IPv4, %zu IPv6, %zu IPv4 prefixes, %zu IPv6 prefixes; %zu allowed\n",
-		       c.exact4, c.exact6, c.pfx4, c.pfx6, c.allow);
-		printf("bans by origin: %zu manual, %zu daemon\n", c.manual, c.daemon);
-		printf("packets: %llu seen, %llu dropped (%llu by prefix), %llu passed\n",
-		       (unsigned long long)v[XB_STAT_SEEN], (unsigned long long)v[XB_STAT_DROPPED],
-		       (unsigned long long)v[XB_STAT_DROPPED_PREFIX],
-		       (unsigned long long)v[XB_STAT_PASSED]);
-		print_daemon(d, path, why);
+		print_text(&c, v, d, path, why);
 	}
 	err = c.links ? 0 : -ENOENT;
 out:

@@ -179,34 +179,6 @@ bool xb_policy_is_protected(const struct xb_config *c, const struct xb_hostaddr 
 	return false;
 }
 
-int xb_policy_check_protected(const struct xb_addr *a, const char *conf_path,
-			      char *why, size_t len)
-{
-	struct xb_config *c = NULL;
-	struct xb_hostaddr *h = NULL;
-	char err[512];
-	bool prot;
-	int ret;
-
-	ret = xb_config_load(conf_path, &c, err, sizeof(err));
-	if (ret == -ENOENT && xb_config_is_default(conf_path)) {
-		c = NULL;       /* no config installed: loopback and host addresses still count */
-	} else if (ret) {
-		snprintf(why, len, "%s", err);
-		return ret;
-	}
-	ret = xb_hostaddr_open(false, &h);
-	if (ret) {
-		snprintf(why, len, "cannot read this host's addresses: %s", strerror(-ret));
-		xb_config_free(c);
-		return ret;
-	}
-	prot = xb_policy_is_protected(c, h, a, why, len);
-	xb_hostaddr_close(h);
-	xb_config_free(c);
-	return prot ? 1 : 0;
-}
-
 int xb_policy_new(const struct xb_config *conf, struct xb_state *st,
 		  const struct xb_hostaddr *h, struct xb_policy **out)
 {

@@ -50,15 +50,6 @@ bool xb_ar_binds(const struct xb_ar *ar, uint32_t rule, unsigned level, const ch
 bool xb_policy_is_protected(const struct xb_config *c, const struct xb_hostaddr *h,
 			    const struct xb_addr *a, char *why, size_t len);
 
-/*
- * For the CLI's manual ban: 1 when a is protected by loopback, the allow list
- * of the config at conf_path (NULL: the default; a missing default file is
- * fine) or an address of this host, with the reason in why; 0 when it may be
- * banned; a negative errno when the config cannot be read (why says why).
- */
-int xb_policy_check_protected(const struct xb_addr *a, const char *conf_path,
-			      char *why, size_t len);
-
 struct xb_policy;
 
 /* conf, st and h (may be NULL) stay owned by the caller and must outlive p. */
