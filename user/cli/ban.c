@@ -207,16 +207,10 @@ static void forget_in_state(const struct xb_addr *a)
 /* A running daemon forgets the ban too, or its restart would bring it back. */
 static void notify_unban(const struct xb_addr *a)
 {
-	struct xb_config *c = NULL;
 	char path[PATH_MAX];
 	int err;
 
-	/* A broken config must not hide the running daemon: the default then. */
-	if (xb_config_load(NULL, &c, NULL, 0))
-		c = NULL;
-	snprintf(path, sizeof(path), "%s", xb_ctlsock_path(NULL, c));
-	xb_config_free(c);
-	err = xb_ctlsock_notify_unban(path, a);
+	err = xb_ctlsock_notify_unban(xb_cli_socket_path(NULL, NULL, path, sizeof(path)), a);
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		forget_in_state(a);
 }

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/ctlsock.h"
 
 /* The one rule of run and logtest: --rules, the config's, the default. */
 static const char *rules_dir(const char *given, const char *conf, char *buf, size_t len)
@@ -90,4 +91,15 @@ int xb_cli_addr(const char *cmd, const char *s, struct xb_addr *a)
 	else
 		fprintf(stderr, "xdpban: %s: bad address or prefix '%s'\n", cmd, s);
 	return -EINVAL;
+}
+
+const char *xb_cli_socket_path(const char *config, const char *socket, char *buf, size_t len)
+{
+	struct xb_config *c = NULL;
+
+	if (xb_config_load(config, &c, NULL, 0))
+		c = NULL;
+	snprintf(buf, len, "%s", xb_ctlsock_path(socket, c));
+	xb_config_free(c);
+	return buf;
 }

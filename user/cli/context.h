@@ -44,6 +44,12 @@ struct xb_cli_ctx {
 void xb_cli_ctx_init(struct xb_cli_ctx *ctx, const char *cmd, const char *pin_dir,
 		     const struct xb_cli_paths *p, bool rules);
 
+/* The daemon's control socket for a client: socket (--socket) if given, else
+ * xb_ctlsock_path() over the config at config (NULL: the default). A missing
+ * or broken config must not hide the running daemon: the default then.
+ * Returns buf. */
+const char *xb_cli_socket_path(const char *config, const char *socket, char *buf, size_t len);
+
 /* Root check with a clear message (-EPERM). */
 int xb_need_root(const char *what);
 /*

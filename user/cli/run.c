@@ -88,19 +88,13 @@ const struct xb_opts_spec xb_reload_opts = {
 int do_reload(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
 	const char *conf = ctx->config, *sock = ctx->socket, *path;
-	struct xb_config *cf = NULL;
 	struct json_object *o, *ok, *msg;
 	char buf[4096], *reply = NULL;
 	int err;
 
 	if ((err = xb_need_root("reload")))
 		return err;
-	/* A broken config must not hide the running daemon: the default then. */
-	if (xb_config_load(conf, &cf, NULL, 0))
-		cf = NULL;
-	snprintf(buf, sizeof(buf), "%s", xb_ctlsock_path(sock, cf));
-	xb_config_free(cf);
-	path = buf;
+	path = xb_cli_socket_path(conf, sock, buf, sizeof(buf));
 	err = xb_ctlsock_request(path, "reload", &reply);
 	if (err) {
 		fprintf(stderr, "xdpban reload: no daemon answers on %s: %s\n", path, strerror(-err));

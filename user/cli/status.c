@@ -77,16 +77,10 @@ static struct json_object *daemon_status(const char *sock, const char *conf, cha
 					 size_t len, const char **path, int *why)
 {
 	struct json_object *o, *ok;
-	struct xb_config *cf = NULL;
 	char *reply = NULL;
 	int err;
 
-	/* A broken config must not hide the running daemon: the default then. */
-	if (xb_config_load(conf, &cf, NULL, 0))
-		cf = NULL;
-	snprintf(buf, len, "%s", xb_ctlsock_path(sock, cf));
-	xb_config_free(cf);
-	*path = buf;
+	*path = xb_cli_socket_path(conf, sock, buf, len);
 	err = xb_ctlsock_request(*path, "status", &reply);
 	if (err) {
 		*why = err;
