@@ -9,35 +9,12 @@
 #include <criterion/criterion.h>
 
 #include "pipeline/detect.h"
+#include "lib/testlib.h"
 
 /* The shipped rules: $XDPBAN_RULES_DIR, ./rules, or next to the build tree. */
-static const char *rules_dir(void)
-{
-	static char buf[PATH_MAX + 32];
-	const char *env = getenv("XDPBAN_RULES_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env)
-		return env;
-	if (access("rules/0095-sshd.xml", R_OK) == 0)
-		return "rules";
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	cr_assert(n > 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	for (int up = 2; up <= 3; up++) {
-		snprintf(buf, sizeof(buf), "%s%s/rules", exe, up == 2 ? "/../.." : "/../../..");
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	cr_assert_fail("cannot find the rules/ directory (set XDPBAN_RULES_DIR)");
-	return NULL;
-}
-
 static struct xb_detect *detect(void)
 {
-	struct xb_detect_conf c = { .rules_dir = rules_dir() };
+	struct xb_detect_conf c = { .rules_dir = xb_test_rules_dir() };
 	struct xb_detect *d = NULL;
 	char err[512];
 

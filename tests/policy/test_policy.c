@@ -7,67 +7,12 @@
 
 #include "policy/policy.h"
 #include "common/util.h"
+#include "lib/testlib.h"
 #include "xdpban.h"
 
 #define SEED_AR "<active-response><command>firewall-drop</command><location>local</location>" \
 	"<rules_id>5712</rules_id><timeout>600</timeout>" \
 	"<repeated_offenders>30,60,90</repeated_offenders></active-response>"
-
-static struct xb_addr A(const char *s)
-{
-	struct xb_addr a;
-
-	cr_assert_eq(xb_addr_parse(s, &a, false), 0, "%s", s);
-	return a;
-}
-
-static struct xb_config *conf(const char *body)
-{
-	struct xb_config *c = NULL;
-	char xml[4096], err[512];
-
-	snprintf(xml, sizeof(xml), "<xdpban>%s</xdpban>", body);
-	cr_assert_eq(xb_config_parse(xml, strlen(xml), "t.conf", &c, err, sizeof(err)), 0, "%s", err);
-	return c;
-}
-
-static double zero_rnd(void) { return 0.0; }
-
-struct fixture {
-	struct xb_config *c;
-	struct xb_state *st;
-	struct xb_policy *p;
-	struct xb_event ev;
-	struct xb_alert al;
-};
-
-static void fx_open(struct fixture *f, const char *body, const char *dir)
-{
-	memset(f, 0, sizeof(*f));
-	f->c = conf(body);
-	cr_assert_eq(xb_state_open(dir, &f->st), 0);
-	cr_assert_eq(xb_policy_new(f->c, f->st, NULL, &f->p), 0);
-	xb_policy_set_rnd(f->p, zero_rnd);
-	f->al = (struct xb_alert){ .rule = 5712, .level = 10,
-				   .groups = "syslog,sshd,authentication_failures,", .ev = &f->ev };
-}
-
-static void fx_close(struct fixture *f)
-{
-	xb_policy_free(f->p);
-	xb_state_close(f->st);
-	xb_config_free(f->c);
-}
-
-/* One alert from src at time now; returns the number of decisions. */
-static int offend(struct fixture *f, const char *src, int64_t now, struct xb_decision *d)
-{
-	char why[256];
-
-	f->ev.has_src = true;
-	f->ev.src = A(src);
-	return xb_policy_alert(f->p, &f->al, now, d, 1, why, sizeof(why));
-}
 
 Test(policy, escalation_table_step_by_step)
 {

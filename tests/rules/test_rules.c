@@ -16,6 +16,7 @@
 #include "decode/decode.h"
 #include "rules/rules.h"
 #include "common/util.h"
+#include "lib/testlib.h"
 
 #define SEC 1000000LL
 
@@ -350,30 +351,6 @@ Test(rules, load_errors_name_file_and_line)
 
 /* ---- files: the shipped rules and a local overwrite ---------------------- */
 
-static const char *rules_dir(void)
-{
-	static char buf[PATH_MAX + 32];
-	const char *env = getenv("XDPBAN_RULES_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env)
-		return env;
-	if (access("rules/0095-sshd.xml", R_OK) == 0)
-		return "rules";
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	cr_assert(n > 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	for (int up = 2; up <= 3; up++) {
-		snprintf(buf, sizeof(buf), "%s%s/rules", exe, up == 2 ? "/../.." : "/../../..");
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	cr_assert_fail("cannot find the rules/ directory (set XDPBAN_RULES_DIR)");
-	return NULL;
-}
-
 /* Decode + rules over lines from one source, n times one second apart; returns
  * the line number (1-based) of the first alert of rule id, 0 if none. */
 static int first_fire(struct xb_ruleset *rs, const char *fmt, int n, uint32_t id)
@@ -416,7 +393,7 @@ Test(rules, shipped_sshd_rules)
 		{ 5750, 0 }, { 5758, 8 }, { 5760, 5 }, { 5763, 10 }, { 5721, 0 }, { 5722, 0 }, { 5761, 0 },
 	};
 
-	cr_assert_eq(xb_ruleset_load(rules_dir(), NULL, &rs, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(xb_ruleset_load(xb_test_rules_dir(), NULL, &rs, err, sizeof(err)), 0, "%s", err);
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		cr_assert_eq(xb_rule_find(rs, want[i].id, &info), 0, "rule %u missing", want[i].id);
 		cr_assert_eq(info.level, want[i].level, "rule %u level", want[i].id);
@@ -470,7 +447,7 @@ Test(rules, local_overwrite_changes_5712_to_frequency_5)
 	cr_assert(fd >= 0);
 	cr_assert_eq(write(fd, local, sizeof(local) - 1), (ssize_t)sizeof(local) - 1);
 	close(fd);
-	cr_assert_eq(xb_ruleset_load(rules_dir(), path, &rs, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(xb_ruleset_load(xb_test_rules_dir(), path, &rs, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(xb_rule_find(rs, 5712, &info), 0);
 	cr_assert_eq(info.frequency, 5);
 	cr_assert_str_eq(info.description, "local: 5 invalid users");
@@ -478,7 +455,7 @@ Test(rules, local_overwrite_changes_5712_to_frequency_5)
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Invalid user u from 198.18.0.4 port 22", 20, 5712), 5);
 	xb_ruleset_free(rs);
 	/* a missing local file is an error that names it */
-	cr_assert_eq(xb_ruleset_load(rules_dir(), "/nonexistent/local.xml", &rs, err, sizeof(err)), -ENOENT);
+	cr_assert_eq(xb_ruleset_load(xb_test_rules_dir(), "/nonexistent/local.xml", &rs, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "/nonexistent/local.xml"), "%s", err);
 	unlink(path);
 }
