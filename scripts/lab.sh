@@ -330,8 +330,7 @@ xb() { "$XDPBAN" "$@"; }
 # ban_json ADDR: the list entry of an active ban of ADDR (empty if none).
 ban_json() {
 	xb list --json 2>/dev/null |
-		jq -c --arg a "$1" 'first(.[] | select(.addr == $a and (.prefix == 32 or .prefix == 128)
-			and (.expires_in == null or .expires_in > 0)))' 2>/dev/null
+		jq -c --arg a "$1" 'first(.[] | select(.addr == $a and (.prefix == 32 or .prefix == 128)))' 2>/dev/null
 }
 # field JSON KEY
 field() { jq -r ".$2 // empty" <<<"$1"; }

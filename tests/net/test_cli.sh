@@ -122,6 +122,15 @@ for k in (\"seen\",\"passed\",\"dropped\",\"dropped_bytes\",\"dropped_prefix\",\
 check "plain list shows the ban" sh -c "ip netns exec $NS $XDPBAN list | grep -q '^198.18.4.0/22 '"
 check "status shows d0 and the ban counts" sh -c "ip netns exec $NS $XDPBAN status | grep -q 'd0 .*mode' &&
 	ip netns exec $NS $XDPBAN status | grep -q 'bans: 2 IPv4, 1 IPv6, 1 IPv4 prefixes'"
+# expires_in is whole seconds left rounded down: never more than the ttl set,
+# and 2 (not 3) for a 3 s ban 0.3 s later.
+X ban 198.18.0.79 --ttl 3 >/dev/null 2>&1
+E=$(X list --json | jq -r '.[] | select(.addr == "198.18.0.79") | .expires_in')
+check "a fresh 3 s ban shows expires_in 3 or less ($E)" [ "${E:-9}" -le 3 ]
+sleep 0.3
+E=$(X list --json | jq -r '.[] | select(.addr == "198.18.0.79") | .expires_in')
+check "expires_in rounds down: 0.3 s into a 3 s ban it is 2 ($E)" [ "$E" = 2 ]
+X unban 198.18.0.79 >/dev/null 2>&1
 
 X status --socket "$TMP/none.sock" >"$TMP/st" 2>&1
 check "status without a daemon says so" grep -q "^daemon: not running (no answer on $TMP/none.sock" "$TMP/st"

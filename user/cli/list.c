@@ -17,7 +17,7 @@ XB_CLI_CFG(struct list_cfg);
 
 static const struct xb_opt list_opts[] = {
 	{ .name = "json", .short_opt = 'j', XB_BOOL(struct list_cfg, json),
-	  .help = "one JSON array; each entry has addr, prefix, expires_in (seconds, null "
+	  .help = "one JSON array; each entry has addr, prefix, expires_in (whole seconds left, rounded down; null "
 	  "when permanent), packets, bytes, rule, offence, reason (null when none), "
 	  "created (epoch seconds or null)" },
 	{ .name = "allow", .short_opt = 'a', XB_BOOL(struct list_cfg, allow),
@@ -40,10 +40,13 @@ struct list_ctx {
 	size_t n;
 };
 
-/* Seconds left, rounded up; an expired ban not yet swept shows 0. */
+/* Whole seconds left, rounded down: a fresh 20 s ban never shows more than
+ * 20, although its kernel end may lie up to a second past decision + 20 s
+ * (the recorded end is rounded up to the second, and a restore re-arms to
+ * it). 0 means it ends within the second. */
 static uint64_t secs_left(uint64_t expires, uint64_t now)
 {
-	return expires > now ? (expires - now + NSEC_PER_SEC - 1) / NSEC_PER_SEC : 0;
+	return expires > now ? (expires - now) / NSEC_PER_SEC : 0;
 }
 
 static void json_out(struct list_ctx *c, json_object *o)
