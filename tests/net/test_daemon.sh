@@ -76,6 +76,13 @@ list_json() { "$XDPBAN" list --json; }
 ping70() { ip netns exec "$A" ping -n -q -c 1 -W 1 -I 198.18.9.70 198.18.9.1 >/dev/null 2>&1; }
 ban_field() { list_json | jq -r --arg a "$1" ".[] | select(.addr == \$a) | .$2"; }
 banned() { [ -n "$(ban_field "$1" addr)" ]; }
+# left ADDR: "EXPIRES_IN NOW" - the whole seconds left (rounded down) and the
+# wall time (ns precision) they were read at, to compare two readings exactly.
+left() { echo "$(ban_field "$1" expires_in) $(date +%s.%N)"; }
+# near_left "E0 T0" "E T" LO HI: E - (E0 - (T - T0)) lies within [LO, HI].
+near_left() { python3 -c 'import sys
+e0, t0 = map(float, sys.argv[1].split()); e, t = map(float, sys.argv[2].split())
+d = e - (e0 - (t - t0)); sys.exit(0 if float(sys.argv[3]) <= d <= float(sys.argv[4]) else 1)' "$@"; }
 status() { echo status | timeout 5 socat - "UNIX-CONNECT:$SOCK"; }
 
 write_conf 600
@@ -185,12 +192,12 @@ write_conf 600
 "$XDPBAN" unban 198.18.9.50 >/dev/null
 check "daemon told of a manual unban" eval 'echo "unbanned 198.18.9.50" | timeout 5 socat - UNIX-CONNECT:$SOCK | grep -q "\"known\":true"'
 LIVE_BEFORE=$(list_json | jq -c '[.[] | select(.addr != "198.18.9.70") | .addr] | sort')
-E7=$(ban_field 198.18.9.7 expires_in); T7=$(date +%s)
+L7=$(left 198.18.9.7)
 # a daemon ban whose map entry will end up shorter than recorded (as a crash
 # between recording a re-arm and updating the map would leave it)
 SHORT=$(list_json | jq -r '[.[] | select(.rule == 5712 and .expires_in != null and .expires_in > 100
 	and .addr != "198.18.9.7" and .addr != "198.18.9.61")][0].addr')
-ES=$(ban_field "$SHORT" expires_in)
+LS=$(left "$SHORT")
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null
 echo '<xdpban/>' >"$T/bare.conf"
 check "while down, the map entry of $SHORT is shortened to 20 s" \
@@ -205,13 +212,16 @@ check "daemon down: the kernel ends bans on time" ping70
 start_daemon; wait_ready 2
 check "restarted daemon ready" test "$(ready_count)" -ge 2
 check "restart re-inserts the lost ban" banned 198.18.9.7
-E=$(ban_field 198.18.9.7 expires_in); EXP=$((E7 - ($(date +%s) - T7)))
-check "with its original expiry ($E vs $EXP)" test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
+# Both readings round down and the same end is restored: within a second,
+# plus half a second for the reading itself.
+L=$(left 198.18.9.7)
+check "with its original expiry ($L vs $L7)" near_left "$L7" "$L" -1.5 1.5
 check "offence number kept (2)" test "$(ban_field 198.18.9.7 offence)" = 2
-E=$(ban_field "$SHORT" expires_in); EXP=$((ES - ($(date +%s) - T7)))
+L=$(left "$SHORT")
 diag "$(grep restored "$T/daemon.log" | tail -1)"
-check "a map entry shorter than recorded is re-armed to its recorded end ($SHORT: $E vs $EXP)" \
-	test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
+# The recorded end is the map's rounded up to the whole second: one more.
+check "a map entry shorter than recorded is re-armed to its recorded end ($SHORT: $L vs $LS)" \
+	near_left "$LS" "$L" -1.5 2.5
 check "expired ban not resurrected" eval '! banned 198.18.9.70'
 check "manually lifted ban not resurrected" eval '! banned 198.18.9.50 && ! banned 198.18.9.60'
 check "ban lifted while the daemon was stopped not resurrected" eval '! banned 198.18.9.61'
