@@ -123,13 +123,14 @@ check "plain list shows the ban" sh -c "ip netns exec $NS $XDPBAN list | grep -q
 check "status shows d0 and the ban counts" sh -c "ip netns exec $NS $XDPBAN status | grep -q 'd0 .*mode' &&
 	ip netns exec $NS $XDPBAN status | grep -q 'bans: 2 IPv4, 1 IPv6, 1 IPv4 prefixes'"
 # expires_in is whole seconds left rounded down: never more than the ttl set,
-# and 2 (not 3) for a 3 s ban 0.3 s later.
+# and below 3 once any time passed (rounding up showed 3 for the first second;
+# on a slow machine it may already be 1 or 0, never 3).
 X ban 198.18.0.79 --ttl 3 >/dev/null 2>&1
 E=$(X list --json | jq -r '.[] | select(.addr == "198.18.0.79") | .expires_in')
 check "a fresh 3 s ban shows expires_in 3 or less ($E)" [ "${E:-9}" -le 3 ]
 sleep 0.3
 E=$(X list --json | jq -r '.[] | select(.addr == "198.18.0.79") | .expires_in')
-check "expires_in rounds down: 0.3 s into a 3 s ban it is 2 ($E)" [ "$E" = 2 ]
+check "expires_in rounds down: 0.3 s into a 3 s ban it is below 3 ($E)" [ "${E:-0}" -le 2 ]
 X unban 198.18.0.79 >/dev/null 2>&1
 
 X status --socket "$TMP/none.sock" >"$TMP/st" 2>&1
