@@ -40,6 +40,10 @@ Test(addr, rejects_bad_input)
 		"", "198.18.0", "198.18.0.256", "198.18.0.1/33", "198.18.0.1/", "198.18.0.1/-1",
 		"198.18.0.1/8", /* host bits set */ "2001:db8::1/129", "host.example", "0x7f.1.1.1",
 		"010.1.1.1", "::ffff:198.18.0.1/95", "198.18.0.1 ", "2001:db8::/64x",
+		/* the prefix is digits only: no space, tab, sign or leading zero */
+		"10.0.0.0/ 8", "10.0.0.0/\t8", "10.0.0.0/+8", "10.0.0.0/ +8", "10.0.0.0/8 ",
+		"10.0.0.0/08", "2001:db8::/ 32", "2001:db8::/\n32", "2001:db8::/0032", "10.0.0.0//8",
+		"10.0.0.0/8/8", "10.0.0.0/1e1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct xb_addr a;
@@ -70,6 +74,21 @@ Test(addr, parse_host_takes_a_slice_and_no_prefix)
 	cr_expect_str_eq(fmt(&a), "198.18.0.9");
 	cr_expect_eq(xb_addr_parse_host("198.18.0.0/24", 13, &a), -EINVAL);
 	cr_expect_eq(xb_addr_parse_host(line, 0, &a), -EINVAL);
+}
+
+/* A slice is the address only when all of its bytes are: an embedded NUL
+ * must not cut it short into something that parses. */
+Test(addr, parse_host_refuses_an_embedded_nul)
+{
+	static const char v4[] = "198.18.0.9\0junk", v6[] = "2001:db8::1\0:ffff", end[] = "198.18.0.9\0";
+	struct xb_addr a;
+
+	cr_expect_eq(xb_addr_parse_host(v4, sizeof(v4) - 1, &a), -EINVAL);
+	cr_expect_eq(xb_addr_parse_host(v6, sizeof(v6) - 1, &a), -EINVAL);
+	cr_expect_eq(xb_addr_parse_host(end, sizeof(end) - 1, &a), -EINVAL, "a trailing NUL inside len");
+	cr_expect_eq(xb_addr_parse_host("\0", 1, &a), -EINVAL);
+	cr_assert_eq(xb_addr_parse_host(end, sizeof(end) - 2, &a), 0, "the same bytes without the NUL");
+	cr_expect_str_eq(fmt(&a), "198.18.0.9");
 }
 
 Test(addr, loopback_and_unspecified)

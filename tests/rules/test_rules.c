@@ -14,9 +14,13 @@
 #include <criterion/criterion.h>
 
 #include "decode/decode.h"
+#include "rules/internal.h"
 #include "rules/rules.h"
 #include "common/util.h"
 #include "lib/testlib.h"
+
+/* corr.c, for the tests (its declaration belongs in rules/internal.h) */
+uint32_t xb_corr_longest_chain(const struct xb_correlator *c);
 
 #define SEC 1000000LL
 
@@ -306,6 +310,74 @@ Test(rules, correlation_cap_evicts_oldest)
 	cr_assert_eq(xb_corr_evictions(c), 1);
 	cr_assert_eq(eval(rs, c, "invalid user", "198.18.0.2", t + 9, NULL), 120, "kept entry fires");
 	cr_assert_eq(eval(rs, c, "invalid user", "198.18.0.1", t + 10, NULL), 110, "evicted entry starts over");
+	xb_corr_free(c);
+	xb_ruleset_free(rs);
+}
+
+/* ---- the correlation hash: chosen sources must not pile up --------------- */
+
+#define M1 0xff51afd7ed558ccdULL
+#define M2 0xc4ceb9fe1a85ec53ULL
+
+/* The inverse of an odd multiplier modulo 2^64 (Newton's iteration). */
+static uint64_t inverse(uint64_t m)
+{
+	uint64_t x = m;
+
+	for (int i = 0; i < 5; i++)
+		x *= 2 - m * x;
+	return x;
+}
+
+/*
+ * An IPv6 source in 2001:db8::/64 whose key hashed to bucket 0 of any table
+ * of up to 2^16 buckets under the correlator's old, unseeded hash:
+ *   h = C ^ rule; h ^= w0 * M1; h = (h ^ h >> 29) * M2; h ^= w1 + family;
+ *   h = (h ^ h >> 32) * M1; return (u32)(h ^ h >> 31)
+ * Everything after "^= w1" can be undone, so an attacker picks the output.
+ */
+static void old_hash_collider(uint32_t ri, uint32_t k, char *out, size_t len)
+{
+	struct xb_addr a;
+	uint64_t w[2], h, t;
+
+	cr_assert_eq(xb_addr_parse("2001:db8::", &a, false), 0);
+	memcpy(w, a.bytes, 16);
+	h = 0x9e3779b97f4a7c15ULL ^ ri;
+	h ^= w[0] * M1;
+	h = (h ^ (h >> 29)) * M2;
+	t = ((uint64_t)k << 47) * inverse(M1);  /* output k << 16: low 16 bits 0 */
+	w[1] = ((t ^ (t >> 32)) ^ h) - 6;
+	memcpy(a.bytes + 8, &w[1], 8);
+	xb_addr_str(&a, out, len);
+}
+
+Test(rules, correlation_hash_is_seeded)
+{
+	struct xb_ruleset *rs = load(base_xml);
+	struct xb_correlator *c;
+	long ri = xb_rule_index(rs, 120);
+	int64_t t = 20000 * SEC;
+	const uint32_t n = 4000;
+	char a[XB_ADDRSTRLEN];
+
+	cr_assert_geq(ri, 0);
+	cr_assert_eq(xb_corr_new(rs, 0, &c), 0);
+	for (uint32_t k = 1; k <= n; k++) {
+		old_hash_collider((uint32_t)ri, k, a, sizeof(a));
+		cr_assert_eq(eval(rs, c, "invalid user", a, t, NULL), 110, "%s", a);
+	}
+	cr_assert_eq(xb_corr_entries(c), n, "every source is its own entry");
+	cr_expect_leq(xb_corr_longest_chain(c), 16, "%u entries on one hash chain",
+		      xb_corr_longest_chain(c));
+	/* counting is unchanged: the 8th line of one source fires, once */
+	old_hash_collider((uint32_t)ri, 77, a, sizeof(a));
+	for (int i = 1; i < 7; i++)
+		cr_assert_eq(eval(rs, c, "invalid user", a, t + i * SEC, NULL), 110);
+	cr_assert_eq(eval(rs, c, "invalid user", a, t + 7 * SEC, NULL), 120);
+	cr_assert_eq(eval(rs, c, "invalid user", a, t + 8 * SEC, NULL), 110);
+	old_hash_collider((uint32_t)ri, 78, a, sizeof(a));
+	cr_assert_eq(eval(rs, c, "invalid user", a, t + 8 * SEC, NULL), 110, "its neighbour did not count");
 	xb_corr_free(c);
 	xb_ruleset_free(rs);
 }

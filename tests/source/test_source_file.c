@@ -154,6 +154,99 @@ Test(source_file, rotation_by_copytruncate)
 	xb_source_close(s);
 }
 
+/* n syslog-like lines "TAG i ..." of about 60 bytes each */
+static void append_lines(const char *path, const char *tag, int from, int n)
+{
+	for (int i = from; i < from + n; i++) {
+		char l[128];
+
+		snprintf(l, sizeof(l), "Nov 28 07:%02d:%02d srv sshd[%d]: %s line %d of the log\n",
+			 i / 60 % 60, i % 60, 1000 + i, tag, i);
+		append(path, l);
+	}
+}
+
+/* every line read is "TAG i" for i in [from, from + n), in order, whole */
+static void expect_lines(struct xb_source *s, const char *tag, int from, int n)
+{
+	struct got g = { 0 };
+
+	cr_assert_eq(xb_source_read(s, collect, &g), 0);
+	cr_assert_eq(g.n, (size_t)n, "got %zu lines, want %d (first: %s)", g.n, n, g.n ? g.l[0] : "-");
+	for (int i = 0; i < n; i++) {
+		char want[128];
+		int k = from + i;
+
+		snprintf(want, sizeof(want), "Nov 28 07:%02d:%02d srv sshd[%d]: %s line %d of the log",
+			 k / 60 % 60, k % 60, 1000 + k, tag, k);
+		cr_assert_str_eq(g.l[i], want, "line %d", i);
+	}
+	got_free(&g);
+}
+
+/* logrotate's copytruncate: copy, then truncate in place */
+static void copytruncate(const char *path)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s.1'", path, path);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(truncate(path, 0), 0);
+}
+
+/* Truncated and written past the old end before we look again: the size
+ * alone no longer shows it. Every new line comes whole, none lost. */
+Test(source_file, copytruncate_then_quick_regrowth)
+{
+	char p[128];
+	struct xb_source *s;
+
+	snprintf(p, sizeof(p), "%s/auth.log", dir);
+	append_lines(p, "old", 0, 5);
+	cr_assert_eq(xb_source_open_file(p, true, &s), 0);
+	expect_lines(s, "old", 0, 5);
+	copytruncate(p);
+	append_lines(p, "new", 100, 12);
+	expect_lines(s, "new", 100, 12);
+	append_lines(p, "new", 112, 3);
+	expect_lines(s, "new", 112, 3);
+	/* again, from a source that started at the end of the file */
+	xb_source_close(s);
+	cr_assert_eq(xb_source_open_file(p, false, &s), 0);
+	expect(s, NULL, 0);
+	append_lines(p, "more", 200, 2);
+	expect_lines(s, "more", 200, 2);
+	copytruncate(p);
+	append_lines(p, "again", 300, 40);
+	expect_lines(s, "again", 300, 40);
+	xb_source_close(s);
+}
+
+/* A writer without O_APPEND goes on at its old offset after the truncation:
+ * the file starts with a hole. Its lines still come whole. */
+Test(source_file, copytruncate_with_a_writer_at_its_old_offset)
+{
+	char p[128];
+	struct xb_source *s;
+	FILE *f;
+	long end;
+
+	snprintf(p, sizeof(p), "%s/auth.log", dir);
+	append_lines(p, "old", 0, 4);
+	cr_assert_eq(xb_source_open_file(p, true, &s), 0);
+	expect_lines(s, "old", 0, 4);
+	f = fopen(p, "r+");
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	end = ftell(f);
+	copytruncate(p);
+	cr_assert_eq(fseek(f, end, SEEK_SET), 0);
+	fputs("Nov 28 08:00:00 srv sshd[9]: after the hole\n", f);
+	fclose(f);
+	expect(s, (const char *[]){ "Nov 28 08:00:00 srv sshd[9]: after the hole" }, 1);
+	xb_source_close(s);
+}
+
 Test(source_file, file_that_appears_later)
 {
 	char p[128];

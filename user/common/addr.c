@@ -66,6 +66,23 @@ static int parse_bare(const char *s, struct xb_addr *a)
 	return 0;
 }
 
+/*
+ * The prefix length after the slash: 1 to 3 decimal digits and nothing else
+ * (strtoul would take leading spaces, a sign and leading zeros). -EINVAL.
+ */
+static int parse_prefixlen(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+	size_t n = 0;
+
+	for (; s[n] >= '0' && s[n] <= '9'; n++)
+		v = v * 10 + (unsigned)(s[n] - '0');
+	if (n == 0 || n > 3 || s[n] || (s[0] == '0' && n > 1))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int xb_addr_parse(const char *s, struct xb_addr *a, bool mask)
 {
 	char buf[XB_ADDRSTRLEN];
@@ -82,14 +99,9 @@ int xb_addr_parse(const char *s, struct xb_addr *a, bool mask)
 	if (folded < 0)
 		return folded;
 	if (slash) {
-		char *end;
-		unsigned long p;
+		unsigned p;
 
-		if (!slash[1] || slash[1] == '-' || slash[1] == '+')
-			return -EINVAL;
-		errno = 0;
-		p = strtoul(slash + 1, &end, 10);
-		if (errno || *end)
+		if (parse_prefixlen(slash + 1, &p))
 			return -EINVAL;
 		if (folded) {
 			if (p < 96 || p > 128)
@@ -113,7 +125,8 @@ int xb_addr_parse_host(const char *s, size_t len, struct xb_addr *a)
 {
 	char buf[XB_ADDRSTRLEN];
 
-	if (len == 0 || len >= sizeof(buf))
+	/* a NUL inside the slice would cut it short into something that parses */
+	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len))
 		return -EINVAL;
 	memcpy(buf, s, len);
 	buf[len] = '\0';

@@ -5,12 +5,20 @@
  * same_source_ip - each with a ring of the last `frequency` event times, a
  * chained hash over them and an LRU list; when the pool is full the least
  * recently updated entry is reused. All memory is allocated in xb_corr_new().
+ * The hash is seeded with a secret chosen per correlator: sources are the
+ * attacker's choice (any address of an IPv6 /64), and with a known hash they
+ * could be lined up on one chain.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "common/log.h"
 #include "rules/internal.h"
+#include "xdpban.h"
 
 #define NIL UINT32_MAX
 
@@ -30,7 +38,23 @@ struct xb_correlator {
 	uint32_t nbuckets, max, used, ring_slots;
 	uint32_t lru_head, lru_tail, free_head;
 	uint64_t evictions;
+	uint64_t seed[2];       /* secret, random */
 };
+
+/* The secret: from getrandom(), else (no entropy yet, which should not
+ * happen once the system is up) from what an attacker cannot easily know. */
+static void pick_seed(struct xb_correlator *c)
+{
+	struct timespec ts;
+
+	if (getrandom(c->seed, sizeof(c->seed), GRND_NONBLOCK) == sizeof(c->seed))
+		return;
+	pr_warn("rules: no random seed for the correlation hash (%s), using the clock\n",
+		strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->seed[0] = xb_mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)c);
+	c->seed[1] = xb_mix64(c->seed[0] ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&ts);
+}
 
 int xb_corr_new(const struct xb_ruleset *rs, uint32_t max_entries, struct xb_correlator **out)
 {
@@ -41,6 +65,7 @@ int xb_corr_new(const struct xb_ruleset *rs, uint32_t max_entries, struct xb_cor
 	if (!c)
 		return -ENOMEM;
 	c->max = max_entries;
+	pick_seed(c);
 	c->ring_slots = rs->max_freq ? rs->max_freq : 1;
 	for (c->nbuckets = 16; c->nbuckets < 2 * max_entries; c->nbuckets <<= 1)
 		;
@@ -82,17 +107,32 @@ uint64_t xb_corr_evictions(const struct xb_correlator *c)
 	return c->evictions;
 }
 
-static uint32_t hash(uint32_t rule, const struct xb_addr *a)
+/* The longest hash chain: how well the hash spreads chosen keys (tests). */
+uint32_t xb_corr_longest_chain(const struct xb_correlator *c)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ rule;
-	uint64_t w[2];
+	uint32_t longest = 0;
+
+	for (uint32_t b = 0; b < c->nbuckets; b++) {
+		uint32_t n = 0;
+
+		for (uint32_t i = c->bucket[b]; i != NIL; i = c->e[i].hnext)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	return longest;
+}
+
+/* Keyed as the data plane's tables are: xb_mix64 over the seeded words. */
+static uint32_t hash(const struct xb_correlator *c, uint32_t rule, const struct xb_addr *a)
+{
+	uint64_t w[2], h;
 
 	memcpy(w, a->bytes, 16);
-	h ^= w[0] * 0xff51afd7ed558ccdULL;
-	h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= w[1] + a->family;
-	h = (h ^ (h >> 32)) * 0xff51afd7ed558ccdULL;
-	return (uint32_t)(h ^ (h >> 31));
+	h = xb_mix64(c->seed[0] ^ ((uint64_t)rule << 8) ^ a->family);
+	h = xb_mix64(h ^ w[0]);
+	h = xb_mix64(h ^ w[1] ^ c->seed[1]);
+	return (uint32_t)(h >> 32);
 }
 
 static bool key_eq(const struct centry *e, uint32_t rule, const struct xb_addr *a)
@@ -133,7 +173,7 @@ static void lru_push_front(struct xb_correlator *c, uint32_t i)
 
 static void hash_remove(struct xb_correlator *c, uint32_t i)
 {
-	uint32_t *pp = &c->bucket[hash(c->e[i].rule, &c->e[i].src) & (c->nbuckets - 1)];
+	uint32_t *pp = &c->bucket[hash(c, c->e[i].rule, &c->e[i].src) & (c->nbuckets - 1)];
 
 	while (*pp != NIL && *pp != i)
 		pp = &c->e[*pp].hnext;
@@ -172,7 +212,7 @@ void xb_corr_push(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_t
 
 	if (!c || !make_key(r, ev, &key))
 		return;
-	h = hash(ri, &key);
+	h = hash(c, ri, &key);
 	i = lookup(c, ri, &key, h);
 	if (i == NIL) {
 		if (c->free_head != NIL) {
@@ -214,7 +254,7 @@ bool xb_corr_fires(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_
 
 	if (!c || !make_key(r, ev, &key))
 		return false;
-	i = lookup(c, ri, &key, hash(ri, &key));
+	i = lookup(c, ri, &key, hash(c, ri, &key));
 	if (i == NIL)
 		return false;
 	e = &c->e[i];

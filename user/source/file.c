@@ -3,6 +3,12 @@
  * source: following a log file by path. inotify on the file (writes) and
  * on its directory (creation, renames); rotation by rename (the old file is
  * drained to its end first) and by copytruncate (read again from 0).
+ *
+ * A copytruncate shows as a file shorter than what we read, unless it grew
+ * past that again before we looked. So the file's first bytes are kept as
+ * they were read: an appended file never changes them, a truncated and
+ * rewritten one does (its first line has another time and pid). The inode
+ * change time is no help here: every append changes it too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +22,30 @@
 
 #include "common/log.h"
 #include "source/internal.h"
+
+/* Keep the first bytes of what was read so far (up to HEAD_LEN). */
+static void head_keep(struct xb_source *s)
+{
+	size_t want = s->off < HEAD_LEN ? (size_t)s->off : HEAD_LEN;
+	ssize_t n;
+
+	if (s->head_len >= want)
+		return;
+	n = pread(s->fd, s->head + s->head_len, want - s->head_len, (off_t)s->head_len);
+	if (n > 0)
+		s->head_len += (size_t)n;
+}
+
+/* Does the file still start with the bytes kept? */
+static bool head_same(const struct xb_source *s)
+{
+	char now[HEAD_LEN];
+
+	if (!s->head_len)
+		return true;
+	return pread(s->fd, now, s->head_len, 0) == (ssize_t)s->head_len &&
+	       !memcmp(now, s->head, s->head_len);
+}
 
 static void file_watch(struct xb_source *s)
 {
@@ -45,10 +75,12 @@ static int file_open_current(struct xb_source *s, bool at_end)
 	s->ino = st.st_ino;
 	s->dev = st.st_dev;
 	s->off = 0;
+	s->head_len = 0;
 	if (at_end && S_ISREG(st.st_mode)) {
 		s->off = lseek(fd, 0, SEEK_END);
 		if (s->off < 0)
 			s->off = 0;
+		head_keep(s);
 	}
 	if (s->wd_file >= 0)
 		inotify_rm_watch(s->ifd, s->wd_file);
@@ -104,18 +136,44 @@ static void drain_inotify(struct xb_source *s)
 		;
 }
 
-/* copytruncate: the file got shorter than what we read */
-static void check_truncated(struct xb_source *s)
+/*
+ * A writer without O_APPEND goes on at its old offset after a copytruncate:
+ * the file then starts with a hole (NULs). Start at its first other byte.
+ */
+static void skip_hole(struct xb_source *s)
+{
+	off_t at = lseek(s->fd, 0, SEEK_DATA);
+	char b[4096];
+	ssize_t n;
+
+	if (at < 0)
+		at = 0;
+	while ((n = pread(s->fd, b, sizeof(b), at)) > 0) {
+		ssize_t i = 0;
+
+		while (i < n && !b[i])
+			i++;
+		at += i;
+		if (i < n)
+			break;
+	}
+	s->off = lseek(s->fd, at, SEEK_SET) < 0 ? 0 : at;
+}
+
+/* copytruncate: the file is shorter than what we read, or starts with other
+ * bytes. The old file's unfinished line is handed out, as for a rename. */
+static int check_truncated(struct xb_source *s, xb_line_cb cb, void *ctx)
 {
 	struct stat st;
 
-	if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < s->off) {
-		pr_info("source %s: truncated, reading from its start\n", s->path);
-		lseek(s->fd, 0, SEEK_SET);
-		s->off = 0;
-		s->len = 0;
-		s->discard = false;
-	}
+	if (fstat(s->fd, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (st.st_size >= s->off && head_same(s))
+		return 0;
+	pr_info("source %s: truncated, reading from its start\n", s->path);
+	s->head_len = 0;
+	skip_hole(s);
+	return xb_src_flush_partial(s, cb, ctx);
 }
 
 /*
@@ -158,10 +216,12 @@ int xb_src_file_read(struct xb_source *s, xb_line_cb cb, void *ctx)
 			return 0;
 	}
 	for (int round = 0; round < 4; round++) {
-		check_truncated(s);
+		if ((err = check_truncated(s, cb, ctx)) < 0)
+			return err;
 		err = xb_src_drain_fd(s, s->fd, 0, cb, ctx);
 		if (err < 0)
 			return err;
+		head_keep(s);
 		if ((err = check_rotated(s, cb, ctx)) <= 0)
 			return err;
 	}

@@ -16,6 +16,7 @@
 struct sd_journal;
 
 #define LINE_BUF (256u << 10)   /* also the longest line handed out whole */
+#define HEAD_LEN 256            /* a followed file's first bytes kept (file.c) */
 
 struct xb_source {
 	enum xb_source_kind kind;
@@ -27,6 +28,8 @@ struct xb_source {
 	ino_t ino;
 	dev_t dev;
 	off_t off;
+	char head[HEAD_LEN];    /* files: the first bytes as we read them */
+	size_t head_len;
 	bool eof;
 	char *buf;              /* partial line, LINE_BUF bytes */
 	size_t len;
