@@ -15,8 +15,9 @@ escalation config in force and the daemon's documented rounding (whole
 seconds, rounded up). `xdpban list --json` samples are checked against it
 every second: lost (the model says banned, the map lacks it), resurrected
 (in the map after its end + TOL), a wrong end, and "expire" log lines
-after their end + TOL. The event loop's longest stall is the slowest
-answer to "status" on the control socket, asked every STATUS_EVERY s.
+more than TOL (+ SLACK for the daemon's timer) after the end it recorded.
+The event loop's longest stall is the slowest answer to "status" on the
+control socket, asked every STATUS_EVERY s; RSS is sampled every RSS_EVERY s.
 
 Bursts are never split by the driver's own actions: reloads and
 copytruncate wait until the daemon has read everything written. A kill -9
@@ -48,7 +49,8 @@ FREQ = 6                # invalid-user lines in the soak's 5712, no ignore
 TOL = 1.0               # s: allowed slack on a ban's start and end
 MARGIN = 3.0            # s: the generator keeps re-offences this far from a ban's end
 MAX_STALL = 2.0         # s: slowest allowed answer to "status"
-SLACK = 0.25            # s: the daemon's 1 s timer may run that late on a loaded machine
+MAX_DETECT = 2.0        # s: slowest allowed decision, from the write to the "ban" line
+SLACK = 0.5             # s: the daemon's 1 s timer may run that late on a loaded machine
 STATUS_EVERY = 0.5
 LIST_EVERY = 1.0
 RSS_EVERY = 2.0
@@ -323,6 +325,9 @@ class Model:
         self.recent.append(b.addr)
         if via == "log":
             self.latency.append(p - b.w)
+            if p - b.w > MAX_DETECT:
+                self.fail("slow detection", "%s offence %d decided %.2f s after it was written"
+                          % (b.addr, b.offence, p - b.w))
 
     def on_status(self, life, t, lines):
         """A status reply at t: every line up to base + lines was read."""
@@ -367,15 +372,16 @@ class Model:
             return
         b.expired = True
         self.n["log expire"] += 1
-        end = b.until if b.until is not None else b.hi     # the end the daemon recorded
         if not self.up_during(b.hi - TOL, t):
             self.n["expired while down"] += 1
             return
-        self.expire_delay = max(self.expire_delay, t - end)
-        if t > end + TOL + SLACK:
-            self.fail("late expiries", "expire %s offence %d logged %.2f s after its end" % (name, offence, t - end))
-        elif t < end - SLACK or t < b.lo - TOL:
-            self.fail("late expiries", "expire %s offence %d logged %.2f s before its end" % (name, offence, end - t))
+        # the end the daemon recorded (its "until"), else the model's bounds
+        lo, hi = (b.until, b.until) if b.until is not None else (b.lo - TOL, b.hi)
+        self.expire_delay = max(self.expire_delay, t - hi)
+        if t > hi + TOL + SLACK:
+            self.fail("late expiries", "expire %s offence %d logged %.2f s after its end" % (name, offence, t - hi))
+        elif t < lo - SLACK:
+            self.fail("late expiries", "expire %s offence %d logged %.2f s before its end" % (name, offence, lo - t))
 
     # -- kill -9 and restarts
 
@@ -1013,25 +1019,33 @@ class Soak:
     def rss_checks(self):
         """Per lifetime: after the warm-up its peak stays within RSS_MARGIN_KB
         of the warm-up's peak; across lifetimes: none above the first's
-        peak + RSS_MARGIN_KB. VmRSS and RssAnon (the heap) alike."""
+        peak + RSS_MARGIN_KB. VmRSS and RssAnon (the heap) alike. Returns
+        the largest growth after a warm-up, (VmRSS, RssAnon) in kB."""
         warm = min(60.0, self.opt.seconds / 4)
         lives = [life for life in self.daemon.lives if life.rss]
+        growth = [0, 0]
+        with open(os.path.join(self.opt.dir, "rss.log"), "w") as f:
+            for life in lives:
+                f.writelines("%d %.1f %d %d\n" % ((life.n,) + s) for s in life.rss)
         for life in lives:
             before = [s for s in life.rss if s[0] <= warm]
             after = [s for s in life.rss if s[0] > warm]
             for k, name in ((1, "VmRSS"), (2, "RssAnon")):
-                if before and after and max(s[k] for s in after) > max(s[k] for s in before) + RSS_MARGIN_KB:
-                    self.model.fail("rss", "daemon #%d: %s %d kB after %.0f s, %d kB in the first %.0f s"
-                                    % (life.n, name, max(s[k] for s in after), warm,
-                                       max(s[k] for s in before), warm))
-                if life is not lives[0] and max(s[k] for s in life.rss) > \
-                        max(s[k] for s in lives[0].rss) + RSS_MARGIN_KB:
+                peak = max(s[k] for s in life.rss)
+                if before and after:
+                    g = max(s[k] for s in after) - max(s[k] for s in before)
+                    growth[k - 1] = max(growth[k - 1], g)
+                    if g > RSS_MARGIN_KB:
+                        self.model.fail("rss", "daemon #%d: %s grew by %d kB after its first %.0f s"
+                                        % (life.n, name, g, warm))
+                first = max(s[k] for s in lives[0].rss)
+                if life is not lives[0] and peak > first + RSS_MARGIN_KB:
                     self.model.fail("rss", "daemon #%d: %s peak %d kB, the first daemon's %d kB"
-                                    % (life.n, name, max(s[k] for s in life.rss),
-                                       max(s[k] for s in lives[0].rss)))
+                                    % (life.n, name, peak, first))
+        return growth
 
     def report(self):
-        self.rss_checks()
+        growth = self.rss_checks()
         m, d, secs = self.model, self.daemon, self.t_stop - self.t_act_first
         lat = sorted(m.latency) or [0.0]
         pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
@@ -1062,9 +1076,12 @@ class Soak:
             ("rotations (rename/copytruncate)", "{} ({}/{})".format(
                 self.n["rotations"], self.n["rotations by rename"], self.n["rotations by copytruncate"])),
             ("max RSS per lifetime, MiB (VmRSS/RssAnon)", rss),
+            ("RSS growth after the first %.0f s, max (VmRSS/RssAnon)" % min(60.0, self.opt.seconds / 4),
+             "%d / %d kB (limit %d kB)" % (growth[0], growth[1], RSS_MARGIN_KB)),
             ("max status latency", "%.3f s (limit %.1f s)" % (max(l.max_status for l in d.lives), MAX_STALL)),
             ("expire line after the recorded end, max", "%.3f s (limit %.2f s)" % (m.expire_delay, TOL + SLACK)),
-            ("detection latency p50/p99/max", "%.3f / %.3f / %.3f s" % (pct(0.5), pct(0.99), lat[-1])),
+            ("detection latency p50/p99/max", "%.3f / %.3f / %.3f s (limit %.1f s)"
+             % (pct(0.5), pct(0.99), lat[-1], MAX_DETECT)),
             ("list samples (slowest)", "%d (%.2f s)" % (m.n["list samples"], self.max_list)),
             ("daemon errors (status)", str(errors)),
             ("lost", str(m.fails["lost"])),

@@ -45,7 +45,7 @@ python3 "$TOP/scripts/soak.py" --ns "$NS" --iface xbs0 --dir "$T" \
 rc=$?
 if [ "$rc" != 0 ] || [ "${SOAK_KEEP:-0}" = 1 ]; then
 	rm -rf "$BUILD/soak-last" && mkdir -p "$BUILD/soak-last" &&
-		cp "$T"/daemon.log "$T"/xdpban.conf "$T"/local_rules.xml "$T"/report.txt \
+		cp "$T"/daemon.log "$T"/rss.log "$T"/xdpban.conf "$T"/local_rules.xml "$T"/report.txt \
 			"$BUILD/soak-last/" 2>/dev/null
 	echo "soak: the run's files are in $BUILD/soak-last"
 fi
