@@ -157,6 +157,13 @@ bench-traffic:
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)BUILD=$(BUILD) scripts/bench-traffic.sh
 
+# The daemon under a sustained attack with restarts (SOAK_SECONDS, default 600).
+.PHONY: soak
+soak:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/soak.sh
+
 demo:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory all
