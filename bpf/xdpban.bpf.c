@@ -156,82 +156,76 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_lis
 }
 
 /*
- * Probing: the first XB_PROBE_INLINE slots are read inline (enough for
- * nearly every lookup at the table's load), the rest, up to XB_PROBE_MAX,
- * in a bpf_loop so the verifier walks the loop body once, not a thousand
- * times. Both stop at an EMPTY slot.
+ * Probing (xdpban.h: xb_step4/6, one lookup): the first XB_PROBE_INLINE
+ * slots are read inline (enough for nearly every lookup at the table's
+ * load), the rest, up to XB_PROBE_MAX, in a bpf_loop so the verifier walks
+ * the loop body once, not a thousand times. A probe that missed while a
+ * writer moved bans is made again, XB_PROBE_TRIES in all.
  */
 
-/* The state is read first, once, and before the key: userspace writes the
- * key before it publishes LIVE, so a LIVE state read here vouches for the
- * key read after it (x86 keeps loads in order; volatile keeps the compiler
- * from merging or reordering them). */
-static __always_inline __u32 slot_state(const __u32 *state)
-{
-	return *(const volatile __u32 *)state;
-}
-
-/* Slot step of a probe that started (after the inline part) at start; the
- * callback leaves its state alone until it stops, so the verifier sees the
- * loop converge. */
-static __always_inline __u32 tail_slot(__u32 start, __u64 step, __u32 n)
-{
-	__u32 i = start + (__u32)step;
-
-	return i >= n ? i - n : i;
-}
-
+/* The bpf_loop part of a probe. Its callback leaves the state alone until
+ * it stops, so the verifier sees the loop converge. */
 struct probe4 {
 	__u32 addr, start, n, found, at;
 };
 
 static long probe4_step(__u64 step, struct probe4 *p)
 {
-	__u32 i = tail_slot(p->start, step, p->n), st;
+	__u32 i = xb_slot_step(p->start, step, p->n);
 	struct xb_slot4 *s = bpf_map_lookup_elem(&ban4, &i);
+	enum xb_step r = s ? xb_step4(s, p->addr) : XB_STEP_MISS;
 
-	if (!s)
-		return 1;
-	st = slot_state(&s->state);
-	if (st == XB_SLOT_EMPTY)
-		return 1;
-	if (st == XB_SLOT_LIVE && s->addr == p->addr) {
+	if (r == XB_STEP_HIT) {
 		p->found = 1;
 		p->at = i;
-		return 1;
 	}
-	return 0;
+	return r != XB_STEP_NEXT;
+}
+
+static __always_inline struct xb_ban *probe4(struct probe4 *p, __u32 i)
+{
+	struct xb_slot4 *s;
+
+	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
+		enum xb_step r;
+
+		s = bpf_map_lookup_elem(&ban4, &i);
+		if (!s)
+			return NULL;
+		r = xb_step4(s, p->addr);
+		if (r == XB_STEP_HIT)
+			return &s->ban;
+		if (r == XB_STEP_MISS)
+			return NULL;
+		i = xb_slot_next(i, p->n);
+	}
+	if (p->n <= XB_PROBE_INLINE)
+		return NULL;    /* the whole table was probed */
+	p->start = i;
+	p->found = 0;
+	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe4_step, p, 0);
+	if (!p->found)
+		return NULL;
+	s = bpf_map_lookup_elem(&ban4, &p->at);
+	return s ? &s->ban : NULL;
 }
 
 static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr)
 {
 	struct probe4 p = { .addr = addr, .n = c->nslots4 };
-	struct xb_slot4 *s;
-	__u32 i, st;
+	struct xb_ban *b = NULL;
+	__u32 home, moves;
 
 	if (!p.n)
 		return NULL;
-	i = xb_home(xb_hash4(addr, c->seed), p.n);
-	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
-		s = bpf_map_lookup_elem(&ban4, &i);
-		if (!s)
-			return NULL;
-		st = slot_state(&s->state);
-		if (st == XB_SLOT_EMPTY)
-			return NULL;
-		if (st == XB_SLOT_LIVE && s->addr == addr)
-			return &s->ban;
-		if (++i >= p.n)
-			i = 0;
+	home = xb_home(xb_hash4(addr, c->seed), p.n);
+	for (int try = 0; try < XB_PROBE_TRIES; try++) {
+		moves = xb_moves(c);
+		b = probe4(&p, home);
+		if (b || !xb_probe_stale(c, moves))
+			break;
 	}
-	if (p.n <= XB_PROBE_INLINE)
-		return NULL;    /* the whole table was probed */
-	p.start = i;
-	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe4_step, &p, 0);
-	if (!p.found)
-		return NULL;
-	s = bpf_map_lookup_elem(&ban4, &p.at);
-	return s ? &s->ban : NULL;
+	return b;
 }
 
 struct probe6 {
@@ -239,62 +233,63 @@ struct probe6 {
 	__u32 start, n, found, at;
 };
 
-static __always_inline bool same6(const struct xb_slot6 *s, __u64 hi, __u64 lo)
-{
-	__u64 shi, slo;
-
-	__builtin_memcpy(&shi, s->addr.addr, 8);
-	__builtin_memcpy(&slo, s->addr.addr + 8, 8);
-	return shi == hi && slo == lo;
-}
-
 static long probe6_step(__u64 step, struct probe6 *p)
 {
-	__u32 i = tail_slot(p->start, step, p->n), st;
+	__u32 i = xb_slot_step(p->start, step, p->n);
 	struct xb_slot6 *s = bpf_map_lookup_elem(&ban6, &i);
+	enum xb_step r = s ? xb_step6(s, p->hi, p->lo) : XB_STEP_MISS;
 
-	if (!s)
-		return 1;
-	st = slot_state(&s->state);
-	if (st == XB_SLOT_EMPTY)
-		return 1;
-	if (st == XB_SLOT_LIVE && same6(s, p->hi, p->lo)) {
+	if (r == XB_STEP_HIT) {
 		p->found = 1;
 		p->at = i;
-		return 1;
 	}
-	return 0;
+	return r != XB_STEP_NEXT;
+}
+
+static __always_inline struct xb_ban *probe6(struct probe6 *p, __u32 i)
+{
+	struct xb_slot6 *s;
+
+	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
+		enum xb_step r;
+
+		s = bpf_map_lookup_elem(&ban6, &i);
+		if (!s)
+			return NULL;
+		r = xb_step6(s, p->hi, p->lo);
+		if (r == XB_STEP_HIT)
+			return &s->ban;
+		if (r == XB_STEP_MISS)
+			return NULL;
+		i = xb_slot_next(i, p->n);
+	}
+	if (p->n <= XB_PROBE_INLINE)
+		return NULL;
+	p->start = i;
+	p->found = 0;
+	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe6_step, p, 0);
+	if (!p->found)
+		return NULL;
+	s = bpf_map_lookup_elem(&ban6, &p->at);
+	return s ? &s->ban : NULL;
 }
 
 static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo)
 {
 	struct probe6 p = { .hi = hi, .lo = lo, .n = c->nslots6 };
-	struct xb_slot6 *s;
-	__u32 i, st;
+	struct xb_ban *b = NULL;
+	__u32 home, moves;
 
 	if (!p.n)
 		return NULL;
-	i = xb_home(xb_hash6w(hi, lo, c->seed), p.n);
-	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
-		s = bpf_map_lookup_elem(&ban6, &i);
-		if (!s)
-			return NULL;
-		st = slot_state(&s->state);
-		if (st == XB_SLOT_EMPTY)
-			return NULL;
-		if (st == XB_SLOT_LIVE && same6(s, p.hi, p.lo))
-			return &s->ban;
-		if (++i >= p.n)
-			i = 0;
+	home = xb_home(xb_hash6w(hi, lo, c->seed), p.n);
+	for (int try = 0; try < XB_PROBE_TRIES; try++) {
+		moves = xb_moves(c);
+		b = probe6(&p, home);
+		if (b || !xb_probe_stale(c, moves))
+			break;
 	}
-	if (p.n <= XB_PROBE_INLINE)
-		return NULL;
-	p.start = i;
-	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe6_step, &p, 0);
-	if (!p.found)
-		return NULL;
-	s = bpf_map_lookup_elem(&ban6, &p.at);
-	return s ? &s->ban : NULL;
+	return b;
 }
 
 static __always_inline int check4(__u64 *st, const struct xb_ctl *c, struct iphdr *ip, __u64 len)

@@ -75,17 +75,18 @@ struct xb_ban {
  * and value in one place (one cache miss, not two, on a large table).
  *
  * Userspace is the only writer (struct xb_tab, under a lock on the pin
- * directory); the program only reads slots and adds to a ban's counters. A
- * writer fills a slot's fields first and makes it LIVE last; removal turns a
- * slot DEAD (a tombstone: probes go on past it, inserts reuse it), so a
- * reader never misses a ban that stays in the table -- except for an instant
- * while a sweep's compaction moves it nearer its home (user/bantab.c).
+ * directory); the program only reads slots and adds to a ban's counters.
+ * How the two stay right while a writer moves bans around (the stores a
+ * writer makes, in which order, and why a lookup never misses a ban that
+ * stays in the table) is in user/dataplane/bantab.h; the reader's side is
+ * here, below struct xb_ctl, shared by the program and the tests.
  */
 #define XB_SLOT_EMPTY 0                 /* never used: ends every probe */
 #define XB_SLOT_LIVE  1
 #define XB_SLOT_DEAD  2
 #define XB_PROBE_MAX  1024              /* longest probe; inserts never go further */
 #define XB_PROBE_INLINE 8               /* probes the program makes before its bpf_loop */
+#define XB_PROBE_TRIES 3                /* probes of one lookup while bans are being moved */
 
 struct xb_slot4 {
 	__u32 addr;                     /* network order */
@@ -190,7 +191,7 @@ struct xb_ctl {
 	__u32 flags;                    /* XB_CTL_*, derived from the maps after every change */
 	__u32 nslots4;                  /* slots of ban4 (its max_entries); 0: not set up */
 	__u32 nslots6;
-	__u32 pad;
+	__u32 moves;                    /* bans moved (or copies dropped) so far: bantab.h */
 	__u64 seed;                     /* hash seed, random, chosen when the maps are made */
 	__u32 live4, dead4;             /* slots LIVE and DEAD in ban4 (userspace's count) */
 	__u32 live6, dead6;
@@ -199,6 +200,72 @@ struct xb_ctl {
 #define XB_CTL_PFX6 (1u << 1)           /* pfx6 holds at least one entry */
 #define XB_CTL_ALLOW4 (1u << 2)         /* allow4 holds at least one entry */
 #define XB_CTL_ALLOW6 (1u << 3)         /* allow6 holds at least one entry */
+
+/*
+ * A lookup, the reader's side of the tables (bantab.h has the whole
+ * protocol): note ctl's moves, probe from the home slot with xb_step4/6
+ * until a hit or an EMPTY slot; a probe that missed while moves changed may
+ * have missed a ban being moved, so probe again (XB_PROBE_TRIES in all).
+ * Every load is made once, where it stands, in this order: the state of a
+ * slot before its key, moves before and after the slots.
+ */
+#define XB_READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+
+enum xb_step {
+	XB_STEP_NEXT,                   /* not here: go on to the next slot */
+	XB_STEP_MISS,                   /* an EMPTY slot ends the probe */
+	XB_STEP_HIT,
+};
+
+XB_INLINE enum xb_step xb_step4(const struct xb_slot4 *s, __u32 addr)
+{
+	__u32 st = XB_READ_ONCE(s->state);
+
+	if (st == XB_SLOT_EMPTY)
+		return XB_STEP_MISS;
+	if (st == XB_SLOT_LIVE && XB_READ_ONCE(s->addr) == addr)
+		return XB_STEP_HIT;
+	return XB_STEP_NEXT;
+}
+
+/* hi, lo: the address's two 64-bit halves as they sit in memory. */
+typedef __u64 __attribute__((may_alias)) xb_u64_alias;
+
+XB_INLINE enum xb_step xb_step6(const struct xb_slot6 *s, __u64 hi, __u64 lo)
+{
+	const volatile xb_u64_alias *w = (const volatile xb_u64_alias *)s->addr.addr;
+	__u32 st = XB_READ_ONCE(s->state);
+
+	if (st == XB_SLOT_EMPTY)
+		return XB_STEP_MISS;
+	if (st == XB_SLOT_LIVE && w[0] == hi && w[1] == lo)
+		return XB_STEP_HIT;
+	return XB_STEP_NEXT;
+}
+
+/* The slot after i, and the step-th slot from start, in a table of n. */
+XB_INLINE __u32 xb_slot_next(__u32 i, __u32 n)
+{
+	return i + 1 >= n ? 0 : i + 1;
+}
+
+XB_INLINE __u32 xb_slot_step(__u32 start, __u64 step, __u32 n)
+{
+	__u32 i = start + (__u32)step;
+
+	return i >= n ? i - n : i;
+}
+
+XB_INLINE __u32 xb_moves(const struct xb_ctl *c)
+{
+	return XB_READ_ONCE(c->moves);
+}
+
+/* After a probe that missed: did a writer move bans meanwhile? */
+XB_INLINE int xb_probe_stale(const struct xb_ctl *c, __u32 moves_before)
+{
+	return xb_moves(c) != moves_before;
+}
 
 /* Global per-CPU counters: indexes into struct xb_stats, the one value of XB_MAP_STATS. */
 enum xb_stat {

@@ -788,3 +788,32 @@ Test(xdp, ipv6_probe_past_the_inline_slots)
 	cr_assert_eq(run(&f), XDP_PASS_V);
 	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
 }
+
+/* A writer killed inside a move (bantab.h) leaves two LIVE copies of a ban:
+ * the program stops at the first (its counters count), and after an unban
+ * neither drops. */
+Test(xdp, two_copies_of_a_ban_first_counts_unban_removes_both)
+{
+	uint32_t a[RUN_KEYS], home = same_home4(a);
+	struct xb_slot4 *s = (struct xb_slot4 *)tab4.slots;
+	char str[INET_ADDRSTRLEN];
+	struct xb_ban v = {};
+	struct frame f;
+
+	cr_assert_eq(xb_tab_put(&tab4, &a[0], &v, NULL), 0);
+	cr_assert_eq(xb_tab_put(&tab4, &a[1], &v, NULL), 0);
+	cr_assert_eq(xb_tab_del(&tab4, &a[0]), 0);
+	/* a[1] sits at home + 1; its copy goes in home, published last. */
+	cr_assert_eq(s[(home + 1) % tab4.nslots].addr, a[1]);
+	s[home].addr = a[1];
+	s[home].ban = s[(home + 1) % tab4.nslots].ban;
+	__atomic_store_n(&s[home].state, XB_SLOT_LIVE, __ATOMIC_RELEASE);
+
+	build(&f, inet_ntop(AF_INET, &a[1], str, sizeof(str)), 0, 5);
+	cr_assert_eq(run(&f), XDP_DROP_V);
+	cr_expect_eq(s[home].ban.packets, 1, "the first copy counts");
+	cr_expect_eq(s[(home + 1) % tab4.nslots].ban.packets, 0);
+	cr_assert_eq(xb_tab_del(&tab4, &a[1]), 0);
+	cr_assert_eq(run(&f), XDP_PASS_V, "a copy survived the unban");
+	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
+}

@@ -6,8 +6,10 @@
  * limit, sweep and its tidying, foreach, what xb_tab_map refuses, the ctl
  * seed, and randomised operations against a reference. Placement is also
  * checked with a copy of the XDP program's probe (find4/find6) and through
- * the bpf() syscall, i.e. as the kernel sees the slots; and that tombstones
- * do not pile up under churn (compaction and reclaim in sweeps).
+ * the bpf() syscall, i.e. as the kernel sees the slots; that tombstones
+ * do not pile up under churn (compaction and reclaim in sweeps); and the two
+ * copies of a ban a writer killed inside a move leaves. (Readers racing the
+ * writer: test_bantab_race.c.)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -665,7 +667,12 @@ static void sweep(int fam)
 	keys_at(fam, h, c, 5, &cur);
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(put(fam, &c[i], i == 1 || i == 4 ? 50 : 0, NULL), 0);
+	must_find(fam, &c[2])->packets = 11;
+	must_find(fam, &c[3])->bytes = 1300;
 	cr_assert_eq(xb_tab_sweep(tab(fam), 60), 2);
+	/* Moved with what the program had counted. */
+	cr_assert_eq(must_find(fam, &c[2])->packets, 11);
+	cr_assert_eq(must_find(fam, &c[3])->bytes, 1300);
 	/* c2 and c3 move back over c1's tombstone (compaction); what is left
 	 * behind them leads to nothing and is emptied. */
 	cr_assert(slot_live_with(fam, h + 1, &c[2]));
@@ -754,6 +761,167 @@ static void foreach(int fam)
 
 Test(bantab, foreach4) { foreach(4); }
 Test(bantab, foreach6) { foreach(6); }
+
+/* --- a writer killed inside a move ------------------------------------------ */
+
+static struct xb_ban *ban_at(int fam, __u32 i)
+{
+	const struct xb_tab *t = tab(fam);
+
+	return (struct xb_ban *)(t->slots + i * t->slot_sz +
+				 (fam == 4 ? offsetof(struct xb_slot4, ban)
+					   : offsetof(struct xb_slot6, ban)));
+}
+
+/*
+ * A move publishes a copy of the ban (counters from zero) in a DEAD slot
+ * nearer its home and only then retires the original: a writer killed in
+ * between (kill -9) leaves two LIVE copies. killed_move() makes that state by hand:
+ * k[0..2] on one run from home h, k[0] removed, then k[1]'s copy in h; the
+ * program's counts on the original are (7, 700), on the copy (3, 300), on
+ * k[2] (5, 500). Returns h.
+ */
+static __u32 killed_move(int fam, union key k[3])
+{
+	const __u32 h = 30;
+	struct xb_tab *t = tab(fam);
+	__u64 cur = 0;
+	struct xb_ban *b;
+
+	open_tabs(fam == 4 ? 96 : 0, fam == 6 ? 96 : 0, SEED);
+	keys_at(fam, h, k, 3, &cur);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(put(fam, &k[i], 0, NULL), 0);
+	cr_assert(slot_live_with(fam, h + 1, &k[1]));
+	b = must_find(fam, &k[1]);
+	b->packets = 7, b->bytes = 700;
+	b = must_find(fam, &k[2]);
+	b->packets = 5, b->bytes = 500;
+	cr_assert_eq(xb_tab_del(t, &k[0]), 0);
+	memcpy(t->slots + h * t->slot_sz, t->slots + (h + 1) * t->slot_sz, t->slot_sz);
+	b = ban_at(fam, h);
+	b->packets = 3, b->bytes = 300;
+	cr_assert(slot_live_with(fam, h, &k[1]));
+	cr_assert(slot_live_with(fam, h + 1, &k[1]));
+	/* The program stops at the first copy. */
+	cr_assert_eq(must_find(fam, &k[1]), b);
+	return h;
+}
+
+static int live_copies(int fam, const union key *k)
+{
+	int n = 0;
+
+	for (__u32 i = 0; i < tab(fam)->nslots; i++)
+		n += slot_live_with(fam, i, k);
+	return n;
+}
+
+/* Unban removes both copies: no later lookup finds the second. */
+static void dup_del(int fam)
+{
+	union key k[3];
+	struct xb_ban *b;
+
+	killed_move(fam, k);
+	cr_assert_eq(xb_tab_del(tab(fam), &k[1]), 0);
+	cr_assert_eq(live_copies(fam, &k[1]), 0, "a copy of the unbanned address is LIVE");
+	must_miss(fam, &k[1]);
+	cr_assert_eq(xb_tab_del(tab(fam), &k[1]), -ENOENT);
+	/* The ban behind them is untouched, its counters too. */
+	b = must_find(fam, &k[2]);
+	cr_assert_eq(b->packets, 5);
+	cr_assert_eq(b->bytes, 500);
+	/* The killed writer left the counts wrong; the next sweep recounts. */
+	cr_assert_eq(xb_tab_sweep(tab(fam), 1), 0);
+	check_counts(fam, 1, dead_of(fam));
+	must_miss(fam, &k[1]);
+	cr_assert_eq(must_find(fam, &k[2])->packets, 5);
+}
+
+Test(bantab, killed_move_unban_removes_both_copies4) { dup_del(4); }
+Test(bantab, killed_move_unban_removes_both_copies6) { dup_del(6); }
+
+struct listed {
+	int fam, calls, hits;
+	union key k;
+};
+
+static int count_listed(const void *key, const struct xb_ban *b, void *ctx)
+{
+	struct listed *l = ctx;
+
+	l->calls++;
+	l->hits += !memcmp(key, &l->k, l->fam == 4 ? 4 : 16);
+	return 0;
+}
+
+/* foreach lists the ban once; a sweep keeps the first copy, with the
+ * counts of both, and drops the other. */
+static void dup_sweep(int fam)
+{
+	union key k[3];
+	__u32 h = killed_move(fam, k);
+	struct listed l = { .fam = fam, .k = k[1] };
+	struct xb_ban *b;
+
+	cr_assert_eq(xb_tab_foreach(tab(fam), count_listed, &l), 0);
+	cr_assert_eq(l.hits, 1, "listed %d times", l.hits);
+	cr_assert_eq(l.calls, 2);
+
+	cr_assert_eq(xb_tab_sweep(tab(fam), 1), 0, "nothing expired");
+	cr_assert_eq(live_copies(fam, &k[1]), 1);
+	cr_assert(slot_live_with(fam, h, &k[1]), "the first copy is the one kept");
+	b = must_find(fam, &k[1]);
+	cr_assert_eq(b->packets, 10, "packets %llu", (unsigned long long)b->packets);
+	cr_assert_eq(b->bytes, 1000);
+	b = must_find(fam, &k[2]);
+	cr_assert_eq(b->packets, 5);
+	cr_assert_eq(b->bytes, 500);
+	check_counts(fam, 2, dead_of(fam));
+}
+
+Test(bantab, killed_move_sweep_keeps_one_copy4) { dup_sweep(4); }
+Test(bantab, killed_move_sweep_keeps_one_copy6) { dup_sweep(6); }
+
+/* Re-armed after the kill (only the first copy changes), the ban outlives
+ * the stale copy's deadline; the sweep that drops the copy keeps its counts. */
+static void dup_rearm(int fam)
+{
+	union key k[3];
+	__u32 h = killed_move(fam, k);
+	bool created = true;
+	struct xb_ban *b;
+
+	ban_at(fam, h)->expires = ban_at(fam, h + 1)->expires = 100;
+	cr_assert_eq(put(fam, &k[1], 0, &created), 0);
+	cr_assert_not(created);
+	cr_assert_eq(xb_tab_sweep(tab(fam), 200), 0, "a live ban was swept");
+	b = must_find(fam, &k[1]);
+	cr_assert_eq(b->expires, 0);
+	cr_assert_eq(b->packets, 10);
+	cr_assert_eq(live_copies(fam, &k[1]), 1);
+}
+
+Test(bantab, killed_move_rearmed_ban_outlives_its_copy4) { dup_rearm(4); }
+Test(bantab, killed_move_rearmed_ban_outlives_its_copy6) { dup_rearm(6); }
+
+/* Both copies past their deadline go together, counted once. */
+static void dup_expire(int fam)
+{
+	union key k[3];
+	__u32 h = killed_move(fam, k);
+
+	ban_at(fam, h)->expires = ban_at(fam, h + 1)->expires = 100;
+	cr_assert_eq(xb_tab_sweep(tab(fam), 200), 1);
+	must_miss(fam, &k[1]);
+	cr_assert_eq(live_copies(fam, &k[1]), 0);
+	cr_assert_eq(must_find(fam, &k[2])->packets, 5);
+	check_counts(fam, 1, dead_of(fam));
+}
+
+Test(bantab, killed_move_expired_copies_go_together4) { dup_expire(4); }
+Test(bantab, killed_move_expired_copies_go_together6) { dup_expire(6); }
 
 /* --- mapping -------------------------------------------------------------- */
 

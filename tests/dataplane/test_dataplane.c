@@ -295,6 +295,54 @@ Test(dataplane, full_map_is_enospc_and_nothing_evicted)
 	cr_expect_eq(xb_dp_ban(dp, &a, &perm), 0);
 }
 
+/* A full prefix trie first gives up its expired prefixes, never a live one. */
+static void full_prefix_map(int fam)
+{
+	struct xb_dp_opts o = { .pin_dir = dir, .max_bans = 64, .max_prefix = 4, .max_allow = 16 };
+	struct xb_ban_req old = { .expires = xb_now_mono_ns() - 1, .flags = XB_BAN_F_DAEMON };
+	struct xb_ban_req live = { .expires = xb_now_mono_ns() + 3600 * NSEC_PER_SEC };
+	struct xb_addr p[7], single = A(fam == 4 ? "198.18.9.9" : "2001:db8:9::9");
+	struct xb_ban b;
+	char s[64];
+
+	for (int i = 0; i < 7; i++) {
+		if (fam == 4)
+			snprintf(s, sizeof(s), "198.18.%d.0/24", i + 1);
+		else
+			snprintf(s, sizeof(s), "2001:db8:%x::/48", i + 1);
+		p[i] = A(s);
+	}
+	cr_assert_eq(xb_dp_open(&o, &dp), 0);
+	cr_assert_eq(xb_dp_ban(dp, &single, &old), 0);
+	/* Full: two expired, two live. */
+	cr_assert_eq(xb_dp_ban(dp, &p[0], &old), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p[1], &live), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p[2], &old), 0);
+	cr_assert_eq(xb_dp_ban(dp, &p[3], &perm), 0);
+	/* The expired ones make room, one sweep for both. */
+	cr_assert_eq(xb_dp_ban(dp, &p[4], &live), 0, "a full trie with expired entries");
+	cr_expect_eq(xb_dp_lookup(dp, &p[0], &b), -ENOENT);
+	cr_expect_eq(xb_dp_lookup(dp, &p[2], &b), -ENOENT);
+	cr_assert_eq(xb_dp_ban(dp, &p[5], &perm), 0);
+	/* Full of live bans: refused, nothing evicted. */
+	cr_assert_eq(xb_dp_ban(dp, &p[6], &perm), -ENOSPC);
+	cr_expect_eq(xb_dp_lookup(dp, &p[6], &b), -ENOENT);
+	for (int i = 1; i < 6; i++)
+		if (i != 2)
+			cr_expect_eq(xb_dp_lookup(dp, &p[i], &b), 0, "prefix %d evicted", i);
+	cr_expect_eq(xb_dp_lookup(dp, &p[1], &b), 0);
+	cr_expect_eq(b.expires, live.expires);
+	/* Re-arming a live prefix still works when full; exact bans untouched
+	 * (even an expired one: only prefixes were swept). */
+	cr_expect_eq(xb_dp_ban(dp, &p[3], &live), 0);
+	cr_expect_eq(xb_dp_lookup(dp, &single, &b), 0);
+	cr_expect_eq(ctl_flags() & (fam == 4 ? XB_CTL_PFX4 : XB_CTL_PFX6),
+		     fam == 4 ? XB_CTL_PFX4 : XB_CTL_PFX6);
+}
+
+Test(dataplane, full_prefix_map_sweeps_expired_first4) { full_prefix_map(4); }
+Test(dataplane, full_prefix_map_sweeps_expired_first6) { full_prefix_map(6); }
+
 Test(dataplane, pinned_capacity_wins_over_later_options)
 {
 	struct xb_addr a;

@@ -77,6 +77,22 @@ static int ban_pfx(int fd, const union xb_key *k, const struct xb_ban *v, bool *
 	return -EAGAIN;
 }
 
+/* A prefix ban, under the lock. A full trie first gives up its expired
+ * prefixes (never a live one) and tries again. */
+static int ban_prefix(struct xb_dp *dp, const struct xb_addr *a, int fd, const union xb_key *k,
+		      const struct xb_ban *v, bool *created)
+{
+	int err = ban_pfx(fd, k, v, created);
+	size_t n = 0;
+
+	if ((err == -ENOSPC || err == -E2BIG) &&
+	    !dp_sweep_pfx(dp, a->family, xb_now_mono_ns(), &n) && n) {
+		pr_debug("xdpban: prefix ban map full: %zu expired prefix bans removed\n", n);
+		err = ban_pfx(fd, k, v, created);
+	}
+	return err;
+}
+
 /* An exact ban, under the lock. A full table first gives up its expired
  * bans (never a live one) and tries again. */
 static int ban_exact(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban *v,
@@ -112,14 +128,14 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 		return -EPERM;
 	ban_value(req, &v);
 	dp_lock(dp);
-	err = prefix ? ban_pfx(fd, &k, &v, &created) : ban_exact(dp, a, &v, &created);
+	err = prefix ? ban_prefix(dp, a, fd, &k, &v, &created) : ban_exact(dp, a, &v, &created);
+	if (prefix)
+		dp_ctl_refresh(dp);     /* also after a sweep of a full trie */
 	if (!err) {
 		if (req->reason)
 			meta_set(dp, a, req->reason);
 		else if (created)
 			meta_del(dp, a);        /* a stale reason of an earlier ban */
-		if (prefix)
-			dp_ctl_refresh(dp);
 	} else {
 		err = full_error(dp, prefix, err);
 	}

@@ -3,12 +3,10 @@
  * bantab.c - the exact-ban hash tables, written through mmap.
  *
  * The XDP program probes from an address's home slot (xb_home of its seeded
- * hash) to the first EMPTY slot. Publication order is what keeps a
- * concurrent reader right: a new ban's key and value are stored before its
- * state turns LIVE (release store), a removed ban turns DEAD with one store,
- * and a DEAD slot only becomes EMPTY when no LIVE key's probe run passes
- * through it (reclaim). Under churn tombstones would otherwise pile up until
- * every miss walks XB_PROBE_MAX slots, so sweeps also compact (see there).
+ * hash) to the first EMPTY slot. The order of the stores below is what keeps
+ * a concurrent reader right (bantab.h: the protocol). Under churn tombstones
+ * would pile up until every miss walks XB_PROBE_MAX slots, so sweeps also
+ * compact: move bans nearer their home, then empty what no probe needs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -159,9 +157,9 @@ static uint32_t next(const struct xb_tab *t, uint32_t i)
 }
 
 /*
- * Walk key's probe run as the program does. Returns the LIVE slot holding
- * key, or -ENOENT; *free gets the first DEAD or EMPTY slot on the way (the
- * insertion point), or -1 if the run is XB_PROBE_MAX long and full.
+ * Walk key's probe run as the program does. Returns the first LIVE slot
+ * holding key, or -ENOENT; *free gets the first DEAD or EMPTY slot on the
+ * way (the insertion point), or -1 if the run is XB_PROBE_MAX long and full.
  */
 static int64_t probe(const struct xb_tab *t, const void *key, int64_t *free)
 {
@@ -192,30 +190,102 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key)
 	return i < 0 ? NULL : ban(t, (uint32_t)i);
 }
 
+/* --- the writer's stores (bantab.h: the protocol) ------------------------- */
+
+static void publish(struct xb_tab *t, uint32_t i, const void *key, const struct xb_ban *v)
+{
+	memcpy(key_of(t, i), key, key_sz(t));
+	*ban(t, i) = *v;
+	__atomic_store_n(state(t, i), XB_SLOT_LIVE, __ATOMIC_RELEASE);
+}
+
+static void retire(struct xb_tab *t, uint32_t i)
+{
+	__atomic_store_n(state(t, i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+}
+
 /*
- * Move each LIVE key back to the first DEAD slot of its own probe run: the
- * copy turns LIVE before the old slot turns DEAD, so a probe finds one of
- * them -- except one that passed the new slot just before it was published
- * and reaches the old one just after it was retired (a window of a few
- * stores; that frame passes). Counter increments landing on the old slot in
- * that window are lost.
+ * Retire slot p, a copy of the ban whose first copy is in slot first:
+ * moves changes before the retirement, so a reader that passed first before
+ * it was published and reaches p after probes again. The counters p had
+ * (the program's adds landing on p after this are lost) go to first.
  */
+static void drop_copy(struct xb_tab *t, uint32_t p, uint32_t first)
+{
+	struct xb_ban *from = ban(t, p), *to = ban(t, first);
+
+	__atomic_store_n(&t->ctl->moves, t->ctl->moves + 1, __ATOMIC_RELEASE);
+	retire(t, p);
+	__atomic_fetch_add(&to->packets, __atomic_load_n(&from->packets, __ATOMIC_RELAXED),
+			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(&to->bytes, __atomic_load_n(&from->bytes, __ATOMIC_RELAXED),
+			   __ATOMIC_RELAXED);
+}
+
+/* Move the ban in slot p to the DEAD slot d nearer its home: publish a copy
+ * (counters from zero), then drop the original. */
+static void move(struct xb_tab *t, uint32_t p, uint32_t d)
+{
+	struct xb_ban v = *ban(t, p);
+
+	v.packets = v.bytes = 0;
+	publish(t, d, key_of(t, p), &v);
+	drop_copy(t, p, d);
+}
+
+/* Retire every copy of key on its run; returns how many. */
+static uint32_t retire_all(struct xb_tab *t, const void *key)
+{
+	uint32_t i = home(t, key), n = 0;
+
+	for (uint32_t k = 0; k < XB_PROBE_MAX && k < t->nslots; k++, i = next(t, i)) {
+		uint32_t st = *state(t, i);
+
+		if (st == XB_SLOT_EMPTY)
+			break;
+		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, key_sz(t))) {
+			retire(t, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* --- tidying -------------------------------------------------------------- */
+
+/* On the run of the ban in slot p, before p: an earlier LIVE copy of its key
+ * (*copy) or else the first DEAD slot (*dead); -1 for none. */
+static void before(const struct xb_tab *t, uint32_t p, int64_t *copy, int64_t *dead)
+{
+	const void *key = key_of(t, p);
+
+	*copy = *dead = -1;
+	for (uint32_t j = home(t, key); j != p; j = next(t, j)) {
+		uint32_t st = *state(t, j);
+
+		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, j), key, key_sz(t))) {
+			*copy = j;
+			return;
+		}
+		if (st == XB_SLOT_DEAD && *dead < 0)
+			*dead = j;
+	}
+}
+
+/* Move each LIVE key back to the first DEAD slot of its own probe run, and
+ * drop the later copy of any key found twice. */
 static void compact(struct xb_tab *t)
 {
 	for (uint32_t p = 0; p < t->nslots; p++) {
-		uint32_t h, d;
+		int64_t copy, dead;
 
 		if (*state(t, p) != XB_SLOT_LIVE)
 			continue;
-		h = home(t, key_of(t, p));
-		for (d = h; d != p && *state(t, d) != XB_SLOT_DEAD; d = next(t, d))
-			;
-		if (d == p)
-			continue;
-		memcpy(key_of(t, d), key_of(t, p), key_sz(t));
-		*ban(t, d) = *ban(t, p);
-		__atomic_store_n(state(t, d), XB_SLOT_LIVE, __ATOMIC_RELEASE);
-		__atomic_store_n(state(t, p), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+		before(t, p, &copy, &dead);
+		if (copy >= 0)
+			drop_copy(t, p, (uint32_t)copy);
+		else if (dead >= 0)
+			move(t, p, (uint32_t)dead);
 	}
 }
 
@@ -255,7 +325,7 @@ static void reclaim(struct xb_tab *t)
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created)
 {
 	int64_t free, i = probe(t, key, &free);
-	struct xb_ban *b;
+	struct xb_ban *b, nv;
 
 	if (i >= 0) {
 		/* Re-arm in place: the counters the program is adding to stay. */
@@ -280,11 +350,9 @@ int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *
 	}
 	if (*state(t, (uint32_t)free) == XB_SLOT_DEAD)
 		(*t->dead)--;
-	memcpy(key_of(t, (uint32_t)free), key, key_sz(t));
-	b = ban(t, (uint32_t)free);
-	*b = *v;
-	b->packets = b->bytes = 0;
-	__atomic_store_n(state(t, (uint32_t)free), XB_SLOT_LIVE, __ATOMIC_RELEASE);
+	nv = *v;
+	nv.packets = nv.bytes = 0;
+	publish(t, (uint32_t)free, key, &nv);
 	(*t->live)++;
 	if (created)
 		*created = true;
@@ -293,14 +361,22 @@ int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *
 
 int xb_tab_del(struct xb_tab *t, const void *key)
 {
-	int64_t free, i = probe(t, key, &free);
+	uint32_t n = retire_all(t, key);
 
-	if (i < 0)
+	if (!n)
 		return -ENOENT;
-	__atomic_store_n(state(t, (uint32_t)i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
 	(*t->live)--;
-	(*t->dead)++;
+	*t->dead += n;
 	return 0;       /* tombstones are reused by inserts, cleared by sweeps */
+}
+
+/* Is slot i, LIVE with key, a later copy of a ban whose first copy is
+ * elsewhere? */
+static bool later_copy(const struct xb_tab *t, uint32_t i, const void *key)
+{
+	int64_t free, first = probe(t, key, &free);
+
+	return first >= 0 && (uint32_t)first != i;
 }
 
 int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
@@ -313,6 +389,8 @@ int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
 		if (__atomic_load_n(state(t, i), __ATOMIC_ACQUIRE) != XB_SLOT_LIVE)
 			continue;
 		memcpy(key, key_of(t, i), key_sz(t));
+		if (later_copy(t, i, key))
+			continue;
 		copy = *ban(t, i);
 		err = cb(key, &copy, ctx);
 		if (err)
@@ -321,24 +399,42 @@ int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
 	return 0;
 }
 
-size_t xb_tab_sweep(struct xb_tab *t, uint64_t now)
+/* Remove the bans expired at now (all of them when now is 0), each with
+ * every copy of it; a later copy goes by its first copy's deadline. */
+static size_t expire(struct xb_tab *t, uint64_t now)
 {
 	size_t removed = 0;
 
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct xb_ban *b = ban(t, i);
+		uint8_t key[sizeof(struct xb_in6)];
+		uint32_t n;
 
 		if (*state(t, i) != XB_SLOT_LIVE)
 			continue;
 		if (now && (!b->expires || b->expires > now))
 			continue;
-		__atomic_store_n(state(t, i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
+		memcpy(key, key_of(t, i), key_sz(t));
+		if (later_copy(t, i, key))
+			continue;       /* compact drops it */
+		n = retire_all(t, key);
+		if (!n) {
+			retire(t, i);   /* off its run: no probe finds it anyway */
+			n = 1;
+		}
 		(*t->live)--;
-		(*t->dead)++;
+		*t->dead += n;
 		removed++;
 	}
-	if (*t->dead)
-		compact(t);
+	return removed;
+}
+
+size_t xb_tab_sweep(struct xb_tab *t, uint64_t now)
+{
+	size_t removed = expire(t, now);
+
+	/* Always: besides tombstones there may be copies to drop. */
+	compact(t);
 	reclaim(t);
 	return removed;
 }

@@ -5,10 +5,39 @@
  * plane; its other files are its only users besides tests and benchmarks.
  *
  * Writers must be serialised (the data plane holds a lock on the pin
- * directory: dp_lock in internal.h); the XDP program reads concurrently, so
- * a slot is filled before it turns LIVE and only ever turns DEAD (or, when
- * no probe can reach past it, EMPTY).
+ * directory: dp_lock in internal.h); the XDP program reads concurrently.
  * All functions return 0 or a negative errno.
+ *
+ * The reader/writer protocol. A writer's stores, each kind in this order:
+ *   insert   key and ban into a DEAD or EMPTY slot, then state LIVE;
+ *   re-arm   expires, rule, offence, flags of the LIVE slot, in place;
+ *   remove   state DEAD, in every slot holding the key;
+ *   move     (a sweep's compaction, nearer the home slot) a copy of the ban,
+ *            counters zero, into a DEAD slot d earlier on its run, state
+ *            LIVE; then ctl->moves + 1; then the original's state DEAD, and
+ *            its counters added to d's. A later copy of a key found LIVE
+ *            (a writer killed inside a move) is dropped the same way:
+ *            moves + 1, DEAD, counters added to the first;
+ *   reclaim  DEAD -> EMPTY only for a slot on no LIVE key's probe run.
+ * A reader (xdpban.h) reads moves, probes from the home slot to the first
+ * EMPTY one, reading each state before its key, stops at the first LIVE
+ * slot with the key, and after a miss reads moves again: if it changed it
+ * probes again, XB_PROBE_TRIES times in all.
+ * Why a ban that stays in the table is found: a LIVE slot's key never
+ * changes and no slot on a LIVE key's run turns EMPTY, so only a move (or
+ * a dropped copy) can hide a ban: from a reader that read d before the copy
+ * was published and the original after it was retired. moves changed in
+ * between, so that reader probes again, from after the copy was published.
+ * A lookup misses only if each of its probes straddles a move of that very
+ * ban. Two LIVE copies are harmless: readers stop at the first.
+ * Memory order: on x86 (TSO) stores become visible in program order and
+ * loads are not reordered with older loads, so these plain stores and loads
+ * are enough; the writer's release stores and the reader's volatile loads
+ * only keep the compilers from reordering them. A weakly ordered CPU
+ * (arm64) needs release stores on the writer's side (they are) and
+ * load-acquire on the reader's loads of moves and of each state: BPF has
+ * load-acquire only from kernel 6.15, and the program does not use it, so
+ * there a probe may miss a moving ban, or match a slot's stale key.
  */
 #ifndef XB_BANTAB_H
 #define XB_BANTAB_H
@@ -47,15 +76,18 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key);
 /* Insert, or re-arm (expires, rule, offence, flags) keeping the counters.
  * -ENOSPC: capacity reached, or no free slot within XB_PROBE_MAX. */
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created);
-int xb_tab_del(struct xb_tab *t, const void *key);      /* -ENOENT: not there */
+/* Remove the ban, every copy of it. -ENOENT: not there. */
+int xb_tab_del(struct xb_tab *t, const void *key);
 
-/* Every LIVE slot: key and a copy of its ban. cb may not write the table. */
+/* Every ban (its first LIVE copy): key and a copy of the ban. cb may not
+ * write the table. */
 typedef int (*xb_tab_cb)(const void *key, const struct xb_ban *b, void *ctx);
 int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx);
 
 /* Remove bans expired at now (every ban when now is 0); returns how many.
- * Then moves bans back over tombstones on their probe runs, turns the
- * tombstones no probe needs back into EMPTY slots and recounts. */
+ * Then moves bans back over tombstones on their probe runs (dropping any
+ * second copy), turns the tombstones no probe needs back into EMPTY slots
+ * and recounts. */
 size_t xb_tab_sweep(struct xb_tab *t, uint64_t now);
 
 #endif

@@ -151,6 +151,12 @@ void dp_ctl_refresh_locked(struct xb_dp *dp);
 /* Is the whole of a covered by one allow-list entry? */
 bool dp_is_allowed(struct xb_dp *dp, const struct xb_addr *a);
 
+/* --- sweep.c --------------------------------------------------------------- */
+
+/* Delete a family's prefix bans expired at now (0: all), under the lock;
+ * *removed counts them (their reasons go at the next sweep). */
+int dp_sweep_pfx(struct xb_dp *dp, int family, uint64_t now, size_t *removed);
+
 /* --- walk.c: every entry of a map ------------------------------------------ */
 
 /* Called with each key and value of a walk; non-zero stops it. */

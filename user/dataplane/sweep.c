@@ -48,7 +48,7 @@ static int delete_keys(int fd, struct keylist *l, size_t *removed)
 	return 0;
 }
 
-/* Delete the prefix bans of one trie for which the collector says so. */
+/* Delete the prefix bans of one trie expired at now (all when now is 0). */
 static int purge(struct xb_dp *dp, int fd, int family, size_t ksz, uint64_t now,
 		 size_t *removed)
 {
@@ -61,6 +61,13 @@ static int purge(struct xb_dp *dp, int fd, int family, size_t ksz, uint64_t now,
 		err = delete_keys(fd, &l, removed);
 	free(l.keys);
 	return err;
+}
+
+int dp_sweep_pfx(struct xb_dp *dp, int family, uint64_t now, size_t *removed)
+{
+	*removed = 0;
+	return purge(dp, family == 4 ? dp->pfx4 : dp->pfx6, family, lpm_ksz(family), now,
+		     removed);
 }
 
 /* Reasons whose ban is gone (expired in the program, or flushed). */
@@ -106,9 +113,9 @@ static int purge_all(struct xb_dp *dp, uint64_t now, size_t *removed)
 	n = xb_tab_sweep(&dp->tab4, now) + xb_tab_sweep(&dp->tab6, now);
 	if (removed)
 		*removed += n;
-	err = purge(dp, dp->pfx4, 4, sizeof(struct xb_lpm4), now, removed);
+	err = purge(dp, dp->pfx4, 4, lpm_ksz(4), now, removed);
 	if (!err)
-		err = purge(dp, dp->pfx6, 6, sizeof(struct xb_lpm6), now, removed);
+		err = purge(dp, dp->pfx6, 6, lpm_ksz(6), now, removed);
 	if (!err)
 		err = purge_meta(dp, now == 0);
 	if (!err)
