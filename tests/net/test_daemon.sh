@@ -241,7 +241,7 @@ E7=$(ban_field 198.18.9.7 expires_in); T7=$(date +%s)
 # between recording a re-arm and updating the map would leave it)
 SHORT=$(list_json | jq -r '[.[] | select(.rule == 5712 and .expires_in != null and .expires_in > 100
 	and .addr != "198.18.9.7" and .addr != "198.18.9.61")][0].addr')
-ES=$(ban_field "$SHORT" expires_in)
+ES=$(ban_field "$SHORT" expires_in); TS=$(date +%s)
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null
 echo '<xdpban/>' >"$T/bare.conf"
 check "while down, the map entry of $SHORT is shortened to 20 s" \
@@ -259,7 +259,7 @@ check "restart re-inserts the lost ban" banned 198.18.9.7
 E=$(ban_field 198.18.9.7 expires_in); EXP=$((E7 - ($(date +%s) - T7)))
 check "with its original expiry ($E vs $EXP)" test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
 check "offence number kept (2)" test "$(ban_field 198.18.9.7 offence)" = 2
-E=$(ban_field "$SHORT" expires_in); EXP=$((ES - ($(date +%s) - T7)))
+E=$(ban_field "$SHORT" expires_in); EXP=$((ES - ($(date +%s) - TS)))
 diag "$(grep restored "$T/daemon.log" | tail -1)"
 check "a map entry shorter than recorded is re-armed to its recorded end ($SHORT: $E vs $EXP)" \
 	test "$E" -ge $((EXP - 2)) -a "$E" -le $((EXP + 2))
