@@ -107,6 +107,9 @@ wait_until() {
 	return 1
 }
 
+# now_ms: the clock in milliseconds, to time a step.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 # tcp_ok NS ADDR PORT [SECONDS]: can NS open a TCP connection (bounded)?
 tcp_ok() { ip netns exec "$1" timeout "${4:-2}" nc -z -w "${4:-2}" "$2" "$3" >/dev/null 2>&1; }
 # ping_ok NS ADDR: one echo reply within a second?

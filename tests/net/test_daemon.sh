@@ -94,15 +94,66 @@ NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=2000000 start_daemon; wait_ready 1
 check "daemon ready" grep -q "ready" "$T/daemon.log"
 check "control socket is root-only (0600)" test "$(stat -c %a "$SOCK")" = 600
 check "root can use the control socket" eval 'status | grep -q "\"ok\":true"'
-check_fails "nobody cannot use the control socket" eval "echo status | setpriv --reuid=nobody \
-	--regid=nogroup --clear-groups timeout 5 socat - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q pid"
+# The credential check itself: a hard link to the socket in a directory
+# nobody may traverse, so the 0700 temp dir is out of the way; once the
+# socket's mode is opened up too, only SO_PEERCRED is left to refuse nobody.
+PUB=$(mktemp -d /tmp/xdpban-pub-XXXXXX)
+on_exit "rm -rf '$PUB'"
+chmod 711 "$PUB"
+ln "$SOCK" "$PUB/ctl.sock"
+# The daemon answers nobody at once, before any request (-u: only read, or
+# a write after the daemon closed could end socat before it reads).
+nobody_req() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		timeout 5 socat -u "UNIX-CONNECT:$PUB/ctl.sock" - 2>&1
+}
+OUT=$(nobody_req)
+check "nobody cannot connect to the 0600 socket ($OUT)" grep -q "Permission denied" <<<"$OUT"
+chmod 666 "$SOCK"
+OUT=$(nobody_req)
+chmod 600 "$SOCK"
+check "nobody cannot use the control socket: the daemon refuses it ($OUT)" \
+	grep -qx '{"ok":false,"error":"permission denied"}' <<<"$OUT"
+check "the refusal is logged with nobody's uid" \
+	grep -q "ctl: refused a client with uid $(id -u nobody)$" "$T/daemon.log"
+check "control socket back to 0600" test "$(stat -c %a "$SOCK")" = 600
 check "sd_notify READY=1 sent" wait_until 5 grep -q "READY=1" "$T/notify.log"
 check "sd_notify WATCHDOG=1 sent" wait_until 5 grep -q "WATCHDOG=1" "$T/notify.log"
 check "state database is root-only" test "$(stat -c %a "$STATE/xdpban.db")" = 600
 check "attacker reaches the host before any ban" ping_ok "$A" 198.18.9.1
-check_fails "a second daemon refuses to start" timeout 10 ip netns exec "$D" "$XDPBAN" run \
-	--config "$T/xdpban.conf" --foreground --state-dir "$T/state2"
+T0=$(now_ms)
+OUT=$(timeout 10 ip netns exec "$D" "$XDPBAN" run --config "$T/xdpban.conf" --foreground \
+	--state-dir "$T/state2" 2>&1); RC=$?
+MS=$(($(now_ms) - T0))
+diag "second daemon: exit $RC after $MS ms: $OUT"
+check "a second daemon refuses to start: exit 1 ($RC) at once ($MS ms)" test "$RC" = 1 -a "$MS" -lt 3000
+check "a second daemon says why" grep -q \
+	"control socket $SOCK: Address already in use (is another xdpban run going?)" <<<"$OUT"
+check "a second daemon leaves no state behind" test ! -e "$T/state2"
 check "the first one still answers" eval 'status | grep -q "\"ok\":true"'
+
+# The control socket's loop is single-threaded: a client must not hold it.
+# A request trickling in (a byte every 0.15 s, 3 s in all) is cut off at
+# the 1 s deadline, and another client is answered meanwhile.
+T_SLOW=$(now_ms)
+( for c in u n b a n n e d ' ' 1 9 8 . 1 8 . 9 . 9 9; do printf %s "$c"; sleep 0.15; done
+  echo; sleep 3 ) | timeout 10 socat - "UNIX-CONNECT:$SOCK" >"$T/slow.out" 2>&1 &
+SLOW=$!
+bg_track "$SLOW"
+sleep 0.2
+# (socat -t: wait more than its default 0.5 s for the reply)
+T0=$(now_ms); S=$(echo status | timeout 5 socat -t 3 - "UNIX-CONNECT:$SOCK"); MS=$(($(now_ms) - T0))
+diag "status while a slow client holds on: ${S:0:40}..."
+check "status answered within 1.5 s while a slow client holds on ($MS ms)" \
+	test "$(jq -r .ok <<<"$S")" = true -a "$MS" -le 1500
+wait_until 5 eval "! kill -0 $SLOW"
+MS=$(($(now_ms) - T_SLOW))
+check "the slow client is cut off within 2.5 s ($MS ms)" test "$MS" -le 2500
+check "the slow client is told ($(head -1 "$T/slow.out"))" \
+	grep -qx '{"ok":false,"error":"request timed out"}' "$T/slow.out"
+OUT=$(printf 'status%300s\n' '' | timeout 5 socat - "UNIX-CONNECT:$SOCK" 2>&1)
+check "an over-long request is refused whole ($OUT)" \
+	grep -qx '{"ok":false,"error":"request too long"}' <<<"$OUT"
 
 # 1) lines appended to the file lead to the ban in the map
 offend 198.18.9.7

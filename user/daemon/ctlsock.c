@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,13 @@
 
 #include "common/addr.h"
 #include "common/config.h"
+#include "common/util.h"
 #include "daemon/ctlsock.h"
 #include "common/log.h"
 
-#define REQ_MAX 256
+#define REQ_MAX		256	/* bytes of a request, its newline not counted */
+#define CTL_REQUEST_MS	1000	/* for the whole request, however it trickles in */
+#define CTL_SEND_MS	1000	/* for the whole reply */
 
 struct xb_ctlsock {
 	int fd;
@@ -108,32 +112,166 @@ int xb_ctlsock_fd(const struct xb_ctlsock *c)
 	return c->fd;
 }
 
+/* Milliseconds left until deadline (CLOCK_MONOTONIC ns), 0 once past. */
+static int ms_left(uint64_t deadline)
+{
+	uint64_t now = xb_now_mono_ns();
+
+	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+}
+
+/* Wait for events on fd until the deadline: 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		int n = poll(&p, 1, ms_left(deadline));
+
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* All of buf before the deadline (fd is non-blocking): 0 or -errno. */
+static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		int err;
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (n < 0 && (err = wait_fd(fd, POLLOUT, deadline)))
+			return err;
+		if (n > 0) {
+			buf += n;
+			len -= n;
+		}
+	}
+	return 0;
+}
+
+/* A client that does not read its reply is dropped at CTL_SEND_MS (one
+ * gone already, like a second daemon's probe, needs no word). */
 static void reply_send(int fd, struct json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	size_t len = strlen(s), off = 0;
+	uint64_t deadline = xb_now_mono_ns() + CTL_SEND_MS * 1000000ULL;
+	int err = send_all(fd, s, strlen(s), deadline);
 
-	while (off < len) {
-		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		off += n;
-	}
-	send(fd, "\n", 1, MSG_NOSIGNAL);
+	if (!err)
+		err = send_all(fd, "\n", 1, deadline);
+	if (err == -ETIMEDOUT)
+		pr_warn("ctl: client did not take its reply, dropped\n");
 }
 
-int xb_ctlsock_serve(struct xb_ctlsock *c)
+/*
+ * One request line into req (REQ_MAX + 2 bytes), NUL-terminated without its
+ * line end, within CTL_REQUEST_MS however the bytes trickle in (the loop
+ * waits meanwhile). A client closing its side ends the request too.
+ * 0, -E2BIG when longer than REQ_MAX, -ETIMEDOUT, or -errno.
+ */
+static int request_read(int fd, char *req)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	uint64_t deadline = xb_now_mono_ns() + CTL_REQUEST_MS * 1000000ULL;
+	size_t len = 0;
+	char *nl;
+	int err;
+
+	for (;;) {
+		ssize_t n = recv(fd, req + len, REQ_MAX + 1 - len, 0);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (n < 0 && (err = wait_fd(fd, POLLIN, deadline)))
+			return err;
+		if (n == 0)
+			break;
+		if (n < 0)
+			continue;
+		nl = memchr(req + len, '\n', n);
+		len += n;
+		if (nl) {
+			len = nl - req;
+			break;
+		}
+		if (len > REQ_MAX)
+			return -E2BIG;
+	}
+	if (len > REQ_MAX)
+		return -E2BIG;
+	req[len] = 0;
+	req[strcspn(req, "\r\n")] = 0;
+	return 0;
+}
+
+static void reply_error(struct json_object *reply, const char *msg)
+{
+	json_object_object_add(reply, "ok", json_object_new_boolean(0));
+	json_object_object_add(reply, "error", json_object_new_string(msg));
+}
+
+/* The uid the kernel recorded when the client connected must be root. */
+static bool peer_is_root(int fd)
+{
 	struct ucred cred = { .uid = (uid_t)-1 };  /* -1 in the log if the kernel says nothing */
 	socklen_t clen = sizeof(cred);
-	struct json_object *reply;
-	char req[REQ_MAX + 1];
-	size_t len = 0;
-	int fd, err;
 
-	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) && cred.uid == 0)
+		return true;
+	pr_warn("ctl: refused a client with uid %d\n", (int)cred.uid);
+	return false;
+}
+
+/* Read a root client's request and fill its reply: 0 when there is a reply
+ * to send, -errno when the client is gone. A request cut off (too long, too
+ * slow) is refused whole, never acted on in part. */
+static int request_answer(struct xb_ctlsock *c, int fd, struct json_object *reply)
+{
+	char req[REQ_MAX + 2];
+	int err = request_read(fd, req);
+
+	if (err == -E2BIG || err == -ETIMEDOUT) {
+		const char *why = err == -E2BIG ? "request too long" : "request timed out";
+
+		pr_warn("ctl: %s, client cut off\n", why);
+		reply_error(reply, why);
+		return 0;
+	}
+	if (err)
+		return err;
+	err = c->handler(req, reply, c->ctx);
+	if (!json_object_object_get_ex(reply, "ok", NULL))
+		json_object_object_add(reply, "ok", json_object_new_boolean(err == 0));
+	if (err && !json_object_object_get_ex(reply, "error", NULL))
+		json_object_object_add(reply, "error", json_object_new_string(strerror(-err)));
+	return 0;
+}
+
+/* What the client sent beyond its request (or all of it, when refused) and
+ * is already here: closing with unread data would make the client's read
+ * after the reply fail (ECONNRESET) instead of ending. */
+static void discard_input(int fd)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 16 && recv(fd, buf, sizeof(buf), 0) > 0; i++)
+		;
+}
+
+/* Bounded: a client holds the (single-threaded) loop for at most
+ * CTL_REQUEST_MS, the handler, and CTL_SEND_MS. */
+int xb_ctlsock_serve(struct xb_ctlsock *c)
+{
+	struct json_object *reply;
+	int fd;
+
+	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	reply = json_object_new_object();
@@ -141,32 +279,14 @@ int xb_ctlsock_serve(struct xb_ctlsock *c)
 		close(fd);
 		return -ENOMEM;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || cred.uid != 0) {
-		json_object_object_add(reply, "ok", json_object_new_boolean(0));
-		json_object_object_add(reply, "error", json_object_new_string("permission denied"));
-		pr_warn("ctl: refused a client with uid %d\n", (int)cred.uid);
-		goto send;
-	}
-	/* Only root gets here; the timeout still bounds a stuck client. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (len < REQ_MAX) {
-		ssize_t n = recv(fd, req + len, REQ_MAX - len, 0);
-
-		if (n <= 0)
-			break;
-		len += n;
-		if (memchr(req, '\n', len))
-			break;
-	}
-	req[len] = 0;
-	req[strcspn(req, "\r\n")] = 0;
-	err = c->handler(req, reply, c->ctx);
-	if (!json_object_object_get_ex(reply, "ok", NULL))
-		json_object_object_add(reply, "ok", json_object_new_boolean(err == 0));
-	if (err && !json_object_object_get_ex(reply, "error", NULL))
-		json_object_object_add(reply, "error", json_object_new_string(strerror(-err)));
-send:
+	if (!peer_is_root(fd))
+		reply_error(reply, "permission denied");
+	else if (request_answer(c, fd, reply))
+		goto out;
 	reply_send(fd, reply);
+	shutdown(fd, SHUT_WR);
+	discard_input(fd);
+out:
 	json_object_put(reply);
 	close(fd);
 	return 0;

@@ -4,7 +4,14 @@
  * (mode 0600 and the peer's uid checked with SO_PEERCRED).
  *
  * Protocol: the client connects, writes one request line, reads one reply
- * line, and the daemon closes the connection.
+ * line, and the daemon closes the connection. The daemon's loop is single
+ * threaded, so a client is bounded: the whole request line (at most 256
+ * bytes before its newline; closing the writing side ends it too) within 1 s,
+ * the whole reply taken within 1 s. A request cut off is refused whole:
+ *   too long       -> {"ok":false,"error":"request too long"}
+ *   not in time    -> {"ok":false,"error":"request timed out"}
+ *   not from root  -> {"ok":false,"error":"permission denied"}, at once,
+ *                     the request not read (not even waited for)
  *   "status\n" -> {"ok":true,"pid":N,"uptime":S,"config":"...","dry_run":false,
  *                  "state":"...","reloads":N,"lines":N,"alerts":N,"bans":N,
  *                  "rebans":N,"expired":N,"refused":N,"errors":N,"active_bans":N,
