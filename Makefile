@@ -2,7 +2,8 @@
 #
 #   make            build build/xdpban (and the XDP object, embedded as a skeleton)
 #   make deps       install the Debian packages the project needs (idempotent)
-#   make check      deps + build + every test (unit, sanitizers, netns traffic, e2e, vmtest)
+#   make check      deps + build + every test (unit, sanitizers, fuzzing, netns traffic, e2e, vmtest)
+#   make fuzz       the libFuzzer targets, $(BUILD)/fuzz/fuzz_* (check-fuzz runs them)
 #   make bench      per-packet and log-parsing benchmarks against the peers
 #   make demo       the lab: a real sshd under brute force, banned by xdpban
 #   make man        the man page, $(BUILD)/xdpban.8, from doc/xdpban.8.scd
@@ -127,6 +128,42 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libxdpban.a | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Itests $< $(BUILD)/libxdpban.a $(PKG_LIBS) -lm -o $@
 
+# --- fuzzing ---------------------------------------------------------------
+# tests/fuzz/fuzz_NAME.c are libFuzzer targets, linked with the project's
+# sources built by clang with the fuzz flags in $(BUILD)/fuzz/obj; their seeds
+# are tests/fuzz/seeds/NAME/, their dictionaries tests/fuzz/NAME.dict.
+# check-fuzz runs each for FUZZ_SECONDS (scripts/check.sh fuzz).
+
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# clang sees what gcc lets pass: dataplane/bantab.c hands a uint64_t * where
+# __atomic_compare_exchange_n wants the __u64 * of its field (same type size).
+FUZZ_FLAGS += -Wno-error=incompatible-pointer-types
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS  := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+
+.PHONY: fuzz check-fuzz
+
+fuzz: $(FUZZERS)
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(XCFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/libxdpban.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libxdpban.a
+	$(call msg,FUZZER,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(XCFLAGS) -Itests $< $(BUILD)/fuzz/libxdpban.a $(PKG_LIBS) -o $@
+
+check-fuzz: fuzz
+	$(Q)BUILD=$(BUILD) scripts/check.sh fuzz
+
+-include $(wildcard $(BUILD)/fuzz/obj/*/*.d $(BUILD)/fuzz/*.d)
+
 # --- set-up, tests, benchmarks ---------------------------------------------
 
 deps:
@@ -135,7 +172,7 @@ deps:
 # deps runs first in its own make so pkg-config sees the installed packages.
 check:
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)$(MAKE) --no-print-directory tests fuzz
 	$(Q)BUILD=$(BUILD) scripts/check.sh all
 
 check-layout:

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Run the test suites and print one closing line: "N passed, N failed".
-#   check.sh all|layout|unit|san|net|e2e|vm
+#   check.sh all|layout|unit|san|fuzz|net|e2e|vm
 # layout: tests/layout/*.sh, the include rule of the tree (scripts/check-layout.sh);
 # unit: Criterion binaries (plain); san: the same under ASan+UBSan;
+# fuzz: each libFuzzer target ($BUILD/fuzz/fuzz_*, `make fuzz`) for
+#       FUZZ_SECONDS (default 10); a crash's input is kept in $BUILD/fuzz/crashes/;
 # net:  tests/net/*.sh, real traffic between namespaces (root);
 # e2e:  tests/e2e/*.sh, the lab with real OpenSSH (root);
 # vm:   vmtest/run.sh, the BPF tests on Debian's stock kernel under QEMU.
@@ -82,6 +84,32 @@ run_script() {
 	fi
 }
 
+# libFuzzer's closing stats: "stat::number_of_executed_units: 123456"
+run_fuzzer() {
+	local bin=$1 name=${1##*/fuzz_} secs=${FUZZ_SECONDS:-10} out rc runs dict=() corpus
+	out=$log_dir/fuzz-$name.log
+	corpus=$BUILD/fuzz/corpus/$name       # what it finds; the tree's seeds stay as they are
+	mkdir -p "$corpus" "$BUILD/fuzz/crashes"
+	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+	echo "== fuzz $name (${secs}s)"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		timeout $((secs + 120)) "$bin" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+		"${dict[@]}" -artifact_prefix="$BUILD/fuzz/crashes/$name-" \
+		"$corpus" "tests/fuzz/seeds/$name" >"$out" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	if [ "$rc" = 0 ] && [ -n "$runs" ]; then
+		echo "ok - fuzz: $name: $runs runs, no crash"
+		passed=$((passed + 1))
+	else
+		echo "not ok - fuzz: $name: rc=$rc, reproducer in $BUILD/fuzz/crashes/, log $out"
+		grep -a -E 'ERROR|runtime error|does not hold|fuzz_[a-z_]*:|^artifact_prefix|Test unit written' "$out" | head -20
+		failed=$((failed + 1))
+		failures+=("fuzz $name (rc=$rc, log $out)")
+	fi
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "$1 tests need root (BPF, netns): run 'sudo make check'" >&2
@@ -106,6 +134,12 @@ case $what in all|san)
 	need_root san && for t in "$BUILD"/san/tests/test_*; do
 		case $t in *.d) continue ;; esac
 		[ -x "$t" ] && run_criterion "$t" san
+	done ;;
+esac
+case $what in all|fuzz)
+	for f in "$BUILD"/fuzz/fuzz_*; do
+		case $f in *.d) continue ;; esac
+		[ -x "$f" ] && run_fuzzer "$f"
 	done ;;
 esac
 case $what in all|net)

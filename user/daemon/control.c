@@ -64,7 +64,12 @@ static const struct ctl_request {
 	{ "flushed", false, ctl_flushed },
 };
 
-int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx)
+/*
+ * The request req names: its index in requests[], with its argument in *arg
+ * (NULL for a request without one), or -EINVAL. Apart from the daemon so
+ * that tests/fuzz/fuzz_ctl.c can reach it without one.
+ */
+int daemon_ctl_parse(const char *req, const char **arg)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(requests); i++) {
 		const struct ctl_request *r = &requests[i];
@@ -72,11 +77,26 @@ int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx)
 
 		if (strncmp(req, r->name, len))
 			continue;
-		if (!r->arg && !req[len])
-			return r->fn(ctx, NULL, reply);
-		if (r->arg && req[len] == ' ')
-			return r->fn(ctx, req + len + 1, reply);
+		if (!r->arg && !req[len]) {
+			*arg = NULL;
+			return (int)i;
+		}
+		if (r->arg && req[len] == ' ') {
+			*arg = req + len + 1;
+			return (int)i;
+		}
 	}
-	json_object_object_add(reply, "error", json_object_new_string("unknown request"));
 	return -EINVAL;
+}
+
+int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx)
+{
+	const char *arg;
+	int i = daemon_ctl_parse(req, &arg);
+
+	if (i < 0) {
+		json_object_object_add(reply, "error", json_object_new_string("unknown request"));
+		return -EINVAL;
+	}
+	return requests[i].fn(ctx, arg, reply);
 }
