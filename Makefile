@@ -135,9 +135,6 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libxdpban.a | $(BUILD)/bench
 # check-fuzz runs each for FUZZ_SECONDS (scripts/check.sh fuzz).
 
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-# clang sees what gcc lets pass: dataplane/bantab.c hands a uint64_t * where
-# __atomic_compare_exchange_n wants the __u64 * of its field (same type size).
-FUZZ_FLAGS += -Wno-error=incompatible-pointer-types
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS  := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))

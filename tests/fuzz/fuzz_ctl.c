@@ -22,11 +22,11 @@
 
 #include "common/addr.h"
 #include "daemon/ctlsock.h"
+#include "daemon/internal.h"
 
 #define REQ_MAX 256             /* as ctlsock.c reads it */
 
 /* control.c (its declaration belongs in daemon/internal.h) */
-int daemon_ctl_parse(const char *req, const char **arg);
 
 static const char *const names[] = { "status", "reload", "unbanned", "flushed" };
 

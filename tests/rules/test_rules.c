@@ -20,7 +20,6 @@
 #include "lib/testlib.h"
 
 /* corr.c, for the tests (its declaration belongs in rules/internal.h) */
-uint32_t xb_corr_longest_chain(const struct xb_correlator *c);
 
 #define SEC 1000000LL
 

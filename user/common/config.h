@@ -119,7 +119,7 @@ struct xb_config {
 	uint64_t offender_memory;       /* seconds of quiet after which history is forgotten */
 	struct {
 		bool enabled;
-		unsigned prefix_len;    /* 48..128 */
+		unsigned prefix_len;    /* 32..127 */
 		unsigned threshold;     /* distinct offending addresses */
 		uint64_t window;        /* seconds in which they must offend */
 	} v6agg;

@@ -97,6 +97,8 @@ int daemon_reload(struct daemon *d, char *err, size_t len);
 
 /* control.c: the control socket's handler (xb_ctlsock_handler). */
 int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx);
+/* The handler index for req (arg set past its verb), or -EINVAL; no effect. */
+int daemon_ctl_parse(const char *req, const char **arg);
 
 /* status.c */
 void daemon_status(struct daemon *d, struct json_object *reply);

@@ -21,7 +21,7 @@
 int xb_ctl_map(int ctl_fd, struct xb_ctl **out)
 {
 	struct xb_ctl *c;
-	uint64_t seed = 0, zero = 0;
+	__u64 seed = 0, zero = 0;
 
 	c = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, ctl_fd, 0);
 	if (c == MAP_FAILED)

@@ -86,6 +86,8 @@ int xb_rules_link(struct xb_xml_err *xe, struct xb_ruleset *rs);
 long xb_rule_index(const struct xb_ruleset *rs, uint32_t id);
 int xb_push_idx(uint32_t **arr, size_t *n, size_t *cap, uint32_t v);
 
+/* corr.c: the longest hash chain, for the test that the seed spreads keys. */
+uint32_t xb_corr_longest_chain(const struct xb_correlator *c);
 /* corr.c: record ev for correlation rule ri / does ri fire now? */
 void xb_corr_push(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_t ri,
 		  const struct xb_event *ev, int64_t now);
