@@ -87,6 +87,21 @@ static int append(int fd, const char *addr, int n)
 	return write(fd, line, len) == len ? 0 : -errno;
 }
 
+/* A ban missing after 1 s: say which one, and whether (when) it came. */
+static void late(struct xb_dp *dp, const struct xb_addr *a, unsigned i, double t0)
+{
+	char buf[XB_ADDRSTRLEN];
+	struct xb_ban b;
+
+	while (xb_dp_lookup(dp, a, &b) != 0 && now_ms() < t0 + 5000)
+		usleep(1000);
+	xb_addr_str(a, buf, sizeof(buf));
+	if (xb_dp_lookup(dp, a, &b) == 0)
+		printf("missed: ban %u (%s) in the map only after %.0f ms\n", i, buf, now_ms() - t0);
+	else
+		printf("missed: ban %u (%s) not in the map after 5 s\n", i, buf);
+}
+
 static int latency(const char *log, unsigned count)
 {
 	struct xb_dp_opts o = { 0 };
@@ -126,6 +141,7 @@ static int latency(const char *log, unsigned count)
 		}
 		if (now_ms() > deadline) {
 			missed++;
+			late(dp, &a, i, t0);
 			continue;
 		}
 		lat[got++] = now_ms() - t0;
