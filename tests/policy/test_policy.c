@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 
 #include "policy/policy.h"
@@ -33,6 +36,16 @@ static struct xb_config *conf(const char *body)
 
 static double zero_rnd(void) { return 0.0; }
 
+/* The daemon's mode (state.h, deferred writes): the same decisions, with the
+ * changes flushed after every other alert so that reads mix memory and disk. */
+static bool deferred;
+static unsigned alerts;
+
+static void defer(void)
+{
+	deferred = true;
+}
+
 struct fixture {
 	struct xb_config *c;
 	struct xb_state *st;
@@ -46,14 +59,20 @@ static void fx_open(struct fixture *f, const char *body, const char *dir)
 	memset(f, 0, sizeof(*f));
 	f->c = conf(body);
 	cr_assert_eq(xb_state_open(dir, &f->st), 0);
+	if (deferred)
+		cr_assert_eq(xb_state_set_deferred(f->st), 0);
 	cr_assert_eq(xb_policy_new(f->c, f->st, NULL, &f->p), 0);
 	xb_policy_set_rnd(f->p, zero_rnd);
 	f->al = (struct xb_alert){ .rule = 5712, .level = 10,
 				   .groups = "syslog,sshd,authentication_failures,", .ev = &f->ev };
 }
 
+static bool disk_full;  /* the test fills the disk: flushes fail */
+
 static void fx_close(struct fixture *f)
 {
+	if (deferred && !disk_full)
+		cr_expect(xb_state_ok(f->st), "a flush failed");
 	xb_policy_free(f->p);
 	xb_state_close(f->st);
 	xb_config_free(f->c);
@@ -64,12 +83,17 @@ static int offend(struct fixture *f, const char *src, int64_t now, struct xb_dec
 {
 	char why[256];
 
+	int n;
+
 	f->ev.has_src = true;
 	f->ev.src = A(src);
-	return xb_policy_alert(f->p, &f->al, now, d, 1, why, sizeof(why));
+	n = xb_policy_alert(f->p, &f->al, now, d, 1, why, sizeof(why));
+	if (deferred && alerts++ % 2)
+		xb_state_flush(f->st, 0);       /* fx_close checks that they all worked */
+	return n;
 }
 
-Test(policy, escalation_table_step_by_step)
+static void escalation_table_step_by_step(void)
 {
 	/* The seed: 600 s, 1800 s, 3600 s, 5400 s, 5400 s. An offence while the
 	 * address is still banned re-arms the ban from now with the next timeout. */
@@ -96,6 +120,9 @@ Test(policy, escalation_table_step_by_step)
 	cr_expect_eq(d.ttl, 600);
 	fx_close(&f);
 }
+
+Test(policy, escalation_table_step_by_step) { escalation_table_step_by_step(); }
+Test(policy_deferred, escalation_table_step_by_step, .init = defer) { escalation_table_step_by_step(); }
 
 Test(policy, escalate_pure)
 {
@@ -130,7 +157,7 @@ Test(policy, escalate_pure)
 	xb_config_free(c);
 }
 
-Test(policy, history_survives_restart)
+static void history_survives_restart(void)
 {
 	char dir[] = "/tmp/xb-policy-XXXXXX", cmd[64];
 	struct fixture f;
@@ -152,7 +179,10 @@ Test(policy, history_survives_restart)
 	cr_expect_eq(system(cmd), 0);
 }
 
-Test(policy, forgotten_after_quiet_period)
+Test(policy, history_survives_restart) { history_survives_restart(); }
+Test(policy_deferred, history_survives_restart, .init = defer) { history_survives_restart(); }
+
+static void forgotten_after_quiet_period(void)
 {
 	struct fixture f;
 	struct xb_decision d;
@@ -174,6 +204,9 @@ Test(policy, forgotten_after_quiet_period)
 	cr_expect_eq(n, 1);
 	fx_close(&f);
 }
+
+Test(policy, forgotten_after_quiet_period) { forgotten_after_quiet_period(); }
+Test(policy_deferred, forgotten_after_quiet_period, .init = defer) { forgotten_after_quiet_period(); }
 
 Test(policy, allow_list_and_loopback_never_banned)
 {
@@ -234,7 +267,7 @@ Test(policy, check_protected_for_cli)
 	cr_expect_eq(xb_policy_check_protected(&other, "/nonexistent.conf", why, sizeof(why)), -ENOENT);
 }
 
-Test(policy, ipv6_prefix_aggregation)
+static void ipv6_prefix_aggregation(void)
 {
 	struct fixture f;
 	struct xb_decision d;
@@ -269,6 +302,9 @@ Test(policy, ipv6_prefix_aggregation)
 	cr_expect_not(d.aggregate);
 	fx_close(&f);
 }
+
+Test(policy, ipv6_prefix_aggregation) { ipv6_prefix_aggregation(); }
+Test(policy_deferred, ipv6_prefix_aggregation, .init = defer) { ipv6_prefix_aggregation(); }
 
 Test(policy, wazuh_binding)
 {
@@ -338,7 +374,7 @@ Test(policy, correlation_over_all_sources_never_bans)
 	fx_close(&f);
 }
 
-Test(policy, permanent_bans)
+static void permanent_bans(void)
 {
 	struct fixture f;
 	struct xb_decision d;
@@ -359,6 +395,9 @@ Test(policy, permanent_bans)
 	fx_close(&f);
 }
 
+Test(policy, permanent_bans) { permanent_bans(); }
+Test(policy_deferred, permanent_bans, .init = defer) { permanent_bans(); }
+
 Test(policy, no_aggregation_over_allow_list)
 {
 	struct fixture f;
@@ -371,4 +410,60 @@ Test(policy, no_aggregation_over_allow_list)
 	cr_expect_not(d.aggregate, "the /64 holds an allow-listed address");
 	cr_expect_eq(d.addr.prefixlen, 128);
 	fx_close(&f);
+}
+
+/* Disk full: decisions go on and escalate from the history in memory; once
+ * space returns, one flush puts all of it in the database. */
+Test(policy_deferred, escalates_while_the_disk_is_full, .init = defer)
+{
+	char dir[] = "/tmp/xb-policy-XXXXXX", filler[64], block[4096] = { 0 }, cmd[64];
+	struct xb_decision d;
+	struct fixture f;
+	struct xb_state_health h;
+	struct xb_offence o;
+	struct xb_addr a = A("198.18.0.7");
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700"), 0);
+	disk_full = true;
+	fx_open(&f, SEED_AR, dir);
+	cr_assert_eq(offend(&f, "198.18.0.7", 1000, &d), 1);
+	cr_assert_eq(xb_state_flush(f.st, 0), 0);
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	cr_assert_geq(fd = open(filler, O_WRONLY | O_CREAT, 0600), 0);
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	while (write(fd, block, 1) > 0)
+		;
+	close(fd);
+	for (int i = 0; i < 200; i++) {         /* a flood of others fills memory */
+		char src[32];
+
+		snprintf(src, sizeof(src), "198.18.%d.%d", 1 + i / 100, i % 100);
+		cr_assert_eq(offend(&f, src, 1500, &d), 1, "%s", src);
+		xb_state_flush(f.st, 0);
+	}
+	xb_state_health(f.st, &h);
+	cr_expect_not(h.ok, "the flush must fail on a full disk");
+	cr_assert_eq(offend(&f, "198.18.0.7", 2000, &d), 1, "banned while the disk is full");
+	cr_expect_eq(d.offence, 2);
+	cr_expect_eq(d.ttl, 1800);
+	cr_assert_eq(offend(&f, "198.18.0.7", 4000, &d), 1);
+	cr_expect_eq(d.offence, 3, "escalated from memory");
+	cr_expect_eq(d.ttl, 3600);
+	cr_assert_eq(unlink(filler), 0);
+	cr_assert_eq(xb_state_flush(f.st, 0), 0);
+	xb_state_health(f.st, &h);
+	cr_expect(h.ok);
+	cr_expect_eq(h.pending, 0);
+	fx_close(&f);
+	deferred = false;
+	fx_open(&f, SEED_AR, dir);      /* restarted: the database has it all */
+	cr_assert_eq(xb_state_offence_get(f.st, &a, XB_DROP_CMD, &o), 0);
+	cr_expect_eq(o.count, 3);
+	fx_close(&f);
+	umount2(dir, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
 }
