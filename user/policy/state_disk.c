@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static void *ckpt_main(void *arg)
 
 int xb_state_checkpoint_thread(struct xb_state *s)
 {
+	sigset_t all, old;
 	struct ckpt *c;
 	int rc;
 
@@ -76,7 +78,12 @@ int xb_state_checkpoint_thread(struct xb_state *s)
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if ((rc = pthread_create(&c->th, NULL, ckpt_main, c))) {
+	/* Signals are the caller's (its signalfd): the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->th, NULL, ckpt_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
 		sqlite3_close(c->db);
 		free(c);
 		return -rc;
