@@ -175,6 +175,7 @@ static int restore(const char *dir, unsigned count)
 {
 	struct xb_dp_opts o = { 0 };
 	struct xb_restore_stats rs;
+	struct xb_enforce e;
 	struct xb_state *st;
 	struct xb_dp *dp;
 	int64_t now = xb_now_wall();
@@ -208,9 +209,10 @@ static int restore(const char *dir, unsigned count)
 		err = xb_state_ban_foreach_active(st, xb_now_wall(), count_row, &rows);
 		printf("restore: reading %zu rows alone takes %.3f s\n", rows, (now_ms() - t0) / 1e3);
 	}
+	e = (struct xb_enforce){ .dp = dp, .st = st };
 	t0 = now_ms();
 	c0 = cpu_s();
-	err = xb_enforce_restore(dp, st, xb_now_wall(), &rs);
+	err = xb_enforce_restore(&e, xb_now_wall(), &rs);
 	t1 = now_ms();
 	if (!err)
 		printf("restore into empty maps: %zu bans in %.3f s (cpu %.3f s; %zu failed)\n",
@@ -218,13 +220,14 @@ static int restore(const char *dir, unsigned count)
 	if (!err) {
 		t0 = now_ms();
 		c0 = cpu_s();
-		err = xb_enforce_restore(dp, st, xb_now_wall(), &rs);
+		err = xb_enforce_restore(&e, xb_now_wall(), &rs);
 		t1 = now_ms();
 		if (!err)
 			printf("restore with every ban present (restart): %zu checked, %zu inserted "
 			       "in %.3f s (cpu %.3f s)\n", rs.present, rs.inserted, (t1 - t0) / 1e3,
 			       cpu_s() - c0);
 	}
+	xb_enforce_free(&e);
 	xb_dp_flush(dp);
 	xb_dp_close(dp);
 	xb_state_close(st);

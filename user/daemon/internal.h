@@ -4,6 +4,7 @@
  *   daemon.c   setup, the epoll loop, the timer and signals, teardown
  *   sources.c  the log sources: open, watch, read (line -> detect -> enforce)
  *   maps.c     the config's interfaces and allow list into the maps
+ *   store.c    the state database: open (a corrupt one moved aside), restore
  *   reload.c   a new config and rules, swapped in only when all loaded
  *   control.c  the control socket's requests
  *   status.c   the "status" reply and the sampling of dropped packets
@@ -71,6 +72,7 @@ struct daemon {
 	uint64_t ticks;
 	uint64_t watchdog_usec;
 	bool stop;
+	bool learn;                     /* the database is new: learn the maps' bans */
 	struct {
 		uint64_t errors, reloads;       /* errors besides enforce's */
 	} n;
@@ -90,6 +92,10 @@ bool daemon_same_sources(const struct xb_config *a, const struct xb_config *b);
 void daemon_attach_ifaces(struct daemon *d, const struct xb_config *old,
 			  const struct xb_config *c, int *first_err);
 void daemon_sync_allow(struct daemon *d, const struct xb_config *old, const struct xb_config *c);
+
+/* store.c */
+int daemon_state_open(struct daemon *d);
+int daemon_restore(struct daemon *d);
 
 /* reload.c */
 int daemon_load_detect(const struct xb_config *c, struct xb_detect **out, char *err, size_t len);
