@@ -49,9 +49,12 @@ static void on_tick(struct daemon *d)
 	if (d->dp && d->ticks % SWEEP_EVERY == 0) {
 		xb_dp_sweep(d->dp, NULL);
 		xb_enforce_retry(&d->enf, now, RETRY_MAX);
-		xb_enforce_reconcile(&d->enf, now);
 	}
-	if (d->dp)
+	/* Half a period after the sweep: each walks the prefix maps, and one
+	 * walk is enough for one tick. */
+	if (d->dp && d->ticks % SWEEP_EVERY == SWEEP_EVERY / 2)
+		xb_enforce_reconcile(&d->enf, now);
+	else if (d->dp)
 		xb_enforce_reconcile_step(&d->enf, now, RECONCILE_NS);
 	/* What waits in memory, once a tick also while the disk fails. */
 	xb_enforce_flush(&d->enf, FLUSH_MAX, true);

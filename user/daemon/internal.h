@@ -64,6 +64,8 @@ struct daemon {
 	struct xb_ctlsock *ctl;
 	struct src_set src;
 	struct src_info *cur;           /* that of the source being read */
+	uint64_t read_until;            /* monotonic ns: a burst of lines yields then (0: never) */
+	bool more;                      /* lines wait in a source that yielded: read again */
 	int epfd, sigfd, tfd;
 	char state_dir[PATH_MAX];
 	char cursor_file[PATH_MAX + 32];
