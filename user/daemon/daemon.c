@@ -23,7 +23,7 @@
 #define CHECKPOINT_EVERY 5      /* s between SQLite WAL checkpoints */
 #define FLUSH_MAX       8192    /* changes a table a tick writes to the database */
 #define RETRY_MAX       4096    /* bans waiting for room tried at a sweep */
-#define RECONCILE_NS    (50 * 1000000ULL)       /* work on a reconcile pass a tick */
+#define RECONCILE_NS    (10 * 1000000ULL)       /* work on a reconcile pass a tick */
 
 /* ---- timer and signals -------------------------------------------------- */
 
