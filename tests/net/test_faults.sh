@@ -2,7 +2,8 @@
 # xdpban run when its parts fail: bans must go on and the fault must show.
 #  1. the state's disk is full (a small tmpfs, filled): every offender is banned
 #     all the same, escalation goes on, status and the log say so (once),
-#     and everything reaches the database once space returns;
+#     and everything reaches the database once space returns; also when the
+#     disk is full at start (the database cannot be opened);
 #  2. the state database is corrupt: the daemon starts, moves the file
 #     aside, keeps the bans of the maps and learns them, bans again;
 #  3. 20000 IPv6 prefix bans: the reconciliation never holds the loop (a
@@ -133,6 +134,30 @@ check "disk full: every ban reached the database (2001 after a restart)" \
 lines "$D" 300 1 0
 check "disk full: and the escalation too (offence 3)" \
 	wait_until 5 eval '[ "$(field_of "$PIN_D" 198.18.1.44 offence)" = 3 ]'
+stop "$FPID"
+# A start on a full disk (the database cannot even be opened): the state
+# lives in memory, learned from the maps, until the database opens again.
+dd if=/dev/zero of="$D/state/filler" bs=4k 2>/dev/null
+start "$D" "$PIN_D"; FPID=$DPID
+check "full at start: the daemon starts all the same" wait_until 20 up "$D"
+S=$(status_of "$D")
+check "full at start: status says state_ok false, the state in memory" \
+	eval 'jq -e ".state_ok == false and (.state_error | test(\"kept in memory\"))" <<<"$S" >/dev/null'
+lines "$D" 2400 1 0                             # 198.18.9.96, new
+check "full at start: new offenders are banned" \
+	wait_until 5 eval '[ -n "$(field_of "$PIN_D" 198.18.9.96 addr)" ]'
+lines "$D" 300 1 0
+check "full at start: escalation goes on from what the maps taught (offence 4)" \
+	wait_until 5 eval '[ "$(field_of "$PIN_D" 198.18.1.44 offence)" = 4 ]'
+rm -f "$D/state/filler"
+check "full at start: the database takes over once it opens (<= 30 s)" \
+	wait_until 40 eval 'status_of "$D" | jq -e .state_ok >/dev/null'
+stop "$FPID"
+start "$D" "$PIN_D"; FPID=$DPID
+wait_until 20 up "$D"
+diag "$(grep restored "$D/daemon.log" | tail -1)"
+check "full at start: what was kept in memory reached it (2002 bans)" \
+	grep -q "restored 0 of 2002 active bans" "$D/daemon.log"
 stop "$FPID"
 
 # ---- 2. a corrupt database ------------------------------------------------

@@ -56,6 +56,8 @@ static void on_tick(struct daemon *d)
 		xb_enforce_reconcile(&d->enf, now);
 	else if (d->dp)
 		xb_enforce_reconcile_step(&d->enf, now, RECONCILE_NS);
+	if (d->ticks % STATE_RETRY_EVERY == 0)
+		daemon_state_retry(d);
 	/* What waits in memory, once a tick also while the disk fails. */
 	xb_enforce_flush(&d->enf, FLUSH_MAX, true);
 	if (d->ticks % FORGET_EVERY == 0) {

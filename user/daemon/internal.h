@@ -75,6 +75,8 @@ struct daemon {
 	uint64_t watchdog_usec;
 	bool stop;
 	bool learn;                     /* the database is new: learn the maps' bans */
+	bool state_memory;              /* no database could be opened: state in memory */
+	char state_error[PATH_MAX + 128];
 	struct {
 		uint64_t errors, reloads;       /* errors besides enforce's */
 	} n;
@@ -96,8 +98,11 @@ void daemon_attach_ifaces(struct daemon *d, const struct xb_config *old,
 void daemon_sync_allow(struct daemon *d, const struct xb_config *old, const struct xb_config *c);
 
 /* store.c */
+#define STATE_RETRY_EVERY 30    /* s between attempts to open the database */
 int daemon_state_open(struct daemon *d);
 int daemon_restore(struct daemon *d);
+/* State in memory: try the database again; it takes over when it opens. */
+void daemon_state_retry(struct daemon *d);
 
 /* reload.c */
 int daemon_load_detect(const struct xb_config *c, struct xb_detect **out, char *err, size_t len);

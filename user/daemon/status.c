@@ -94,11 +94,12 @@ static void status_health(struct daemon *d, struct json_object *reply)
 	struct json_object *rec = json_object_new_object();
 
 	xb_state_health(d->st, &h);
-	json_object_object_add(reply, "state_ok", json_object_new_boolean(h.ok));
+	/* No database at all: the state is in memory. */
+	json_object_object_add(reply, "state_ok", json_object_new_boolean(h.ok && !d->state_memory));
 	add_int(reply, "state_pending", h.pending);
 	add_int(reply, "state_dropped", h.dropped);
 	add_int(reply, "state_failures", h.failures);
-	add_str(reply, "state_error", h.error);
+	add_str(reply, "state_error", d->state_memory ? d->state_error : h.error);
 	if (h.failing_since)
 		add_int(reply, "state_failing_since", h.failing_since);
 	else

@@ -3,7 +3,9 @@
  * store: the daemon's state database. Opened with deferred writes (the disk
  * never stands between a decision and its ban) and checkpoints on their own
  * thread; a corrupt one is moved aside and a new one learns the bans the
- * pinned maps still hold; at start the database's bans go back into the maps.
+ * pinned maps still hold; one that cannot be opened at all (disk full, I/O
+ * errors) leaves the state in memory until it can; at start the database's
+ * bans go back into the maps.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,15 +53,49 @@ static int recover_state(struct daemon *d)
 	return open_state(d);
 }
 
+/* No database at all: the state lives in memory (the maps teach it) and
+ * the disk is tried again by daemon_state_retry. */
+static int memory_state(struct daemon *d, int err)
+{
+	snprintf(d->state_error, sizeof(d->state_error), "cannot open %s/%s (%s): the state "
+		 "is kept in memory", d->state_dir, XB_STATE_DB, strerror(-err));
+	pr_warn("xdpban: %s; bans go on, the database is tried again every %d s\n",
+		d->state_error, STATE_RETRY_EVERY);
+	d->learn = true;
+	d->state_memory = true;
+	return xb_state_open(XB_STATE_MEMORY, &d->st);
+}
+
 int daemon_state_open(struct daemon *d)
 {
 	int ret = open_state(d);
 
 	if (ret == -EUCLEAN && !d->o.dry_run)
 		ret = recover_state(d);
+	if (ret && ret != -ENOMEM && !d->o.dry_run)
+		ret = memory_state(d, ret);
 	if (ret)
 		pr_warn("xdpban: state in %s: %s\n", d->state_dir, strerror(-ret));
 	return ret;
+}
+
+void daemon_state_retry(struct daemon *d)
+{
+	struct xb_state *mem = d->st;
+
+	if (!d->state_memory || xb_state_copy_into(mem, d->state_dir))
+		return;
+	if (open_state(d)) {
+		d->st = mem;
+		return;
+	}
+	xb_policy_set_state(d->pol, d->st);
+	d->enf.st = d->st;
+	xb_state_close(mem);
+	d->state_memory = false;
+	d->state_error[0] = 0;
+	pr_warn("xdpban: %s/%s is open again: what was kept in memory is in it\n",
+		d->state_dir, XB_STATE_DB);
 }
 
 static void log_restored(const struct xb_restore_stats *rs, uint64_t t0)
@@ -81,8 +117,9 @@ int daemon_restore(struct daemon *d)
 
 	if (ret == -EUCLEAN) {
 		xb_addr_set_free(&d->enf.unstored);
-		if (!(ret = recover_state(d)))
-			d->enf.st = d->st;
+		if ((ret = recover_state(d)) && ret != -ENOMEM)
+			ret = memory_state(d, ret);
+		d->enf.st = d->st;
 	}
 	if (ret) {
 		pr_warn("xdpban: restoring bans: %s\n", strerror(-ret));
@@ -95,6 +132,6 @@ int daemon_restore(struct daemon *d)
 	if ((ret = xb_enforce_learn(&d->enf, xb_now_wall(), &learned)))
 		pr_warn("xdpban: reading the bans in the maps: %s\n", strerror(-ret));
 	else
-		pr_warn("xdpban: the new state database learned %zu bans from the maps\n", learned);
+		pr_warn("xdpban: the new state learned %zu bans from the maps\n", learned);
 	return 0;
 }

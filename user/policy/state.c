@@ -206,7 +206,8 @@ static int make_file(struct xb_state *s, const char *dir)
 	int err, fd;
 
 	if ((err = make_dir(dir))) {
-		pr_warn("state: cannot create %s: %s\n", dir, strerror(-err));
+		if (!s->quiet)
+			pr_warn("state: cannot create %s: %s\n", dir, strerror(-err));
 		return err;
 	}
 	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s", dir, XB_STATE_DB) >= sizeof(s->path))
@@ -214,7 +215,8 @@ static int make_file(struct xb_state *s, const char *dir)
 	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
-		pr_warn("state: cannot open %s: %s\n", s->path, strerror(-err));
+		if (!s->quiet)
+			pr_warn("state: cannot open %s: %s\n", s->path, strerror(-err));
 		return err;
 	}
 	fchmod(fd, 0600);
@@ -247,13 +249,14 @@ static int open_db(struct xb_state *s)
 	return state_prepare(s, 0, S_DIRECT_MAX);
 }
 
-int xb_state_open(const char *dir, struct xb_state **out)
+static int state_open(const char *dir, bool quiet, struct xb_state **out)
 {
 	struct xb_state *s = calloc(1, sizeof(*s));
 	int err = 0;
 
 	if (!s)
 		return -ENOMEM;
+	s->quiet = quiet;
 	if (!dir || !strcmp(dir, XB_STATE_MEMORY))
 		snprintf(s->path, sizeof(s->path), "%s", XB_STATE_MEMORY);
 	else
@@ -267,8 +270,19 @@ int xb_state_open(const char *dir, struct xb_state **out)
 		xb_state_close(s);
 		return err;
 	}
+	s->quiet = 0;
 	*out = s;
 	return 0;
+}
+
+int xb_state_open(const char *dir, struct xb_state **out)
+{
+	return state_open(dir, false, out);
+}
+
+int xb_state_try_open(const char *dir, struct xb_state **out)
+{
+	return state_open(dir, true, out);
 }
 
 void xb_state_close(struct xb_state *s)

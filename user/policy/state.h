@@ -39,12 +39,18 @@ struct xb_state;
  * XB_STATE_MEMORY: a private in-memory database. -EUCLEAN: the file is not
  * a database, or a corrupt one (see xb_state_quarantine). */
 int xb_state_open(const char *dir, struct xb_state **out);
+/* The same, logging nothing on failure (an attempt repeated until it works). */
+int xb_state_try_open(const char *dir, struct xb_state **out);
 /* In deferred mode the changes still in memory are written first. */
 void xb_state_close(struct xb_state *st);
 const char *xb_state_path(const struct xb_state *st);
 /* Move the database under dir (and its write-ahead log) aside, to
  * <db>.corrupt-<UTC time>; moved gets the new name. Then open starts afresh. */
 int xb_state_quarantine(const char *dir, char *moved, size_t len);
+
+/* Every record of from (e.g. a state kept in memory while the disk could not
+ * be opened) into the database under dir, replacing what it has. */
+int xb_state_copy_into(struct xb_state *from, const char *dir);
 
 /* Defer every later write (see above). */
 int xb_state_set_deferred(struct xb_state *st);

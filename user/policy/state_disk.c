@@ -188,3 +188,43 @@ int xb_state_quarantine(const char *dir, char *moved, size_t len)
 	unlink(from);           /* an index of that log, rebuilt on open */
 	return err;
 }
+
+static const char copy_sql[] =
+	"BEGIN IMMEDIATE;"
+	"INSERT OR REPLACE INTO disk.offences SELECT addr, cmd, count, first, last, until "
+	"FROM main.offences;"
+	"INSERT OR REPLACE INTO disk.bans SELECT addr, cmd, rule, offence, flags, created, expires "
+	"FROM main.bans;"
+	"INSERT OR REPLACE INTO disk.v6seen SELECT prefix, addr, last FROM main.v6seen;"
+	"COMMIT;";
+
+int xb_state_copy_into(struct xb_state *from, const char *dir)
+{
+	char path[PATH_MAX + 16];
+	struct xb_state *to;
+	sqlite3_stmt *q = NULL;
+	int err;
+
+	/* Made, with its schema, the usual way first. */
+	if ((err = xb_state_try_open(dir, &to)))
+		return err;
+	snprintf(path, sizeof(path), "%s", to->path);
+	xb_state_close(to);
+	from->quiet++;
+	if (sqlite3_prepare_v2(from->db, "ATTACH DATABASE ?1 AS disk", -1, &q, NULL) != SQLITE_OK) {
+		err = state_db_err(from, "attach");
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	if ((err = state_run(from, q, "attach")))
+		goto out;
+	if (sqlite3_exec(from->db, copy_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		err = state_db_err(from, "copy");
+		xb_state_rollback(from);
+	}
+	sqlite3_exec(from->db, "DETACH DATABASE disk", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(q);
+	from->quiet--;
+	return err;
+}
