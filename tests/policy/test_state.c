@@ -471,3 +471,26 @@ Test(state, checkpoint_thread, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_expect_eq(n, 300);
 	xb_state_close(st);
 }
+
+/* What a state kept in memory holds goes into the database once it opens. */
+Test(state, copy_into_the_database, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	struct xb_state *mem, *st;
+	struct xb_state_ban b = sban("198.18.0.9", 5000), old = sban("198.18.0.9", 100), gb;
+	struct xb_offence o = { .count = 3, .first = 1, .last = 2, .until = 5000 }, g;
+
+	cr_assert_eq(xb_state_open(dir, &st), 0);
+	cr_assert_eq(xb_state_ban_put(st, &old), 0);
+	xb_state_close(st);
+	cr_assert_eq(xb_state_open(XB_STATE_MEMORY, &mem), 0);
+	cr_assert_eq(xb_state_ban_put(mem, &b), 0);
+	cr_assert_eq(xb_state_offence_put(mem, &b.addr, "firewall-drop", &o), 0);
+	cr_assert_eq(xb_state_copy_into(mem, dir), 0);
+	xb_state_close(mem);
+	cr_assert_eq(xb_state_open(dir, &st), 0);
+	cr_assert_eq(xb_state_ban_get(st, &b.addr, &gb), 0);
+	cr_expect_eq(gb.expires, 5000, "memory's row replaced the database's");
+	cr_assert_eq(xb_state_offence_get(st, &b.addr, "firewall-drop", &g), 0);
+	cr_expect_eq(g.count, 3);
+	xb_state_close(st);
+}
