@@ -51,7 +51,11 @@ echo "== reaction latency ($N_LAT bans)"
 "$XDPBAN" -q run --config "$T/xdpban.conf" --foreground 2>"$T/daemon.log" &
 DPID=$!
 bg_track "$DPID"
-if wait_until 10 test -S "$T/ctl.sock"; then
+# The socket appears first (it is the daemon's lock); only once status answers
+# is the loop running and the log followed: lines written earlier are never
+# read (a followed file is read from its end), which a miss would report.
+ready() { echo status | timeout 2 socat - "UNIX-CONNECT:$T/ctl.sock" 2>/dev/null | grep -q '"ok":true'; }
+if wait_until 20 ready; then
 	"$BENCH" latency "$T/auth.log" "$N_LAT" | tee "$T/lat.txt" || rc=1
 	P99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' "$T/lat.txt")
 	if [ -n "$P99" ] && awk "BEGIN { exit !($P99 < 5) }"; then

@@ -87,6 +87,21 @@ static int append(int fd, const char *addr, int n)
 	return write(fd, line, len) == len ? 0 : -errno;
 }
 
+/* A ban missing after 1 s: say which one, and whether (when) it came. */
+static void late(struct xb_dp *dp, const struct xb_addr *a, unsigned i, double t0)
+{
+	char buf[XB_ADDRSTRLEN];
+	struct xb_ban b;
+
+	while (xb_dp_lookup(dp, a, &b) != 0 && now_ms() < t0 + 5000)
+		usleep(1000);
+	xb_addr_str(a, buf, sizeof(buf));
+	if (xb_dp_lookup(dp, a, &b) == 0)
+		printf("missed: ban %u (%s) in the map only after %.0f ms\n", i, buf, now_ms() - t0);
+	else
+		printf("missed: ban %u (%s) not in the map after 5 s\n", i, buf);
+}
+
 static int latency(const char *log, unsigned count)
 {
 	struct xb_dp_opts o = { 0 };
@@ -126,6 +141,7 @@ static int latency(const char *log, unsigned count)
 		}
 		if (now_ms() > deadline) {
 			missed++;
+			late(dp, &a, i, t0);
 			continue;
 		}
 		lat[got++] = now_ms() - t0;
@@ -159,6 +175,7 @@ static int restore(const char *dir, unsigned count)
 {
 	struct xb_dp_opts o = { 0 };
 	struct xb_restore_stats rs;
+	struct xb_enforce e;
 	struct xb_state *st;
 	struct xb_dp *dp;
 	int64_t now = xb_now_wall();
@@ -192,9 +209,10 @@ static int restore(const char *dir, unsigned count)
 		err = xb_state_ban_foreach_active(st, xb_now_wall(), count_row, &rows);
 		printf("restore: reading %zu rows alone takes %.3f s\n", rows, (now_ms() - t0) / 1e3);
 	}
+	e = (struct xb_enforce){ .dp = dp, .st = st };
 	t0 = now_ms();
 	c0 = cpu_s();
-	err = xb_enforce_restore(dp, st, xb_now_wall(), &rs);
+	err = xb_enforce_restore(&e, xb_now_wall(), &rs);
 	t1 = now_ms();
 	if (!err)
 		printf("restore into empty maps: %zu bans in %.3f s (cpu %.3f s; %zu failed)\n",
@@ -202,13 +220,14 @@ static int restore(const char *dir, unsigned count)
 	if (!err) {
 		t0 = now_ms();
 		c0 = cpu_s();
-		err = xb_enforce_restore(dp, st, xb_now_wall(), &rs);
+		err = xb_enforce_restore(&e, xb_now_wall(), &rs);
 		t1 = now_ms();
 		if (!err)
 			printf("restore with every ban present (restart): %zu checked, %zu inserted "
 			       "in %.3f s (cpu %.3f s)\n", rs.present, rs.inserted, (t1 - t0) / 1e3,
 			       cpu_s() - c0);
 	}
+	xb_enforce_free(&e);
 	xb_dp_flush(dp);
 	xb_dp_close(dp);
 	xb_state_close(st);

@@ -52,11 +52,21 @@ struct xb_config *conf(const char *body)
 
 static double zero_rnd(void) { return 0.0; }
 
+bool xb_test_deferred, xb_test_disk_full;
+static unsigned alerts;
+
+void xb_test_defer(void)
+{
+	xb_test_deferred = true;
+}
+
 void fx_open(struct fixture *f, const char *body, const char *dir)
 {
 	memset(f, 0, sizeof(*f));
 	f->c = conf(body);
 	cr_assert_eq(xb_state_open(dir, &f->st), 0);
+	if (xb_test_deferred)
+		cr_assert_eq(xb_state_set_deferred(f->st), 0);
 	cr_assert_eq(xb_policy_new(f->c, f->st, NULL, &f->p), 0);
 	xb_policy_set_rnd(f->p, zero_rnd);
 	f->al = (struct xb_alert){ .rule = 5712, .level = 10,
@@ -65,6 +75,8 @@ void fx_open(struct fixture *f, const char *body, const char *dir)
 
 void fx_close(struct fixture *f)
 {
+	if (xb_test_deferred && !xb_test_disk_full)
+		cr_expect(xb_state_ok(f->st), "a flush failed");
 	xb_policy_free(f->p);
 	xb_state_close(f->st);
 	xb_config_free(f->c);
@@ -74,9 +86,13 @@ void fx_close(struct fixture *f)
 int offend(struct fixture *f, const char *src, int64_t now, struct xb_decision *d)
 {
 	char why[256];
+	int n;
 
 	f->ev.has_src = true;
 	f->ev.src = A(src);
-	return xb_policy_alert(f->p, &f->al, now, d, 1, why, sizeof(why));
+	n = xb_policy_alert(f->p, &f->al, now, d, 1, why, sizeof(why));
+	if (xb_test_deferred && alerts++ % 2)
+		xb_state_flush(f->st, 0);       /* fx_close checks that they all worked */
+	return n;
 }
 

@@ -6,6 +6,8 @@
 #ifndef XB_TESTLIB_H
 #define XB_TESTLIB_H
 
+#include <stdbool.h>
+
 #include "common/addr.h"
 #include "common/config.h"
 #include "common/records.h"
@@ -31,6 +33,12 @@ struct fixture {
 	struct xb_alert al;
 };
 void fx_open(struct fixture *f, const char *body, const char *dir);
+/* The daemon's mode (state.h, deferred writes), set by xb_test_defer as a
+ * test's .init: the same decisions, flushed after every other alert so that
+ * reads mix memory and disk; fx_close then expects every flush to have
+ * worked, unless the test set xb_test_disk_full. */
+extern bool xb_test_deferred, xb_test_disk_full;
+void xb_test_defer(void);
 void fx_close(struct fixture *f);
 /* One alert from src at wall time now; returns the number of decisions. */
 int offend(struct fixture *f, const char *src, int64_t now, struct xb_decision *d);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 
 #include "policy/policy.h"
@@ -14,7 +17,7 @@
 	"<rules_id>5712</rules_id><timeout>600</timeout>" \
 	"<repeated_offenders>30,60,90</repeated_offenders></active-response>"
 
-Test(policy, escalation_table_step_by_step)
+static void escalation_table_step_by_step(void)
 {
 	/* The seed: 600 s, 1800 s, 3600 s, 5400 s, 5400 s. An offence while the
 	 * address is still banned re-arms the ban from now with the next timeout. */
@@ -41,6 +44,9 @@ Test(policy, escalation_table_step_by_step)
 	cr_expect_eq(d.ttl, 600);
 	fx_close(&f);
 }
+
+Test(policy, escalation_table_step_by_step) { escalation_table_step_by_step(); }
+Test(policy_deferred, escalation_table_step_by_step, .init = xb_test_defer) { escalation_table_step_by_step(); }
 
 Test(policy, escalate_pure)
 {
@@ -75,7 +81,7 @@ Test(policy, escalate_pure)
 	xb_config_free(c);
 }
 
-Test(policy, history_survives_restart)
+static void history_survives_restart(void)
 {
 	char dir[] = "/tmp/xb-policy-XXXXXX", cmd[64];
 	struct fixture f;
@@ -97,7 +103,10 @@ Test(policy, history_survives_restart)
 	cr_expect_eq(system(cmd), 0);
 }
 
-Test(policy, forgotten_after_quiet_period)
+Test(policy, history_survives_restart) { history_survives_restart(); }
+Test(policy_deferred, history_survives_restart, .init = xb_test_defer) { history_survives_restart(); }
+
+static void forgotten_after_quiet_period(void)
 {
 	struct fixture f;
 	struct xb_decision d;
@@ -119,6 +128,9 @@ Test(policy, forgotten_after_quiet_period)
 	cr_expect_eq(n, 1);
 	fx_close(&f);
 }
+
+Test(policy, forgotten_after_quiet_period) { forgotten_after_quiet_period(); }
+Test(policy_deferred, forgotten_after_quiet_period, .init = xb_test_defer) { forgotten_after_quiet_period(); }
 
 Test(policy, allow_list_and_loopback_never_banned)
 {
@@ -166,7 +178,7 @@ Test(policy, host_addresses_never_banned)
 	fx_close(&f);
 }
 
-Test(policy, ipv6_prefix_aggregation)
+static void ipv6_prefix_aggregation(void)
 {
 	struct fixture f;
 	struct xb_decision d;
@@ -201,6 +213,9 @@ Test(policy, ipv6_prefix_aggregation)
 	cr_expect_not(d.aggregate);
 	fx_close(&f);
 }
+
+Test(policy, ipv6_prefix_aggregation) { ipv6_prefix_aggregation(); }
+Test(policy_deferred, ipv6_prefix_aggregation, .init = xb_test_defer) { ipv6_prefix_aggregation(); }
 
 Test(policy, wazuh_binding)
 {
@@ -270,7 +285,7 @@ Test(policy, correlation_over_all_sources_never_bans)
 	fx_close(&f);
 }
 
-Test(policy, permanent_bans)
+static void permanent_bans(void)
 {
 	struct fixture f;
 	struct xb_decision d;
@@ -291,6 +306,9 @@ Test(policy, permanent_bans)
 	fx_close(&f);
 }
 
+Test(policy, permanent_bans) { permanent_bans(); }
+Test(policy_deferred, permanent_bans, .init = xb_test_defer) { permanent_bans(); }
+
 Test(policy, no_aggregation_over_allow_list)
 {
 	struct fixture f;
@@ -303,4 +321,60 @@ Test(policy, no_aggregation_over_allow_list)
 	cr_expect_not(d.aggregate, "the /64 holds an allow-listed address");
 	cr_expect_eq(d.addr.prefixlen, 128);
 	fx_close(&f);
+}
+
+/* Disk full: decisions go on and escalate from the history in memory; once
+ * space returns, one flush puts all of it in the database. */
+Test(policy_deferred, escalates_while_the_disk_is_full, .init = xb_test_defer)
+{
+	char dir[] = "/tmp/xb-policy-XXXXXX", filler[64], block[4096] = { 0 }, cmd[64];
+	struct xb_decision d;
+	struct fixture f;
+	struct xb_state_health h;
+	struct xb_offence o;
+	struct xb_addr a = A("198.18.0.7");
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700"), 0);
+	xb_test_disk_full = true;
+	fx_open(&f, SEED_AR, dir);
+	cr_assert_eq(offend(&f, "198.18.0.7", 1000, &d), 1);
+	cr_assert_eq(xb_state_flush(f.st, 0), 0);
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	cr_assert_geq(fd = open(filler, O_WRONLY | O_CREAT, 0600), 0);
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	while (write(fd, block, 1) > 0)
+		;
+	close(fd);
+	for (int i = 0; i < 200; i++) {         /* a flood of others fills memory */
+		char src[32];
+
+		snprintf(src, sizeof(src), "198.18.%d.%d", 1 + i / 100, i % 100);
+		cr_assert_eq(offend(&f, src, 1500, &d), 1, "%s", src);
+		xb_state_flush(f.st, 0);
+	}
+	xb_state_health(f.st, &h);
+	cr_expect_not(h.ok, "the flush must fail on a full disk");
+	cr_assert_eq(offend(&f, "198.18.0.7", 2000, &d), 1, "banned while the disk is full");
+	cr_expect_eq(d.offence, 2);
+	cr_expect_eq(d.ttl, 1800);
+	cr_assert_eq(offend(&f, "198.18.0.7", 4000, &d), 1);
+	cr_expect_eq(d.offence, 3, "escalated from memory");
+	cr_expect_eq(d.ttl, 3600);
+	cr_assert_eq(unlink(filler), 0);
+	cr_assert_eq(xb_state_flush(f.st, 0), 0);
+	xb_state_health(f.st, &h);
+	cr_expect(h.ok);
+	cr_expect_eq(h.pending, 0);
+	fx_close(&f);
+	xb_test_deferred = false;
+	fx_open(&f, SEED_AR, dir);      /* restarted: the database has it all */
+	cr_assert_eq(xb_state_offence_get(f.st, &a, XB_DROP_CMD, &o), 0);
+	cr_expect_eq(o.count, 3);
+	fx_close(&f);
+	umount2(dir, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
 }

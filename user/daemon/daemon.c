@@ -21,6 +21,9 @@
 #define CURSOR_EVERY    5       /* s between journal cursor saves */
 #define STATUS_EVERY    10      /* s between sd_notify STATUS= lines */
 #define CHECKPOINT_EVERY 5      /* s between SQLite WAL checkpoints */
+#define FLUSH_MAX       8192    /* changes a table a tick writes to the database */
+#define RETRY_MAX       4096    /* bans waiting for room tried at a sweep */
+#define RECONCILE_NS    (10 * 1000000ULL)       /* work on a reconcile pass a tick */
 
 /* ---- timer and signals -------------------------------------------------- */
 
@@ -45,8 +48,18 @@ static void on_tick(struct daemon *d)
 	xb_enforce_reap(&d->enf, now);
 	if (d->dp && d->ticks % SWEEP_EVERY == 0) {
 		xb_dp_sweep(d->dp, NULL);
-		xb_enforce_reconcile(&d->enf, now);
+		xb_enforce_retry(&d->enf, now, RETRY_MAX);
 	}
+	/* Half a period after the sweep: each walks the prefix maps, and one
+	 * walk is enough for one tick. */
+	if (d->dp && d->ticks % SWEEP_EVERY == SWEEP_EVERY / 2)
+		xb_enforce_reconcile(&d->enf, now);
+	else if (d->dp)
+		xb_enforce_reconcile_step(&d->enf, now, RECONCILE_NS);
+	if (d->ticks % STATE_RETRY_EVERY == 0)
+		daemon_state_retry(d);
+	/* What waits in memory, once a tick also while the disk fails. */
+	xb_enforce_flush(&d->enf, FLUSH_MAX, true);
 	if (d->ticks % FORGET_EVERY == 0) {
 		size_t n = 0;
 
@@ -111,6 +124,7 @@ static void teardown(struct daemon *d)
 	daemon_sources_close(d);
 	xb_ctlsock_close(d->ctl);
 	xb_policy_free(d->pol);
+	xb_enforce_free(&d->enf);
 	xb_hostaddr_close(d->host);
 	xb_dp_close(d->dp);
 	xb_state_close(d->st);
@@ -146,8 +160,9 @@ static int setup_control(struct daemon *d)
 	return ret;
 }
 
-/* Rules, state, host addresses and policy: the pipeline from line to decision. */
-static int setup_pipeline(struct daemon *d)
+/* Rules and host addresses: the pipeline from line to alert, and what the
+ * policy protects. */
+static int setup_detect(struct daemon *d)
 {
 	char err[512];
 	int ret;
@@ -156,17 +171,9 @@ static int setup_pipeline(struct daemon *d)
 		pr_warn("xdpban: %s\n", err);
 		return ret;
 	}
-	/* Dry-run keeps its history in memory: it decides like the real thing
-	 * and leaves no trace. */
-	if ((ret = xb_state_open(d->o.dry_run ? XB_STATE_MEMORY : d->state_dir, &d->st))) {
-		pr_warn("xdpban: state in %s: %s\n", d->state_dir, strerror(-ret));
-		return ret;
-	}
-	if ((ret = xb_hostaddr_open(true, &d->host))) {
+	if ((ret = xb_hostaddr_open(true, &d->host)))
 		pr_warn("xdpban: host addresses: %s\n", strerror(-ret));
-		return ret;
-	}
-	return xb_policy_new(d->conf, d->st, d->host, &d->pol);
+	return ret;
 }
 
 /* The maps (not in dry-run): interfaces, allow list, then the bans of the
@@ -174,27 +181,21 @@ static int setup_pipeline(struct daemon *d)
 static int setup_maps(struct daemon *d)
 {
 	struct xb_dp_opts dpo = { .pin_dir = d->o.pin_dir };
-	struct xb_restore_stats rs;
 	int ret, aerr = 0;
-	uint64_t t0;
 
 	if ((ret = xb_dp_open(&dpo, &d->dp))) {
 		pr_warn("xdpban: cannot open the maps: %s\n", strerror(-ret));
 		return ret;
 	}
+	d->enf.dp = d->dp;
 	daemon_attach_ifaces(d, NULL, d->conf, &aerr);
 	if (aerr)
 		return aerr;
 	daemon_sync_allow(d, NULL, d->conf);
 	/* Entries that ended while we were away go first: nothing expired stays listed. */
 	xb_dp_sweep(d->dp, NULL);
-	t0 = xb_now_mono_ns();
-	if ((ret = xb_enforce_restore(d->dp, d->st, xb_now_wall(), &rs))) {
-		pr_warn("xdpban: restoring bans: %s\n", strerror(-ret));
+	if ((ret = daemon_restore(d)))
 		return ret;
-	}
-	pr_info("restored %zu of %zu active bans in %.3f s (%zu were in the maps, %zu of those re-armed; %zu failed)\n",
-		rs.inserted, rs.active, (xb_now_mono_ns() - t0) / 1e9, rs.present, rs.rearmed, rs.failed);
 	daemon_sample_drops(d);
 	return 0;
 }
@@ -229,12 +230,17 @@ static int setup(struct daemon *d)
 {
 	int ret;
 
-	if ((ret = setup_control(d)) || (ret = setup_pipeline(d)))
+	/* Dry-run keeps its history in memory: it decides like the real thing
+	 * and leaves no trace. */
+	if ((ret = setup_control(d)) || (ret = setup_detect(d)) || (ret = daemon_state_open(d)))
 		return ret;
+	d->enf = (struct xb_enforce){ .st = d->st, .dry_run = d->o.dry_run };
 	if (!d->o.dry_run && (ret = setup_maps(d)))
 		return ret;
-	d->enf = (struct xb_enforce){ .dp = d->dp, .st = d->st, .pol = d->pol,
-				      .dry_run = d->o.dry_run };
+	/* After the maps: a corrupt database found by the restore is a new one. */
+	if ((ret = xb_policy_new(d->conf, d->st, d->host, &d->pol)))
+		return ret;
+	d->enf.pol = d->pol;
 	if ((ret = setup_loop(d)))
 		return ret;
 	if ((ret = daemon_sources_open(d, d->conf, &d->src)))

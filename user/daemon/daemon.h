@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * daemon: `xdpban run`. One epoll loop, no threads:
+ * daemon: `xdpban run`. One epoll loop (the state's WAL checkpoints alone run
+ * on a thread of their own, so that an fsync never holds it):
  *
  *   sources (inotify / sd-journal / stdin fds)  -> detect -> enforce -> maps
+ *                      (a burst of lines is read 50 ms at a time)
  *   timerfd (1 s)      expiry bookkeeping (the kernel enforces expiry; we log
- *                      it, reap the database and sweep the maps), forgetting
- *                      quiet histories, journal cursor, watchdog
+ *                      it, reap the database and sweep the maps), the state's
+ *                      writes kept in memory, a slice of reconciliation,
+ *                      forgetting quiet histories, journal cursor, watchdog
  *   signalfd           SIGHUP reload, SIGTERM/SIGINT stop
  *   control socket     status, reload (ctlsock.h)
  *   rtnetlink          the host's addresses as they change (hostaddr.h)
  *
- * Start: config -> rules -> state -> maps (attach interfaces) -> restore the
- * bans of the database that the maps lack, with their original expiry ->
+ * Start: config -> rules -> state (a corrupt database is moved aside; one
+ * that cannot be opened leaves the state in memory) -> maps (attach
+ * interfaces) -> restore the bans of the database that the maps lack, with
+ * their original expiry (or teach a new state the maps' bans) -> policy ->
  * sources -> sd_notify READY=1.
  */
 #ifndef XB_DAEMON_H

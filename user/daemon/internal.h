@@ -4,6 +4,7 @@
  *   daemon.c   setup, the epoll loop, the timer and signals, teardown
  *   sources.c  the log sources: open, watch, read (line -> detect -> enforce)
  *   maps.c     the config's interfaces and allow list into the maps
+ *   store.c    the state database: open (a corrupt one moved aside), restore
  *   reload.c   a new config and rules, swapped in only when all loaded
  *   control.c  the control socket's requests
  *   status.c   the "status" reply and the sampling of dropped packets
@@ -63,6 +64,8 @@ struct daemon {
 	struct xb_ctlsock *ctl;
 	struct src_set src;
 	struct src_info *cur;           /* that of the source being read */
+	uint64_t read_until;            /* monotonic ns: a burst of lines yields then (0: never) */
+	bool more;                      /* lines wait in a source that yielded: read again */
 	int epfd, sigfd, tfd;
 	char state_dir[PATH_MAX];
 	char cursor_file[PATH_MAX + 32];
@@ -71,6 +74,9 @@ struct daemon {
 	uint64_t ticks;
 	uint64_t watchdog_usec;
 	bool stop;
+	bool learn;                     /* the database is new: learn the maps' bans */
+	bool state_memory;              /* no database could be opened: state in memory */
+	char state_error[PATH_MAX + 128];
 	struct {
 		uint64_t errors, reloads;       /* errors besides enforce's */
 	} n;
@@ -90,6 +96,13 @@ bool daemon_same_sources(const struct xb_config *a, const struct xb_config *b);
 void daemon_attach_ifaces(struct daemon *d, const struct xb_config *old,
 			  const struct xb_config *c, int *first_err);
 void daemon_sync_allow(struct daemon *d, const struct xb_config *old, const struct xb_config *c);
+
+/* store.c */
+#define STATE_RETRY_EVERY 30    /* s between attempts to open the database */
+int daemon_state_open(struct daemon *d);
+int daemon_restore(struct daemon *d);
+/* State in memory: try the database again; it takes over when it opens. */
+void daemon_state_retry(struct daemon *d);
 
 /* reload.c */
 int daemon_load_detect(const struct xb_config *c, struct xb_detect **out, char *err, size_t len);

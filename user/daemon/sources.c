@@ -10,6 +10,10 @@
 #include "common/util.h"
 #include "daemon/internal.h"
 
+/* A burst of lines is read this long at a time: between slices the loop
+ * answers the timer and the control socket (the watchdog, status). */
+#define READ_SLICE_NS   (50 * 1000000ULL)
+
 void daemon_sources_close(struct daemon *d)
 {
 	for (size_t i = 0; i < d->src.n; i++) {
@@ -131,11 +135,14 @@ static int on_line(const struct xb_line *line, void *ctx)
 	pr_debug("alert: rule %u level %u: %s\n", out.al.rule, out.al.level,
 		 out.al.description ? out.al.description : "");
 	xb_enforce_alert(&d->enf, &out.al);
-	return 0;       /* one line's trouble never stops the source */
+	/* One line's trouble never stops the source; its time slice does
+	 * (the source keeps the rest). */
+	return d->read_until && xb_now_mono_ns() > d->read_until ? -EAGAIN : 0;
 }
 
 void daemon_sources_read(struct daemon *d)
 {
+	d->more = false;
 	for (size_t i = 0; i < d->src.n; i++) {
 		struct xb_source *s = d->src.s[i];
 		int err;
@@ -143,7 +150,15 @@ void daemon_sources_read(struct daemon *d)
 		if (xb_source_eof(s))
 			continue;
 		d->cur = &d->src.info[i];
+		/* The journal is read in batches of its own, and resumes only
+		 * when its fd says so: it is never cut short. */
+		d->read_until = xb_source_kind(s) == XB_SRC_JOURNAL ? 0 :
+				xb_now_mono_ns() + READ_SLICE_NS;
 		err = xb_source_read(s, on_line, d);
+		if (err == -EAGAIN) {
+			d->more = true;
+			continue;
+		}
 		if (err) {
 			d->n.errors++;
 			pr_warn("%s: %s\n", xb_source_name(s), strerror(-err));
@@ -163,6 +178,8 @@ int daemon_sources_timeout(const struct daemon *d)
 {
 	int t = -1;
 
+	if (d->more)
+		return 0;
 	for (size_t i = 0; i < d->src.n; i++) {
 		int s;
 

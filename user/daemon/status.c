@@ -81,6 +81,41 @@ static void status_counters(struct daemon *d, struct json_object *reply, int64_t
 	add_int(reply, "active_bans", active);
 }
 
+static void add_str(struct json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, v && *v ? json_object_new_string(v) : NULL);
+}
+
+/* Whether the database takes the writes, what waits in memory and in front
+ * of the maps, and the latest reconciliation. */
+static void status_health(struct daemon *d, struct json_object *reply)
+{
+	struct xb_state_health h;
+	struct json_object *rec = json_object_new_object();
+
+	xb_state_health(d->st, &h);
+	/* No database at all: the state is in memory. */
+	json_object_object_add(reply, "state_ok", json_object_new_boolean(h.ok && !d->state_memory));
+	add_int(reply, "state_pending", h.pending);
+	add_int(reply, "state_dropped", h.dropped);
+	add_int(reply, "state_failures", h.failures);
+	add_str(reply, "state_error", d->state_memory ? d->state_error : h.error);
+	if (h.failing_since)
+		add_int(reply, "state_failing_since", h.failing_since);
+	else
+		json_object_object_add(reply, "state_failing_since", NULL);
+	add_str(reply, "checkpoint_error", h.checkpoint_error);
+	xb_addr_set_sort(&d->enf.unstored);
+	add_int(reply, "unstored_bans", d->enf.unstored.n);
+	add_int(reply, "singled_bans", d->enf.n.singled);
+	json_object_object_add(rec, "running", json_object_new_boolean(d->enf.rec.running));
+	add_int(rec, "passes", d->enf.rec.passes);
+	add_int(rec, "checked", d->enf.rec.checked);
+	add_int(rec, "lifted", d->enf.rec.lifted);
+	add_int(rec, "last_ms", d->enf.rec.last_ms);
+	json_object_object_add(reply, "reconcile", rec);
+}
+
 static void status_sources(struct daemon *d, struct json_object *reply, int64_t now)
 {
 	struct json_object *srcs = json_object_new_array();
@@ -107,6 +142,7 @@ void daemon_status(struct daemon *d, struct json_object *reply)
 	uint64_t drops, window;
 
 	status_counters(d, reply, now);
+	status_health(d, reply);
 	if (!drops_last_minute(d, &drops, &window)) {
 		add_int(reply, "drops_1m", drops);
 		add_int(reply, "drops_window", window);

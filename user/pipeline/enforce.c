@@ -9,10 +9,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "pipeline/enforce.h"
+#include "pipeline/enforce_int.h"
 
 #define MAX_DECISIONS   4
-#define RECONCILE_MAX   65536   /* bans checked against the maps at a sweep */
+#define FLUSH_AFTER     1024    /* changes a table written after an alert */
 
 static const char *afmt(const struct xb_addr *a, char *buf)
 {
@@ -48,7 +48,7 @@ static const char *ban_len_fmt(const struct xb_state_ban *b, char *buf, unsigned
 	return xb_fmt_duration(b->expires > b->created ? b->expires - b->created : 0, buf, len);
 }
 
-static void log_unban(const struct xb_state_ban *b, const char *why)
+void enforce_log_unban(const struct xb_state_ban *b, const char *why)
 {
 	char ab[XB_ADDRSTRLEN], tb[32];
 
@@ -114,10 +114,85 @@ static void unban_within(struct xb_enforce *e, const struct xb_addr *pfx, int64_
 				continue;
 			xb_state_ban_del(e->st, &w.b[i].addr);
 			if (xb_dp_unban(e->dp, &w.b[i].addr) == 0)
-				log_unban(&w.b[i], why);
+				enforce_log_unban(&w.b[i], why);
 		}
 	}
 	free(w.b);
+}
+
+static void log_ban(const struct xb_decision *dec, const char *verb, const char *extra)
+{
+	char ab[XB_ADDRSTRLEN], tb[32], wb[32];
+
+	pr_info("%s %s rule %u offence %u timeout %s until %s%s\n", verb, afmt(&dec->addr, ab),
+		dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
+		wall_fmt(dec->expires, wb, sizeof(wb)), extra);
+}
+
+/* The maps refused dec (err): allow-listed is final, the rest waits. */
+static void apply_failed(struct xb_enforce *e, const struct xb_decision *dec, int err)
+{
+	char ab[XB_ADDRSTRLEN];
+
+	e->n.errors++;
+	if (err != -EPERM && err != -EINVAL) {
+		enforce_unstored(e, &dec->addr, err);
+		return;
+	}
+	pr_warn("cannot %s %s (rule %u offence %u): %s\n", dec->rearm ? "re-ban" : "ban",
+		afmt(&dec->addr, ab), dec->rule, dec->offence, strerror(-err));
+	if (!dec->rearm)
+		xb_state_ban_del(e->st, &dec->addr);    /* the maps are the judge */
+}
+
+/* The row of a single ban standing in for dec's prefix; false when the
+ * address is already banned at least as long. */
+static bool single_row(struct xb_enforce *e, const struct xb_decision *dec,
+		       struct xb_decision *one)
+{
+	struct xb_state_ban old, row = { .rule = dec->rule, .flags = XB_BAN_F_DAEMON,
+					 .offence = dec->offence > UINT16_MAX ? UINT16_MAX : dec->offence,
+					 .created = xb_now_wall(), .expires = dec->expires };
+
+	*one = *dec;
+	one->addr = row.addr = dec->offender;
+	one->aggregate = false;
+	one->rearm = !xb_state_ban_get(e->st, &one->addr, &old) &&
+		     (!old.expires || old.expires > row.created);
+	if (one->rearm && (!old.expires || (dec->expires && old.expires >= dec->expires)))
+		return false;
+	if (one->rearm && old.offence > row.offence)
+		one->offence = row.offence = old.offence;
+	snprintf(row.cmd, sizeof(row.cmd), "%s", dec->ar->cmd ? dec->ar->cmd->name : dec->ar->command);
+	xb_state_ban_put(e->st, &row);
+	return true;
+}
+
+/* The prefix map is full: ban the latest offender alone, so that a full
+ * prefix map never stops the bans of IPv6 attackers. */
+static void apply_single(struct xb_enforce *e, const struct xb_decision *dec, uint64_t mono)
+{
+	char pb[XB_ADDRSTRLEN], extra[XB_ADDRSTRLEN + 48];
+	struct xb_decision one;
+	struct xb_ban_req req;
+	int err;
+
+	e->n.singled++;
+	if (!dec->rearm)
+		xb_state_ban_del(e->st, &dec->addr);    /* the prefix is not in the maps */
+	if (!single_row(e, dec, &one))
+		return;
+	xb_enforce_ban_req(&one, mono, &req);
+	err = xb_dp_ban(e->dp, &one.addr, &req);
+	if (err) {
+		apply_failed(e, &one, err);
+		return;
+	}
+	xb_addr_set_del(&e->unstored, &one.addr);
+	one.rearm ? e->n.rebans++ : e->n.bans++;
+	snprintf(extra, sizeof(extra), " (alone: the prefix map is full for %s)",
+		 afmt(&dec->addr, pb));
+	log_ban(&one, one.rearm ? "re-ban" : "ban", extra);
 }
 
 void xb_enforce_apply(struct xb_enforce *e, const struct xb_decision *dec, uint64_t mono_now)
@@ -139,18 +214,17 @@ void xb_enforce_apply(struct xb_enforce *e, const struct xb_decision *dec, uint6
 		return;
 	}
 	err = xb_dp_ban(e->dp, &dec->addr, &req);
-	if (err) {
-		e->n.errors++;
-		pr_warn("cannot %s %s (rule %u offence %u): %s\n", verb, afmt(&dec->addr, ab),
-			dec->rule, dec->offence, strerror(-err));
-		if (!dec->rearm)
-			xb_state_ban_del(e->st, &dec->addr);    /* the maps are the judge */
+	if (err == -ENOSPC && dec->aggregate) {
+		apply_single(e, dec, mono_now);
 		return;
 	}
+	if (err) {
+		apply_failed(e, dec, err);
+		return;
+	}
+	xb_addr_set_del(&e->unstored, &dec->addr);
 	dec->rearm ? e->n.rebans++ : e->n.bans++;
-	pr_info("%s %s rule %u offence %u timeout %s until %s%s\n", verb, afmt(&dec->addr, ab),
-		dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
-		wall_fmt(dec->expires, wb, sizeof(wb)), extra);
+	log_ban(dec, verb, extra);
 	if (dec->aggregate && !dec->rearm)
 		unban_within(e, &dec->addr, dec->expires);
 }
@@ -179,6 +253,23 @@ void xb_enforce_alert(struct xb_enforce *e, const struct xb_alert *al)
 	}
 	for (int i = 0; i < n; i++)
 		xb_enforce_apply(e, &dec[i], mono);
+	/* The maps first, the disk after: the kernel enforces the end. */
+	if (n > 0)
+		xb_enforce_flush(e, FLUSH_AFTER, false);
+}
+
+void xb_enforce_flush(struct xb_enforce *e, size_t max, bool force)
+{
+	/* A failing database is tried again by the timer, not at every alert. */
+	if (force || xb_state_ok(e->st))
+		xb_state_flush(e->st, max);
+}
+
+void xb_enforce_free(struct xb_enforce *e)
+{
+	xb_addr_set_free(&e->unstored);
+	xb_addr_set_free(&e->rec.maps);
+	xb_addr_set_free(&e->rec.maybe);
 }
 
 /* ---- the database against the maps -------------------------------------- */
@@ -201,53 +292,18 @@ void xb_enforce_reap(struct xb_enforce *e, int64_t now)
 		e->n.errors++;
 }
 
-struct reconcile_ctx {
-	struct xb_enforce *e;
-	int64_t now;
-	struct ban_list gone;
-	size_t checked;
-};
-
-static int reconcile_one(const struct xb_state_ban *b, void *ctx)
-{
-	struct reconcile_ctx *r = ctx;
-	struct xb_ban v;
-
-	if (++r->checked > RECONCILE_MAX)
-		return -E2BIG;
-	/* The recorded end is rounded up to the second: a ban the kernel has
-	 * just ended is an expiry for the expiry path to log, not an unban. */
-	if (b->expires && b->expires <= r->now + 1)
-		return 0;
-	if (xb_dp_lookup(r->e->dp, &b->addr, &v) != -ENOENT)
-		return 0;
-	return ban_list_add(&r->gone, b);
-}
-
-/* A ban that left the maps before its time was lifted on purpose (`xdpban
- * unban`/`flush` without telling us): forget it too, or a restart would
- * bring it back. Bounded: with more bans than RECONCILE_MAX only the control
- * socket's "unbanned" tells us. */
-void xb_enforce_reconcile(struct xb_enforce *e, int64_t now)
-{
-	struct reconcile_ctx r = { .e = e, .now = now };
-	int err = xb_state_ban_foreach_active(e->st, now, reconcile_one, &r);
-
-	if (!err) {
-		for (size_t i = 0; i < r.gone.n; i++) {
-			/* The row was read without created: fetch it for the log line. */
-			struct xb_state_ban full;
-
-			if (xb_state_ban_get(e->st, &r.gone.b[i].addr, &full))
-				continue;
-			xb_state_ban_del(e->st, &full.addr);
-			log_unban(&full, "lifted outside the daemon");
-		}
-	}
-	free(r.gone.b);
-}
-
 /* ---- forgetting lifted bans --------------------------------------------- */
+
+void enforce_forget(struct xb_enforce *e, const struct xb_addr *a, const char *why)
+{
+	struct xb_state_ban full;
+
+	/* The caller's row may lack created: fetch it for the log line. */
+	if (xb_state_ban_get(e->st, a, &full) || xb_state_ban_del(e->st, a))
+		return;
+	xb_addr_set_del(&e->unstored, a);
+	enforce_log_unban(&full, why);
+}
 
 int xb_enforce_forget(struct xb_state *st, const struct xb_addr *a, const char *why, size_t *n)
 {
@@ -267,7 +323,7 @@ int xb_enforce_forget(struct xb_state *st, const struct xb_addr *a, const char *
 	if (!ret)
 		ret = xb_state_ban_del(st, a);
 	if (!ret && why)
-		log_unban(&b, why);
+		enforce_log_unban(&b, why);
 	return ret;
 }
 

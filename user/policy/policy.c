@@ -204,6 +204,11 @@ void xb_policy_set_config(struct xb_policy *p, const struct xb_config *conf)
 	p->conf = conf;
 }
 
+void xb_policy_set_state(struct xb_policy *p, struct xb_state *st)
+{
+	p->st = st;
+}
+
 void xb_policy_set_rnd(struct xb_policy *p, double (*rnd)(void))
 {
 	p->rnd = rnd ? rnd : default_rnd;

@@ -18,9 +18,11 @@
  *                History is forgotten after offender_memory of quiet,
  *                counted from the end of the latest ban.
  *
- * Every decision is recorded in the state database (offence count and the
- * intended ban) before it is returned; the caller applies it to the maps.
- * Time is passed in (wall seconds) so tests drive the clock.
+ * Every decision is recorded in the state (offence count and the intended
+ * ban) before it is returned; the caller applies it to the maps. With the
+ * state's deferred writes that record is in memory, and the database gets it
+ * at the next xb_state_flush: the maps come first and a failing disk stops
+ * no ban. Time is passed in (wall seconds) so tests drive the clock.
  */
 #ifndef XB_POLICY_H
 #define XB_POLICY_H
@@ -58,6 +60,9 @@ int xb_policy_new(const struct xb_config *conf, struct xb_state *st,
 void xb_policy_free(struct xb_policy *p);
 /* Switch to a new config (reload); history and bans are untouched. */
 void xb_policy_set_config(struct xb_policy *p, const struct xb_config *conf);
+/* Switch to another state holding the same history (e.g. a database that
+ * took over what was kept in memory). */
+void xb_policy_set_state(struct xb_policy *p, struct xb_state *st);
 /* Tests: a fixed jitter source. */
 void xb_policy_set_rnd(struct xb_policy *p, double (*rnd)(void));
 

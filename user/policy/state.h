@@ -14,10 +14,16 @@
  *
  * Addresses are stored as the 20-byte struct xb_addr (padding zeroed), so a
  * restore needs no text parsing. All functions return 0 or a negative errno.
+ *
+ * Deferred writes (the daemon): every change goes to memory first and reaches
+ * the database at xb_state_flush(); reads see memory first. A database that
+ * cannot take them (disk full, I/O errors) then costs no decision: the
+ * changes wait in memory (bounded) and the next flush writes them.
  */
 #ifndef XB_STATE_H
 #define XB_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,10 +36,41 @@
 struct xb_state;
 
 /* dir: created (0700) if missing; the database file is made 0600.
- * XB_STATE_MEMORY: a private in-memory database. */
+ * XB_STATE_MEMORY: a private in-memory database. -EUCLEAN: the file is not
+ * a database, or a corrupt one (see xb_state_quarantine). */
 int xb_state_open(const char *dir, struct xb_state **out);
+/* The same, logging nothing on failure (an attempt repeated until it works). */
+int xb_state_try_open(const char *dir, struct xb_state **out);
+/* In deferred mode the changes still in memory are written first. */
 void xb_state_close(struct xb_state *st);
 const char *xb_state_path(const struct xb_state *st);
+/* Move the database under dir (and its write-ahead log) aside, to
+ * <db>.corrupt-<UTC time>; moved gets the new name. Then open starts afresh. */
+int xb_state_quarantine(const char *dir, char *moved, size_t len);
+
+/* Every record of from (e.g. a state kept in memory while the disk could not
+ * be opened) into the database under dir, replacing what it has. */
+int xb_state_copy_into(struct xb_state *from, const char *dir);
+
+/* Defer every later write (see above). */
+int xb_state_set_deferred(struct xb_state *st);
+/* Write at most max (0: all) changes per table from memory, in one
+ * transaction. On failure they stay in memory; the first failure is logged,
+ * and the recovery, not each attempt. 0 or the database's error. */
+int xb_state_flush(struct xb_state *st, size_t max);
+/* Did the last flush go through (always true unless deferred)? */
+bool xb_state_ok(const struct xb_state *st);
+
+struct xb_state_health {
+	bool ok;                /* the database takes the writes */
+	size_t pending;         /* changes in memory, not yet in the database */
+	size_t dropped;         /* changes not kept (memory bound reached) */
+	uint64_t failures;      /* flushes that failed */
+	int64_t failing_since;  /* wall s of the first failure, 0 when ok */
+	char error[160];        /* the latest failure, "" */
+	char checkpoint_error[160]; /* the latest failed checkpoint, "" */
+};
+void xb_state_health(struct xb_state *st, struct xb_state_health *h);
 
 /* Group several changes into one durable commit (and make them atomic). */
 int xb_state_begin(struct xb_state *st);
@@ -76,6 +113,12 @@ typedef int (*xb_state_ban_cb)(const struct xb_state_ban *b, void *ctx);
  * (expires, rule, offence, flags) so equal requests come together. For speed
  * (the restore path) cmd and created are not filled in. */
 int xb_state_ban_foreach_active(struct xb_state *st, int64_t now, xb_state_ban_cb cb, void *ctx);
+/* Active bans in address order, from the one after *after (NULL: the
+ * first), at most max; *n says how many, *last the last one's address.
+ * Deferred changes not yet written are left out (in memory, they are new).
+ * For a walk in slices (the daemon's reconciliation). */
+int xb_state_ban_scan(struct xb_state *st, const struct xb_addr *after, int64_t now, size_t max,
+		      xb_state_ban_cb cb, void *ctx, struct xb_addr *last, size_t *n);
 /* Bans of one family inside prefix (prefix itself excluded). */
 int xb_state_ban_foreach_within(struct xb_state *st, const struct xb_addr *prefix,
 				xb_state_ban_cb cb, void *ctx);
@@ -89,8 +132,12 @@ int xb_state_v6_seen(struct xb_state *st, const struct xb_addr *prefix,
 		     const struct xb_addr *addr, int64_t now, int64_t since, unsigned *distinct);
 
 /* Move the write-ahead log into the database (call it every few seconds:
- * automatic checkpoints are off so a ban never waits for an fsync). */
+ * automatic checkpoints are off so a ban never waits for an fsync). With
+ * the checkpoint thread running it only wakes the thread. */
 int xb_state_checkpoint(struct xb_state *st);
+/* Run checkpoints on a thread of their own with its own connection: their
+ * fsync never holds the caller. Stopped by xb_state_close. */
+int xb_state_checkpoint_thread(struct xb_state *st);
 
 /* Small key/value store. get: -ENOENT when absent; value truncated to len. */
 int xb_state_meta_get(struct xb_state *st, const char *key, char *val, size_t len);
