@@ -119,6 +119,10 @@ diag "status: $(jq -c '{state_ok, state_pending, state_error, state_failures}' <
 check "disk full: status says state_ok false" test "$(jq -r .state_ok <<<"$S")" = false
 check "disk full: status counts the writes waiting" test "$(jq -r .state_pending <<<"$S")" -ge 2000
 check "disk full: status names the error" eval 'jq -r .state_error <<<"$S" | grep -q full'
+T_S=$(XDPBAN_PIN_DIR=$PIN_D "$XDPBAN" status --socket "$D/ctl.sock" 2>&1)
+diag "$(grep '^state:' <<<"$T_S")"
+check "disk full: 'xdpban status' says the state is failing and bans go on" \
+	eval 'grep -q "^state: FAILING for .*full.*bans go on, kept in memory; [0-9]* changes waiting" <<<"$T_S"'
 check "disk full: the failure is logged once, not per ban" \
 	test "$(grep -c "cannot write $D/state/xdpban.db" "$D/daemon.log")" = 1
 lines "$D" 300 1 0                             # 198.18.1.44 again, still banned
@@ -128,6 +132,8 @@ check "disk full: escalation goes on from memory (offence 2, 1800 s)" \
 rm -f "$D/state/filler" "$D/state/filler2"
 check "disk full: once space returns, status says state_ok and nothing waits" \
 	wait_until 10 eval 'status_of "$D" | jq -e ".state_ok and .state_pending == 0" >/dev/null'
+check "disk full: 'xdpban status' says ok again" \
+	eval 'XDPBAN_PIN_DIR=$PIN_D "$XDPBAN" status --socket "$D/ctl.sock" | grep -q "^state: ok, "'
 check "disk full: the recovery is logged once" \
 	test "$(grep -c "xdpban.db takes writes again" "$D/daemon.log")" = 1
 stop "$FPID"

@@ -34,7 +34,7 @@ static const struct xb_opt attach_opts[] = {
 
 const struct xb_opts_spec xb_attach_opts = {
 	.opts = attach_opts,
-	.pos = { "IFACE...", 1, XB_POS_ANY, "which interface?" },
+	.pos = { .metavar = "IFACE...", .min = 1, .max = XB_POS_ANY, .missing = "which interface?" },
 	.size = sizeof(struct attach_cfg),
 	.defaults = &(const struct attach_cfg){ .mode = XB_MODE_AUTO },
 	.desc = "Attach the XDP filter to each interface. The link is pinned in the pin "
@@ -65,7 +65,7 @@ int do_attach(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **ar
 }
 
 const struct xb_opts_spec xb_detach_opts = {
-	.pos = { "IFACE...", 1, XB_POS_ANY, "which interface?" },
+	.pos = { .metavar = "IFACE...", .min = 1, .max = XB_POS_ANY, .missing = "which interface?" },
 	.size = sizeof(struct xb_cli_paths),
 	.desc = "Detach the XDP filter from each interface (removes its pinned link). "
 		"Bans stay in the pinned maps for the next attach.",

@@ -42,7 +42,7 @@ static const struct xb_opt ban_opts[] = {
 
 const struct xb_opts_spec xb_ban_opts = {
 	.opts = ban_opts,
-	.pos = { "[ADDR[/PREFIX]...]", 0, XB_POS_ANY },
+	.pos = { .metavar = "[ADDR[/PREFIX]...]", .min = 0, .max = XB_POS_ANY },
 	.size = sizeof(struct ban_cfg),
 	.desc = "Drop every packet from an address or prefix (IPv4 or IPv6; ::ffff:a.b.c.d "
 		"is the IPv4 address): the arguments, or the lines of --file FILE|- (not "

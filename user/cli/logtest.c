@@ -173,7 +173,7 @@ static const struct xb_opt logtest_opts[] = {
 
 const struct xb_opts_spec xb_logtest_opts = {
 	.opts = logtest_opts,
-	.pos = { "[FILE|-]", 0, 1 },
+	.pos = { .metavar = "[FILE|-]", .min = 0, .max = 1 },
 	.size = sizeof(struct logtest_cfg),
 	.defaults = &(const struct logtest_cfg){ .max_sources = 16384 },
 	.desc = "Decode log lines (syslog, RFC 5424, ISO 8601, bare sshd messages; .gz too) "

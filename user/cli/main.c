@@ -67,7 +67,7 @@ static const struct xb_opt global_opts[] = {
 
 static const struct xb_opts_spec global_spec = {
 	.opts = global_opts,
-	.pos = { "COMMAND [ARGS]", 0, XB_POS_ANY },
+	.pos = { .metavar = "COMMAND [ARGS]", .min = 0, .max = XB_POS_ANY },
 	.size = sizeof(struct global_cfg),
 	.stop_at_pos = true,
 };

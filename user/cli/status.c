@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -110,6 +111,42 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "?";
 }
 
+/* The database and what waits in memory: a failing disk is said plainly,
+ * with what it costs (bans still enforced, their record not yet written). */
+static void print_state(struct json_object *d)
+{
+	struct json_object *rec = NULL, *ok;
+	int64_t since = jint(d, "state_failing_since", 0), unstored = jint(d, "unstored_bans", 0);
+	char ub[32];
+
+	if (json_object_object_get_ex(d, "state_ok", &ok) && json_object_get_boolean(ok)) {
+		printf("state: ok, %s", jstr(d, "state"));
+	} else {
+		printf("state: FAILING");
+		if (since > 0)
+			printf(" for %s", xb_fmt_duration((uint64_t)(time(NULL) - since), ub, sizeof(ub)));
+		printf(" (%s); bans go on, kept in memory", jstr(d, "state_error"));
+	}
+	if (jint(d, "state_pending", 0) || jint(d, "state_dropped", 0) || jint(d, "state_failures", 0))
+		printf("; %lld changes waiting, %lld dropped, %lld failed writes",
+		       (long long)jint(d, "state_pending", 0), (long long)jint(d, "state_dropped", 0),
+		       (long long)jint(d, "state_failures", 0));
+	printf("\n");
+	if (unstored)
+		printf("bans recorded but not yet in the maps (full): %lld, stored as room frees\n",
+		       (long long)unstored);
+	if (jint(d, "singled_bans", 0))
+		printf("prefix bans narrowed to one address (prefix map full): %lld\n",
+		       (long long)jint(d, "singled_bans", 0));
+	if (json_object_object_get_ex(d, "checkpoint_error", &ok) && ok)
+		printf("checkpoint: %s\n", json_object_get_string(ok));
+	if (json_object_object_get_ex(d, "reconcile", &rec) && rec)
+		printf("reconcile: %lld passes%s, %lld checked, %lld lifted outside the daemon, "
+		       "last took %lld ms\n", (long long)jint(rec, "passes", 0),
+		       jint(rec, "running", 0) ? " (one running)" : "", (long long)jint(rec, "checked", 0),
+		       (long long)jint(rec, "lifted", 0), (long long)jint(rec, "last_ms", 0));
+}
+
 static void print_daemon(struct json_object *d, const char *path, int why)
 {
 	struct json_object *srcs;
@@ -134,6 +171,7 @@ static void print_daemon(struct json_object *d, const char *path, int why)
 	       (long long)jint(d, "alerts", 0), (long long)jint(d, "bans", 0),
 	       (long long)jint(d, "rebans", 0), (long long)jint(d, "expired", 0),
 	       (long long)jint(d, "refused", 0), (long long)jint(d, "errors", 0));
+	print_state(d);
 	printf("sources:\n");
 	if (!json_object_object_get_ex(d, "sources", &srcs) || !json_object_array_length(srcs))
 		printf("  none\n");
@@ -222,7 +260,9 @@ const struct xb_opts_spec xb_status_opts = {
 	.desc = "Attached interfaces and their XDP mode; bans by family, kind (exact or "
 		"prefix) and origin (manual or daemon); the allow list; packet counters; "
 		"the daemon (pid, uptime, config, dry-run), the sources it follows and how "
-		"old their newest line is, and the drops of the last minute (sampled by the "
+		"old their newest line is, the state database (a failing disk, changes kept in "
+		"memory, bans waiting for room in the maps), reconciliation, and the drops "
+		"of the last minute (sampled by the "
 		"daemon: n/a without one).\n\n"
 		"Exit status 3 when no interface is attached.",
 };
