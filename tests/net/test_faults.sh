@@ -207,6 +207,11 @@ check "a burst of 40000 lines: status answered within 1 s while it was read (slo
 	test "$FMAX" -lt 1000
 check "reconcile: status answered within 1 s throughout (slowest ${MAX} ms)" test "$MAX" -lt 1000
 check "reconcile: no status request failed" test ! -s "$R/poll.err"
+LT=$(status_of "$R" | jq -r '.loop | "\(.longest_ms) \(.longest_in)"')
+diag "longest loop turn: $LT"
+# 2 s: far below the 30 s watchdog on a loaded machine (make bench holds 1 s).
+check "reconcile: status names the longest loop turn, under 2 s" \
+	eval 'awk -v t="$LT" "BEGIN { split(t, a, \" \"); exit !(a[1] > 0 && a[1] < 2000 && a[2] ~ /^(tick|lines|control|signal|host)\$/) }"'
 check "reconcile: nothing was forgotten" eval '! grep -q "unban .*: lifted outside" "$R/daemon.log"'
 stop "$RPID"
 [ "$_FAILS" -gt 0 ] && for d in "$D" "$C" "$R"; do grep -v "^.\{24\}\(ban\|unban\|alert\) " "$d/daemon.log" | tail -20 | sed "s|^|# $(basename "$d"): |"; done

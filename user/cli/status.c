@@ -145,6 +145,10 @@ static void print_state(struct json_object *d)
 		       "last took %lld ms\n", (long long)jint(rec, "passes", 0),
 		       jint(rec, "running", 0) ? " (one running)" : "", (long long)jint(rec, "checked", 0),
 		       (long long)jint(rec, "lifted", 0), (long long)jint(rec, "last_ms", 0));
+	if (json_object_object_get_ex(d, "loop", &rec) && rec &&
+	    json_object_object_get_ex(rec, "longest_ms", &ok))
+		printf("event loop: longest turn %.1f ms (%s)\n", json_object_get_double(ok),
+		       jstr(rec, "longest_in"));
 }
 
 static void print_daemon(struct json_object *d, const char *path, int why)

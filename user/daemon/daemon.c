@@ -254,6 +254,18 @@ static int setup(struct daemon *d)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* One piece of a turn ended: keep the longest (the bench and status show it). */
+static void turn_end(struct daemon *d, uint64_t t0, const char *what)
+{
+	uint64_t ns = xb_now_mono_ns() - t0;
+
+	if (ns > d->turn.max_ns) {
+		d->turn.max_ns = ns;
+		d->turn.what = what;
+		d->turn.at = xb_now_wall();
+	}
+}
+
 /* Until SIGTERM/SIGINT (0) or epoll fails (its negative errno). */
 static int loop(struct daemon *d)
 {
@@ -273,16 +285,22 @@ static int loop(struct daemon *d)
 			return ret;
 		}
 		for (int i = 0; i < n; i++) {
+			uint64_t t0 = xb_now_mono_ns();
+
 			switch ((enum ep_kind)(evs[i].data.u64 >> 32)) {
-			case EP_SIG: on_signal(d); break;
-			case EP_TIMER: on_tick(d); break;
-			case EP_CTL: xb_ctlsock_serve(d->ctl); break;
-			case EP_HOST: on_host(d); break;
+			case EP_SIG: on_signal(d); turn_end(d, t0, "signal"); break;
+			case EP_TIMER: on_tick(d); turn_end(d, t0, "tick"); break;
+			case EP_CTL: xb_ctlsock_serve(d->ctl); turn_end(d, t0, "control"); break;
+			case EP_HOST: on_host(d); turn_end(d, t0, "host"); break;
 			case EP_SRC: src = true; break;
 			}
 		}
-		if (src)
+		if (src) {
+			uint64_t t0 = xb_now_mono_ns();
+
 			daemon_sources_read(d);
+			turn_end(d, t0, "lines");
+		}
 	}
 	return 0;
 }

@@ -80,6 +80,13 @@ struct daemon {
 	struct {
 		uint64_t errors, reloads;       /* errors besides enforce's */
 	} n;
+	/* The longest turn of the loop since start: what held it, and when. A
+	 * turn longer than the watchdog's period would get the daemon killed. */
+	struct {
+		uint64_t max_ns;
+		const char *what;               /* "signal", "tick", "control", "host", "lines" */
+		int64_t at;                     /* wall s */
+	} turn;
 	struct drop_ring drops;
 };
 

@@ -86,6 +86,21 @@ static void add_str(struct json_object *o, const char *key, const char *v)
 	json_object_object_add(o, key, v && *v ? json_object_new_string(v) : NULL);
 }
 
+/* The longest turn of the loop: the status request itself is not over yet,
+ * so a turn is one piece of work (a tick, a burst of lines, a request). */
+static void status_turn(struct daemon *d, struct json_object *reply)
+{
+	struct json_object *t = json_object_new_object();
+
+	json_object_object_add(t, "longest_ms", json_object_new_double(d->turn.max_ns / 1e6));
+	add_str(t, "longest_in", d->turn.what);
+	if (d->turn.at)
+		add_int(t, "longest_at", d->turn.at);
+	else
+		json_object_object_add(t, "longest_at", NULL);
+	json_object_object_add(reply, "loop", t);
+}
+
 /* Whether the database takes the writes, what waits in memory and in front
  * of the maps, and the latest reconciliation. */
 static void status_health(struct daemon *d, struct json_object *reply)
@@ -114,6 +129,7 @@ static void status_health(struct daemon *d, struct json_object *reply)
 	add_int(rec, "lifted", d->enf.rec.lifted);
 	add_int(rec, "last_ms", d->enf.rec.last_ms);
 	json_object_object_add(reply, "reconcile", rec);
+	status_turn(d, reply);
 }
 
 static void status_sources(struct daemon *d, struct json_object *reply, int64_t now)
