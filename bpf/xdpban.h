@@ -150,6 +150,12 @@ XB_INLINE __u64 xb_hash6(const struct xb_in6 *a, __u64 seed)
 #define XB_BAN_F_MANUAL     (1u << 0)   /* made by `xdpban ban` */
 #define XB_BAN_F_DAEMON     (1u << 1)   /* made by `xdpban run` */
 #define XB_BAN_F_AGGREGATE  (1u << 2)   /* an IPv6 /64 standing in for several offenders */
+/* Bits 8-15 of a prefix ban's flags: its own prefix length + 1 (0: not
+ * recorded, a ban written before this field). A trie lookup is longest-match;
+ * with these bits userspace tells this very prefix from a covering one in one
+ * lookup, not a walk of the whole trie. Never read by the program. */
+#define XB_BAN_PLEN_SHIFT   8
+#define XB_BAN_PLEN_MASK    (0xffu << XB_BAN_PLEN_SHIFT)
 
 struct xb_allow {
 	__u64 packets;                  /* packets passed because of this entry */

@@ -271,6 +271,32 @@ Test(dataplane, prefix_bans_drive_the_ctl_flags)
 	cr_expect_eq(ctl_flags(), 0);
 }
 
+/* A trie lookup returns a covering prefix too: this very prefix is told
+ * apart by the length the ban records, and by a walk for a ban written
+ * without it (older versions). */
+Test(dataplane, prefix_lookup_is_exact_also_for_older_entries)
+{
+	struct xb_addr p48 = A("2001:db8:1::/48"), in48 = A("2001:db8:1:2::/64"),
+		       old64 = A("2001:db8:2:3::/64"), in64 = A("2001:db8:2:3:4::/80");
+	struct xb_lpm6 k = { .prefixlen = 64 };
+	struct xb_ban raw = { .expires = 0, .flags = XB_BAN_F_MANUAL }, b;
+	int fd;
+
+	open_dp(0);
+	cr_assert_eq(xb_dp_ban(dp, &p48, &perm), 0);
+	cr_assert_eq(xb_dp_lookup(dp, &p48, &b), 0);
+	cr_expect_eq((b.flags & XB_BAN_PLEN_MASK) >> XB_BAN_PLEN_SHIFT, 49, "the /48 records 48 + 1");
+	cr_expect_eq(xb_dp_lookup(dp, &in48, &b), -ENOENT, "a /64 inside the /48 is not banned");
+	memcpy(k.addr, old64.bytes, 16);
+	fd = pinned_fd(XB_MAP_PFX6);
+	cr_assert_eq(bpf_map_update_elem(fd, &k, &raw, BPF_NOEXIST), 0);
+	close(fd);
+	cr_expect_eq(xb_dp_lookup(dp, &old64, &b), 0, "an older /64 is found");
+	cr_expect_eq(b.flags, XB_BAN_F_MANUAL);
+	cr_expect_eq(xb_dp_lookup(dp, &in64, &b), -ENOENT, "a /80 inside the older /64 is not");
+	cr_expect_eq(xb_dp_unban(dp, &old64), 0);
+}
+
 Test(dataplane, full_map_is_enospc_and_nothing_evicted)
 {
 	struct xb_addr a;

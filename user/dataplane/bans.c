@@ -112,7 +112,7 @@ static void ban_value(const struct xb_ban_req *req, struct xb_ban *v)
 	v->expires = req->expires;
 	v->rule = req->rule;
 	v->offence = req->offence;
-	v->flags = req->flags;
+	v->flags = req->flags & ~XB_BAN_PLEN_MASK;
 }
 
 int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req *req)
@@ -127,6 +127,8 @@ int xb_dp_ban(struct xb_dp *dp, const struct xb_addr *a, const struct xb_ban_req
 	if (dp_is_allowed(dp, a))
 		return -EPERM;
 	ban_value(req, &v);
+	if (prefix)
+		v.flags |= (a->prefixlen + 1u) << XB_BAN_PLEN_SHIFT;
 	dp_lock(dp);
 	err = prefix ? ban_prefix(dp, a, fd, &k, &v, &created) : ban_exact(dp, a, &v, &created);
 	if (prefix)
@@ -342,8 +344,5 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 		dp_unlock(dp);
 		return b ? 0 : -ENOENT;
 	}
-	/* A trie lookup is longest-match: make sure this very prefix exists. */
-	if (!dp_pfx_exists(fd, &k, lpm_ksz(a->family)))
-		return -ENOENT;
-	return bpf_map_lookup_elem(fd, &k, out);
+	return dp_pfx_get(fd, &k, lpm_ksz(a->family), out);
 }

@@ -172,5 +172,7 @@ int dp_walk_lpm(struct xb_dp *dp, int fd, int family, size_t ksz, void *val,
 		dp_kv_cb cb, void *ctx);
 /* Is this very prefix in the trie (a trie lookup is longest-match)? */
 bool dp_pfx_exists(int fd, const union xb_key *k, size_t ksz);
+/* The ban of this very prefix (not a covering one) into *out, or -ENOENT. */
+int dp_pfx_get(int fd, const union xb_key *k, size_t ksz, struct xb_ban *out);
 
 #endif

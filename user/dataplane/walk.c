@@ -33,7 +33,9 @@ static int lpm_keys(int fd, size_t ksz, union xb_key **out, size_t *n)
 	return 0;
 }
 
-bool dp_pfx_exists(int fd, const union xb_key *k, size_t ksz)
+/* Does this very prefix exist? The whole trie is walked: only for bans
+ * written without their prefix length (XB_BAN_PLEN_MASK), by older versions. */
+static bool pfx_walk_exists(int fd, const union xb_key *k, size_t ksz)
 {
 	union xb_key *keys;
 	size_t n;
@@ -45,6 +47,26 @@ bool dp_pfx_exists(int fd, const union xb_key *k, size_t ksz)
 		hit = !memcmp(&keys[i], k, ksz);
 	free(keys);
 	return hit;
+}
+
+int dp_pfx_get(int fd, const union xb_key *k, size_t ksz, struct xb_ban *out)
+{
+	unsigned plen;
+
+	/* Longest-match: what comes back is this prefix or one covering it. */
+	if (bpf_map_lookup_elem(fd, k, out))
+		return -ENOENT;
+	plen = (out->flags & XB_BAN_PLEN_MASK) >> XB_BAN_PLEN_SHIFT;
+	if (plen)
+		return plen - 1 == k->l4.prefixlen ? 0 : -ENOENT;
+	return pfx_walk_exists(fd, k, ksz) && !bpf_map_lookup_elem(fd, k, out) ? 0 : -ENOENT;
+}
+
+bool dp_pfx_exists(int fd, const union xb_key *k, size_t ksz)
+{
+	struct xb_ban v;
+
+	return dp_pfx_get(fd, k, ksz, &v) == 0;
 }
 
 int dp_walk_hash(struct xb_dp *dp, int fd, int family, size_t ksz, size_t vsz,
