@@ -11,6 +11,8 @@
  * is "permission denied", which is checked instead.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,6 @@
 #include "daemon/internal.h"
 
 #define REQ_MAX 256             /* as ctlsock.c reads it */
-
-/* control.c (its declaration belongs in daemon/internal.h) */
 
 static const char *const names[] = { "status", "reload", "unbanned", "flushed" };
 
@@ -125,6 +125,15 @@ static void expect_request(const uint8_t *data, size_t size, const char *reply)
 		fail("the request read is not the input's first line", reply);
 }
 
+/* Is the input's first line longer than REQ_MAX? The server refuses such
+ * a request whole ("request too long") and never hands it on. */
+static bool too_long(const uint8_t *data, size_t size)
+{
+	const uint8_t *nl = memchr(data, '\n', size);
+
+	return (size_t)(nl ? nl - data : (ptrdiff_t)size) > REQ_MAX;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char reply[1 << 16];
@@ -145,9 +154,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!json_object_get_boolean(ok) && !json_object_object_get_ex(o, "error", NULL))
 		fail("a refusal without an error", reply);
 	json_object_put(o);
-	if (handled)
+	if (too_long(data, size)) {
+		if (handled)
+			fail("a request cut off at REQ_MAX was acted on", reply);
+		if (geteuid() == 0 && !strstr(reply, "\"request too long\""))
+			fail("a request over REQ_MAX not refused as too long", reply);
+	} else if (handled) {
 		expect_request(data, size, reply);
-	else if (geteuid() == 0)
+	} else if (geteuid() == 0) {
 		fail("root's request never reached the handler", reply);
+	}
 	return 0;
 }
