@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 
 #include "dataplane/bantab.h"
+#include "common/util.h"
 
 int xb_ctl_map(int ctl_fd, struct xb_ctl **out)
 {
@@ -204,22 +205,37 @@ static void retire(struct xb_tab *t, uint32_t i)
 	__atomic_store_n(state(t, i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
 }
 
+/* moves + 1: odd while a move (or the drop of a copy) is under way, even
+ * between them, so that a snapshot can tell it read the table between two
+ * moves (xb_tab_snapshot); the program only asks whether it changed. */
+static void moves_bump(struct xb_tab *t)
+{
+	__atomic_store_n(&t->ctl->moves, t->ctl->moves + 1, __ATOMIC_RELEASE);
+}
+
 /*
- * Retire slot p, a copy of the ban whose first copy is in slot first:
- * moves changes before the retirement, so a reader that passed first before
- * it was published and reaches p after probes again. The counters p had
- * (the program's adds landing on p after this are lost) go to first.
+ * Retire slot p, a copy of the ban whose first copy is in slot first, inside
+ * a moves bracket: moves changed before the retirement, so a reader that
+ * passed first before it was published and reaches p after probes again.
+ * The counters p had (the program's adds landing on p after this are lost)
+ * go to first.
  */
-static void drop_copy(struct xb_tab *t, uint32_t p, uint32_t first)
+static void fold_copy(struct xb_tab *t, uint32_t p, uint32_t first)
 {
 	struct xb_ban *from = ban(t, p), *to = ban(t, first);
 
-	__atomic_store_n(&t->ctl->moves, t->ctl->moves + 1, __ATOMIC_RELEASE);
 	retire(t, p);
 	__atomic_fetch_add(&to->packets, __atomic_load_n(&from->packets, __ATOMIC_RELAXED),
 			   __ATOMIC_RELAXED);
 	__atomic_fetch_add(&to->bytes, __atomic_load_n(&from->bytes, __ATOMIC_RELAXED),
 			   __ATOMIC_RELAXED);
+}
+
+static void drop_copy(struct xb_tab *t, uint32_t p, uint32_t first)
+{
+	moves_bump(t);
+	fold_copy(t, p, first);
+	moves_bump(t);
 }
 
 /* Move the ban in slot p to the DEAD slot d nearer its home: publish a copy
@@ -229,8 +245,10 @@ static void move(struct xb_tab *t, uint32_t p, uint32_t d)
 	struct xb_ban v = *ban(t, p);
 
 	v.packets = v.bytes = 0;
+	moves_bump(t);
 	publish(t, d, key_of(t, p), &v);
-	drop_copy(t, p, d);
+	fold_copy(t, p, d);
+	moves_bump(t);
 }
 
 /* Retire every copy of key on its run; returns how many. */
@@ -276,6 +294,9 @@ static void before(const struct xb_tab *t, uint32_t p, int64_t *copy, int64_t *d
  * drop the later copy of any key found twice. */
 static void compact(struct xb_tab *t)
 {
+	/* Odd with the writers' lock held: a writer was killed inside a move. */
+	if (t->ctl->moves & 1)
+		moves_bump(t);
 	for (uint32_t p = 0; p < t->nslots; p++) {
 		int64_t copy, dead;
 
@@ -379,11 +400,29 @@ static bool later_copy(const struct xb_tab *t, uint32_t i, const void *key)
 	return first >= 0 && (uint32_t)first != i;
 }
 
-int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
+static int snap_add(struct xb_tab_snap *s, size_t ksz, const void *key, const struct xb_ban *b)
 {
+	int err = xb_grow(&s->keys, &s->cap_keys, s->n, ksz, 1024);
+
+	if (!err)
+		err = xb_grow(&s->bans, &s->cap_bans, s->n, sizeof(*s->bans), 1024);
+	if (err)
+		return err;
+	memcpy(s->keys + s->n * ksz, key, ksz);
+	s->bans[s->n++] = *b;
+	return 0;
+}
+
+int xb_tab_snapshot(const struct xb_tab *t, bool whole, struct xb_tab_snap *s)
+{
+	uint32_t m = __atomic_load_n(&t->ctl->moves, __ATOMIC_ACQUIRE);
+
+	s->n = 0;
+	if (whole && (m & 1))
+		return -EAGAIN;
 	for (uint32_t i = 0; i < t->nslots; i++) {
-		struct xb_ban copy;
 		uint8_t key[sizeof(struct xb_in6)];
+		struct xb_ban copy;
 		int err;
 
 		if (__atomic_load_n(state(t, i), __ATOMIC_ACQUIRE) != XB_SLOT_LIVE)
@@ -392,11 +431,30 @@ int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
 		if (later_copy(t, i, key))
 			continue;
 		copy = *ban(t, i);
-		err = cb(key, &copy, ctx);
-		if (err)
+		if ((err = snap_add(s, key_sz(t), key, &copy)))
 			return err;
 	}
+	if (whole && __atomic_load_n(&t->ctl->moves, __ATOMIC_ACQUIRE) != m)
+		return -EAGAIN;
 	return 0;
+}
+
+void xb_tab_snap_free(struct xb_tab_snap *s)
+{
+	free(s->keys);
+	free(s->bans);
+	memset(s, 0, sizeof(*s));
+}
+
+int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx)
+{
+	struct xb_tab_snap s = { 0 };
+	int err = xb_tab_snapshot(t, false, &s);
+
+	for (size_t i = 0; !err && i < s.n; i++)
+		err = cb(s.keys + i * key_sz(t), &s.bans[i], ctx);
+	xb_tab_snap_free(&s);
+	return err;
 }
 
 /* Remove the bans expired at now (all of them when now is 0), each with

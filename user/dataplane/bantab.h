@@ -12,12 +12,13 @@
  *   insert   key and ban into a DEAD or EMPTY slot, then state LIVE;
  *   re-arm   expires, rule, offence, flags of the LIVE slot, in place;
  *   remove   state DEAD, in every slot holding the key;
- *   move     (a sweep's compaction, nearer the home slot) a copy of the ban,
- *            counters zero, into a DEAD slot d earlier on its run, state
- *            LIVE; then ctl->moves + 1; then the original's state DEAD, and
- *            its counters added to d's. A later copy of a key found LIVE
- *            (a writer killed inside a move) is dropped the same way:
- *            moves + 1, DEAD, counters added to the first;
+ *   move     (a sweep's compaction, nearer the home slot) ctl->moves + 1
+ *            (odd: a move is under way); a copy of the ban, counters zero,
+ *            into a DEAD slot d earlier on its run, state LIVE; then the
+ *            original's state DEAD, its counters added to d's; moves + 1
+ *            (even). A later copy of a key found LIVE (a writer killed
+ *            inside a move) is dropped the same way: moves + 1, DEAD,
+ *            counters added to the first, moves + 1;
  *   reclaim  DEAD -> EMPTY only for a slot on no LIVE key's probe run.
  * A reader (xdpban.h) reads moves, probes from the home slot to the first
  * EMPTY one, reading each state before its key, stops at the first LIVE
@@ -79,8 +80,20 @@ int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *
 /* Remove the ban, every copy of it. -ENOENT: not there. */
 int xb_tab_del(struct xb_tab *t, const void *key);
 
-/* Every ban (its first LIVE copy): key and a copy of the ban. cb may not
- * write the table. */
+/* Every ban (its first LIVE copy): keys (key size each) and a copy of each
+ * ban, read with no lock. whole: -EAGAIN unless no move began or ended
+ * while it was read, so nothing moved past the reader (missed, or counted
+ * from a copy still without the original's counters); without the lock a
+ * sweep may be compacting, so callers try again, then take the lock. */
+struct xb_tab_snap {
+	uint8_t *keys;
+	struct xb_ban *bans;
+	size_t n, cap_keys, cap_bans;
+};
+int xb_tab_snapshot(const struct xb_tab *t, bool whole, struct xb_tab_snap *s);
+void xb_tab_snap_free(struct xb_tab_snap *s);
+
+/* xb_tab_snapshot (not whole), then cb for each ban; cb may write the table. */
 typedef int (*xb_tab_cb)(const void *key, const struct xb_ban *b, void *ctx);
 int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx);
 

@@ -4,6 +4,7 @@
  * every ban (tables, then tries, each with its reason) and every allow entry.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "dataplane/internal.h"
 #include "common/util.h"
@@ -162,29 +163,44 @@ static int ban_entry(struct xb_dp *dp, int family, const void *key, const void *
 	return w->cb(&a, val, NULL, w->ctx);
 }
 
-struct tab_walk {
-	struct xb_dp *dp;
-	int family;
-	struct ban_walk *w;
-};
+#define SNAP_TRIES 8
 
-static int tab_entry(const void *key, const struct xb_ban *b, void *ctx)
+/*
+ * The bans of a table read whole, between two moves: a few tries without the
+ * lock (a sweep may be compacting: moves a few ms apart), then under it. They
+ * are handed on after, with no lock held: list may write to a slow pipe.
+ */
+static int tab_walk(struct xb_dp *dp, const struct xb_tab *tab, int family, struct ban_walk *w)
 {
-	struct tab_walk *t = ctx;
+	struct xb_tab_snap s = { 0 };
+	size_t ksz = family == 4 ? sizeof(__u32) : sizeof(struct xb_in6);
+	int err = -EAGAIN;
 
-	return ban_entry(t->dp, t->family, key, b, t->w);
+	for (int i = 0; i < SNAP_TRIES && err == -EAGAIN; i++) {
+		if (i)
+			usleep(500u << i);
+		err = xb_tab_snapshot(tab, true, &s);
+	}
+	if (err == -EAGAIN) {
+		dp_lock(dp);
+		err = xb_tab_snapshot(tab, false, &s);
+		dp_unlock(dp);
+	}
+	for (size_t i = 0; !err && i < s.n; i++)
+		err = ban_entry(dp, family, s.keys + i * ksz, &s.bans[i], w);
+	xb_tab_snap_free(&s);
+	return err;
 }
 
 int xb_dp_foreach_ban(struct xb_dp *dp, xb_ban_cb cb, void *ctx)
 {
 	struct ban_walk w = { .cb = cb, .ctx = ctx, .has_meta = !map_empty(dp->meta) };
-	struct tab_walk t4 = { dp, 4, &w }, t6 = { dp, 6, &w };
 	struct xb_ban v;
 	int err;
 
-	err = xb_tab_foreach(&dp->tab4, tab_entry, &t4);
+	err = tab_walk(dp, &dp->tab4, 4, &w);
 	if (!err)
-		err = xb_tab_foreach(&dp->tab6, tab_entry, &t6);
+		err = tab_walk(dp, &dp->tab6, 6, &w);
 	w.prefix = true;
 	if (!err)
 		err = dp_walk_lpm(dp, dp->pfx4, 4, sizeof(struct xb_lpm4), &v, ban_entry, &w);
