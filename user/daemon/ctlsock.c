@@ -301,12 +301,13 @@ void xb_ctlsock_close(struct xb_ctlsock *c)
 	free(c);
 }
 
-int xb_ctlsock_request(const char *path, const char *request, char **reply)
+#define REPLY_MAX (1u << 20)     /* a status with many sources is a few KiB */
+
+/* A connected client socket that sent request and its newline, or -errno. */
+static int request_send(const char *path, const char *request)
 {
 	struct timeval tv = { .tv_sec = 30 };   /* a reload may load big rule sets */
 	struct sockaddr_un sun;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
 	int fd, err;
 
 	if ((err = sun_of(path, &sun)))
@@ -323,41 +324,52 @@ int xb_ctlsock_request(const char *path, const char *request, char **reply)
 		close(fd);
 		return err;
 	}
+	return fd;
+}
+
+/* Everything the daemon sends until it closes, NUL-terminated, in *out. */
+static int reply_read(int fd, char **out, size_t *len)
+{
+	size_t cap = 0;
+	int err;
+
+	*out = NULL;
+	*len = 0;
 	for (;;) {
 		ssize_t n;
 
-		if (cap - len < 1024) {
-			char *nb = cap > (1u << 20) ? NULL : realloc(buf, cap + 4096);
-
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap += 4096;
-		}
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
+		if ((err = xb_grow(out, &cap, *len + 1024, 1, 4096)))
+			return err;
+		n = recv(fd, *out + *len, cap - *len - 1, 0);
+		if (n < 0)
+			return -errno;
 		if (n == 0)
 			break;
-		len += n;
+		*len += n;
+		if (*len > REPLY_MAX)
+			return -E2BIG;
 	}
+	(*out)[*len] = 0;
+	return 0;
+}
+
+int xb_ctlsock_request(const char *path, const char *request, char **reply)
+{
+	char *buf;
+	size_t len;
+	int fd = request_send(path, request), err;
+
+	if (fd < 0)
+		return fd;
+	err = reply_read(fd, &buf, &len);
 	close(fd);
+	if (!err) {
+		buf[strcspn(buf, "\n")] = 0;
+		err = *buf ? 0 : -EPROTO;
+	}
 	if (err) {
 		free(buf);
 		return err;
-	}
-	if (!buf) {
-		return -EPROTO;
-	}
-	buf[len] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	if (!*buf) {
-		free(buf);
-		return -EPROTO;
 	}
 	*reply = buf;
 	return 0;
