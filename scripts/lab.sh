@@ -256,10 +256,12 @@ daemon_up() {
 # --- actors ------------------------------------------------------------------
 
 # client_ssh DST: the client's key login, running a command; bounded.
+# 15 s: a login under load (sshd busy with the attackers' guesses, a loaded
+# machine) took 6 s; a client the edge dropped never gets through at all.
 client_ssh() {
-	ip netns exec "$NS_CLI" timeout 6 ssh -F /dev/null -i "$LAB/client_key" -o IdentitiesOnly=yes \
+	ip netns exec "$NS_CLI" timeout 15 ssh -F /dev/null -i "$LAB/client_key" -o IdentitiesOnly=yes \
 		-o BatchMode=yes -o UserKnownHostsFile="$LAB/known_hosts" -o StrictHostKeyChecking=yes \
-		-o ConnectTimeout=3 -o LogLevel=ERROR "root@$1" 'echo lab-ok' </dev/null 2>/dev/null |
+		-o ConnectTimeout=10 -o LogLevel=ERROR "root@$1" 'echo lab-ok' </dev/null 2>/dev/null |
 		grep -qx lab-ok
 }
 
