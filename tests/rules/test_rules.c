@@ -462,13 +462,20 @@ Test(rules, shipped_sshd_rules)
 		{ 5700, 0 }, { 5701, 8 }, { 5702, 5 }, { 5703, 10 }, { 5704, 4 }, { 5705, 10 }, { 5706, 6 },
 		{ 5710, 5 }, { 5712, 10 }, { 5715, 3 }, { 5716, 5 }, { 5718, 5 }, { 5719, 10 }, { 5720, 10 },
 		{ 5750, 0 }, { 5758, 8 }, { 5760, 5 }, { 5763, 10 }, { 5721, 0 }, { 5722, 0 }, { 5761, 0 },
+		{ 5707, 14 }, { 5714, 14 }, { 5762, 4 }, { 5500, 0 }, { 5503, 5 }, { 5551, 10 },
+		{ 190011, 10 }, { 190016, 0 },
 	};
+	size_t n_sshd = 0;
 
 	cr_assert_eq(xb_ruleset_load(xb_test_rules_dir(), NULL, &rs, err, sizeof(err)), 0, "%s", err);
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		cr_assert_eq(xb_rule_find(rs, want[i].id, &info), 0, "rule %u missing", want[i].id);
 		cr_assert_eq(info.level, want[i].level, "rule %u level", want[i].id);
 	}
+	/* every one of Wazuh's 63 sshd ids, 5700-5763 but 5708 */
+	for (uint32_t id = 5700; id <= 5763; id++)
+		n_sshd += xb_rule_find(rs, id, &info) == 0;
+	cr_assert_eq(n_sshd, 63);
 	cr_assert_eq(xb_rule_find(rs, 5712, &info), 0);
 	cr_assert(info.frequency == 8 && info.timeframe == 120 && info.ignore == 60 && info.same_source_ip);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Invalid user u from 198.18.0.4 port 22", 20, 5712), 8);
@@ -479,7 +486,11 @@ Test(rules, shipped_sshd_rules)
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Did not receive identification string from 198.18.0.4",
 				3, 5706), 1);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: banner exchange: Connection from 198.18.0.4 port 5: invalid format",
-				1, 5701), 1);
+				12, 190015), 10, "xdpban's own: 10 invalid banners");
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Connection closed by authenticating user root 198.18.0.4 port 5 [preauth]",
+				12, 190011), 10, "key-only brute force");
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Failed password for invalid user u from 198.18.0.4 port 22 ssh2",
+				12, 5763), 0, "an invalid user's password is 5710's (as in Wazuh)");
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Bad protocol version identification 'x' from 198.18.0.4 port 5",
 				1, 5701), 1);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: fatal: Timeout before authentication for 198.18.0.4 port 5",
@@ -494,8 +505,11 @@ Test(rules, shipped_sshd_rules)
 				1, 5753), 1);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Accepted password for bob from 198.18.0.4 port 5 ssh2",
 				1, 5715), 1);
+	/* as in Wazuh: 5710 matches "invalid user" anywhere in the line */
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Connection closed by invalid user bob 198.18.0.4 port 5 [preauth]",
-				10, 5712), 0, "closing lines do not count as invalid users");
+				10, 5712), 8);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.18.0.4  user=root",
+				10, 5551), 8, "Wazuh's PAM rule");
 	xb_ruleset_free(rs);
 }
 
