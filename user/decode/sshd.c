@@ -113,7 +113,15 @@ static enum xb_ev_kind addr_port_left(struct xb_event *ev, struct span m, enum x
 	unsigned v = 0;
 	size_t i = 0;
 
-	if (!cut_first_token(&m, &tok) || !cut_prefix(&m, LIT(" port ")))
+	if (!cut_first_token(&m, &tok))
+		return kind;
+	if (tok.n > 1 && tok.s[tok.n - 1] == ':') {
+		/* older sshd: "A: 11: reason", no port */
+		tok.n--;
+		set_addr(ev, tok);
+		return kind;
+	}
+	if (!cut_prefix(&m, LIT(" port ")))
 		return kind;
 	while (i < m.n && IS_DIGIT(m.s[i]) && i < 5)
 		v = v * 10 + (unsigned)(m.s[i++] - '0');
@@ -280,6 +288,8 @@ static const struct sshd_form forms[] = {
 	{ LIT("Did not receive identification string from "), XB_EV_NO_IDENT, addr_opt_port },
 	/* the reason after "P:N: " is the client's: the address comes first */
 	{ LIT("Received disconnect from "), XB_EV_RECV_DISCONN, addr_port_left },
+	{ LIT("error: Received disconnect from "), XB_EV_RECV_DISCONN, addr_port_left },
+	{ LIT("Connection reset by "), XB_EV_CLOSED_PREAUTH, preauth_close },
 	{ LIT("Connection closed by "), XB_EV_CLOSED_PREAUTH, preauth_close },
 	{ LIT("Bad protocol version identification "), XB_EV_BAD_PROTO, bad_banner },
 	{ LIT("banner exchange: Connection from "), XB_EV_BAD_PROTO, addr_port_left },
