@@ -53,6 +53,7 @@ static const struct form forms[] = {
 	{ "Received disconnect from @ port 4022:11: Bye Bye [preauth]", XB_EV_RECV_DISCONN, 4022, NULL, false },
 	{ "error: Received disconnect from @ port 7736:3: com.jcraft.jsch.JSchException: Auth fail [preauth]", XB_EV_RECV_DISCONN, 7736, NULL, false },
 	{ "Connection reset by authenticating user root @ port 1558 [preauth]", XB_EV_CLOSED_PREAUTH, 1558, "root", false },
+	{ "Connection from @ port 51000 on 198.18.0.1 port 22 rdomain \"\"", XB_EV_CONN_FROM, 51000, NULL, false },
 	/* macOS: "via" names the server's own address, never the source */
 	{ "error: PAM: authentication error for bob from @ via 198.18.9.9", XB_EV_PAM_FAIL, 0, "bob", false },
 	{ "error: PAM: unknown user for illegal user x from 198.18.9.8 via 198.18.9.9 from @ via 198.18.9.9", XB_EV_PAM_FAIL, 0, "x from 198.18.9.8 via 198.18.9.9", true },

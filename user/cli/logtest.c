@@ -102,8 +102,10 @@ static void json_event(json_object *o, const struct xb_event *ev)
 		json_object_object_add(o, "held", json_object_new_boolean(1));
 }
 
-/* One line's JSON; al NULL: no rule matched (--all only). */
-static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_alert *al)
+/* One line's JSON; al NULL: no rule matched (--all only); rel: an earlier
+ * line its session released, marked "released": true. */
+static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_alert *al,
+		       bool rel)
 {
 	json_object *o = json_object_new_object();
 
@@ -120,30 +122,54 @@ static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_
 	json_event(o, ev);
 	if (al && al->frequency)
 		json_object_object_add(o, "frequency", json_object_new_int64(al->frequency));
+	if (rel)
+		json_object_object_add(o, "released", json_object_new_boolean(1));
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+}
+
+/* Lines an ended session released: counted now, shown after the line. */
+static void show_released(struct lt *t, const struct xb_detect_out *o)
+{
+	for (size_t k = 0; k < o->n_rel; k++) {
+		const struct xb_detect_rel *r = &o->rel[k];
+
+		if (r->matched)
+			count_rule(t, r->al.rule, r->al.level);
+		if (t->quiet || !r->matched || (t->json && !t->all && r->al.level == 0))
+			continue;
+		if (t->json) {
+			print_json(t, &r->ev, &r->al, true);
+		} else {
+			printf("    released (the session ended without a login): rule %u level %u: %s\n",
+			       r->al.rule, r->al.level, r->al.description);
+		}
+	}
 }
 
 static int on_line(const struct xb_line *line, void *ctx)
 {
 	struct lt *t = ctx;
-	struct xb_detect_out o;
+	static struct xb_detect_out o;          /* one thread; ~9 KiB off the stack */
 
 	/* no header: maybe a bare sshd message (sshd -E, journalctl -o cat);
 	 * every program's lines are shown with the rule they match */
 	xb_detect_line(t->det, line, XB_DETECT_ANY | XB_DETECT_OTHER, &o);
 	if (o.matched)
 		count_rule(t, o.al.rule, o.al.level);
-	if (t->quiet)
+	if (t->quiet) {
+		show_released(t, &o);
 		return 0;
+	}
 	if (t->json) {
 		if (o.matched && (o.al.level > 0 || t->all))
-			print_json(t, &o.ev, &o.al);
+			print_json(t, &o.ev, &o.al, false);
 		else if (t->all)
-			print_json(t, &o.ev, NULL);
+			print_json(t, &o.ev, NULL, false);
 	} else {
 		print_text(t, &o.ev, o.res, o.matched, &o.al);
 	}
+	show_released(t, &o);
 	return 0;
 }
 

@@ -50,6 +50,7 @@ enum xb_ev_kind {
 	XB_EV_REVERSE_MAP,      /* reverse mapping checking ... POSSIBLE BREAK-IN ATTEMPT */
 	XB_EV_ACCEPTED,         /* Accepted <method> for U from A (success) */
 	XB_EV_RECV_DISCONN,     /* Received disconnect from A port P:N: REASON */
+	XB_EV_CONN_FROM,        /* Connection from A port P on L port Q (LogLevel VERBOSE) */
 	XB_EV_KIND_MAX
 };
 

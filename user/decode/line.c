@@ -105,6 +105,7 @@ const char *xb_ev_kind_name(enum xb_ev_kind k)
 		[XB_EV_REVERSE_MAP] = "reverse_map",
 		[XB_EV_ACCEPTED] = "accepted",
 		[XB_EV_RECV_DISCONN] = "received_disconnect",
+		[XB_EV_CONN_FROM] = "connection_from",
 	};
 
 	return (unsigned)k < XB_EV_KIND_MAX && names[k] ? names[k] : "?";

@@ -132,6 +132,27 @@ static enum xb_ev_kind addr_port_left(struct xb_event *ev, struct span m, enum x
 	return kind;
 }
 
+/* "A port P on LOCAL port Q[ rdomain "R"]": all sshd's own, the client's
+ * address first (a session's first line at LogLevel VERBOSE). */
+static enum xb_ev_kind conn_from(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
+{
+	struct span tok;
+	unsigned v = 0;
+	size_t i = 0;
+
+	if (!cut_first_token(&m, &tok) || !cut_prefix(&m, LIT(" port ")))
+		return XB_EV_NONE;
+	while (i < m.n && i < 5 && IS_DIGIT(m.s[i]))
+		v = v * 10 + (unsigned)(m.s[i++] - '0');
+	m.s += i;
+	m.n -= i;
+	if (i == 0 || v > 65535 || !has_prefix(m, LIT(" on ")))
+		return XB_EV_NONE;
+	ev->port = (uint16_t)v;
+	set_addr(ev, tok);
+	return kind;
+}
+
 /* "A[ port P]" and nothing else. */
 static enum xb_ev_kind addr_opt_port(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
 {
@@ -200,6 +221,13 @@ static enum xb_ev_kind too_many_failures(struct xb_event *ev, struct span m, enu
 		return XB_EV_NONE;
 	user_addr_port(ev, m);
 	return kind;
+}
+
+/* "Disconnecting: Too many authentication failures" (older sshd): no
+ * address; a session of the same pid may know it (pipeline/session.c). */
+static enum xb_ev_kind too_many_bare(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
+{
+	return m.n == 32 && has_prefix(m, LIT("Too many authentication failures")) ? kind : XB_EV_NONE;
 }
 
 /* "Disconnected from" / "Connection closed by": before authentication only
@@ -284,12 +312,14 @@ static const struct sshd_form forms[] = {
 	{ LIT("error: PAM: "), XB_EV_PAM_FAIL, pam_error },
 	{ LIT("error: kex_exchange_identification: "), XB_EV_BAD_PROTO, no_address },
 	{ LIT("Disconnecting "), XB_EV_TOO_MANY_FAIL, too_many_failures },
+	{ LIT("Disconnecting: "), XB_EV_TOO_MANY_FAIL, too_many_bare },
 	{ LIT("Disconnected from "), XB_EV_DISCONN_PREAUTH, preauth_close },
 	{ LIT("Did not receive identification string from "), XB_EV_NO_IDENT, addr_opt_port },
 	/* the reason after "P:N: " is the client's: the address comes first */
 	{ LIT("Received disconnect from "), XB_EV_RECV_DISCONN, addr_port_left },
 	{ LIT("error: Received disconnect from "), XB_EV_RECV_DISCONN, addr_port_left },
 	{ LIT("Connection reset by "), XB_EV_CLOSED_PREAUTH, preauth_close },
+	{ LIT("Connection from "), XB_EV_CONN_FROM, conn_from },
 	{ LIT("Connection closed by "), XB_EV_CLOSED_PREAUTH, preauth_close },
 	{ LIT("Bad protocol version identification "), XB_EV_BAD_PROTO, bad_banner },
 	{ LIT("banner exchange: Connection from "), XB_EV_BAD_PROTO, addr_port_left },

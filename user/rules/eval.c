@@ -40,7 +40,8 @@ static long try_rule(struct eval_ctx *x, uint32_t i)
 
 	if (!conditions(x, r))
 		return -1;
-	if (r->if_matched_sid && !xb_corr_fires(x->corr, x->rs, i, x->ev, x->now))
+	/* a line that counts for nothing completes no count either */
+	if (r->if_matched_sid && (x->ev->nocount || !xb_corr_fires(x->corr, x->rs, i, x->ev, x->now)))
 		return -1;
 	for (size_t k = 0; k < r->n_children; k++) {
 		long res = try_rule(x, r->children[k]);
