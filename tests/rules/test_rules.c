@@ -544,3 +544,54 @@ Test(rules, local_overwrite_changes_5712_to_frequency_5)
 	cr_assert(strstr(err, "/nonexistent/local.xml"), "%s", err);
 	unlink(path);
 }
+
+/* Several <match> elements are one pattern, joined as Wazuh joins them. */
+Test(rules, several_match_elements_are_joined)
+{
+	struct xb_ruleset *rs = load(
+		"<group name=\"t,\">\n"
+		"  <rule id=\"1\" level=\"0\"><decoded_as>sshd</decoded_as></rule>\n"
+		"  <rule id=\"2\" level=\"3\"><if_sid>1</if_sid>\n"
+		"    <match>first thing|</match>\n"
+		"    <match>second thing</match>\n"
+		"  </rule>\n"
+		"</group>\n");
+
+	cr_assert_eq(eval(rs, NULL, "a first thing", NULL, 1, NULL), 2);
+	cr_assert_eq(eval(rs, NULL, "a second thing", NULL, 1, NULL), 2);
+	cr_assert_eq(eval(rs, NULL, "a third thing", NULL, 1, NULL), 1);
+	xb_ruleset_free(rs);
+}
+
+/* As in Wazuh, a line counts for the rule watching its result only: a line
+ * that goes on to a child of the counted rule does not count for it, and a
+ * held line (nocount) neither counts nor completes a count. */
+Test(rules, lines_count_for_their_result_only)
+{
+	struct xb_ruleset *rs = load(
+		"<group name=\"t,\">\n"
+		"  <rule id=\"1\" level=\"0\"><decoded_as>sshd</decoded_as></rule>\n"
+		"  <rule id=\"2\" level=\"5\"><if_sid>1</if_sid><match>^Failed</match></rule>\n"
+		"  <rule id=\"3\" level=\"5\"><if_sid>2</if_sid><match>password</match></rule>\n"
+		"  <rule id=\"4\" level=\"10\" frequency=\"3\" timeframe=\"60\">\n"
+		"    <if_matched_sid>2</if_matched_sid><same_source_ip/></rule>\n"
+		"</group>\n");
+	struct xb_correlator *c = NULL;
+	struct xb_event ev;
+	struct xb_alert al;
+
+	cr_assert_eq(xb_corr_new(rs, 64, &c), 0);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(eval(rs, c, "Failed password", "198.18.0.9", 1000000LL * (10 + i), NULL), 3,
+			     "a password failure is 3's, never counted for 4");
+	cr_assert_eq(eval(rs, c, "Failed publickey", "198.18.0.9", 20000000, NULL), 2);
+	cr_assert_eq(eval(rs, c, "Failed publickey", "198.18.0.9", 21000000, NULL), 2);
+	ev = mk("Failed publickey", "198.18.0.9", 22000000);
+	ev.nocount = true;
+	cr_assert_eq(xb_rules_eval(rs, c, &ev, &al), 1);
+	cr_assert_eq(al.rule, 2, "a held line completes no count");
+	cr_assert_eq(eval(rs, c, "Failed publickey", "198.18.0.9", 23000000, NULL), 4,
+		     "the third counted line fires");
+	xb_corr_free(c);
+	xb_ruleset_free(rs);
+}
