@@ -14,7 +14,7 @@
 #              2001:db8::10                              xdpban run, XDP on eth0
 #
 # Environment: BUILD (build dir), XDPBAN (binary), LAB_TIMEOUT (first ban,
-# 12..300 s; default 20), LAB_REPEAT (repeated_offenders, minutes; default 1),
+# 12..300 s; default 30), LAB_REPEAT (repeated_offenders, minutes; default 1),
 # LAB_KEEP=1 keeps the lab's files (logs, configs; never keys) in
 # $BUILD/lab-last (also kept when a step fails), LAB_VERBOSE=1 shows every
 # check in the demo.
@@ -30,7 +30,7 @@ demo|e2e|up) ;;
 *) usage >&2; exit 2 ;;
 esac
 
-LAB_TIMEOUT=${LAB_TIMEOUT:-20}
+LAB_TIMEOUT=${LAB_TIMEOUT:-30}
 LAB_REPEAT=${LAB_REPEAT:-1}
 # The lab's rules stay silent 10 s after firing: the first ban must outlast that.
 if ! [[ $LAB_TIMEOUT =~ ^[0-9]+$ && $LAB_REPEAT =~ ^[0-9]+$ ]] ||
