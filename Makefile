@@ -63,7 +63,7 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_SRCS := $(filter-out %.bpf.c,$(BENCH_SRCS))
 BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all tests deps check check-layout check-unit check-san check-net check-e2e vmtest \
+.PHONY: all tests deps check check-layout check-unit check-san check-net check-e2e check-ruleset vmtest \
         bench bench-traffic demo install uninstall clean man
 
 all: $(BUILD)/xdpban
@@ -174,6 +174,9 @@ check:
 
 check-layout:
 	$(Q)scripts/check.sh layout
+
+check-ruleset: $(BUILD)/xdpban
+	$(Q)BUILD=$(BUILD) scripts/check.sh ruleset
 
 check-unit check-san check-net check-e2e: tests
 	$(Q)BUILD=$(BUILD) scripts/check.sh $(@:check-%=%)

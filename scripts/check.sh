@@ -124,6 +124,11 @@ case $what in all|layout)
 		[ -f "$s" ] && run_script "$s" layout
 	done ;;
 esac
+case $what in all|ruleset)
+	for s in tests/ruleset/test_*.sh; do
+		[ -f "$s" ] && run_script "$s" ruleset
+	done ;;
+esac
 case $what in all|unit)
 	need_root unit && for t in "$BUILD"/tests/test_*; do
 		case $t in *.d) continue ;; esac

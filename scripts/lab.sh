@@ -367,13 +367,16 @@ ban_until_us() {   # ADDR SINCE_US
 	u=$(ban_logged "$1" "$2" until)
 	[ -n "$u" ] && u=$(date -d "$u" +%s 2>/dev/null) && echo $((u * 1000000))
 }
-# failed_lines ADDR FROM_US TO_US: sshd's failed-login lines from ADDR.
+# failed_lines ADDR FROM_US TO_US: sshd's failed-login lines from ADDR, as
+# the rules count them: 5712 counts every line 5710 matches (as in Wazuh,
+# "invalid user" anywhere: also "Failed password for invalid user" and
+# "Connection closed by invalid user"), 5763 counts "Failed password".
 failed_lines() {
 	awk -v a="$1" -v s="$2" -v e="$3" '
 		{ t = $1; sub(/\./, "", t) }
 		t + 0 >= s + 0 && t + 0 <= e + 0 &&
 		(index($0, " from " a " ") || index($0, " " a " port ")) &&
-		/Invalid user|Failed password/ { n++ }
+		/[Ii]nvalid user|[Ii]llegal user|Failed password/ { n++ }
 		END { print n + 0 }' "$LAB/sshd.stamped"
 }
 # trigger_time_us ADDR RULE BEFORE_US: when the log line that fired RULE for
@@ -395,7 +398,7 @@ trigger_time_us() {
 		{ t = $1; sub(/\./, "", t) }
 		t + 0 > lim + 0 { exit }
 		(index($0, " from " a " ") || index($0, " " a " port ")) &&
-			/Invalid user|Failed password/ { last = $1 }
+			/[Ii]nvalid user|[Ii]llegal user|Failed password/ { last = $1 }
 		END { if (last != "") print last }' "$LAB/sshd.stamped")
 	[ -n "$t" ] && echo $((10#${t/./}))
 }

@@ -50,6 +50,14 @@ static const struct form forms[] = {
 	{ "fatal: Timeout before authentication for @ port 1234", XB_EV_TIMEOUT, 1234, NULL, false },
 	{ "error: PAM: Authentication failure for root from @", XB_EV_PAM_FAIL, 0, "root", false },
 	{ "error: PAM: Authentication failure for illegal user zz from @", XB_EV_PAM_FAIL, 0, "zz", true },
+	{ "Received disconnect from @ port 4022:11: Bye Bye [preauth]", XB_EV_RECV_DISCONN, 4022, NULL, false },
+	{ "error: Received disconnect from @ port 7736:3: com.jcraft.jsch.JSchException: Auth fail [preauth]", XB_EV_RECV_DISCONN, 7736, NULL, false },
+	{ "Connection reset by authenticating user root @ port 1558 [preauth]", XB_EV_CLOSED_PREAUTH, 1558, "root", false },
+	{ "Connection from @ port 51000 on 198.18.0.1 port 22 rdomain \"\"", XB_EV_CONN_FROM, 51000, NULL, false },
+	/* macOS: "via" names the server's own address, never the source */
+	{ "error: PAM: authentication error for bob from @ via 198.18.9.9", XB_EV_PAM_FAIL, 0, "bob", false },
+	{ "error: PAM: unknown user for illegal user x from 198.18.9.8 via 198.18.9.9 from @ via 198.18.9.9", XB_EV_PAM_FAIL, 0, "x from 198.18.9.8 via 198.18.9.9", true },
+	{ "fatal: Unable to negotiate with @ port 3579: no matching cipher found. Their offer: aes128-cbc [preauth]", XB_EV_NEGOTIATE, 3579, NULL, false },
 	{ "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=@  user=root", XB_EV_PAM_FAIL, 0, "root", false },
 	{ "ROOT LOGIN REFUSED FROM @", XB_EV_ROOT_REFUSED, 0, NULL, false },
 	{ "ROOT LOGIN REFUSED FROM @ port 22", XB_EV_ROOT_REFUSED, 22, NULL, false },
@@ -75,6 +83,9 @@ static const char *const headers[] = {
 	"2020-03-23T09:55:42-0700 host sshd[123]: %s",               /* journalctl -o short-iso */
 	"2020-03-23T09:55:42Z host sshd: %s",
 	"Nov 28 07:01:08 sshd[123]: %s",                             /* no host field */
+	"Nov 8 07:01:08 host sshd[123]: %s",                         /* day not padded */
+	"2020-03-23 06:47:42.801612-0700  localhost sshd[123]: %s",  /* Wazuh's samples */
+	"Aug 18 07:30:25 192.168.1.5 sshd[123]: [ID 800047 auth.notice] %s",  /* Solaris */
 	"<34>1 2020-03-23T09:55:42.391Z host sshd 123 - - %s",       /* RFC 5424 */
 	"<34>1 2020-03-23T09:55:42.391Z host sshd 123 ID47 [x@1 a=\"b]\"] %s",
 	NULL,                                                        /* bare (journald MESSAGE) */
@@ -113,7 +124,7 @@ Test(decode_sshd, every_form_every_address_every_header)
 				else
 					snprintf(line, sizeof(line), "%s", msg);
 				cr_assert_eq(decode(line, !headers[h], &ev), XB_DEC_SSHD, "%s", line);
-				cr_assert_str_eq(ev.decoder, "sshd");
+				cr_assert_str_eq(ev.decoder, strncmp(msg, "pam_unix", 8) ? "sshd" : "pam");
 				cr_assert_eq(ev.kind, forms[f].kind, "%s: kind %s", line, xb_ev_kind_name(ev.kind));
 				cr_assert(ev.has_src, "no address: %s", line);
 				cr_assert_str_eq(xb_addr_str(&ev.src, got, sizeof(got)), addrs[a].want, "%s", line);
@@ -240,7 +251,10 @@ Test(decode_sshd, noise_and_other_programs)
 
 	cr_assert_eq(decode("Nov 28 07:01:08 h sshd[9]: Received disconnect from 198.18.0.5 port 22:11: Bye [preauth]",
 			    false, &ev), XB_DEC_SSHD);
-	cr_assert_eq(ev.kind, XB_EV_NONE);
+	/* its own kind now: xdpban's 190003 counts preauth disconnects per source */
+	cr_assert_eq(ev.kind, XB_EV_RECV_DISCONN);
+	cr_assert(ev.has_src);
+	cr_assert_eq(ev.port, 22);
 	cr_assert_eq(decode("Nov 28 07:01:08 h sshd[9]: Connection closed by 198.18.0.5 port 22 [preauth]", false, &ev),
 		     XB_DEC_SSHD);
 	cr_assert_eq(ev.kind, XB_EV_NONE);

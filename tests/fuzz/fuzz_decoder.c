@@ -71,7 +71,9 @@ static void check_event(const struct xb_event *ev, enum xb_decode_res res, const
 	long u;
 
 	check(res == XB_DEC_OTHER || res == XB_DEC_SSHD || res == XB_DEC_MALFORMED);
-	check(res != XB_DEC_SSHD || (ev->decoder && !strcmp(ev->decoder, "sshd")));
+	/* sshd's own lines decode as "sshd", its pam_unix lines as "pam" (Wazuh's decoders) */
+	check(res != XB_DEC_SSHD || (ev->decoder && (!strcmp(ev->decoder, "sshd") ||
+		(!strcmp(ev->decoder, "pam") && ev->msg_len >= 8 && !memcmp(ev->msg, "pam_unix", 8)))));
 	check(ev->kind >= XB_EV_NONE && ev->kind < XB_EV_KIND_MAX);
 	check(ev->msg >= line && ev->msg + ev->msg_len <= line + len);
 	check(memchr(ev->user, '\0', sizeof(ev->user)));

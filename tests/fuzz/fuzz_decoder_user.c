@@ -9,7 +9,7 @@
  * it must be found (an attacker must not make their lines address-less).
  *
  * Input: byte 0 picks the form, byte 1 the address family (bit 0), the
- * header (bits 1-2: none, RFC 3164, ISO 8601) and the port (bits 3-7); the
+ * header (bits 1-2: none, RFC 3164, ISO 8601, ISO with two spaces and a Solaris id) and the port (bits 3-7); the
  * rest is the attacker's text.
  */
 #include <stdio.h>
@@ -50,11 +50,15 @@ static const struct form {
 	{ "Disconnected from invalid user %U %A port %P [preauth]", true },
 	{ "Disconnected from authenticating user %U %A port %P [preauth]", true },
 	{ "Bad protocol version identification '%U' from %A port %P", true },
+	{ "Received disconnect from %A port %P:11: %U [preauth]", true },
+	{ "error: PAM: authentication error for %U from %A via 198.18.0.1", true },
+	{ "error: PAM: unknown user for illegal user %U from %A via 2001:db8::1", true },
 	{ "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=%A  user=%U", true },
 };
 
 static const char *const headers[] = {
 	"", "Nov 28 07:01:08 srv sshd[4242]: ", "2024-11-28T07:01:08.123456+01:00 srv sshd-session[4242]: ",
+	"2020-03-23 06:47:42.801612-0700  srv sshd[4242]: [ID 800047 auth.notice] ",
 };
 
 #define LINE_MAX_LEN 8192
@@ -116,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	f = &forms[data[0] % (sizeof(forms) / sizeof(forms[0]))];
 	addr = data[1] & 1 ? "2001:db8::7:9" : "198.18.7.9";
-	hdr = headers[(data[1] >> 1 & 3) % 3];
+	hdr = headers[data[1] >> 1 & 3];
 	port = 1024u + (data[1] >> 3) * 1999u;
 	build(f, hdr, addr, port, (const char *)data + 2, size - 2);
 	if (xb_addr_parse(addr, &want, false))

@@ -84,5 +84,14 @@ check "100k generated lines read and decoded" grep -q 'lines read: 100000,.*not 
 # what OpenSSH 9.2's sshd -E writes (bare messages, captured from a real sshd)
 "$XDPBAN" logtest --json --rules "$TOP/rules" "$DATA/sshd-9.2-E.log" >"$tmp/e.json" 2>"$tmp/e.err"
 check "sshd -E output: 7 of 9 lines decoded" grep -q 'lines read: 9, decoded as sshd: 7 (bare messages: 7)' "$tmp/e.err"
-check "sshd -E output: invalid user, password failure, banner probe" \
-	test "$(grep -c '"srcip":"198.18.7.' "$tmp/e.json")" = 4 -a "$(grep -c '"rule":5701,' "$tmp/e.json")" = 1
+# (as in Wazuh, "Connection closed by invalid user" is 5710; the valid
+# user's preauth close is xdpban's 190001; the banner probe 190005)
+check "sshd -E output: invalid user, password failure, preauth closes, banner probe" \
+	test "$(grep -c '"srcip":"198.18.7.' "$tmp/e.json")" = 6 -a "$(grep -c '"rule":190005,' "$tmp/e.json")" = 1 \
+	-a "$(grep -c '"rule":190001,' "$tmp/e.json")" = 1
+"$XDPBAN" logtest --json --all --rules "$TOP/rules" "$DATA/sshd-9.2-E.log" >"$tmp/ea.json" 2>/dev/null
+check "logtest --all --json: one object per line, level 0 included" \
+	test "$(grep -c '^{' "$tmp/ea.json")" = 9 -a "$(grep -c '"rule":null,' "$tmp/ea.json")" = 2
+echo 'Nov 28 07:01:08 h sshd[9]: Connection closed by 198.18.7.3 port 1 [preauth]' |
+	"$XDPBAN" logtest --json --all --rules "$TOP/rules" - >"$tmp/l0.json" 2>/dev/null
+check "logtest --all --json shows level-0 matches (5722)" grep -q '"rule":5722,"level":0,' "$tmp/l0.json"

@@ -462,13 +462,20 @@ Test(rules, shipped_sshd_rules)
 		{ 5700, 0 }, { 5701, 8 }, { 5702, 5 }, { 5703, 10 }, { 5704, 4 }, { 5705, 10 }, { 5706, 6 },
 		{ 5710, 5 }, { 5712, 10 }, { 5715, 3 }, { 5716, 5 }, { 5718, 5 }, { 5719, 10 }, { 5720, 10 },
 		{ 5750, 0 }, { 5758, 8 }, { 5760, 5 }, { 5763, 10 }, { 5721, 0 }, { 5722, 0 }, { 5761, 0 },
+		{ 5707, 14 }, { 5714, 14 }, { 5762, 4 }, { 5500, 0 }, { 5503, 5 }, { 5551, 10 },
+		{ 190011, 10 }, { 190016, 0 },
 	};
+	size_t n_sshd = 0;
 
 	cr_assert_eq(xb_ruleset_load(xb_test_rules_dir(), NULL, &rs, err, sizeof(err)), 0, "%s", err);
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		cr_assert_eq(xb_rule_find(rs, want[i].id, &info), 0, "rule %u missing", want[i].id);
 		cr_assert_eq(info.level, want[i].level, "rule %u level", want[i].id);
 	}
+	/* every one of Wazuh's 63 sshd ids, 5700-5763 but 5708 */
+	for (uint32_t id = 5700; id <= 5763; id++)
+		n_sshd += xb_rule_find(rs, id, &info) == 0;
+	cr_assert_eq(n_sshd, 63);
 	cr_assert_eq(xb_rule_find(rs, 5712, &info), 0);
 	cr_assert(info.frequency == 8 && info.timeframe == 120 && info.ignore == 60 && info.same_source_ip);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Invalid user u from 198.18.0.4 port 22", 20, 5712), 8);
@@ -479,7 +486,11 @@ Test(rules, shipped_sshd_rules)
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Did not receive identification string from 198.18.0.4",
 				3, 5706), 1);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: banner exchange: Connection from 198.18.0.4 port 5: invalid format",
-				1, 5701), 1);
+				12, 190015), 10, "xdpban's own: 10 invalid banners");
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Connection closed by authenticating user root 198.18.0.4 port 5 [preauth]",
+				12, 190011), 10, "key-only brute force");
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Failed password for invalid user u from 198.18.0.4 port 22 ssh2",
+				12, 5763), 0, "an invalid user's password is 5710's (as in Wazuh)");
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Bad protocol version identification 'x' from 198.18.0.4 port 5",
 				1, 5701), 1);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: fatal: Timeout before authentication for 198.18.0.4 port 5",
@@ -494,8 +505,11 @@ Test(rules, shipped_sshd_rules)
 				1, 5753), 1);
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Accepted password for bob from 198.18.0.4 port 5 ssh2",
 				1, 5715), 1);
+	/* as in Wazuh: 5710 matches "invalid user" anywhere in the line */
 	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: Connection closed by invalid user bob 198.18.0.4 port 5 [preauth]",
-				10, 5712), 0, "closing lines do not count as invalid users");
+				10, 5712), 8);
+	cr_assert_eq(first_fire(rs, "Nov 28 07:01:%02d h sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.18.0.4  user=root",
+				10, 5551), 8, "Wazuh's PAM rule");
 	xb_ruleset_free(rs);
 }
 
@@ -529,4 +543,55 @@ Test(rules, local_overwrite_changes_5712_to_frequency_5)
 	cr_assert_eq(xb_ruleset_load(xb_test_rules_dir(), "/nonexistent/local.xml", &rs, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "/nonexistent/local.xml"), "%s", err);
 	unlink(path);
+}
+
+/* Several <match> elements are one pattern, joined as Wazuh joins them. */
+Test(rules, several_match_elements_are_joined)
+{
+	struct xb_ruleset *rs = load(
+		"<group name=\"t,\">\n"
+		"  <rule id=\"1\" level=\"0\"><decoded_as>sshd</decoded_as></rule>\n"
+		"  <rule id=\"2\" level=\"3\"><if_sid>1</if_sid>\n"
+		"    <match>first thing|</match>\n"
+		"    <match>second thing</match>\n"
+		"  </rule>\n"
+		"</group>\n");
+
+	cr_assert_eq(eval(rs, NULL, "a first thing", NULL, 1, NULL), 2);
+	cr_assert_eq(eval(rs, NULL, "a second thing", NULL, 1, NULL), 2);
+	cr_assert_eq(eval(rs, NULL, "a third thing", NULL, 1, NULL), 1);
+	xb_ruleset_free(rs);
+}
+
+/* As in Wazuh, a line counts for the rule watching its result only: a line
+ * that goes on to a child of the counted rule does not count for it, and a
+ * held line (nocount) neither counts nor completes a count. */
+Test(rules, lines_count_for_their_result_only)
+{
+	struct xb_ruleset *rs = load(
+		"<group name=\"t,\">\n"
+		"  <rule id=\"1\" level=\"0\"><decoded_as>sshd</decoded_as></rule>\n"
+		"  <rule id=\"2\" level=\"5\"><if_sid>1</if_sid><match>^Failed</match></rule>\n"
+		"  <rule id=\"3\" level=\"5\"><if_sid>2</if_sid><match>password</match></rule>\n"
+		"  <rule id=\"4\" level=\"10\" frequency=\"3\" timeframe=\"60\">\n"
+		"    <if_matched_sid>2</if_matched_sid><same_source_ip/></rule>\n"
+		"</group>\n");
+	struct xb_correlator *c = NULL;
+	struct xb_event ev;
+	struct xb_alert al;
+
+	cr_assert_eq(xb_corr_new(rs, 64, &c), 0);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(eval(rs, c, "Failed password", "198.18.0.9", 1000000LL * (10 + i), NULL), 3,
+			     "a password failure is 3's, never counted for 4");
+	cr_assert_eq(eval(rs, c, "Failed publickey", "198.18.0.9", 20000000, NULL), 2);
+	cr_assert_eq(eval(rs, c, "Failed publickey", "198.18.0.9", 21000000, NULL), 2);
+	ev = mk("Failed publickey", "198.18.0.9", 22000000);
+	ev.nocount = true;
+	cr_assert_eq(xb_rules_eval(rs, c, &ev, &al), 1);
+	cr_assert_eq(al.rule, 2, "a held line completes no count");
+	cr_assert_eq(eval(rs, c, "Failed publickey", "198.18.0.9", 23000000, NULL), 4,
+		     "the third counted line fires");
+	xb_corr_free(c);
+	xb_ruleset_free(rs);
 }

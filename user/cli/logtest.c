@@ -26,7 +26,7 @@ struct rule_count {
 
 struct lt {
 	struct xb_detect *det;          /* the daemon's line -> alert path, counted */
-	bool json, quiet;
+	bool json, quiet, all;
 	struct rule_count *counts;     /* a few rules: searched in turn */
 	size_t ncounts, counts_cap;
 };
@@ -59,13 +59,18 @@ static void print_text(struct lt *t, const struct xb_event *ev, enum xb_decode_r
 	if (ev->hostname[0])
 		printf(" host=%s", ev->hostname);
 	if (res == XB_DEC_SSHD) {
-		printf(" decoder=sshd kind=%s", xb_ev_kind_name(ev->kind));
+		printf(" decoder=%s kind=%s", ev->decoder ? ev->decoder : "-",
+		       xb_ev_kind_name(ev->kind));
 		if (ev->has_src)
 			printf(" srcip=%s", xb_addr_str(&ev->src, a, sizeof(a)));
 		if (ev->port)
 			printf(" port=%u", ev->port);
 		if (ev->user_set)
 			printf(" user='%s'%s", ev->user, ev->invalid_user ? " (invalid)" : "");
+		if (ev->src_from_session)
+			printf(" (address from the session)");
+		if (ev->nocount)
+			printf(" (held: counts only if the session never logs in)");
 	}
 	if (matched)
 		printf("\n    rule %u level %u%s: %s\n", al->rule, al->level,
@@ -74,19 +79,11 @@ static void print_text(struct lt *t, const struct xb_event *ev, enum xb_decode_r
 		printf("\n    no rule\n");
 }
 
-static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_alert *al)
+/* The event's half of a JSON line. */
+static void json_event(json_object *o, const struct xb_event *ev)
 {
 	char a[XB_ADDRSTRLEN];
-	json_object *o = json_object_new_object();
 
-	if (!o)
-		return;
-	json_object_object_add(o, "line",
-			       json_object_new_int64((int64_t)xb_detect_counts(t->det)->lines));
-	json_object_object_add(o, "rule", json_object_new_int64(al->rule));
-	json_object_object_add(o, "level", json_object_new_int(al->level));
-	json_object_object_add(o, "description", json_object_new_string(al->description));
-	json_object_object_add(o, "groups", json_object_new_string(al->groups));
 	if (ev->has_src)
 		json_object_object_add(o, "srcip",
 				       json_object_new_string(xb_addr_str(&ev->src, a, sizeof(a))));
@@ -95,33 +92,84 @@ static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_
 	if (ev->user_set)
 		json_object_object_add(o, "user", json_object_new_string(ev->user));
 	json_object_object_add(o, "program", json_object_new_string(ev->program));
+	json_object_object_add(o, "decoder", ev->decoder ? json_object_new_string(ev->decoder) : NULL);
 	json_object_object_add(o, "kind", json_object_new_string(xb_ev_kind_name(ev->kind)));
 	if (ev->ts_usec)
 		json_object_object_add(o, "timestamp", json_object_new_int64(ev->ts_usec / 1000000));
-	if (al->frequency)
+	if (ev->src_from_session)
+		json_object_object_add(o, "srcip_from_session", json_object_new_boolean(1));
+	if (ev->nocount)
+		json_object_object_add(o, "held", json_object_new_boolean(1));
+}
+
+/* One line's JSON; al NULL: no rule matched (--all only); rel: an earlier
+ * line its session released, marked "released": true. */
+static void print_json(struct lt *t, const struct xb_event *ev, const struct xb_alert *al,
+		       bool rel)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	json_object_object_add(o, "line",
+			       json_object_new_int64((int64_t)xb_detect_counts(t->det)->lines));
+	json_object_object_add(o, "rule", al ? json_object_new_int64(al->rule) : NULL);
+	json_object_object_add(o, "level", al ? json_object_new_int(al->level) : NULL);
+	if (al) {
+		json_object_object_add(o, "description", json_object_new_string(al->description));
+		json_object_object_add(o, "groups", json_object_new_string(al->groups));
+	}
+	json_event(o, ev);
+	if (al && al->frequency)
 		json_object_object_add(o, "frequency", json_object_new_int64(al->frequency));
+	if (rel)
+		json_object_object_add(o, "released", json_object_new_boolean(1));
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+}
+
+/* Lines an ended session released: counted now, shown after the line. */
+static void show_released(struct lt *t, const struct xb_detect_out *o)
+{
+	for (size_t k = 0; k < o->n_rel; k++) {
+		const struct xb_detect_rel *r = &o->rel[k];
+
+		if (r->matched)
+			count_rule(t, r->al.rule, r->al.level);
+		if (t->quiet || !r->matched || (t->json && !t->all && r->al.level == 0))
+			continue;
+		if (t->json) {
+			print_json(t, &r->ev, &r->al, true);
+		} else {
+			printf("    released (the session ended without a login): rule %u level %u: %s\n",
+			       r->al.rule, r->al.level, r->al.description);
+		}
+	}
 }
 
 static int on_line(const struct xb_line *line, void *ctx)
 {
 	struct lt *t = ctx;
-	struct xb_detect_out o;
+	static struct xb_detect_out o;          /* one thread; ~9 KiB off the stack */
 
 	/* no header: maybe a bare sshd message (sshd -E, journalctl -o cat);
 	 * every program's lines are shown with the rule they match */
 	xb_detect_line(t->det, line, XB_DETECT_ANY | XB_DETECT_OTHER, &o);
 	if (o.matched)
 		count_rule(t, o.al.rule, o.al.level);
-	if (t->quiet)
+	if (t->quiet) {
+		show_released(t, &o);
 		return 0;
+	}
 	if (t->json) {
-		if (o.matched && o.al.level > 0)
-			print_json(t, &o.ev, &o.al);
+		if (o.matched && (o.al.level > 0 || t->all))
+			print_json(t, &o.ev, &o.al, false);
+		else if (t->all)
+			print_json(t, &o.ev, NULL, false);
 	} else {
 		print_text(t, &o.ev, o.res, o.matched, &o.al);
 	}
+	show_released(t, &o);
 	return 0;
 }
 
@@ -150,7 +198,7 @@ static void summary(struct lt *t)
 struct logtest_cfg {
 	struct xb_cli_paths paths;
 	const char *local;
-	bool json, quiet;
+	bool json, quiet, all;
 	uint64_t max_sources;
 };
 XB_CLI_CFG(struct logtest_cfg);
@@ -164,6 +212,9 @@ static const struct xb_opt logtest_opts[] = {
 	  .metavar = "FILE", .help = "extra rules loaded last (overwrite=\"yes\" redefines)" },
 	{ .name = "json", .short_opt = 'j', XB_BOOL(struct logtest_cfg, json),
 	  .help = "one JSON object per alerting line (level > 0)" },
+	{ .name = "all", .short_opt = 'a', XB_BOOL(struct logtest_cfg, all),
+	  .help = "every line, level-0 matches too (with --json: \"rule\": null when none "
+	  "matched; the text output always shows every line)" },
 	{ .name = "quiet", .short_opt = 'q', XB_BOOL(struct logtest_cfg, quiet),
 	  .help = "only the summary (on stderr)" },
 	{ .name = "max-sources", .short_opt = 'm', XB_COUNT(struct logtest_cfg, max_sources),
@@ -186,7 +237,7 @@ int do_logtest(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **a
 	const struct logtest_cfg *o = cfg;
 	const char *rules_dir = ctx->rules_dir, *local = o->local, *input = argc ? argv[0] : "-";
 	uint64_t max_sources = o->max_sources;
-	struct lt t = { .json = o->json, .quiet = o->quiet };
+	struct lt t = { .json = o->json, .quiet = o->quiet, .all = o->all };
 	struct xb_source *src = NULL;
 	struct xb_detect_conf dc;
 	enum xb_detect_part failed;

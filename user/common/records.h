@@ -49,6 +49,8 @@ enum xb_ev_kind {
 	XB_EV_ROOT_REFUSED,     /* ROOT LOGIN REFUSED FROM A */
 	XB_EV_REVERSE_MAP,      /* reverse mapping checking ... POSSIBLE BREAK-IN ATTEMPT */
 	XB_EV_ACCEPTED,         /* Accepted <method> for U from A (success) */
+	XB_EV_RECV_DISCONN,     /* Received disconnect from A port P:N: REASON */
+	XB_EV_CONN_FROM,        /* Connection from A port P on L port Q (LogLevel VERBOSE) */
 	XB_EV_KIND_MAX
 };
 
@@ -69,6 +71,9 @@ struct xb_event {
 	/* Added by det (additive): */
 	const char *decoder;    /* "sshd" when decoded as sshd (rules' <decoded_as>), else NULL */
 	bool user_set;          /* user[] holds a name (it may be empty text) */
+	bool nocount;           /* rules match it, it counts for no correlation rule
+	                         * (a Failed publickey its session may still accept) */
+	bool src_from_session;  /* src came from an earlier line of this sshd session */
 };
 
 /* What the rules stage emits for a line that matched a rule. */

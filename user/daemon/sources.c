@@ -115,10 +115,17 @@ bool daemon_same_sources(const struct xb_config *a, const struct xb_config *b)
 	return true;
 }
 
+static void act(struct daemon *d, const struct xb_alert *al)
+{
+	pr_debug("alert: rule %u level %u: %s\n", al->rule, al->level,
+		 al->description ? al->description : "");
+	xb_enforce_alert(&d->enf, al);
+}
+
 static int on_line(const struct xb_line *line, void *ctx)
 {
 	struct daemon *d = ctx;
-	struct xb_detect_out out;
+	static struct xb_detect_out out;        /* one thread; ~9 KiB off the stack */
 
 	/* stdin is what the operator pipes in (`sshd -e 2>&1 | xdpban run`):
 	 * bare sshd messages without a syslog header count there. */
@@ -130,11 +137,11 @@ static int on_line(const struct xb_line *line, void *ctx)
 		if (t > d->cur->last_usec)
 			d->cur->last_usec = t;
 	}
-	if (!out.raised)
-		return 0;
-	pr_debug("alert: rule %u level %u: %s\n", out.al.rule, out.al.level,
-		 out.al.description ? out.al.description : "");
-	xb_enforce_alert(&d->enf, &out.al);
+	if (out.raised)
+		act(d, &out.al);
+	for (size_t k = 0; k < out.n_rel; k++)  /* held by a session that never logged in */
+		if (out.rel[k].raised)
+			act(d, &out.rel[k].al);
 	/* One line's trouble never stops the source; its time slice does
 	 * (the source keeps the rest). */
 	return d->read_until && xb_now_mono_ns() > d->read_until ? -EAGAIN : 0;

@@ -23,6 +23,8 @@ enum xb_decode_res xb_decode_line(const struct xb_line *in, struct xb_event *ev)
 	ev->port = 0;
 	ev->user[0] = '\0';
 	ev->user_set = false;
+	ev->nocount = false;
+	ev->src_from_session = false;
 	ev->invalid_user = false;
 	ev->decoder = NULL;
 	ev->hostname[0] = '\0';
@@ -54,6 +56,9 @@ enum xb_decode_res xb_decode_line(const struct xb_line *in, struct xb_event *ev)
 	if (!xb_decode_is_sshd_program(ev->program, strlen(ev->program)))
 		return XB_DEC_OTHER;
 	ev->decoder = "sshd";
+	/* as Wazuh's decoders do: sshd's pam_unix lines are PAM's (5500) */
+	if (ev->msg_len >= 8 && !memcmp(ev->msg, "pam_unix", 8))
+		ev->decoder = "pam";
 	xb_decode_sshd(ev);
 	return XB_DEC_SSHD;
 }
@@ -99,6 +104,8 @@ const char *xb_ev_kind_name(enum xb_ev_kind k)
 		[XB_EV_ROOT_REFUSED] = "root_refused",
 		[XB_EV_REVERSE_MAP] = "reverse_map",
 		[XB_EV_ACCEPTED] = "accepted",
+		[XB_EV_RECV_DISCONN] = "received_disconnect",
+		[XB_EV_CONN_FROM] = "connection_from",
 	};
 
 	return (unsigned)k < XB_EV_KIND_MAX && names[k] ? names[k] : "?";

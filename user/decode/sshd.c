@@ -113,12 +113,41 @@ static enum xb_ev_kind addr_port_left(struct xb_event *ev, struct span m, enum x
 	unsigned v = 0;
 	size_t i = 0;
 
-	if (!cut_first_token(&m, &tok) || !cut_prefix(&m, LIT(" port ")))
+	if (!cut_first_token(&m, &tok))
+		return kind;
+	if (tok.n > 1 && tok.s[tok.n - 1] == ':') {
+		/* older sshd: "A: 11: reason", no port */
+		tok.n--;
+		set_addr(ev, tok);
+		return kind;
+	}
+	if (!cut_prefix(&m, LIT(" port ")))
 		return kind;
 	while (i < m.n && IS_DIGIT(m.s[i]) && i < 5)
 		v = v * 10 + (unsigned)(m.s[i++] - '0');
 	if (i == 0 || v > 65535 || (i < m.n && m.s[i] != ':'))
 		return kind;
+	ev->port = (uint16_t)v;
+	set_addr(ev, tok);
+	return kind;
+}
+
+/* "A port P on LOCAL port Q[ rdomain "R"]": all sshd's own, the client's
+ * address first (a session's first line at LogLevel VERBOSE). */
+static enum xb_ev_kind conn_from(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
+{
+	struct span tok;
+	unsigned v = 0;
+	size_t i = 0;
+
+	if (!cut_first_token(&m, &tok) || !cut_prefix(&m, LIT(" port ")))
+		return XB_EV_NONE;
+	while (i < m.n && i < 5 && IS_DIGIT(m.s[i]))
+		v = v * 10 + (unsigned)(m.s[i++] - '0');
+	m.s += i;
+	m.n -= i;
+	if (i == 0 || v > 65535 || !has_prefix(m, LIT(" on ")))
+		return XB_EV_NONE;
 	ev->port = (uint16_t)v;
 	set_addr(ev, tok);
 	return kind;
@@ -148,16 +177,35 @@ static enum xb_ev_kind max_auth(struct xb_event *ev, struct span m, enum xb_ev_k
 	return kind;
 }
 
-/* "[illegal user ]U from A" */
+/* "[illegal user ]U from A", or macOS' "U from A via LOCAL" (LOCAL: the
+ * server's own address, never the source). */
 static enum xb_ev_kind pam_failure(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
 {
-	struct span u;
+	struct span u, tok, rest = m;
+	struct xb_addr local;
 
+	if (cut_last_token(&rest, &tok) && cut_suffix(&rest, LIT(" via")) &&
+	    xb_addr_parse_host(tok.s, tok.n, &local) == 0)
+		m = rest;
 	if (tail_from_addr(ev, m, &u)) {
 		cut_invalid(ev, &u);
 		set_user(ev, u);
 	}
 	return kind;
+}
+
+/* "error: PAM: REASON for [illegal user ]U from A[ via LOCAL]": REASON is
+ * PAM's text (pam_strerror), which never holds " for "; U may. */
+static enum xb_ev_kind pam_error(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
+{
+	static const char key[] = " for ";
+	const char *f = memmem(m.s, m.n, key, sizeof(key) - 1);
+
+	if (!f)
+		return XB_EV_NONE;
+	m.n -= (size_t)(f + sizeof(key) - 1 - m.s);
+	m.s = f + sizeof(key) - 1;
+	return pam_failure(ev, m, kind);
 }
 
 /* The kind alone: whatever follows is the client's (kex_exchange_identification). */
@@ -173,6 +221,13 @@ static enum xb_ev_kind too_many_failures(struct xb_event *ev, struct span m, enu
 		return XB_EV_NONE;
 	user_addr_port(ev, m);
 	return kind;
+}
+
+/* "Disconnecting: Too many authentication failures" (older sshd): no
+ * address; a session of the same pid may know it (pipeline/session.c). */
+static enum xb_ev_kind too_many_bare(struct xb_event *ev, struct span m, enum xb_ev_kind kind)
+{
+	return m.n == 32 && has_prefix(m, LIT("Too many authentication failures")) ? kind : XB_EV_NONE;
 }
 
 /* "Disconnected from" / "Connection closed by": before authentication only
@@ -252,12 +307,19 @@ static const struct sshd_form forms[] = {
 	{ LIT("Illegal user "), XB_EV_INVALID_USER, invalid_user },
 	{ LIT("User "), XB_EV_NOT_ALLOWED, not_allowed },
 	{ LIT("Unable to negotiate with "), XB_EV_NEGOTIATE, addr_port_left },
+	{ LIT("fatal: Unable to negotiate with "), XB_EV_NEGOTIATE, addr_port_left },
 	{ LIT("error: maximum authentication attempts exceeded for "), XB_EV_MAX_AUTH, max_auth },
-	{ LIT("error: PAM: Authentication failure for "), XB_EV_PAM_FAIL, pam_failure },
+	{ LIT("error: PAM: "), XB_EV_PAM_FAIL, pam_error },
 	{ LIT("error: kex_exchange_identification: "), XB_EV_BAD_PROTO, no_address },
 	{ LIT("Disconnecting "), XB_EV_TOO_MANY_FAIL, too_many_failures },
+	{ LIT("Disconnecting: "), XB_EV_TOO_MANY_FAIL, too_many_bare },
 	{ LIT("Disconnected from "), XB_EV_DISCONN_PREAUTH, preauth_close },
 	{ LIT("Did not receive identification string from "), XB_EV_NO_IDENT, addr_opt_port },
+	/* the reason after "P:N: " is the client's: the address comes first */
+	{ LIT("Received disconnect from "), XB_EV_RECV_DISCONN, addr_port_left },
+	{ LIT("error: Received disconnect from "), XB_EV_RECV_DISCONN, addr_port_left },
+	{ LIT("Connection reset by "), XB_EV_CLOSED_PREAUTH, preauth_close },
+	{ LIT("Connection from "), XB_EV_CONN_FROM, conn_from },
 	{ LIT("Connection closed by "), XB_EV_CLOSED_PREAUTH, preauth_close },
 	{ LIT("Bad protocol version identification "), XB_EV_BAD_PROTO, bad_banner },
 	{ LIT("banner exchange: Connection from "), XB_EV_BAD_PROTO, addr_port_left },

@@ -153,7 +153,40 @@ static int parse_5424(const char *s, size_t len, size_t i, struct xb_event *ev)
 	return 0;
 }
 
+/* Solaris' message id "[ID 800047 auth.notice] " before the message: its
+ * syslog writes it, at the very start, so nothing of the client's is here. */
+static void cut_solaris_id(struct xb_event *ev)
+{
+	struct span m = { ev->msg, ev->msg_len };
+	size_t k = 0;
+
+	if (!cut_prefix(&m, LIT("[ID ")))
+		return;
+	while (k < m.n && k < 12 && IS_DIGIT(m.s[k]))
+		k++;
+	if (k == 0 || k >= m.n || m.s[k] != ' ')
+		return;
+	for (k++; k < m.n && k < 48 && m.s[k] != ']'; k++)
+		if (!((m.s[k] >= 'a' && m.s[k] <= 'z') || IS_DIGIT(m.s[k]) || m.s[k] == '.'))
+			return;
+	if (k + 1 >= m.n || m.s[k] != ']' || m.s[k + 1] != ' ')
+		return;
+	ev->msg = m.s + k + 2;
+	ev->msg_len = m.n - k - 2;
+}
+
+static int syslog_header(const char *s, size_t len, struct xb_event *ev);
+
 int xb_decode_syslog(const char *s, size_t len, struct xb_event *ev)
+{
+	int err = syslog_header(s, len, ev);
+
+	if (!err)
+		cut_solaris_id(ev);
+	return err;
+}
+
+static int syslog_header(const char *s, size_t len, struct xb_event *ev)
 {
 	size_t i = 0;
 	const char *tok;
@@ -180,7 +213,9 @@ int xb_decode_syslog(const char *s, size_t len, struct xb_event *ev)
 	}
 	if (i >= len || s[i] != ' ')
 		return -EINVAL;
-	i++;
+	/* Wazuh's own samples put two spaces after an ISO time */
+	for (int k = 0; k < 4 && i < len && s[i] == ' '; k++)
+		i++;
 	{
 		size_t save = i;
 

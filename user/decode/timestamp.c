@@ -91,24 +91,38 @@ static int month_of(const char *s)
 	return 0;
 }
 
-/* "Nov 28 07:01:08[.123]" -> usec, advancing *i past it. */
+/* The day of "Nov 28", "Nov  7" or "Nov 7" at s + p + 4 (at least 11
+ * bytes there): 1-31, *w gets the bytes it took up to the space after it. */
+static int day_3164(const char *s, size_t p, size_t *w)
+{
+	const char *d = s + p + 4;
+
+	*w = 2;
+	if (d[0] == ' ' && IS_DIGIT(d[1]))
+		return d[1] - '0';
+	if (IS_DIGIT(d[0]) && d[1] == ' ') {
+		*w = 1;         /* unpadded, as some syslog daemons write it */
+		return d[0] - '0';
+	}
+	return num2(d);
+}
+
+/* "Nov 28 07:01:08[.123]" (or "Nov 7 ...") -> usec, advancing *i past it. */
 int xb_dec_time_3164(const char *s, size_t len, size_t *i, int64_t *ts)
 {
-	size_t p = *i;
+	size_t p = *i, w;
 	int mon, day, sod;
 
-	if (len - p < 15)
+	if (len - p < 14)
 		return -EINVAL;
 	mon = month_of(s + p);
 	if (!mon || s[p + 3] != ' ')
 		return -EINVAL;
-	if (s[p + 4] == ' ' && IS_DIGIT(s[p + 5]))
-		day = s[p + 5] - '0';
-	else if ((day = num2(s + p + 4)) < 0)
+	day = day_3164(s, p, &w);
+	if (day < 1 || day > 31 || len - p < 13 + w || s[p + 4 + w] != ' ' ||
+	    (sod = hms(s + p + 5 + w)) < 0)
 		return -EINVAL;
-	if (day < 1 || day > 31 || s[p + 6] != ' ' || (sod = hms(s + p + 7)) < 0)
-		return -EINVAL;
-	p += 15;
+	p += 13 + w;
 	int64_t us = frac_usec(s, len, &p);
 
 	tz_refresh();

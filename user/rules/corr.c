@@ -202,40 +202,49 @@ static bool make_key(const struct rule *r, const struct xb_event *ev, struct xb_
 	return true;
 }
 
+/* The entry of (ri, key), made (or taken from the oldest) when absent. */
+static uint32_t entry_get(struct xb_correlator *c, uint32_t ri, const struct xb_addr *key)
+{
+	uint32_t h = hash(c, ri, key), i = lookup(c, ri, key, h);
+	struct centry *e;
+
+	if (i != NIL) {
+		lru_unlink(c, i);
+		lru_push_front(c, i);
+		return i;
+	}
+	if (c->free_head != NIL) {
+		i = c->free_head;
+		c->free_head = c->e[i].next;
+		c->used++;
+	} else {
+		i = c->lru_tail;        /* oldest goes */
+		lru_unlink(c, i);
+		hash_remove(c, i);
+		c->evictions++;
+	}
+	e = &c->e[i];
+	e->rule = ri;
+	e->src = *key;
+	e->count = e->head = 0;
+	e->ignore_until = 0;
+	e->hnext = c->bucket[h & (c->nbuckets - 1)];
+	c->bucket[h & (c->nbuckets - 1)] = i;
+	lru_push_front(c, i);
+	return i;
+}
+
 void xb_corr_push(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_t ri,
 		  const struct xb_event *ev, int64_t now)
 {
 	const struct rule *r = &rs->r[ri];
 	struct xb_addr key;
-	uint32_t h, i;
 	struct centry *e;
+	uint32_t i;
 
 	if (!c || !make_key(r, ev, &key))
 		return;
-	h = hash(c, ri, &key);
-	i = lookup(c, ri, &key, h);
-	if (i == NIL) {
-		if (c->free_head != NIL) {
-			i = c->free_head;
-			c->free_head = c->e[i].next;
-			c->used++;
-		} else {
-			i = c->lru_tail;        /* oldest goes */
-			lru_unlink(c, i);
-			hash_remove(c, i);
-			c->evictions++;
-		}
-		e = &c->e[i];
-		e->rule = ri;
-		e->src = key;
-		e->count = e->head = 0;
-		e->ignore_until = 0;
-		e->hnext = c->bucket[h & (c->nbuckets - 1)];
-		c->bucket[h & (c->nbuckets - 1)] = i;
-	} else {
-		lru_unlink(c, i);
-	}
-	lru_push_front(c, i);
+	i = entry_get(c, ri, &key);
 	e = &c->e[i];
 	c->ring[(size_t)i * c->ring_slots + e->head] = now;
 	e->head = (e->head + 1) % r->frequency;
@@ -243,6 +252,11 @@ void xb_corr_push(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_t
 		e->count++;
 }
 
+/*
+ * The line being matched is the frequency-th when frequency - 1 earlier
+ * lines are in the ring: the ring holds results only (as in Wazuh), and
+ * the line itself is still on its way down the tree.
+ */
 bool xb_corr_fires(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_t ri,
 		   const struct xb_event *ev, int64_t now)
 {
@@ -254,18 +268,22 @@ bool xb_corr_fires(struct xb_correlator *c, const struct xb_ruleset *rs, uint32_
 
 	if (!c || !make_key(r, ev, &key))
 		return false;
-	i = lookup(c, ri, &key, hash(c, ri, &key));
-	if (i == NIL)
-		return false;
+	if (r->frequency > 1) {
+		i = lookup(c, ri, &key, hash(c, ri, &key));
+		if (i == NIL || c->e[i].count + 1 < r->frequency)
+			return false;
+	} else {
+		i = entry_get(c, ri, &key);     /* it holds the ignore time */
+	}
 	e = &c->e[i];
 	if (e->ignore_until && now < e->ignore_until)
 		return false;
-	if (e->count < r->frequency)
-		return false;
-	/* full ring: the slot about to be overwritten holds the oldest time */
-	oldest = c->ring[(size_t)i * c->ring_slots + e->head];
-	if (now - oldest > (int64_t)r->timeframe * 1000000)
-		return false;
+	if (r->frequency > 1) {
+		/* the oldest of the last frequency - 1 stamps */
+		oldest = c->ring[(size_t)i * c->ring_slots + (e->head + 1) % r->frequency];
+		if (now - oldest > (int64_t)r->timeframe * 1000000)
+			return false;
+	}
 	e->count = 0;           /* a new window starts after firing */
 	e->head = 0;
 	e->ignore_until = r->ignore ? now + (int64_t)r->ignore * 1000000 : 0;

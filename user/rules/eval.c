@@ -40,11 +40,9 @@ static long try_rule(struct eval_ctx *x, uint32_t i)
 
 	if (!conditions(x, r))
 		return -1;
-	if (r->if_matched_sid && !xb_corr_fires(x->corr, x->rs, i, x->ev, x->now))
+	/* a line that counts for nothing completes no count either */
+	if (r->if_matched_sid && (x->ev->nocount || !xb_corr_fires(x->corr, x->rs, i, x->ev, x->now)))
 		return -1;
-	/* this event counts for the correlation rules watching r */
-	for (size_t k = 0; k < r->n_counters; k++)
-		xb_corr_push(x->corr, x->rs, r->counters[k], x->ev, x->now);
 	for (size_t k = 0; k < r->n_children; k++) {
 		long res = try_rule(x, r->children[k]);
 
@@ -97,7 +95,14 @@ int xb_rules_eval(const struct xb_ruleset *rs, struct xb_correlator *corr,
 		long res = try_rule(&x, rs->roots[k]);
 
 		if (res >= 0) {
-			fill_alert(&rs->r[res], ev, out);
+			const struct rule *r = &rs->r[res];
+
+			/* as in Wazuh, a line counts for the correlation rules
+			 * watching its result only, not every rule on the way */
+			if (!ev->nocount)
+				for (size_t c = 0; c < r->n_counters; c++)
+					xb_corr_push(corr, rs, r->counters[c], ev, x.now);
+			fill_alert(r, ev, out);
 			return 1;
 		}
 	}

@@ -39,6 +39,7 @@ struct rule {
 	size_t n_if_sid, cap_if_sid;
 	char *decoded_as;
 	struct osmatch program_name, match;
+	char *match_src;        /* <match> texts joined, as Wazuh joins them */
 	pcre2_code *regex;
 	char *description, *groups, *file;
 	int line;

@@ -19,6 +19,7 @@
 void xb_rule_clear(struct rule *r)
 {
 	xb_osm_free(&r->match);
+	free(r->match_src);
 	xb_osm_free(&r->program_name);
 	pcre2_code_free(r->regex);
 	free(r->if_sid);
@@ -81,6 +82,19 @@ static int parse_if_matched_sid(struct xb_xml_err *xe, const xmlNode *c, struct 
 }
 
 /* Add a comma-separated group list to *dst, keeping one comma between. */
+/* Plain concatenation: Wazuh joins a rule's <match> texts as they are. */
+static int cat_append(char **dst, const char *add)
+{
+	size_t a = *dst ? strlen(*dst) : 0, b = strlen(add);
+	char *n = realloc(*dst, a + b + 1);
+
+	if (!n)
+		return -ENOMEM;
+	memcpy(n + a, add, b + 1);
+	*dst = n;
+	return 0;
+}
+
 static int str_append(char **dst, const char *add)
 {
 	size_t a = *dst ? strlen(*dst) : 0, b = strlen(add);
@@ -203,8 +217,8 @@ static int rule_element(struct xb_xml_err *xe, const xmlNode *c, struct rule *r,
 		return set_string(&r->decoded_as, text);
 	if (!strcmp(name, "program_name"))
 		return parse_osmatch(xe, c, r, &r->program_name, text);
-	if (!strcmp(name, "match"))
-		return parse_osmatch(xe, c, r, &r->match, text);
+	if (!strcmp(name, "match"))     /* several are joined: compiled in rule_finish() */
+		return cat_append(&r->match_src, text);
 	if (!strcmp(name, "regex"))
 		return parse_regex(xe, c, r, text);
 	if (!strcmp(name, "description"))
@@ -314,6 +328,15 @@ static int rule_finish(struct xb_xml_err *xe, struct rule *r)
 		r->frequency = 1;       /* a plain "seen before": fires on each */
 	if (r->frequency && !r->timeframe)
 		r->timeframe = 360;     /* Wazuh's default */
+	if (r->match_src) {
+		int err = xb_osm_compile(&r->match, r->match_src);
+
+		if (err == -EINVAL)
+			return xb_xml_fail_at(xe, r->line, "rule %u: empty alternative in <match>",
+					      r->id);
+		if (err)
+			return err;
+	}
 	if (!r->description && !(r->description = strdup("")))
 		return -ENOMEM;
 	if (!r->groups && !(r->groups = strdup("")))

@@ -6,7 +6,10 @@
  * order among equal levels), the first that matches is descended into, and
  * the deepest match is the result. Correlation rules (frequency, timeframe,
  * ignore over if_matched_sid, same_source_ip) count with the events' own
- * timestamps, so replaying old logs correlates exactly as live ones.
+ * timestamps, so replaying old logs correlates exactly as live ones. As in
+ * Wazuh, a line counts for the rules whose if_matched_sid is its result
+ * (the deepest match), not for every rule on its way down; an event with
+ * nocount set counts for none.
  *
  * Supported syntax (anything else is an error naming file:line):
  *   <group name="a,b,">             top level; several per file are fine
@@ -17,9 +20,9 @@
  *       <same_source_ip/>            count per source address
  *       <decoded_as>sshd</decoded_as>
  *       <program_name>sshd|sshd-session</program_name>   (OS_Match)
- *       <match>^Failed|error: PAM</match>                  (OS_Match)
+ *       <match>^Failed|error: PAM</match>  (OS_Match; several are joined)
  *       <regex [type="osregex|pcre2"]>...</regex>
- *       <description>, <group>, <options>, <mitre> (kept/ignored)
+ *       <description>, <group>, <options>, <mitre>, <info> (kept/ignored)
  * OS_Match: '|' alternatives, '^' start anchor, '$' end anchor,
  * case-insensitive literal text, matched on the message (first 4 KiB).
  * OS_Regex is translated to PCRE2 and matched caselessly (\w \d \s \p \W
