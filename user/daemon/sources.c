@@ -134,6 +134,7 @@ static int on_line(const struct xb_line *line, void *ctx)
 		return 0;
 	pr_debug("alert: rule %u level %u: %s\n", out.al.rule, out.al.level,
 		 out.al.description ? out.al.description : "");
+	daemon_metrics_alert(d, out.al.rule);
 	xb_enforce_alert(&d->enf, &out.al);
 	/* One line's trouble never stops the source; its time slice does
 	 * (the source keeps the rest). */
