@@ -2,7 +2,10 @@
 #
 #   make            build build/xdpban (and the XDP object, embedded as a skeleton)
 #   make deps       install the Debian packages the project needs (idempotent)
-#   make check      deps + build + every test (unit, sanitizers, fuzzing, netns traffic, e2e, vmtest)
+#   make check      deps + build + every test (unit, sanitizers, fuzzing, netns traffic, e2e, vmtest,
+#                   the Debian package, the systemd VM)
+#   make deb        the Debian package, $(BUILD)/deb/xdpban_$(VERSION)_amd64.deb
+#   make vmtest-system  the package in a Debian 12 guest booting systemd, under QEMU
 #   make fuzz       the libFuzzer targets, $(BUILD)/fuzz/fuzz_* (check-fuzz runs them)
 #   make bench      per-packet and log-parsing benchmarks against the peers
 #   make demo       the lab: a real sshd under brute force, banned by xdpban
