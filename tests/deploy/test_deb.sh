@@ -52,6 +52,6 @@ check "active-response directory with firewall-drop -> xdpban" \
 # dh_installsystemd --no-enable --no-start: postinst starts nothing and
 # enables the unit only where the admin had enabled it (an upgrade).
 check "the unit is installed disabled and not started" \
-	bash -c "! grep -q deb-systemd-invoke '$tmp/ctl/postinst' && grep -B1 'deb-systemd-helper enable' '$tmp/ctl/postinst' | grep -q was-enabled"
+	bash -c "! grep -q deb-systemd-invoke '$tmp/ctl/postinst' && grep -B2 'deb-systemd-helper enable' '$tmp/ctl/postinst' | grep -q was-enabled"
 check "purge removes the state and the pins" \
 	bash -c "grep -q 'rm -rf /var/lib/xdpban' '$tmp/ctl/postrm' && grep -q 'rm -rf /sys/fs/bpf/xdpban' '$tmp/ctl/postrm'"
