@@ -2,7 +2,10 @@
 #
 #   make            build build/xdpban (and the XDP object, embedded as a skeleton)
 #   make deps       install the Debian packages the project needs (idempotent)
-#   make check      deps + build + every test (unit, sanitizers, fuzzing, netns traffic, e2e, vmtest)
+#   make check      deps + build + every test (unit, sanitizers, fuzzing, netns traffic, e2e, vmtest,
+#                   the Debian package, the systemd VM)
+#   make deb        the Debian package, $(BUILD)/deb/xdpban_$(VERSION)_amd64.deb
+#   make vmtest-system  the package in a Debian 12 guest booting systemd, under QEMU
 #   make fuzz       the libFuzzer targets, $(BUILD)/fuzz/fuzz_* (check-fuzz runs them)
 #   make bench      per-packet and log-parsing benchmarks against the peers
 #   make demo       the lab: a real sshd under brute force, banned by xdpban
@@ -31,7 +34,7 @@ endif
 .SUFFIXES:
 .SECONDARY:
 
-PKGS      := libbpf libnl-3.0 libnl-route-3.0 libsystemd libpcre2-8 libxml-2.0 json-c sqlite3 zlib
+PKGS      := libbpf libnl-3.0 libnl-route-3.0 libsystemd libpcre2-8 libxml-2.0 json-c sqlite3 zlib libmicrohttpd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf
 CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
@@ -96,7 +99,7 @@ $(BUILD) $(BUILD)/tests $(BUILD)/san/tests $(BUILD)/bench:
 $(BUILD)/obj/%.o: user/%.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(XCFLAGS) -c $< -o $@
 
 $(BUILD)/san/obj/%.o: user/%.c $(SKELS)
 	$(call msg,CC-SAN,$@)
@@ -113,7 +116,7 @@ $(BUILD)/san/libxdpban.a: $(SAN_OBJS)
 
 $(BUILD)/xdpban: $(BUILD)/obj/cli/main.o $(BUILD)/libxdpban.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 # Each test binary is built twice: plain and with ASan+UBSan.
 $(BUILD)/tests/%: %.c $(TEST_AUX) $(BUILD)/libxdpban.a | $(BUILD)/tests
@@ -234,5 +237,32 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# --- packaging and the systemd VM ------------------------------------------
+# make deb: $(BUILD)/deb/xdpban_$(VERSION)_amd64.deb by dpkg-buildpackage from
+# debian/, in a copy of the tree (dpkg-buildpackage writes into the parent of
+# the source folder), without .git and the build folders.
+# make vmtest-system: Debian 12 with systemd as PID 1 under QEMU, the package
+# installed, sshd logging to journald (vmtest/system/run.sh).
+
+DEB_DIR := $(BUILD)/deb
+DEB     := $(DEB_DIR)/xdpban_$(VERSION)_amd64.deb
+
+.PHONY: deb check-deb vmtest-system
+
+deb:
+	$(call msg,DEB,$(DEB))
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/xdpban-$(VERSION)
+	$(Q)tar --exclude=./.git --exclude=./build --exclude='./build-*' --exclude='./$(BUILD)' -cf - . | \
+		tar -C $(DEB_DIR)/xdpban-$(VERSION) -xf -
+	$(Q)cd $(DEB_DIR)/xdpban-$(VERSION) && \
+		dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	$(Q)test -f $(DEB) || { echo "deb: $(DEB) not made (debian/changelog names another version?)" >&2; exit 1; }
+
+check-deb:
+	$(Q)BUILD=$(BUILD) scripts/check.sh deb
+
+vmtest-system: deb
+	$(Q)BUILD=$(BUILD) vmtest/system/run.sh
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/san/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/san/tests/*.d)

@@ -1,13 +1,16 @@
 #!/bin/bash
 # Run the test suites and print one closing line: "N passed, N failed".
-#   check.sh all|layout|unit|san|fuzz|net|e2e|vm
+#   check.sh all|layout|unit|san|fuzz|net|e2e|vm|deploy|vmsys
 # layout: tests/layout/*.sh, the include rule of the tree (scripts/check-layout.sh);
 # unit: Criterion binaries (plain); san: the same under ASan+UBSan;
 # fuzz: each libFuzzer target ($BUILD/fuzz/fuzz_*, `make fuzz`) for
 #       FUZZ_SECONDS (default 10); a crash's input is kept in $BUILD/fuzz/crashes/;
 # net:  tests/net/*.sh, real traffic between namespaces (root);
 # e2e:  tests/e2e/*.sh, the lab with real OpenSSH (root);
-# vm:   vmtest/run.sh, the BPF tests on Debian's stock kernel under QEMU.
+# vm:   vmtest/run.sh, the BPF tests on Debian's stock kernel under QEMU;
+# deploy: tests/deploy/*.sh, the Debian package (make deb, lintian, contents);
+# vmsys: vmtest/system/run.sh, the package in a Debian 12 guest booting systemd
+#       (needs the .deb: the deploy suite or make deb builds it).
 # Shell tests print TAP-style "ok - name" / "not ok - name" lines.
 #
 # Skips (Criterion's cr_skip_test, a shell test's "ok - name # SKIP") are
@@ -160,6 +163,17 @@ esac
 case $what in all|vm)
 	if [ -x vmtest/run.sh ] && [ "${SKIP_VMTEST:-0}" != 1 ]; then
 		need_root vm && run_script vmtest/run.sh vm
+	fi ;;
+esac
+case $what in all|deploy)
+	for s in tests/deploy/test_*.sh; do
+		[ -f "$s" ] && run_script "$s" deploy
+	done ;;
+esac
+case $what in all|vmsys)
+	if [ "${SKIP_VMTEST:-0}" != 1 ]; then
+		# Its own limits: 420 s for the root filesystem, 600 s for the guest.
+		need_root vmsys && TEST_TIMEOUT=1080 run_script vmtest/system/run.sh vmsys
 	fi ;;
 esac
 

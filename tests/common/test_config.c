@@ -200,3 +200,34 @@ Test(config, path_precedence)
 	unsetenv(XB_CONFIG_ENV);
 	cr_expect_str_eq(xb_config_path(NULL), XB_CONFIG_DEFAULT);
 }
+
+Test(config, metrics_address)
+{
+	static const char *const good[] = { "127.0.0.1:9477", "[::1]:9477", "[2001:db8::1]:80",
+					    "0.0.0.0:65535" };
+	static const char *const bad[] = { "localhost:9477", "127.0.0.1:0", "127.0.0.1:65536",
+					   "[::1]9477", "9477", "127.0.0.1:", "198.18.0.1:9x",
+					   "::1:9477", "[198.18.0.1]:80", "127.0.0.1:-1" };
+	struct xb_config *c = NULL;
+	char xml[256], err[512];
+
+	cr_assert_eq(parse("<xdpban/>", &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_null(c->metrics, "off by default");
+	xb_config_free(c);
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		c = NULL;
+		snprintf(xml, sizeof(xml), "<xdpban><metrics>%s</metrics></xdpban>", good[i]);
+		cr_expect_eq(parse(xml, &c, err, sizeof(err)), 0, "%s: %s", good[i], err);
+		if (c)
+			cr_expect_str_eq(c->metrics, good[i]);
+		xb_config_free(c);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		c = NULL;
+		err[0] = '\0';
+		snprintf(xml, sizeof(xml), "<xdpban><metrics>%s</metrics></xdpban>", bad[i]);
+		cr_expect_eq(parse(xml, &c, err, sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_expect_null(c, "%s", bad[i]);
+		cr_expect(strstr(err, "t.conf:1: <metrics> needs"), "%s: got '%s'", bad[i], err);
+	}
+}

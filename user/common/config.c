@@ -10,6 +10,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/config.h"
 #include "common/util.h"
@@ -724,6 +727,62 @@ static int parse_abs_path(struct pctx *p, const xmlNode *k, char **slot)
 	return 0;
 }
 
+int xb_config_hostport(const char *s, struct sockaddr_storage *ss, unsigned *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long port;
+	size_t hl;
+
+	if (!colon || colon == s || strlen(colon + 1) > 5 || !isdigit((unsigned char)colon[1]))
+		return -EINVAL;
+	port = strtoul(colon + 1, &end, 10);
+	hl = (size_t)(colon - s);
+	if (*end || port < 1 || port > 65535 || hl >= sizeof(host))
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[' && colon[-1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		snprintf(host, sizeof(host), "%.*s", (int)hl - 2, s + 1);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		snprintf(host, sizeof(host), "%.*s", (int)hl, s);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+/* <metrics>ADDRESS:PORT</metrics>: checked here so a typo fails the load. */
+static int parse_metrics(struct pctx *p, const xmlNode *k)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+	char *s = NULL;
+	int err = leaf_nonempty(p, k, &s);
+
+	if (err)
+		return err;
+	if (xb_config_hostport(s, &ss, &len)) {
+		free(s);
+		return xb_xml_fail(&p->xe, k, "<metrics> needs ADDRESS:PORT or [ADDRESS]:PORT, numeric");
+	}
+	free(p->c->metrics);
+	p->c->metrics = s;
+	return 0;
+}
+
 /* <rules_dir>: a later one wins. */
 static int parse_rules_dir(struct pctx *p, const xmlNode *k)
 {
@@ -757,6 +816,8 @@ static int root_child(struct pctx *p, const xmlNode *k)
 		return parse_abs_path(p, k, &c->state_dir);
 	if (name_is(k, "control_socket"))
 		return parse_abs_path(p, k, &c->ctl_socket);
+	if (name_is(k, "metrics"))
+		return parse_metrics(p, k);
 	if (name_is(k, "offender_memory"))
 		return parse_duration(p, k, false, &c->offender_memory);
 	if (name_is(k, "ipv6_aggregate"))
@@ -947,6 +1008,7 @@ void xb_config_free(struct xb_config *c)
 	free(c->allow);
 	free(c->state_dir);
 	free(c->ctl_socket);
+	free(c->metrics);
 	for (size_t i = 0; i < c->n_cmds; i++)
 		command_free(&c->cmds[i]);
 	free(c->cmds);

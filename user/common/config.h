@@ -11,6 +11,7 @@
  *     <global><white_list>...</white_list></global>                as in ossec.conf
  *     <state_dir>/var/lib/xdpban</state_dir>
  *     <control_socket>/run/xdpban/xdpban.sock</control_socket>
+ *     <metrics>127.0.0.1:9477</metrics>   Prometheus /metrics (off when absent); [::1]:9477 for IPv6
  *     <offender_memory>7d</offender_memory>   offence history forgotten after this quiet time
  *     <ipv6_aggregate>                         ban the prefix once enough of its addresses offend
  *       <prefix_len>64</prefix_len> <threshold>3</threshold> <window>1h</window> <disabled>no</disabled>
@@ -116,6 +117,7 @@ struct xb_config {
 	size_t n_allow;
 	char *state_dir;
 	char *ctl_socket;
+	char *metrics;                  /* "ADDRESS:PORT" of /metrics, NULL: off */
 	uint64_t offender_memory;       /* seconds of quiet after which history is forgotten */
 	struct {
 		bool enabled;
@@ -157,5 +159,10 @@ void xb_config_free(struct xb_config *c);
 /* The config's name of a source kind: "journald", "file", "stdin". */
 const char *xb_src_type_name(enum xb_source_kind t);
 const char *xb_location_name(enum xb_ar_location l);
+
+/* "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6), numeric only, port 1-65535,
+ * into *ss and *len; -EINVAL otherwise. */
+struct sockaddr_storage;
+int xb_config_hostport(const char *s, struct sockaddr_storage *ss, unsigned *len);
 
 #endif

@@ -72,6 +72,7 @@ static void on_tick(struct daemon *d)
 		xb_state_checkpoint(d->st);
 	if (d->ticks % CURSOR_EVERY == 0)
 		daemon_sources_save(d);
+	daemon_metrics_run(d);  /* its connection timeouts */
 	if (d->watchdog_usec)
 		sd_notify(0, "WATCHDOG=1");
 	if (d->ticks % STATUS_EVERY == 0)
@@ -122,6 +123,7 @@ static void teardown(struct daemon *d)
 	if (d->st)
 		xb_state_checkpoint(d->st);
 	daemon_sources_close(d);
+	daemon_metrics_close(d);
 	xb_ctlsock_close(d->ctl);
 	xb_policy_free(d->pol);
 	xb_enforce_free(&d->enf);
@@ -241,7 +243,7 @@ static int setup(struct daemon *d)
 	if ((ret = xb_policy_new(d->conf, d->st, d->host, &d->pol)))
 		return ret;
 	d->enf.pol = d->pol;
-	if ((ret = setup_loop(d)))
+	if ((ret = setup_loop(d)) || (ret = daemon_metrics_open(d)))
 		return ret;
 	if ((ret = daemon_sources_open(d, d->conf, &d->src)))
 		return ret;
@@ -293,6 +295,7 @@ static int loop(struct daemon *d)
 			case EP_CTL: xb_ctlsock_serve(d->ctl); turn_end(d, t0, "control"); break;
 			case EP_HOST: on_host(d); turn_end(d, t0, "host"); break;
 			case EP_SRC: src = true; break;
+			case EP_METRICS: daemon_metrics_run(d); break;
 			}
 		}
 		if (src) {

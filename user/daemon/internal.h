@@ -8,6 +8,7 @@
  *   reload.c   a new config and rules, swapped in only when all loaded
  *   control.c  the control socket's requests
  *   status.c   the "status" reply and the sampling of dropped packets
+ *   metrics.c  Prometheus /metrics over HTTP (libmicrohttpd, in this loop)
  */
 #ifndef XB_DAEMON_INT_H
 #define XB_DAEMON_INT_H
@@ -16,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/config.h"
 #include "daemon/ctlsock.h"
@@ -25,7 +27,7 @@
 #include "policy/hostaddr.h"
 #include "source/source.h"
 
-enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC };
+enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC, EP_METRICS };
 
 struct src_info {
 	bool any;               /* headerless lines accepted (stdin) */
@@ -51,6 +53,20 @@ struct drop_ring {
 	} s[DROPS_RING];
 	size_t n, head;
 };
+
+/* Alerts by rule id for /metrics; rules past the first ALERT_RULES_MAX
+ * distinct ids count together. */
+#define ALERT_RULES_MAX 128
+struct alert_counts {
+	struct rule_count {
+		unsigned rule;
+		uint64_t count;
+	} r[ALERT_RULES_MAX];
+	size_t n;
+	uint64_t other;
+};
+
+struct MHD_Daemon;
 
 struct daemon {
 	struct xb_daemon_opts o;
@@ -88,6 +104,9 @@ struct daemon {
 		int64_t at;                     /* wall s */
 	} turn;
 	struct drop_ring drops;
+	struct alert_counts alerts;
+	struct MHD_Daemon *mhd;         /* NULL: no <metrics> */
+	char metrics_addr[64];          /* what it listens on */
 };
 
 /* sources.c */
@@ -123,5 +142,12 @@ int daemon_ctl_parse(const char *req, const char **arg);
 /* status.c */
 void daemon_status(struct daemon *d, struct json_object *reply);
 void daemon_sample_drops(struct daemon *d);
+
+/* metrics.c: open after the loop's epoll exists (nothing without <metrics>). */
+int daemon_metrics_open(struct daemon *d);
+void daemon_metrics_run(struct daemon *d);
+void daemon_metrics_close(struct daemon *d);
+void daemon_metrics_alert(struct daemon *d, unsigned rule);
+int daemon_metrics_write(struct daemon *d, FILE *f);
 
 #endif

@@ -51,6 +51,10 @@ static void next_swap_in(struct daemon *d, struct next *nx)
 
 	if (!d->o.state_dir && strcmp(nx->conf->state_dir, d->state_dir))
 		pr_warn("reload: <state_dir> changes only on restart; still %s\n", d->state_dir);
+	const char *was = d->mhd ? d->metrics_addr : NULL, *now = nx->conf->metrics;
+
+	if ((was || now) && (!was || !now || strcmp(was, now)))
+		pr_warn("reload: <metrics> changes only on restart; still %s\n", was ? was : "off");
 	xb_policy_set_config(d->pol, nx->conf);
 	xb_detect_swap(&d->det, nx->det);
 	d->conf = nx->conf;

@@ -119,6 +119,7 @@ static void act(struct daemon *d, const struct xb_alert *al)
 {
 	pr_debug("alert: rule %u level %u: %s\n", al->rule, al->level,
 		 al->description ? al->description : "");
+	daemon_metrics_alert(d, al->rule);
 	xb_enforce_alert(&d->enf, al);
 }
 

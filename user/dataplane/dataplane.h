@@ -81,6 +81,8 @@ int xb_dp_foreach_allow(struct xb_dp *dp, xb_allow_cb cb, void *ctx);
 
 /* Global counters summed over CPUs. */
 int xb_dp_stats(struct xb_dp *dp, uint64_t out[XB_STAT_MAX]);
+/* The exact-ban table of family 4 or 6: bans it holds and its capacity. */
+int xb_dp_table_fill(struct xb_dp *dp, int family, uint32_t *live, uint32_t *cap);
 /* Remove expired bans; *removed may be NULL. */
 int xb_dp_sweep(struct xb_dp *dp, size_t *removed);
 /* Remove every ban (allow list kept). */

@@ -20,3 +20,15 @@ int xb_dp_stats(struct xb_dp *dp, uint64_t out[XB_STAT_MAX])
 	free(vals);
 	return err;
 }
+
+int xb_dp_table_fill(struct xb_dp *dp, int family, uint32_t *live, uint32_t *cap)
+{
+	const struct xb_tab *t = family == 4 ? &dp->tab4 : family == 6 ? &dp->tab6 : NULL;
+
+	if (!t || !t->live)
+		return -EINVAL;
+	/* ctl is shared with other writers: one plain read of a counter they keep. */
+	*live = __atomic_load_n(t->live, __ATOMIC_RELAXED);
+	*cap = t->cap;
+	return 0;
+}
