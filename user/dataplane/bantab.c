@@ -205,12 +205,12 @@ static void retire(struct xb_tab *t, uint32_t i)
 	__atomic_store_n(state(t, i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
 }
 
-/* moves + 1: odd while a move (or the drop of a copy) is under way, even
+/* moves + by: odd while a move (or the drop of a copy) is under way, even
  * between them, so that a snapshot can tell it read the table between two
  * moves (xb_tab_snapshot); the program only asks whether it changed. */
-static void moves_bump(struct xb_tab *t)
+static void moves_bump(struct xb_tab *t, uint32_t by)
 {
-	__atomic_store_n(&t->ctl->moves, t->ctl->moves + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->ctl->moves, t->ctl->moves + by, __ATOMIC_RELEASE);
 }
 
 /*
@@ -233,22 +233,26 @@ static void fold_copy(struct xb_tab *t, uint32_t p, uint32_t first)
 
 static void drop_copy(struct xb_tab *t, uint32_t p, uint32_t first)
 {
-	moves_bump(t);
+	moves_bump(t, 1);
 	fold_copy(t, p, first);
-	moves_bump(t);
+	moves_bump(t, 1);
 }
 
 /* Move the ban in slot p to the DEAD slot d nearer its home: publish a copy
- * (counters from zero), then drop the original. */
+ * (counters from zero), then drop the original. moves also changes between
+ * the two (+2, still odd): a reader that found d not yet published read moves
+ * before that, and one that found p retired reads it after, so the two
+ * readings differ even when both fall inside the bracket. */
 static void move(struct xb_tab *t, uint32_t p, uint32_t d)
 {
 	struct xb_ban v = *ban(t, p);
 
 	v.packets = v.bytes = 0;
-	moves_bump(t);
+	moves_bump(t, 1);
 	publish(t, d, key_of(t, p), &v);
+	moves_bump(t, 2);
 	fold_copy(t, p, d);
-	moves_bump(t);
+	moves_bump(t, 1);
 }
 
 /* Retire every copy of key on its run; returns how many. */
@@ -296,7 +300,7 @@ static void compact(struct xb_tab *t)
 {
 	/* Odd with the writers' lock held: a writer was killed inside a move. */
 	if (t->ctl->moves & 1)
-		moves_bump(t);
+		moves_bump(t, 1);
 	for (uint32_t p = 0; p < t->nslots; p++) {
 		int64_t copy, dead;
 

@@ -14,9 +14,9 @@
  *   remove   state DEAD, in every slot holding the key;
  *   move     (a sweep's compaction, nearer the home slot) ctl->moves + 1
  *            (odd: a move is under way); a copy of the ban, counters zero,
- *            into a DEAD slot d earlier on its run, state LIVE; then the
- *            original's state DEAD, its counters added to d's; moves + 1
- *            (even). A later copy of a key found LIVE (a writer killed
+ *            into a DEAD slot d earlier on its run, state LIVE; moves + 2;
+ *            then the original's state DEAD, its counters added to d's;
+ *            moves + 1 (even). A later copy of a key found LIVE (a writer killed
  *            inside a move) is dropped the same way: moves + 1, DEAD,
  *            counters added to the first, moves + 1;
  *   reclaim  DEAD -> EMPTY only for a slot on no LIVE key's probe run.
