@@ -34,6 +34,21 @@ static bool is_ours(const char *line, size_t n, const char *want)
 	return n == 4 + strlen(addr) && !memcmp(line, "ALL:", 4) && !memcmp(line + 4, addr, n - 4);
 }
 
+/* flock, tried a few times over ~50 ms: whoever holds it longer makes this
+ * attempt fail (logged), never the event loop wait. */
+static int lock_nb(int fd)
+{
+	for (int i = 0; i < 5; i++) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		usleep(10000);
+	}
+	errno = EBUSY;
+	return -1;
+}
+
 /* The file locked: opened (created if missing), flocked, and still the one
  * at path (a concurrent rewrite renames a new file in). */
 static int lock_file(const char *path, int *out)
@@ -44,7 +59,7 @@ static int lock_file(const char *path, int *out)
 
 		if (fd < 0)
 			return -errno;
-		if (flock(fd, LOCK_EX) || fstat(fd, &a)) {
+		if (lock_nb(fd) || fstat(fd, &a)) {
 			int err = -errno;
 
 			close(fd);

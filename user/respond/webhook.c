@@ -36,8 +36,19 @@ static size_t discard(char *p, size_t sz, size_t n, void *ctx)
 	return sz * n;
 }
 
-/* One POST, tried up to TRIES times. 0, or the last failure logged. */
-static int post(CURL *c, const struct job *j)
+static bool stopping(struct webhook *w)
+{
+	bool s;
+
+	pthread_mutex_lock(&w->mu);
+	s = w->stop;
+	pthread_mutex_unlock(&w->mu);
+	return s;
+}
+
+/* One POST, tried up to TRIES times (fewer when stopping). 0, or the last
+ * failure logged. */
+static int post(struct webhook *w, CURL *c, const struct job *j)
 {
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	long code = 0;
@@ -51,7 +62,7 @@ static int post(CURL *c, const struct job *j)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	for (int t = 0; t < TRIES; t++) {
+	for (int t = 0; t < TRIES && !(t && stopping(w)); t++) {
 		if (t)
 			nanosleep(&(struct timespec){ .tv_sec = t }, NULL);
 		rc = curl_easy_perform(c);
@@ -75,7 +86,7 @@ static void *worker(void *arg)
 	CURL *c = curl_easy_init();
 
 	pthread_mutex_lock(&w->mu);
-	while (!w->stop || w->n) {
+	while (!w->stop) {
 		struct job j;
 		int err;
 
@@ -87,11 +98,16 @@ static void *worker(void *arg)
 		w->head = (w->head + 1) % QUEUE_MAX;
 		w->n--;
 		pthread_mutex_unlock(&w->mu);
-		err = c ? post(c, &j) : -ENOMEM;
+		err = c ? post(w, c, &j) : -ENOMEM;
 		free(j.url);
 		free(j.body);
 		pthread_mutex_lock(&w->mu);
 		err ? w->failed++ : w->posted++;
+	}
+	/* Stopping: what still waits is dropped (counted), not sent. */
+	for (; w->n; w->n--, w->head = (w->head + 1) % QUEUE_MAX, w->failed++) {
+		free(w->q[w->head].url);
+		free(w->q[w->head].body);
 	}
 	pthread_mutex_unlock(&w->mu);
 	curl_easy_cleanup(c);
@@ -116,7 +132,8 @@ int webhook_new(struct webhook **out)
 	return 0;
 }
 
-/* What is queued is still sent (each POST bounded), then the thread ends. */
+/* The POST under way finishes (bounded: TRIES x TRY_SECONDS), the rest is
+ * dropped, then the thread ends. */
 void webhook_free(struct webhook *w)
 {
 	if (!w)
