@@ -183,6 +183,12 @@ check "host-deny: the other lines are still there" grep -qx "sshd: 198.18.11.5" 
 check "script: a new process gets delete on expiry" wait_until 5 grep -q "^delete 198.18.10.7$" "$T/ar/record.log"
 check "disable-account: bob unlocked on expiry" wait_until 10 eval 'shadow_hash bob | grep -q "^\$6\$bob"'
 
+# IPv6: the same responses for 2001:db8:10::7.
+invalid 2001:db8:10::7
+check "route-null: an IPv6 blackhole route" wait_until 5 eval 'ip -6 -n "$D" route show type blackhole | grep -q "^blackhole 2001:db8:10::7 "'
+check "host-deny: ALL: [2001:db8:10::7]" wait_until 5 grep -qxF "ALL: [2001:db8:10::7]" "$T/hosts.deny"
+check "script: IPv6 srcip as execd writes it" wait_until 5 grep -q "^add 2001:db8:10::7 continue" "$T/ar/record.log"
+
 # A delete that falls due while the daemon is stopped runs when it starts.
 invalid 198.18.10.17
 check "script: 198.18.10.17 added" wait_until 5 grep -q "^add 198.18.10.17 continue" "$T/ar/record.log"
@@ -195,6 +201,8 @@ start_daemon
 check "daemon ready again" wait_ready 2
 check "after the restart the due delete runs" wait_until 5 grep -q "^delete 198.18.10.17$" "$T/ar/record.log"
 check "after the restart the due route is lifted" wait_until 5 eval '! blackholed 198.18.10.17'
+check "after the restart the IPv6 route and line are gone" wait_until 5 eval \
+	'! ip -6 -n "$D" route show type blackhole | grep -q 2001:db8:10::7 && ! grep -qF "2001:db8:10::7" "$T/hosts.deny"'
 check "no response left in force" wait_until 5 eval '[ "$(resp active)" = 0 ]'
 check "schema 2 recorded" python3 -c "import sqlite3,sys; sys.exit(0 if sqlite3.connect('$STATE/xdpban.db').execute(\"SELECT v FROM meta WHERE k='schema'\").fetchone()[0] == '2' else 1)"
 stop_daemon
