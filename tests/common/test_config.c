@@ -95,6 +95,63 @@ Test(config, ossec_conf_fragment)
 	xb_config_free(c);
 }
 
+/* Every response of the seed's table: built-ins by name or as the relative
+ * executable, scripts by path, and their settings. */
+Test(config, responses_built_in_and_scripts)
+{
+	static const char xml[] =
+		"<xdpban><active_response_dir>/opt/ar</active_response_dir>"
+		"<hosts_deny>/tmp/hd</hosts_deny><protected_accounts>admin, deploy</protected_accounts>"
+		"<command><name>block</name><executable>/opt/bin/route-null</executable>"
+		"<timeout_allowed>yes</timeout_allowed></command>"
+		"<command><name>nr</name><executable>route-null</executable></command>"
+		"<command><name>s</name><executable>wazuh-slack</executable>"
+		"<extra_args>https://hooks.example/x</extra_args></command>"
+		"<active-response><command>block</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>60</timeout></active-response>"
+		"<active-response><command>nr</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>60</timeout></active-response>"
+		"<active-response><command>host-deny</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>60</timeout></active-response>"
+		"<active-response><command>disable-account</command><location>local</location>"
+		"<rules_id>5763</rules_id><timeout>60</timeout></active-response>"
+		"<active-response><command>s</command><location>local</location>"
+		"<level>10</level></active-response></xdpban>";
+	struct xb_config *c = NULL;
+	char err[512];
+
+	cr_assert_eq(xb_config_parse(xml, sizeof(xml) - 1, "t.conf", &c, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_str_eq(c->ar_dir, "/opt/ar");
+	cr_expect_str_eq(c->hosts_deny, "/tmp/hd");
+	cr_assert_eq(c->n_protected, 2);
+	cr_expect_str_eq(c->protected_accounts[1], "deploy");
+	cr_expect_eq(c->ars[0].cmd->kind, XB_CMD_SCRIPT, "an absolute path is a program");
+	cr_expect_eq(c->ars[0].timeout, 60);
+	cr_expect_eq(c->ars[1].cmd->kind, XB_CMD_ROUTE_NULL);
+	cr_expect_eq(c->ars[1].timeout, XB_TIMEOUT_PERMANENT, "timeout_allowed defaults to no");
+	cr_expect_eq(c->ars[2].cmd->kind, XB_CMD_HOST_DENY);
+	cr_expect_eq(c->ars[3].cmd->kind, XB_CMD_DISABLE_ACCOUNT);
+	cr_expect_eq(c->ars[4].cmd->kind, XB_CMD_WEBHOOK);
+	xb_config_free(c);
+	cr_expect_eq(xb_config_parse("<xdpban/>", 9, "d.conf", &c, err, sizeof(err)), 0);
+	cr_expect_str_eq(c->ar_dir, XB_AR_DIR_DEFAULT);
+	cr_expect_str_eq(c->hosts_deny, XB_HOSTS_DENY_DEFAULT);
+	xb_config_free(c);
+}
+
+Test(config, webhook_needs_its_url)
+{
+	static const char xml[] =
+		"<xdpban><active-response><command>webhook</command><location>local</location>"
+		"<level>10</level></active-response></xdpban>";
+	struct xb_config *c = NULL;
+	char err[512];
+
+	cr_expect_eq(xb_config_parse(xml, sizeof(xml) - 1, "t.conf", &c, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "t.conf:1: command 'webhook' posts to a webhook"), "%s", err);
+}
+
 /* Each bad config names the file, the line and the reason. */
 Test(config, bad_configs_refused_with_line)
 {

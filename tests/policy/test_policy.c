@@ -378,3 +378,44 @@ Test(policy_deferred, escalates_while_the_disk_is_full, .init = xb_test_defer)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_expect_eq(system(cmd), 0);
 }
+
+/* The other responses of an alert: one decision per command (not per
+ * block), each escalating on its own history, none for a protected source,
+ * and the XDP ban's history untouched. */
+Test(policy, responses_escalate_per_command)
+{
+	struct fixture f;
+	struct xb_decision d[4], ban;
+	char why[256];
+	int n;
+
+	fx_open(&f,
+		"<white_list>198.18.7.0/24</white_list>"
+		"<active-response><command>firewall-drop</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>600</timeout></active-response>"
+		"<active-response><command>route-null</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>60</timeout>"
+		"<repeated_offenders>2,3</repeated_offenders></active-response>"
+		"<active-response><command>route-null</command><location>local</location>"
+		"<level>10</level><timeout>60</timeout></active-response>"
+		"<active-response><command>host-deny</command><location>local</location>"
+		"<rules_id>5712</rules_id><timeout>30</timeout></active-response>",
+		XB_STATE_MEMORY);
+	f.ev.has_src = true;
+	f.ev.src = A("198.18.0.7");
+	for (int i = 1; i <= 3; i++) {
+		n = xb_policy_responses(f.p, &f.al, 1000 * i, d, 4, why, sizeof(why));
+		cr_assert_eq(n, 2, "offence %d: %s", i, why);
+		cr_expect_str_eq(d[0].ar->cmd->name, "route-null");
+		cr_expect_eq(d[0].offence, (uint32_t)i);
+		cr_expect_eq(d[0].ttl, i == 1 ? 60 : i == 2 ? 120 : 180);
+		cr_expect_str_eq(d[1].ar->cmd->name, "host-deny");
+		cr_expect_eq(d[1].ttl, 30);
+	}
+	cr_expect_eq(offend(&f, "198.18.0.7", 4000, &ban), 1);
+	cr_expect_eq(ban.offence, 1, "the XDP ban counts its own offences");
+	f.ev.src = A("198.18.7.7");
+	cr_expect_eq(xb_policy_responses(f.p, &f.al, 5000, d, 4, why, sizeof(why)), 0);
+	cr_expect(strstr(why, "allow list"), "%s", why);
+	fx_close(&f);
+}

@@ -9,6 +9,9 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 
+#include <sqlite3.h>
+
+#include "common/records.h"
 #include "policy/state.h"
 #include "xdpban.h"
 
@@ -492,5 +495,48 @@ Test(state, copy_into_the_database, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_expect_eq(gb.expires, 5000, "memory's row replaced the database's");
 	cr_assert_eq(xb_state_offence_get(st, &b.addr, "firewall-drop", &g), 0);
 	cr_expect_eq(g.count, 3);
+	xb_state_close(st);
+}
+
+static int resp_seen(const struct xb_resp_row *r, void *ctx)
+{
+	struct xb_resp_row *out = ctx;
+
+	*out = *r;
+	out->msg = strdup(r->msg);
+	return 0;
+}
+
+/* A schema-1 database (before the responses table) is migrated on open;
+ * a response row survives a reopen and leaves on delete. */
+Test(state, schema_1_migrates_and_responses_survive_reopen, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	struct xb_resp_row r = { .key = "route-null-198.18.0.7", .cmd = "route-null", .kind = 2,
+				 .exe = "", .target = "198.18.0.7", .msg = "{\"command\":\"add\"}",
+				 .created = 100, .expires = 700 }, got = { 0 };
+	char path[128], v[8];
+	struct xb_state *st;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_STATE_DB);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+				  "INSERT INTO meta VALUES ('schema', '1');", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(xb_state_open(dir, &st), 0);
+	cr_expect_eq(xb_state_meta_get(st, "schema", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "2");
+	cr_expect_eq(xb_state_resp_put(st, &r), 0);
+	xb_state_close(st);
+	cr_assert_eq(xb_state_open(dir, &st), 0);
+	cr_expect_eq(xb_state_resp_foreach(st, resp_seen, &got), 0);
+	cr_expect_str_eq(got.key, r.key);
+	cr_expect_str_eq(got.target, "198.18.0.7");
+	cr_expect_str_eq(got.msg, r.msg);
+	cr_expect_eq(got.kind, 2);
+	cr_expect_eq(got.expires, 700);
+	free(got.msg);
+	cr_expect_eq(xb_state_resp_del(st, r.key), 0);
+	cr_expect_eq(xb_state_resp_del(st, r.key), -ENOENT);
 	xb_state_close(st);
 }

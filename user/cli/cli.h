@@ -32,6 +32,8 @@ extern const struct xb_opts_spec xb_logtest_opts;                       /* logte
 xb_cmd_fn do_logtest;
 extern const struct xb_opts_spec xb_run_opts, xb_reload_opts;           /* run.c */
 xb_cmd_fn do_run, do_reload;
+extern const struct xb_opts_spec xb_ar_opts;                            /* ar.c */
+xb_cmd_fn do_ar;
 
 /* ban --file (banfile.c): load FILE ('-': stdin) into the maps with req,
  * after the protection rules of the config at conf (NULL: the default). */

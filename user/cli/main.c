@@ -43,6 +43,8 @@ static const struct cmd {
 	  "the daemon: follow sshd's log and ban" },
 	{ "reload", do_reload, &xb_reload_opts, false,
 	  "make the running daemon re-read its config" },
+	{ "ar", do_ar, &xb_ar_opts, false,
+	  "a Wazuh agent's firewall-drop: execd's protocol on stdin" },
 };
 
 /* xdpban's own options, before the command. */
@@ -144,12 +146,30 @@ static int run_cmd(const struct cmd *cmd, const struct global_cfg *g, int argc, 
 	return err > 0 ? 0 : err;       /* > 0: --help was printed */
 }
 
+/* Invoked as firewall-drop (a symlink in Wazuh's active-response/bin):
+ * `xdpban ar`, its arguments after. */
+static int as_firewall_drop(int argc, char **argv)
+{
+	struct global_cfg g = { 0 };
+	char *av[argc + 1];
+
+	av[0] = "ar";
+	for (int i = 1; i <= argc; i++)
+		av[i] = argv[i];
+	xb_log_set_level(XB_LOG_INFO);
+	xb_log_libbpf();
+	return exit_code(run_cmd(find_cmd("ar"), &g, argc, av));
+}
+
 int main(int argc, char **argv)
 {
 	struct global_cfg g;
 	const struct cmd *cmd;
+	const char *base = strrchr(argv[0], '/');
 	int first, err;
 
+	if (!strcmp(base ? base + 1 : argv[0], "firewall-drop"))
+		return as_firewall_drop(argc, argv);
 	err = xb_opts_parse(NULL, &global_spec, &g, argc, argv, &first);
 	if (err) {
 		if (err > 0)

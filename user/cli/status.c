@@ -151,6 +151,26 @@ static void print_state(struct json_object *d)
 		       jstr(rec, "longest_in"));
 }
 
+/* The other responses, when any ran: failing and hanging scripts show here. */
+static void print_responses(struct json_object *d)
+{
+	struct json_object *r;
+
+	if (!json_object_object_get_ex(d, "responses", &r) || !r ||
+	    !(jint(r, "started", 0) || jint(r, "applied", 0) || jint(r, "active", 0) ||
+	      jint(r, "failed", 0) || jint(r, "posted", 0) || jint(r, "post_failed", 0)))
+		return;
+	printf("responses: %lld in force, %lld applied, %lld lifted; scripts %lld started, "
+	       "%lld running, %lld failed (%lld hung), %lld aborted; %lld refused, %lld errors; "
+	       "webhooks %lld posted, %lld failed\n", (long long)jint(r, "active", 0),
+	       (long long)jint(r, "applied", 0), (long long)jint(r, "lifted", 0),
+	       (long long)jint(r, "started", 0), (long long)jint(r, "running", 0),
+	       (long long)jint(r, "failed", 0), (long long)jint(r, "hung", 0),
+	       (long long)jint(r, "aborted", 0), (long long)jint(r, "refused", 0),
+	       (long long)jint(r, "errors", 0), (long long)jint(r, "posted", 0),
+	       (long long)jint(r, "post_failed", 0));
+}
+
 static void print_daemon(struct json_object *d, const char *path, int why)
 {
 	struct json_object *srcs;
@@ -176,6 +196,7 @@ static void print_daemon(struct json_object *d, const char *path, int why)
 	       (long long)jint(d, "rebans", 0), (long long)jint(d, "expired", 0),
 	       (long long)jint(d, "refused", 0), (long long)jint(d, "errors", 0));
 	print_state(d);
+	print_responses(d);
 	printf("sources:\n");
 	if (!json_object_object_get_ex(d, "sources", &srcs) || !json_object_array_length(srcs))
 		printf("  none\n");

@@ -24,7 +24,7 @@ struct pctx {
 	struct xb_xml_err xe;
 	struct xb_config *c;
 	/* capacities of c's arrays while they grow */
-	size_t cap_ifaces, cap_sources, cap_allow, cap_cmds, cap_ars;
+	size_t cap_ifaces, cap_sources, cap_allow, cap_cmds, cap_ars, cap_protected;
 };
 
 const char *xb_config_path(const char *path)
@@ -783,6 +783,30 @@ static int parse_metrics(struct pctx *p, const xmlNode *k)
 	return 0;
 }
 
+/* <protected_accounts>: a comma list of user names, added up. */
+static int parse_accounts(struct pctx *p, const xmlNode *k)
+{
+	struct xb_config *c = p->c;
+	char *s = NULL, *save = NULL;
+	int err = leaf_nonempty(p, k, &s);
+
+	for (char *t = err ? NULL : strtok_r(s, ",", &save); t && !err;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *name = trim(t);
+
+		if (!*name)
+			continue;
+		err = xb_grow(&c->protected_accounts, &p->cap_protected, c->n_protected,
+			      sizeof(*c->protected_accounts), 4);
+		if (!err && !(c->protected_accounts[c->n_protected] = strdup(name)))
+			err = -ENOMEM;
+		if (!err)
+			c->n_protected++;
+	}
+	free(s);
+	return err;
+}
+
 /* <rules_dir>: a later one wins. */
 static int parse_rules_dir(struct pctx *p, const xmlNode *k)
 {
@@ -824,6 +848,12 @@ static int root_child(struct pctx *p, const xmlNode *k)
 		return parse_v6agg(p, k);
 	if (name_is(k, "command"))
 		return parse_command(p, k);
+	if (name_is(k, "active_response_dir"))
+		return parse_abs_path(p, k, &c->ar_dir);
+	if (name_is(k, "hosts_deny"))
+		return parse_abs_path(p, k, &c->hosts_deny);
+	if (name_is(k, "protected_accounts"))
+		return parse_accounts(p, k);
 	if (name_is(k, "active-response"))
 		return parse_ar(p, k);
 	return xb_xml_fail(&p->xe, k, "unknown element <%s>", k->name);
@@ -841,21 +871,52 @@ static int parse_root(struct pctx *p, const xmlNode *root)
 	return err;
 }
 
-/* Built-in commands stand for the XDP ban whatever <command> block says. */
-static bool is_builtin(const char *name)
+static const struct {
+	const char *name;
+	enum xb_cmd_kind kind;
+} builtins[] = {
+	{ "firewall-drop", XB_CMD_DROP }, { "xdp-drop", XB_CMD_DROP },
+	{ "route-null", XB_CMD_ROUTE_NULL }, { "host-deny", XB_CMD_HOST_DENY },
+	{ "disable-account", XB_CMD_DISABLE_ACCOUNT },
+	{ "wazuh-slack", XB_CMD_WEBHOOK }, { "webhook", XB_CMD_WEBHOOK },
+};
+
+enum xb_cmd_kind xb_cmd_builtin(const char *executable)
 {
-	return !strcmp(name, "firewall-drop") || !strcmp(name, "xdp-drop");
+	if (!executable || *executable == '/')
+		return XB_CMD_SCRIPT;   /* an absolute path is always a program */
+	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
+		if (!strcmp(builtins[i].name, executable))
+			return builtins[i].kind;
+	return XB_CMD_SCRIPT;
 }
 
-/* The <command> an <active-response> names: a defined one, else a built-in. */
+const char *xb_cmd_kind_name(enum xb_cmd_kind k)
+{
+	switch (k) {
+	case XB_CMD_SCRIPT: return "script";
+	case XB_CMD_DROP: return "xdp-drop";
+	case XB_CMD_ROUTE_NULL: return "route-null";
+	case XB_CMD_HOST_DENY: return "host-deny";
+	case XB_CMD_DISABLE_ACCOUNT: return "disable-account";
+	case XB_CMD_WEBHOOK: return "webhook";
+	}
+	return "?";
+}
+
+/* The <command> an <active-response> names: a defined one, else a built-in
+ * (timeout allowed, as Wazuh's shipped ar.conf has them). */
 static const struct xb_command *find_command(const struct xb_config *c, const char *name)
 {
-	static const struct xb_command builtin[2] = {
-		{ .name = "firewall-drop", .executable = "firewall-drop",
-		  .timeout_allowed = true, .builtin_drop = true },
-		{ .name = "xdp-drop", .executable = "xdp-drop",
-		  .timeout_allowed = true, .builtin_drop = true },
+#define BUILTIN(n, k) { .name = n, .executable = n, .timeout_allowed = true, \
+			.builtin_drop = (k) == XB_CMD_DROP, .kind = k }
+	static const struct xb_command builtin[] = {
+		BUILTIN("firewall-drop", XB_CMD_DROP), BUILTIN("xdp-drop", XB_CMD_DROP),
+		BUILTIN("route-null", XB_CMD_ROUTE_NULL), BUILTIN("host-deny", XB_CMD_HOST_DENY),
+		BUILTIN("disable-account", XB_CMD_DISABLE_ACCOUNT),
+		BUILTIN("wazuh-slack", XB_CMD_WEBHOOK), BUILTIN("webhook", XB_CMD_WEBHOOK),
 	};
+#undef BUILTIN
 	const struct xb_command *cmd = NULL;
 
 	for (size_t j = 0; j < c->n_cmds; j++)
@@ -871,8 +932,10 @@ static int resolve(struct pctx *p)
 {
 	struct xb_config *c = p->c;
 
-	for (size_t i = 0; i < c->n_cmds; i++)
-		c->cmds[i].builtin_drop = is_builtin(c->cmds[i].name);
+	for (size_t i = 0; i < c->n_cmds; i++) {
+		c->cmds[i].kind = xb_cmd_builtin(c->cmds[i].executable);
+		c->cmds[i].builtin_drop = c->cmds[i].kind == XB_CMD_DROP;
+	}
 	for (size_t i = 0; i < c->n_ars; i++) {
 		struct xb_ar *ar = &c->ars[i];
 
@@ -880,13 +943,14 @@ static int resolve(struct pctx *p)
 		if (!ar->cmd)
 			return xb_xml_fail_at(&p->xe, ar->line,
 				"active-response uses command '%.63s', which is neither built in "
-				"(firewall-drop, xdp-drop) nor defined in a <command> block",
+				"(firewall-drop, xdp-drop, route-null, host-deny, disable-account, "
+				"wazuh-slack, webhook) nor defined in a <command> block",
 				ar->command);
-		if (!ar->cmd->builtin_drop && !ar->disabled)
+		if (ar->cmd->kind == XB_CMD_WEBHOOK && !ar->disabled &&
+		    (!ar->cmd->extra_args || strncmp(ar->cmd->extra_args, "http", 4)))
 			return xb_xml_fail_at(&p->xe, ar->line,
-				"command '%s' runs an external script; xdpban only performs the "
-				"built-in firewall-drop (xdp-drop); set <disabled>yes</disabled> "
-				"to keep the block", ar->command);
+				"command '%s' posts to a webhook: its <extra_args> must be the "
+				"URL (http:// or https://)", ar->command);
 		/* Wazuh honours timeout only when the command allows it. */
 		if (!ar->cmd->timeout_allowed)
 			ar->timeout = XB_TIMEOUT_PERMANENT;
@@ -899,6 +963,10 @@ static int set_defaults(struct xb_config *c)
 	if (!c->state_dir && !(c->state_dir = strdup(XB_STATE_DIR_DEFAULT)))
 		return -ENOMEM;
 	if (!c->ctl_socket && !(c->ctl_socket = strdup(XB_SOCKET_DEFAULT)))
+		return -ENOMEM;
+	if (!c->ar_dir && !(c->ar_dir = strdup(XB_AR_DIR_DEFAULT)))
+		return -ENOMEM;
+	if (!c->hosts_deny && !(c->hosts_deny = strdup(XB_HOSTS_DENY_DEFAULT)))
 		return -ENOMEM;
 	if (!c->offender_memory)
 		c->offender_memory = 7 * 86400;
@@ -1009,6 +1077,11 @@ void xb_config_free(struct xb_config *c)
 	free(c->state_dir);
 	free(c->ctl_socket);
 	free(c->metrics);
+	free(c->ar_dir);
+	free(c->hosts_deny);
+	for (size_t i = 0; i < c->n_protected; i++)
+		free(c->protected_accounts[i]);
+	free(c->protected_accounts);
 	for (size_t i = 0; i < c->n_cmds; i++)
 		command_free(&c->cmds[i]);
 	free(c->cmds);

@@ -17,6 +17,10 @@
  *       <prefix_len>64</prefix_len> <threshold>3</threshold> <window>1h</window> <disabled>no</disabled>
  *     </ipv6_aggregate>
  *     <command> name, executable, timeout_allowed, extra_args </command>
+ *     <active_response_dir>/usr/lib/xdpban/active-response</active_response_dir>
+ *                                  where a relative <executable> is looked up
+ *     <hosts_deny>/etc/hosts.deny</hosts_deny>        the host-deny built-in's file
+ *     <protected_accounts>root,admin</protected_accounts>  never disabled (root always)
  *     <active-response> command, location, agent_id, rules_id, rules_group, level,
  *         timeout, repeated_offenders, disabled;  xdpban extensions:
  *         increment_factor, max_timeout, random_jitter (formula mode),
@@ -56,6 +60,9 @@
 #endif
 #define XB_RULES_DIR_ENV      "XDPBAN_RULES_DIR"
 
+#define XB_AR_DIR_DEFAULT     "/usr/lib/xdpban/active-response"
+#define XB_HOSTS_DENY_DEFAULT "/etc/hosts.deny"
+
 #define XB_TIMEOUT_PERMANENT  UINT64_MAX    /* a ban that never ends */
 #define XB_MAX_REPEATED       64            /* Wazuh stops at 5 */
 
@@ -76,14 +83,30 @@ struct xb_conf_source {
 	char *path;             /* file sources only, else NULL */
 };
 
+/* What a <command> runs: an external script, or one of the built-ins. A
+ * built-in's name as a relative <executable> always means the built-in. */
+enum xb_cmd_kind {
+	XB_CMD_SCRIPT = 0,      /* a program, run as Wazuh's execd runs it */
+	XB_CMD_DROP,            /* firewall-drop, xdp-drop: the XDP ban */
+	XB_CMD_ROUTE_NULL,      /* a blackhole route (libnl) */
+	XB_CMD_HOST_DENY,       /* "ALL: ADDR" in hosts.deny */
+	XB_CMD_DISABLE_ACCOUNT, /* the alert's user locked */
+	XB_CMD_WEBHOOK,         /* wazuh-slack, webhook: a Slack-style POST */
+};
+
 struct xb_command {
 	char *name;
 	char *executable;
 	char *extra_args;       /* NULL when absent */
 	bool timeout_allowed;
 	bool builtin_drop;      /* firewall-drop / xdp-drop: the XDP ban */
+	enum xb_cmd_kind kind;
 	int line;
 };
+
+/* The built-in an executable name stands for (XB_CMD_SCRIPT: none). */
+enum xb_cmd_kind xb_cmd_builtin(const char *executable);
+const char *xb_cmd_kind_name(enum xb_cmd_kind k);
 
 struct xb_ar {
 	char *command;                  /* name of a <command> or a built-in */
@@ -125,6 +148,10 @@ struct xb_config {
 		unsigned threshold;     /* distinct offending addresses */
 		uint64_t window;        /* seconds in which they must offend */
 	} v6agg;
+	char *ar_dir;                   /* relative executables are looked up here */
+	char *hosts_deny;               /* the host-deny built-in's file */
+	char **protected_accounts;      /* never disabled, besides root */
+	size_t n_protected;
 	struct xb_command *cmds;
 	size_t n_cmds;
 	struct xb_ar *ars;

@@ -103,4 +103,17 @@ struct xb_decision {
 	bool aggregate;                 /* an IPv6 prefix standing in for its addresses */
 };
 
+/* A response in force, as the responder keeps it and the state stores it
+ * until its lift ("delete") has run. */
+struct xb_resp_row {
+	char key[192];          /* command name "-" the key: execd's */
+	char cmd[32];           /* the <command> name */
+	int kind;               /* enum xb_cmd_kind (config.h) */
+	char exe[256];          /* the program a script's delete runs */
+	char target[128];       /* what was acted on: the address or the user */
+	char *msg;              /* a script's "add" message (JSON), else "" */
+	int64_t created;        /* wall s */
+	int64_t expires;        /* wall s, 0 = never lifted */
+};
+
 #endif

@@ -46,6 +46,7 @@ static void on_tick(struct daemon *d)
 		pr_warn("timerfd: %s\n", strerror(errno));
 	d->ticks++;
 	xb_enforce_reap(&d->enf, now);
+	xb_resp_tick(d->resp, now);
 	if (d->dp && d->ticks % SWEEP_EVERY == 0) {
 		xb_dp_sweep(d->dp, NULL);
 		xb_enforce_retry(&d->enf, now, RETRY_MAX);
@@ -125,6 +126,7 @@ static void teardown(struct daemon *d)
 	daemon_sources_close(d);
 	daemon_metrics_close(d);
 	xb_ctlsock_close(d->ctl);
+	xb_resp_free(d->resp);          /* scripts killed; their rows stay for the next start */
 	xb_policy_free(d->pol);
 	xb_enforce_free(&d->enf);
 	xb_hostaddr_close(d->host);
@@ -228,6 +230,24 @@ static int setup_loop(struct daemon *d)
 	return ep_add(d, xb_ctlsock_fd(d->ctl), EP_CTL);
 }
 
+/* The responder, its stored responses (those due lifted now), its fd. */
+static int setup_responses(struct daemon *d)
+{
+	struct xb_resp_opts ro;
+	size_t n = 0;
+	int ret;
+
+	xb_enforce_resp_opts(&d->enf, d->conf, &ro);
+	if ((ret = xb_resp_new(&ro, &d->resp)))
+		return ret;
+	d->enf.resp = d->resp;
+	if ((ret = xb_enforce_resp_restore(&d->enf, xb_now_wall(), &n)))
+		pr_warn("xdpban: stored responses: %s\n", strerror(-ret));
+	else if (n)
+		pr_info("%zu stored responses restored (those due lifted)\n", n);
+	return ep_add(d, xb_resp_fd(d->resp), EP_RESP);
+}
+
 static int setup(struct daemon *d)
 {
 	int ret;
@@ -243,7 +263,8 @@ static int setup(struct daemon *d)
 	if ((ret = xb_policy_new(d->conf, d->st, d->host, &d->pol)))
 		return ret;
 	d->enf.pol = d->pol;
-	if ((ret = setup_loop(d)) || (ret = daemon_metrics_open(d)))
+	if ((ret = setup_loop(d)) || (ret = daemon_metrics_open(d)) ||
+	    (ret = setup_responses(d)))
 		return ret;
 	if ((ret = daemon_sources_open(d, d->conf, &d->src)))
 		return ret;
@@ -296,6 +317,7 @@ static int loop(struct daemon *d)
 			case EP_HOST: on_host(d); turn_end(d, t0, "host"); break;
 			case EP_SRC: src = true; break;
 			case EP_METRICS: daemon_metrics_run(d); break;
+			case EP_RESP: xb_resp_dispatch(d->resp); break;
 			}
 		}
 		if (src) {

@@ -27,7 +27,7 @@
 #include "policy/hostaddr.h"
 #include "source/source.h"
 
-enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC, EP_METRICS };
+enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC, EP_METRICS, EP_RESP };
 
 struct src_info {
 	bool any;               /* headerless lines accepted (stdin) */
@@ -77,6 +77,7 @@ struct daemon {
 	struct xb_hostaddr *host;
 	struct xb_policy *pol;
 	struct xb_enforce enf;          /* alert -> bans, with their counters */
+	struct xb_resp *resp;           /* the other responses (scripts, built-ins) */
 	struct xb_ctlsock *ctl;
 	struct src_set src;
 	struct src_info *cur;           /* that of the source being read */

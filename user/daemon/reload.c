@@ -56,6 +56,12 @@ static void next_swap_in(struct daemon *d, struct next *nx)
 	if ((was || now) && (!was || !now || strcmp(was, now)))
 		pr_warn("reload: <metrics> changes only on restart; still %s\n", was ? was : "off");
 	xb_policy_set_config(d->pol, nx->conf);
+	if (d->resp) {
+		struct xb_resp_opts ro;
+
+		xb_enforce_resp_opts(&d->enf, nx->conf, &ro);
+		xb_resp_set_opts(d->resp, &ro);
+	}
 	xb_detect_swap(&d->det, nx->det);
 	d->conf = nx->conf;
 	if (nx->src.n) {

@@ -58,6 +58,29 @@ static void add_int(struct json_object *o, const char *key, int64_t v)
 }
 
 /* "ok" to "active_bans": who the daemon is and what it counted. */
+/* The other responses: scripts run, failed, hung; built-ins; in force. */
+static void status_responses(struct daemon *d, struct json_object *reply)
+{
+	struct json_object *o = json_object_new_object();
+	struct xb_resp_stats s = { 0 };
+
+	if (d->resp)
+		xb_resp_stats(d->resp, &s);
+	add_int(o, "started", s.started);
+	add_int(o, "failed", s.failed);
+	add_int(o, "hung", s.hung);
+	add_int(o, "aborted", s.aborted);
+	add_int(o, "applied", s.applied);
+	add_int(o, "lifted", s.lifted);
+	add_int(o, "refused", s.refused);
+	add_int(o, "errors", s.errors);
+	add_int(o, "posted", s.posted);
+	add_int(o, "post_failed", s.post_failed);
+	add_int(o, "running", s.running);
+	add_int(o, "active", s.active);
+	json_object_object_add(reply, "responses", o);
+}
+
 static void status_counters(struct daemon *d, struct json_object *reply, int64_t now)
 {
 	const struct xb_detect_counts *dn = xb_detect_counts(d->det);
@@ -78,6 +101,7 @@ static void status_counters(struct daemon *d, struct json_object *reply, int64_t
 	add_int(reply, "expired", d->enf.n.expired);
 	add_int(reply, "refused", d->enf.n.refused);
 	add_int(reply, "errors", d->n.errors + d->enf.n.errors);
+	status_responses(d, reply);
 	add_int(reply, "active_bans", active);
 }
 

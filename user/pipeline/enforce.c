@@ -253,6 +253,9 @@ void xb_enforce_alert(struct xb_enforce *e, const struct xb_alert *al)
 	}
 	for (int i = 0; i < n; i++)
 		xb_enforce_apply(e, &dec[i], mono);
+	/* The ban is in the maps before any script starts: a failing one
+	 * cannot stop it. */
+	xb_enforce_respond(e, al, dec, n > 0 ? n : 0);
 	/* The maps first, the disk after: the kernel enforces the end. */
 	if (n > 0)
 		xb_enforce_flush(e, FLUSH_AFTER, false);

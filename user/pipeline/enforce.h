@@ -10,6 +10,8 @@
  *   unstored.c   bans the maps could not take, stored when room appears
  *   restore.c    the database into the maps at start; or the maps into a
  *                new database
+ *   respond.c    the other responses of an alert (respond/), their rows in
+ *                the state, restored at start
  */
 #ifndef XB_ENFORCE_H
 #define XB_ENFORCE_H
@@ -23,6 +25,7 @@
 #include "pipeline/addrset.h"
 #include "policy/policy.h"
 #include "policy/state.h"
+#include "respond/respond.h"
 
 /* A pass of reconciliation, done a slice per call (reconcile.c). */
 struct xb_reconcile {
@@ -43,6 +46,7 @@ struct xb_enforce {
 	struct xb_dp *dp;       /* NULL in dry-run: decisions are logged only */
 	struct xb_state *st;
 	struct xb_policy *pol;
+	struct xb_resp *resp;   /* the other responses; NULL: none run */
 	bool dry_run;
 	/* Bans recorded but not in the maps (full, out of memory): their rows
 	 * stay, reconciliation leaves them be, xb_enforce_retry stores them. */
@@ -97,6 +101,17 @@ int xb_enforce_forget(struct xb_state *st, const struct xb_addr *a, const char *
  * CLI), silently; 0 when there is no database. path gets the database's. */
 int xb_enforce_forget_stored(const char *state_dir, const struct xb_addr *a,
 			     char *path, size_t len);
+
+/* respond.c: the responder's options for config c, its rows stored in e's
+ * state (c and e must outlive the responder, or be set again). */
+void xb_enforce_resp_opts(struct xb_enforce *e, const struct xb_config *c,
+			  struct xb_resp_opts *o);
+/* The responses an alert calls for besides the ban; ban/n_ban: the
+ * decisions applied (the notification says what was done). */
+void xb_enforce_respond(struct xb_enforce *e, const struct xb_alert *al,
+			const struct xb_decision *ban, int n_ban);
+/* The stored responses into the responder at start: those due lifted. */
+int xb_enforce_resp_restore(struct xb_enforce *e, int64_t now, size_t *n);
 
 struct xb_restore_stats {
 	size_t active;          /* unexpired bans in the database */

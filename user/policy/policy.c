@@ -363,6 +363,68 @@ int xb_policy_alert(struct xb_policy *p, const struct xb_alert *al, int64_t now,
 	return (int)n;
 }
 
+/* One response decision: the offence of (addr, command) and its timeout. */
+static int decide_resp(struct xb_policy *p, const struct xb_ar *ar, const struct xb_alert *al,
+		       int64_t now, struct xb_decision *d)
+{
+	const struct xb_addr *a = &al->ev->src;
+	int64_t quiet = (int64_t)p->conf->offender_memory;
+	struct xb_offence o;
+	int err = xb_state_offence_get(p->st, a, ar->cmd->name, &o);
+
+	if (err == -ENOENT || (!err && o.until != XB_UNTIL_FOREVER && o.until + quiet <= now)) {
+		memset(&o, 0, sizeof(o));
+		o.first = now;
+	} else if (err) {
+		return err;
+	}
+	if (o.count < UINT32_MAX)
+		o.count++;
+	o.last = now;
+	memset(d, 0, sizeof(*d));
+	d->addr = d->offender = *a;
+	d->ar = ar;
+	d->rule = al->rule;
+	d->offence = o.count;
+	d->ttl = xb_escalate(ar, o.count, p->rnd());
+	d->expires = d->ttl == XB_TIMEOUT_PERMANENT ? 0 : now + (int64_t)d->ttl;
+	o.until = d->expires ? d->expires : XB_UNTIL_FOREVER;
+	return xb_state_offence_put(p->st, a, ar->cmd->name, &o);
+}
+
+int xb_policy_responses(struct xb_policy *p, const struct xb_alert *al, int64_t now,
+			struct xb_decision *out, size_t max, char *why, size_t whylen)
+{
+	const struct xb_config *c = p->conf;
+	char tmp[256];
+	size_t n = 0;
+	int err = 0;
+
+	if (al->level == 0 || al->noalert || !al->ev || !al->ev->has_src ||
+	    (al->frequency > 1 && !al->same_source_ip))
+		return 0;       /* xb_policy_alert says why */
+	for (size_t i = 0; i < c->n_ars && n < max && !err; i++) {
+		const struct xb_ar *ar = &c->ars[i];
+		bool dup = false;
+
+		if (!ar->cmd || ar->cmd->builtin_drop ||
+		    !xb_ar_binds(ar, al->rule, al->level, al->groups))
+			continue;
+		/* One alert is one run of a command, however many blocks name it. */
+		for (size_t j = 0; j < n; j++)
+			dup |= out[j].ar->cmd == ar->cmd;
+		if (dup)
+			continue;
+		if (xb_policy_is_protected(c, p->host, &al->ev->src, why ? why : tmp,
+					   why ? whylen : sizeof(tmp)))
+			return 0;
+		err = decide_resp(p, ar, al, now, &out[n]);
+		if (!err)
+			n++;
+	}
+	return err ? err : (int)n;
+}
+
 int xb_policy_forget(struct xb_policy *p, int64_t now, size_t *forgotten)
 {
 	return xb_state_offence_forget(p->st, now - (int64_t)p->conf->offender_memory, forgotten);

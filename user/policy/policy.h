@@ -74,6 +74,15 @@ void xb_policy_set_rnd(struct xb_policy *p, double (*rnd)(void));
 int xb_policy_alert(struct xb_policy *p, const struct xb_alert *al, int64_t now,
 		    struct xb_decision *out, size_t max, char *why, size_t whylen);
 
+/*
+ * The other responses an alert calls for (route-null, host-deny, scripts,
+ * ...: every binding block whose command is not the XDP ban), each with its
+ * own escalation, counted per address and command. Decisions carry no ban
+ * row; the responder applies them. Same returns as xb_policy_alert.
+ */
+int xb_policy_responses(struct xb_policy *p, const struct xb_alert *al, int64_t now,
+			struct xb_decision *out, size_t max, char *why, size_t whylen);
+
 /* Housekeeping: forget histories quiet for offender_memory. */
 int xb_policy_forget(struct xb_policy *p, int64_t now, size_t *forgotten);
 

@@ -126,6 +126,16 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS v6seen_last ON v6seen (last);"
 	"INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', '1');";
 
+/* Schema 2: the responses that wait for their "delete" (state_resp.c).
+ * Databases of schema 1 get the table; nothing else changed. */
+static const char migrate_2[] =
+	"BEGIN IMMEDIATE;"
+	"CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, cmd TEXT NOT NULL,"
+	" kind INTEGER NOT NULL, exe TEXT NOT NULL, target TEXT NOT NULL, msg TEXT NOT NULL,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+	"UPDATE meta SET v = '2' WHERE k = 'schema' AND CAST(v AS INTEGER) < 2;"
+	"COMMIT;";
+
 sqlite3_stmt *state_stmt(struct xb_state *s, int i)
 {
 	sqlite3_reset(s->st[i]);
@@ -246,6 +256,12 @@ static int open_db(struct xb_state *s)
 	    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		return state_db_err(s, "schema");
+	if (sqlite3_exec(s->db, migrate_2, NULL, NULL, NULL) != SQLITE_OK) {
+		int err = state_db_err(s, "schema 2");
+
+		xb_state_rollback(s);
+		return err;
+	}
 	return state_prepare(s, 0, S_DIRECT_MAX);
 }
 

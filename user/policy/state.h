@@ -10,6 +10,8 @@
  *             0 = permanent): the bans the daemon intends; the truth the maps
  *             are resynchronised from after a restart or a reboot.
  *   v6seen    (prefix, addr) -> last: recent IPv6 offenders per prefix.
+ *   responses key -> the response applied and its end (schema 2): what must
+ *             be lifted ("delete") on time, also after a restart.
  *   meta      key -> value (schema version, boot id, ...).
  *
  * Addresses are stored as the 20-byte struct xb_addr (padding zeroed), so a
@@ -138,6 +140,16 @@ int xb_state_checkpoint(struct xb_state *st);
 /* Run checkpoints on a thread of their own with its own connection: their
  * fsync never holds the caller. Stopped by xb_state_close. */
 int xb_state_checkpoint_thread(struct xb_state *st);
+
+/* A response in force (records.h: struct xb_resp_row). Written at once,
+ * not deferred: there are few, and each is an effect outside the maps that
+ * a restart must lift. */
+struct xb_resp_row;
+int xb_state_resp_put(struct xb_state *st, const struct xb_resp_row *r);
+int xb_state_resp_del(struct xb_state *st, const char *key);    /* -ENOENT */
+/* Every row; r->msg is valid during the callback only. */
+int xb_state_resp_foreach(struct xb_state *st, int (*cb)(const struct xb_resp_row *r, void *ctx),
+			  void *ctx);
 
 /* Small key/value store. get: -ENOENT when absent; value truncated to len. */
 int xb_state_meta_get(struct xb_state *st, const char *key, char *val, size_t len);

@@ -196,6 +196,8 @@ static const char copy_sql[] =
 	"INSERT OR REPLACE INTO disk.bans SELECT addr, cmd, rule, offence, flags, created, expires "
 	"FROM main.bans;"
 	"INSERT OR REPLACE INTO disk.v6seen SELECT prefix, addr, last FROM main.v6seen;"
+	"INSERT OR REPLACE INTO disk.responses SELECT key, cmd, kind, exe, target, msg, created,"
+	" expires FROM main.responses;"
 	"COMMIT;";
 
 int xb_state_copy_into(struct xb_state *from, const char *dir)
