@@ -23,7 +23,7 @@ mirror() {      # the host's Debian mirror, from its apt sources
 
 rm -rf "$work" "$img.tmp"
 trap 'rm -rf "$work" "$img.tmp"' EXIT
-pkgs=$(grep -v -e '^#' -e '^$' "$here/packages.txt" | paste -sd, -)
+pkgs=$(grep -v -e '^#' -e '^$' "$here/packages.txt" | paste -sd, -)${DEB_DEPS:+,$DEB_DEPS}
 # unsafe-io: the tree is thrown away on failure anyway, and fsyncs are most of the time.
 mmdebstrap --quiet --variant=minbase --dpkgopt=force-unsafe-io --aptopt='Acquire::Languages "none"' --include="$pkgs" \
 	--customize-hook="'$here/customize.sh' \"\$1\" '$kver' '$pubkey'" \

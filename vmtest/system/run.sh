@@ -87,7 +87,12 @@ fi
 
 [ -f "$OUT/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C xdpban-vmtest -f "$OUT/id_ed25519" ||
 	bail "ssh-keygen"
-stamp=$( (echo "$KVER"; cat "$SYSDIR/packages.txt" "$SYSDIR/mkrootfs.sh" "$SYSDIR/customize.sh" \
+# What the package depends on goes into the guest too (dpkg -i has no
+# network): a new library of xdpban's rebuilds the image instead of breaking
+# the install.
+DEB_DEPS=$(dpkg-deb -f "$DEB" Depends | sed -e 's/([^)]*)//g' -e 's/|[^,]*//g' -e 's/ //g')
+export DEB_DEPS
+stamp=$( (echo "$KVER"; echo "$DEB_DEPS"; cat "$SYSDIR/packages.txt" "$SYSDIR/mkrootfs.sh" "$SYSDIR/customize.sh" \
 	"$SYSDIR"/guest/* "$OUT/id_ed25519.pub") | sha256sum)
 t0=$SECONDS
 if [ -f "$OUT/rootfs.img" ] && [ "$stamp" = "$(cat "$OUT/rootfs.stamp" 2>/dev/null)" ]; then
@@ -223,7 +228,7 @@ check "sshd logs to journald only (no auth.log)" g '! test -e /var/log/auth.log 
 # watchdog so the SIGSTOP check below takes seconds, not half a minute.
 g 'sed -i "s|<!-- <interface mode=\"auto\">eth0</interface> -->|<interface mode=\"auto\">eth0</interface>|" /etc/xdpban/xdpban.conf &&
    grep -q "^ *<interface mode=\"auto\">eth0</interface>" /etc/xdpban/xdpban.conf &&
-   sed -i "s|</xdpban>|  <metrics>198.18.0.2:9477</metrics>\n</xdpban>|" /etc/xdpban/xdpban.conf &&
+   sed -i "s|</xdpban>|  <metrics>198.18.0.2:9477</metrics>\n  <active-response><command>host-deny</command><location>local</location><rules_id>5763</rules_id><timeout>600</timeout></active-response>\n</xdpban>|" /etc/xdpban/xdpban.conf &&
    mkdir -p /etc/systemd/system/xdpban.service.d &&
    printf "[Service]\nWatchdogSec=8\n" >/etc/systemd/system/xdpban.service.d/test.conf &&
    systemctl daemon-reload' || not_ok "config naming eth0"
@@ -243,9 +248,10 @@ t=$SECONDS
 attack "$ATTACKER" 8
 if wait_banned "$ATTACKER" 15; then
 	ok "brute force from $ATTACKER banned through the live journald source ($((SECONDS - t))s for 8 attempts)"
-	# From the sshd entry that completed the eighth failure to the daemon's
-	# "ban" message, which it writes once the map holds the ban.
-	lat=$(g "journalctl -q -o short-unix _COMM=sshd --grep 'Failed password for mallory from $ATTACKER'; journalctl -q -o short-unix -u xdpban --grep '(^| )ban $ATTACKER rule'" |
+	# From the last sshd entry naming the attacker before the ban (the PAM
+	# line that fires 5551, or the eighth "Failed password" for 5763) to the
+	# daemon's "ban" message, which it writes once the map holds the ban.
+	lat=$(g "journalctl -q -o short-unix _COMM=sshd --grep '$ATTACKER'; journalctl -q -o short-unix -u xdpban --grep '(^| )ban $ATTACKER rule'" |
 		awk '/ xdpban\[/ { if (!ban) ban = $1; next } { ts[++n] = $1 }
 		     END { for (i = 1; i <= n; i++) if (ts[i] <= ban && ts[i] > last) last = ts[i]
 			   if (ban && last) printf "%.1f", (ban - last) * 1000 }')
@@ -253,6 +259,9 @@ if wait_banned "$ATTACKER" 15; then
 else
 	not_ok "brute force from $ATTACKER banned through the live journald source"
 fi
+# A response that writes outside the state directory, under the unit's sandbox.
+check "host-deny under the unit's sandbox: /etc/hosts.deny names $ATTACKER" \
+	g "for i in \$(seq 10); do grep -qx 'ALL: $ATTACKER' /etc/hosts.deny && exit 0; sleep 1; done; exit 1"
 before=$(g xdpban stats --json | jq .dropped)
 unreachable() {
 	! ip netns exec "$NS" ping -c 2 -W 1 -I "$1" "$GUEST" >/dev/null 2>&1 &&
