@@ -97,6 +97,9 @@ src=$(jq -r '.sources[0].name' <<<"$st")
 check "lines per source = status ($src)" [ "$(value xdpban_source_lines_total "source=\"$src\"")" = "$(jq '.sources[0].lines' <<<"$st")" ]
 check "source lag present" quiet value xdpban_source_lag_seconds "source=\"$src\""
 check "decisions{ban} = status bans" [ "$(value xdpban_decisions_total 'action="ban"')" = "$(jq .bans <<<"$st")" ]
+check "responses: applied and failures as in status" bash -c "[ '$(value xdpban_responses_total 'action="applied"')' = '$(jq .responses.applied <<<"$st")' ] &&
+	[ '$(value xdpban_response_failures_total 'reason="script_hung"')' = '$(jq .responses.hung <<<"$st")' ] &&
+	[ '$(value xdpban_responses_active)' = '$(jq .responses.active <<<"$st")' ]"
 check "a path other than /metrics is 404" [ "$(scrape -o /dev/null -w '%{http_code}' http://127.0.0.1:9477/)" = 404 ]
 check "POST is refused (405)" [ "$(scrape -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9477/metrics)" = 405 ]
 # The loop stays responsive with a scraper that connects and says nothing.

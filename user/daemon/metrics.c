@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/internal.h"
+#include "respond/respond.h"
 
 #define METRICS_CONN_MAX        16      /* scrapers at once */
 #define METRICS_CONN_PER_IP     4
@@ -146,6 +147,33 @@ static void write_bans(struct daemon *d, FILE *f)
 	}
 }
 
+/* The responses besides the XDP ban (respond/): what ran, what failed. */
+static void write_responses(struct daemon *d, FILE *f)
+{
+	struct xb_resp_stats r = { 0 };
+
+	if (d->resp)
+		xb_resp_stats(d->resp, &r);
+	head(f, "xdpban_responses_total", "counter", "Responses applied and lifted.");
+	sample(f, "xdpban_responses_total", "action=\"applied\"", r.applied);
+	sample(f, "xdpban_responses_total", "action=\"lifted\"", r.lifted);
+	sample(f, "xdpban_responses_total", "action=\"aborted\"", r.aborted);
+	sample(f, "xdpban_responses_total", "action=\"refused\"", r.refused);
+	head(f, "xdpban_response_scripts_started_total", "counter",
+	     "Response scripts started (add and delete).");
+	sample(f, "xdpban_response_scripts_started_total", NULL, r.started);
+	head(f, "xdpban_response_failures_total", "counter",
+	     "Responses that failed, by reason (the log says which and why).");
+	sample(f, "xdpban_response_failures_total", "reason=\"script_failed\"", r.failed - r.hung);
+	sample(f, "xdpban_response_failures_total", "reason=\"script_hung\"", r.hung);
+	sample(f, "xdpban_response_failures_total", "reason=\"builtin\"", r.errors);
+	sample(f, "xdpban_response_failures_total", "reason=\"webhook\"", r.post_failed);
+	head(f, "xdpban_responses_active", "gauge", "Responses in force, waiting for their end.");
+	sample(f, "xdpban_responses_active", NULL, r.active);
+	head(f, "xdpban_response_scripts_running", "gauge", "Response scripts running now.");
+	sample(f, "xdpban_response_scripts_running", NULL, r.running);
+}
+
 static void write_daemon(struct daemon *d, FILE *f)
 {
 	const struct xb_detect_counts *dn = xb_detect_counts(d->det);
@@ -205,12 +233,8 @@ static void write_daemon(struct daemon *d, FILE *f)
 		xb_state_health(d->st, &h);
 		sample(f, "xdpban_state_database_ok", NULL, h.ok && !d->state_memory);
 	}
-	/*
-	 * Hook for the stages still to land, in this shape:
-	 *   xdpban_response_failures_total{command="..."}  counter, per <command>
-	 *   xdpban_fleet_connected                          gauge, 1 while the broker link is up
-	 * Each writes its own head() and sample() lines here from its counters.
-	 */
+	write_responses(d, f);
+	/* The fleet (#13) adds xdpban_fleet_connected (gauge) here. */
 }
 
 int daemon_metrics_write(struct daemon *d, FILE *f)
