@@ -21,8 +21,14 @@ mirror() {      # the host's Debian mirror, from its apt sources
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
+# A killed mmdebstrap can leave its mounts (proc) in the tree: off first.
+unmount_work() {
+	findmnt -rn -o TARGET | awk -v w="$work" 'index($0, w "/") == 1' | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+}
+unmount_work
 rm -rf "$work" "$img.tmp"
-trap 'rm -rf "$work" "$img.tmp"' EXIT
+trap 'unmount_work; rm -rf "$work" "$img.tmp"' EXIT
 pkgs=$(grep -v -e '^#' -e '^$' "$here/packages.txt" | paste -sd, -)${DEB_DEPS:+,$DEB_DEPS}
 # unsafe-io: the tree is thrown away on failure anyway, and fsyncs are most of the time.
 mmdebstrap --quiet --variant=minbase --dpkgopt=force-unsafe-io --aptopt='Acquire::Languages "none"' --include="$pkgs" \
