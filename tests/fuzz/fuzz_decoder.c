@@ -31,8 +31,9 @@ static bool addr_char(char c)
 	       c == ':' || c == '.';
 }
 
-/* The first token (a maximal run of address characters) at or after from
- * that parses as a; -1 if none. Every form's address token is one. */
+/* The first token (a maximal run of address characters, less one trailing
+ * colon) at or after from that parses as a; -1 if none. Every form's
+ * address token is one. */
 static long find_addr(const char *m, size_t n, size_t from, const struct xb_addr *a)
 {
 	for (size_t i = from; i < n;) {
@@ -46,6 +47,10 @@ static long find_addr(const char *m, size_t n, size_t from, const struct xb_addr
 		while (e < n && addr_char(m[e]))
 			e++;
 		if (xb_addr_parse_host(m + i, e - i, &t) == 0 && xb_addr_eq(&t, a))
+			return (long)i;
+		/* older sshd's "A: 11: reason" puts a colon right after A */
+		if (e - i > 1 && m[e - 1] == ':' &&
+		    xb_addr_parse_host(m + i, e - i - 1, &t) == 0 && xb_addr_eq(&t, a))
 			return (long)i;
 		i = e;
 	}
