@@ -158,7 +158,7 @@ Test(config, bad_configs_refused_with_line)
 	static const struct { const char *file, *want; } bad[] = {
 		{ "bad-unknown.conf", "bad-unknown.conf:6: unknown element <tiemout>" },
 		{ "bad-timeout.conf", "bad-timeout.conf:6: <timeout>: '-600' is negative" },
-		{ "bad-agent.conf", "bad-agent.conf:2: location defined-agent needs multi-host" },
+		{ "bad-agent.conf", "bad-agent.conf:2: location defined-agent needs several hosts: configure <fleet>" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct xb_config *c = NULL;
@@ -194,7 +194,7 @@ Test(config, bad_values)
 		  "'-5' is negative" },
 		{ "<xdpban><active-response><command>firewall-drop</command><location>all</location>"
 		  "<rules_id>5712</rules_id></active-response></xdpban>",
-		  "location all needs multi-host" },
+		  "t.conf:1: location all needs several hosts: configure <fleet>" },
 		{ "<xdpban><active-response><command>firewall-drop</command><location>mars</location>"
 		  "<rules_id>5712</rules_id></active-response></xdpban>",
 		  "location 'mars'" },
@@ -286,5 +286,67 @@ Test(config, metrics_address)
 		cr_expect_eq(parse(xml, &c, err, sizeof(err)), -EINVAL, "%s", bad[i]);
 		cr_expect_null(c, "%s", bad[i]);
 		cr_expect(strstr(err, "t.conf:1: <metrics> needs"), "%s: got '%s'", bad[i], err);
+	}
+}
+
+#define FLEET "<fleet><agent_id>edge-1</agent_id><role>agent</role>" \
+	      "<url>nats://198.18.0.1:4222</url></fleet>"
+
+/* With <fleet>, the seed's defined-agent block works, a comma list too. */
+Test(config, fleet_locations)
+{
+	static const char xml[] =
+		"<xdpban><active-response><command>firewall-drop</command>"
+		"<location>defined-agent</location><agent_id>001, edge-2</agent_id>"
+		"<rules_id>5712</rules_id><timeout>600</timeout></active-response>"
+		"<active-response><command>firewall-drop</command><location>any</location>"
+		"<rules_id>5763</rules_id></active-response>" FLEET "</xdpban>";
+	struct xb_config *c = NULL;
+	char err[512];
+
+	cr_assert_eq(parse(xml, &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect(c->fleet.enabled);
+	cr_expect_not(c->fleet.manager);
+	cr_expect_str_eq(c->fleet.agent_id, "edge-1");
+	cr_expect_eq(c->fleet.n_urls, 1);
+	cr_expect_eq(c->fleet.grace, 10, "default grace");
+	cr_expect_eq(c->ars[0].location, XB_LOC_DEFINED_AGENT);
+	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "edge-2"));
+	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "001"));
+	cr_expect_not(xb_agent_list_has(c->ars[0].agent_id, "edge"));
+	cr_expect_eq(c->ars[1].location, XB_LOC_ALL);
+	xb_config_free(c);
+}
+
+Test(config, fleet_refused_with_line)
+{
+	static const struct { const char *xml, *want; } bad[] = {
+		{ "<xdpban><fleet><role>agent</role><url>nats://198.18.0.1:4222</url></fleet></xdpban>",
+		  "t.conf:1: <fleet> without <agent_id>" },
+		{ "<xdpban><fleet><agent_id>a b</agent_id></fleet></xdpban>", "agent_id 'a b'" },
+		{ "<xdpban><fleet><agent_id>all</agent_id></fleet></xdpban>", "agent_id 'all'" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><role>boss</role></fleet></xdpban>",
+		  "role 'boss'" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><role>agent</role></fleet></xdpban>",
+		  "without <url>" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><role>agent</role>"
+		  "<url>http://198.18.0.1</url></fleet></xdpban>", "is not nats://" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><role>agent</role>"
+		  "<url>tls://198.18.0.1:4222</url></fleet></xdpban>", "needs <ca>, <cert> and <key>" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><role>agent</role><ca>/a</ca>"
+		  "<url>nats://198.18.0.1:4222</url></fleet></xdpban>", "go together" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><colour>red</colour></fleet></xdpban>",
+		  "unknown element <colour> in <fleet>" },
+		{ "<xdpban>" FLEET "\n<active-response><command>firewall-drop</command>"
+		  "<location>defined-agent</location><agent_id>ok,bad id</agent_id>"
+		  "<rules_id>5712</rules_id></active-response></xdpban>", "t.conf:2: agent_id: 'bad id'" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct xb_config *c = NULL;
+		char err[512] = "";
+
+		cr_expect_eq(parse(bad[i].xml, &c, err, sizeof(err)), -EINVAL, "case %zu", i);
+		cr_expect_null(c, "case %zu", i);
+		cr_expect(strstr(err, bad[i].want), "case %zu: want '%s', got '%s'", i, bad[i].want, err);
 	}
 }

@@ -17,13 +17,16 @@
 
 struct run_cfg {
 	struct xb_cli_paths paths;
-	bool dry_run, foreground;
+	bool dry_run, foreground, check;
 };
 XB_CLI_CFG(struct run_cfg);
 
 static const struct xb_opt run_opts[] = {
 	{ .name = "config", .short_opt = 'c', XB_STRING(struct run_cfg, paths.config),
 	  .metavar = "FILE", .help = "default $" XB_CONFIG_ENV " or " XB_CONFIG_DEFAULT },
+	{ .name = "check", .short_opt = 't', XB_BOOL(struct run_cfg, check),
+	  .help = "validate the config and the rules, run nothing (exit 0, or 2 with "
+	  "file:line: reason)" },
 	{ .name = "dry-run", .short_opt = 'n', XB_BOOL(struct run_cfg, dry_run),
 	  .help = "decide and log, ban nothing (no maps, no state written)" },
 	{ .name = "foreground", .short_opt = 'f', XB_BOOL(struct run_cfg, foreground),
@@ -50,8 +53,18 @@ int do_run(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 	struct xb_daemon_opts o = { .config = ctx->config, .state_dir = ctx->state_dir,
 				    .socket = ctx->socket, .pin_dir = ctx->pin_dir,
 				    .dry_run = c->dry_run };
+	char msg[1024];
 	int err;
 
+	if (c->check) {
+		err = xb_daemon_check(ctx->config, msg, sizeof(msg));
+		if (err) {
+			fprintf(stderr, "%s\n", msg);
+			return -EINVAL;         /* exit 2, whatever was wrong */
+		}
+		printf("%s: config and rules ok\n", xb_config_path(ctx->config));
+		return 0;
+	}
 	if (!o.dry_run && (err = xb_need_root("run")))
 		return err;
 	/* Pinned maps, state and socket are root's alone. */

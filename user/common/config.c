@@ -675,10 +675,23 @@ static int ar_check(struct pctx *p, const xmlNode *n, const struct ar_parse *a)
 				   "<active-response> without <location> (local or server)");
 	if (ar->location == XB_LOC_DEFINED_AGENT && !ar->agent_id)
 		return xb_xml_fail(&p->xe, n, "location defined-agent needs <agent_id>");
-	if (!ar->disabled && (ar->location == XB_LOC_DEFINED_AGENT || ar->location == XB_LOC_ALL))
-		return xb_xml_fail(&p->xe, n, "location %s needs multi-host operation, which "
-				   "xdpban does not have yet; use local or server",
-				   xb_location_name(ar->location));
+	if (ar->agent_id && ar->location == XB_LOC_DEFINED_AGENT) {
+		for (const char *s = ar->agent_id; s; ) {
+			const char *e = strchr(s, ',');
+			size_t l = e ? (size_t)(e - s) : strlen(s);
+
+			while (l && isspace((unsigned char)*s)) {
+				s++;
+				l--;
+			}
+			while (l && isspace((unsigned char)s[l - 1]))
+				l--;
+			if (!xb_agent_id_ok(s, l))
+				return xb_xml_fail(&p->xe, n, "agent_id: '%.*s' is not an agent id "
+						   "(letters, digits, '-', '_'; comma list)", (int)l, s);
+			s = e ? e + 1 : NULL;
+		}
+	}
 	if (!ar->n_rules_id && ar->level < 0 && !ar->rules_group)
 		return xb_xml_fail(&p->xe, n,
 				   "<active-response> needs rules_id, rules_group or level");
@@ -820,9 +833,160 @@ static int parse_rules_dir(struct pctx *p, const xmlNode *k)
 	return err;
 }
 
+/* ---- <fleet> ------------------------------------------------------------- */
+
+bool xb_agent_id_ok(const char *s, size_t len)
+{
+	if (!len || len > XB_AGENT_ID_MAX || (len == 3 && !strncasecmp(s, "all", 3)))
+		return false;   /* "all" names the key of every host's decisions */
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+bool xb_agent_list_has(const char *ids, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (const char *p = ids; p && *p; ) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		const char *a = p;
+
+		while (l && isspace((unsigned char)*a)) {
+			a++;
+			l--;
+		}
+		while (l && isspace((unsigned char)a[l - 1]))
+			l--;
+		if (l == n && !strncmp(a, id, n))
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* nats://HOST:PORT or tls://HOST:PORT; HOST may be [IPv6]. */
+static bool url_ok(const char *u)
+{
+	const char *h = !strncmp(u, "nats://", 7) ? u + 7 : !strncmp(u, "tls://", 6) ? u + 6 : NULL;
+
+	if (!h || !*h || strpbrk(h, " /@,"))
+		return false;
+	return true;
+}
+
+static int fleet_url(struct pctx *p, const xmlNode *k, struct xb_conf_fleet *f)
+{
+	char *s = NULL;
+	int err = leaf_nonempty(p, k, &s);
+
+	if (err)
+		return err;
+	if (!url_ok(s))
+		err = xb_xml_fail(&p->xe, k, "<url>: '%s' is not nats://HOST:PORT or tls://HOST:PORT",
+				  s);
+	else if (f->n_urls == XB_FLEET_URLS_MAX)
+		err = xb_xml_fail(&p->xe, k, "more than %d <url>", XB_FLEET_URLS_MAX);
+	if (err) {
+		free(s);
+		return err;
+	}
+	f->urls[f->n_urls++] = s;
+	return 0;
+}
+
+static int fleet_child(struct pctx *p, const xmlNode *k, struct xb_conf_fleet *f, bool *role)
+{
+	char *s = NULL;
+	int err;
+
+	if (name_is(k, "url"))
+		return fleet_url(p, k, f);
+	if (name_is(k, "ca"))
+		return parse_abs_path(p, k, &f->ca);
+	if (name_is(k, "cert"))
+		return parse_abs_path(p, k, &f->cert);
+	if (name_is(k, "key"))
+		return parse_abs_path(p, k, &f->key);
+	if (name_is(k, "grace"))
+		return parse_duration(p, k, false, &f->grace);
+	if (name_is(k, "outbox_max")) {
+		err = parse_uint(p, k, 10000000, &f->outbox_max);
+		if (!err && !f->outbox_max)
+			err = xb_xml_fail(&p->xe, k, "outbox_max must be at least 1");
+		return err;
+	}
+	if (!name_is(k, "agent_id") && !name_is(k, "role"))
+		return xb_xml_fail(&p->xe, k, "unknown element <%s> in <fleet>", k->name);
+	if ((err = leaf_nonempty(p, k, &s)))
+		return err;
+	if (name_is(k, "agent_id")) {
+		if (*f->agent_id)
+			err = xb_xml_fail(&p->xe, k, "<agent_id> given twice");
+		else if (!xb_agent_id_ok(s, strlen(s)))
+			err = xb_xml_fail(&p->xe, k, "agent_id '%s' is not 1 to %d letters, digits, "
+					  "'-' or '_' (and not \"all\")", s, XB_AGENT_ID_MAX);
+		else
+			strcpy(f->agent_id, s);
+	} else if (*role) {
+		err = xb_xml_fail(&p->xe, k, "<role> given twice");
+	} else if (!strcmp(s, "manager") || !strcmp(s, "agent")) {
+		f->manager = !strcmp(s, "manager");
+		*role = true;
+	} else {
+		err = xb_xml_fail(&p->xe, k, "role '%s' is not manager or agent", s);
+	}
+	free(s);
+	return err;
+}
+
+static int parse_fleet(struct pctx *p, const xmlNode *n)
+{
+	struct xb_conf_fleet *f = &p->c->fleet;
+	bool role = false;
+	int tls = 0, err = no_attrs(p, n, NULL);
+
+	if (!err && f->enabled)
+		return xb_xml_fail(&p->xe, n, "<fleet> given twice");
+	f->enabled = true;
+	f->line = xb_xml_line(n);
+	FOR_EACH_CHILD(p, n, k, err)
+		err = fleet_child(p, k, f, &role);
+	if (err)
+		return err;
+	if (!*f->agent_id)
+		return xb_xml_fail(&p->xe, n, "<fleet> without <agent_id>");
+	if (!role)
+		return xb_xml_fail(&p->xe, n, "<fleet> without <role> (manager or agent)");
+	if (!f->n_urls)
+		return xb_xml_fail(&p->xe, n, "<fleet> without <url> (the broker)");
+	tls = !!f->ca + !!f->cert + !!f->key;
+	if (tls && tls != 3)
+		return xb_xml_fail(&p->xe, n, "<fleet>: <ca>, <cert> and <key> go together");
+	for (size_t i = 0; i < f->n_urls; i++)
+		if (!strncmp(f->urls[i], "tls://", 6) && !tls)
+			return xb_xml_fail(&p->xe, n, "<fleet>: %s needs <ca>, <cert> and <key>",
+					   f->urls[i]);
+	return 0;
+}
+
+static void fleet_free(struct xb_conf_fleet *f)
+{
+	for (size_t i = 0; i < f->n_urls; i++)
+		free(f->urls[i]);
+	free(f->ca);
+	free(f->cert);
+	free(f->key);
+}
+
 static int root_child(struct pctx *p, const xmlNode *k)
 {
 	struct xb_config *c = p->c;
+
+	if (name_is(k, "fleet"))
+		return parse_fleet(p, k);
 
 	if (name_is(k, "interface"))
 		return parse_interface(p, k);
@@ -939,6 +1103,12 @@ static int resolve(struct pctx *p)
 	for (size_t i = 0; i < c->n_ars; i++) {
 		struct xb_ar *ar = &c->ars[i];
 
+		/* Here, not in ar_check: <fleet> may come after the block. */
+		if (!ar->disabled && !c->fleet.enabled &&
+		    (ar->location == XB_LOC_DEFINED_AGENT || ar->location == XB_LOC_ALL))
+			return xb_xml_fail_at(&p->xe, ar->line, "location %s needs several hosts: "
+				"configure <fleet> (agent_id, role, url), or use local or server",
+				xb_location_name(ar->location));
 		ar->cmd = find_command(c, ar->command);
 		if (!ar->cmd)
 			return xb_xml_fail_at(&p->xe, ar->line,
@@ -976,6 +1146,10 @@ static int set_defaults(struct xb_config *c)
 		c->v6agg.threshold = 3;
 	if (!c->v6agg.window)
 		c->v6agg.window = 3600;
+	if (!c->fleet.grace)
+		c->fleet.grace = 10;
+	if (!c->fleet.outbox_max)
+		c->fleet.outbox_max = 10000;
 	return 0;
 }
 
@@ -1088,5 +1262,6 @@ void xb_config_free(struct xb_config *c)
 	for (size_t i = 0; i < c->n_ars; i++)
 		ar_free(&c->ars[i]);
 	free(c->ars);
+	fleet_free(&c->fleet);
 	free(c);
 }

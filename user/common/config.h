@@ -21,6 +21,13 @@
  *                                  where a relative <executable> is looked up
  *     <hosts_deny>/etc/hosts.deny</hosts_deny>        the host-deny built-in's file
  *     <protected_accounts>root,admin</protected_accounts>  never disabled (root always)
+ *     <fleet>                                  several hosts, one manager (see fleet/fleet.h)
+ *       <agent_id>001</agent_id> <role>manager|agent</role>
+ *       <url>tls://198.18.0.1:4222</url>         repeatable: the brokers (NATS)
+ *       <ca>FILE</ca> <cert>FILE</cert> <key>FILE</key>   this host's identity
+ *       <grace>10s</grace>      reports of one attack within this count as one offence
+ *       <outbox_max>10000</outbox_max>  reports kept on disk while the broker is away
+ *     </fleet>
  *     <active-response> command, location, agent_id, rules_id, rules_group, level,
  *         timeout, repeated_offenders, disabled;  xdpban extensions:
  *         increment_factor, max_timeout, random_jitter (formula mode),
@@ -68,10 +75,31 @@
 
 enum xb_ar_location {
 	XB_LOC_LOCAL = 0,       /* the host that saw the event: this one */
-	XB_LOC_SERVER,          /* the manager: this one too while xdpban is single-host */
-	XB_LOC_DEFINED_AGENT,   /* parsed and validated; refused until multi-host exists */
-	XB_LOC_ALL,
+	XB_LOC_SERVER,          /* the manager: this host when there is no <fleet> */
+	XB_LOC_DEFINED_AGENT,   /* the agents of <agent_id> (a comma list); needs <fleet> */
+	XB_LOC_ALL,             /* every agent and the manager; needs <fleet> */
 };
+
+#define XB_AGENT_ID_MAX 32      /* letters, digits, '-', '_' */
+#define XB_FLEET_URLS_MAX 8
+
+/* <fleet>: absent (enabled false) means a single host, as before. */
+struct xb_conf_fleet {
+	bool enabled;
+	bool manager;                   /* <role>manager</role> */
+	char agent_id[XB_AGENT_ID_MAX + 1];
+	char *urls[XB_FLEET_URLS_MAX];
+	size_t n_urls;
+	char *ca, *cert, *key;          /* NULL: no TLS (plain nats://) */
+	uint64_t grace;                 /* s */
+	uint64_t outbox_max;            /* rows */
+	int line;
+};
+
+/* Is s a valid agent id (1..32 of [A-Za-z0-9_-], not "all")? */
+bool xb_agent_id_ok(const char *s, size_t len);
+/* Does the comma list ids name id? */
+bool xb_agent_list_has(const char *ids, const char *id);
 
 struct xb_conf_iface {
 	char name[16];          /* IFNAMSIZ */
@@ -156,6 +184,7 @@ struct xb_config {
 	size_t n_cmds;
 	struct xb_ar *ars;
 	size_t n_ars;
+	struct xb_conf_fleet fleet;
 };
 
 /* The rules when neither the config's <rules_dir> nor --rules names them:

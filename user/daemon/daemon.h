@@ -23,6 +23,7 @@
 #define XB_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct xb_daemon_opts {
 	const char *config;     /* NULL: $XDPBAN_CONFIG or the default */
@@ -31,6 +32,10 @@ struct xb_daemon_opts {
 	const char *pin_dir;    /* NULL: $XDPBAN_PIN_DIR or the default */
 	bool dry_run;           /* decide and log, ban nothing, keep no state */
 };
+
+/* `run --check`: load the config and the rules as a start would, touch
+ * nothing. 0, or a negative errno with "file:line: reason" in err. */
+int xb_daemon_check(const char *config, char *err, size_t len);
 
 /* Runs until SIGTERM/SIGINT (0) or a fatal error (negative errno). */
 int xb_daemon_run(const struct xb_daemon_opts *o);

@@ -16,6 +16,19 @@ int daemon_load_detect(const struct xb_config *c, struct xb_detect **out, char *
 	return xb_detect_new(&dc, out, NULL, err, len);
 }
 
+int xb_daemon_check(const char *config, char *err, size_t len)
+{
+	struct xb_config *c = NULL;
+	struct xb_detect *det = NULL;
+	int ret = xb_config_load(config, &c, err, len);
+
+	if (!ret)
+		ret = daemon_load_detect(c, &det, err, len);
+	xb_detect_free(det);
+	xb_config_free(c);
+	return ret;
+}
+
 /* What a reload brings in. */
 struct next {
 	struct xb_config *conf;
