@@ -34,7 +34,7 @@ endif
 .SUFFIXES:
 .SECONDARY:
 
-PKGS      := libbpf libnl-3.0 libnl-route-3.0 libsystemd libpcre2-8 libxml-2.0 json-c sqlite3 zlib libmicrohttpd libcurl
+PKGS      := libbpf libnl-3.0 libnl-route-3.0 libsystemd libpcre2-8 libxml-2.0 json-c sqlite3 zlib libmicrohttpd libcurl libnats
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf
 CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)

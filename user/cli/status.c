@@ -171,6 +171,49 @@ static void print_responses(struct json_object *d)
 	       (long long)jint(r, "post_failed", 0));
 }
 
+/* The fleet: who this host is, the broker, what waits, what was applied. */
+static void print_fleet(struct json_object *d)
+{
+	struct json_object *f, *v, *agents;
+	char ub[32];
+
+	if (!json_object_object_get_ex(d, "fleet", &f) || !f)
+		return;
+	json_object_object_get_ex(f, "connected", &v);
+	printf("fleet: %s %s, broker %s", jstr(f, "role"), jstr(f, "agent_id"),
+	       v && json_object_get_boolean(v) ? "connected" : "NOT CONNECTED");
+	if (!(v && json_object_get_boolean(v)) && jint(f, "down_since", 0) > 0)
+		printf(" for %s", xb_fmt_duration((uint64_t)(time(NULL) - jint(f, "down_since", 0)),
+						  ub, sizeof(ub)));
+	printf("; outbox %lld of %lld", (long long)jint(f, "outbox", 0),
+	       (long long)jint(f, "outbox_max", 0));
+	if (jint(f, "reports_dropped", 0))
+		printf(" (FULL: %lld reports dropped)", (long long)jint(f, "reports_dropped", 0));
+	printf("\n  %lld reports, %lld sent, %lld acked; decisions %lld received, %lld applied, "
+	       "%lld extended, %lld lifted, %lld ended before arriving; %lld held; %lld errors\n",
+	       (long long)jint(f, "reports", 0), (long long)jint(f, "sent", 0),
+	       (long long)jint(f, "acked", 0), (long long)jint(f, "decisions", 0),
+	       (long long)jint(f, "applied", 0), (long long)jint(f, "extended", 0),
+	       (long long)jint(f, "lifted", 0), (long long)jint(f, "stale", 0),
+	       (long long)jint(f, "held", 0), (long long)jint(f, "errors", 0));
+	if (json_object_object_get_ex(f, "last_error", &v) && v)
+		printf("  last error: %s\n", json_object_get_string(v));
+	if (!json_object_object_get_ex(f, "agents", &agents) || !agents)
+		return;
+	printf("  manager: %lld decided, %lld same attack (grace), %lld refused; agents seen:\n",
+	       (long long)jint(f, "decided", 0), (long long)jint(f, "folded", 0),
+	       (long long)jint(f, "refused", 0));
+	for (size_t i = 0; i < json_object_array_length(agents); i++) {
+		struct json_object *a = json_object_array_get_idx(agents, i);
+		int64_t last = jint(a, "last_report", 0);
+
+		printf("    %-16s %lld reports, last %s ago, own %s\n", jstr(a, "id"),
+		       (long long)jint(a, "reports", 0),
+		       xb_fmt_duration((uint64_t)(last ? time(NULL) - last : 0), ub, sizeof(ub)),
+		       jstr(a, "own"));
+	}
+}
+
 static void print_daemon(struct json_object *d, const char *path, int why)
 {
 	struct json_object *srcs;
@@ -197,6 +240,7 @@ static void print_daemon(struct json_object *d, const char *path, int why)
 	       (long long)jint(d, "refused", 0), (long long)jint(d, "errors", 0));
 	print_state(d);
 	print_responses(d);
+	print_fleet(d);
 	printf("sources:\n");
 	if (!json_object_object_get_ex(d, "sources", &srcs) || !json_object_array_length(srcs))
 		printf("  none\n");

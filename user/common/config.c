@@ -867,6 +867,23 @@ bool xb_agent_list_has(const char *ids, const char *id)
 	return false;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool xb_fleet_same(const struct xb_conf_fleet *a, const struct xb_conf_fleet *b)
+{
+	if (a->enabled != b->enabled || a->manager != b->manager ||
+	    strcmp(a->agent_id, b->agent_id) || a->n_urls != b->n_urls ||
+	    !str_same(a->ca, b->ca) || !str_same(a->cert, b->cert) || !str_same(a->key, b->key))
+		return false;
+	for (size_t i = 0; i < a->n_urls; i++)
+		if (strcmp(a->urls[i], b->urls[i]))
+			return false;
+	return true;
+}
+
 /* nats://HOST:PORT or tls://HOST:PORT; HOST may be [IPv6]. */
 static bool url_ok(const char *u)
 {
@@ -1115,6 +1132,12 @@ static int resolve(struct pctx *p)
 				"active-response uses command '%.63s', which is neither built in "
 				"(firewall-drop, xdp-drop, route-null, host-deny, disable-account, "
 				"wazuh-slack, webhook) nor defined in a <command> block",
+				ar->command);
+		if (c->fleet.enabled && !ar->disabled && ar->location != XB_LOC_LOCAL &&
+		    !ar->cmd->builtin_drop)
+			return xb_xml_fail_at(&p->xe, ar->line,
+				"location %s: only firewall-drop and xdp-drop travel across the "
+				"fleet; '%.63s' runs with location local", xb_location_name(ar->location),
 				ar->command);
 		if (ar->cmd->kind == XB_CMD_WEBHOOK && !ar->disabled &&
 		    (!ar->cmd->extra_args || strncmp(ar->cmd->extra_args, "http", 4)))

@@ -98,6 +98,9 @@ struct xb_conf_fleet {
 
 /* Is s a valid agent id (1..32 of [A-Za-z0-9_-], not "all")? */
 bool xb_agent_id_ok(const char *s, size_t len);
+/* The same connection (role, id, brokers, TLS files)? grace and outbox_max
+ * may differ. */
+bool xb_fleet_same(const struct xb_conf_fleet *a, const struct xb_conf_fleet *b);
 /* Does the comma list ids name id? */
 bool xb_agent_list_has(const char *ids, const char *id);
 

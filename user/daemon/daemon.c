@@ -47,6 +47,7 @@ static void on_tick(struct daemon *d)
 	d->ticks++;
 	xb_enforce_reap(&d->enf, now);
 	xb_resp_tick(d->resp, now);
+	xb_fleet_run_tick(&d->fleet, now);
 	if (d->dp && d->ticks % SWEEP_EVERY == 0) {
 		xb_dp_sweep(d->dp, NULL);
 		xb_enforce_retry(&d->enf, now, RETRY_MAX);
@@ -126,6 +127,7 @@ static void teardown(struct daemon *d)
 	daemon_sources_close(d);
 	daemon_metrics_close(d);
 	xb_ctlsock_close(d->ctl);
+	xb_fleet_run_close(&d->fleet);  /* what waits stays in the outbox */
 	xb_resp_free(d->resp);          /* scripts killed; their rows stay for the next start */
 	xb_policy_free(d->pol);
 	xb_enforce_free(&d->enf);
@@ -248,6 +250,24 @@ static int setup_responses(struct daemon *d)
 	return ep_add(d, xb_resp_fd(d->resp), EP_RESP);
 }
 
+/* The fleet: a broker that is away is no error (reports wait on disk);
+ * one that cannot start leaves this host banning on its own, and says so. */
+static int setup_fleet(struct daemon *d)
+{
+	int ret;
+
+	if (d->o.dry_run || !d->conf->fleet.enabled)
+		return 0;
+	ret = xb_fleet_run_open(&d->fleet, d->conf, d->state_dir, &d->enf, d->host);
+	if (ret) {
+		pr_warn("xdpban: fleet: cannot start (%s); banning on this host alone\n",
+			strerror(-ret));
+		d->n.errors++;
+		return 0;
+	}
+	return ep_add(d, xb_fleet_run_fd(&d->fleet), EP_FLEET);
+}
+
 static int setup(struct daemon *d)
 {
 	int ret;
@@ -264,7 +284,7 @@ static int setup(struct daemon *d)
 		return ret;
 	d->enf.pol = d->pol;
 	if ((ret = setup_loop(d)) || (ret = daemon_metrics_open(d)) ||
-	    (ret = setup_responses(d)))
+	    (ret = setup_responses(d)) || (ret = setup_fleet(d)))
 		return ret;
 	if ((ret = daemon_sources_open(d, d->conf, &d->src)))
 		return ret;
@@ -318,6 +338,10 @@ static int loop(struct daemon *d)
 			case EP_SRC: src = true; break;
 			case EP_METRICS: daemon_metrics_run(d); break;
 			case EP_RESP: xb_resp_dispatch(d->resp); break;
+			case EP_FLEET:
+				xb_fleet_run_events(&d->fleet);
+				turn_end(d, t0, "fleet");
+				break;
 			}
 		}
 		if (src) {

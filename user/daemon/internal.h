@@ -24,10 +24,11 @@
 #include "daemon/daemon.h"
 #include "pipeline/detect.h"
 #include "pipeline/enforce.h"
+#include "pipeline/fleet.h"
 #include "policy/hostaddr.h"
 #include "source/source.h"
 
-enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC, EP_METRICS, EP_RESP };
+enum ep_kind { EP_SIG = 1, EP_TIMER, EP_CTL, EP_HOST, EP_SRC, EP_METRICS, EP_RESP, EP_FLEET };
 
 struct src_info {
 	bool any;               /* headerless lines accepted (stdin) */
@@ -78,6 +79,7 @@ struct daemon {
 	struct xb_policy *pol;
 	struct xb_enforce enf;          /* alert -> bans, with their counters */
 	struct xb_resp *resp;           /* the other responses (scripts, built-ins) */
+	struct xb_fleet_run fleet;      /* reports out, decisions in (no <fleet>: off) */
 	struct xb_ctlsock *ctl;
 	struct src_set src;
 	struct src_info *cur;           /* that of the source being read */

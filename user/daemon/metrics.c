@@ -234,7 +234,19 @@ static void write_daemon(struct daemon *d, FILE *f)
 		sample(f, "xdpban_state_database_ok", NULL, h.ok && !d->state_memory);
 	}
 	write_responses(d, f);
-	/* The fleet (#13) adds xdpban_fleet_connected (gauge) here. */
+	if (d->conf->fleet.enabled) {
+		head(f, "xdpban_fleet_connected", "gauge",
+		     "1 while this host is connected to the fleet's broker, 0 while reports "
+		     "wait in the outbox.");
+		sample(f, "xdpban_fleet_connected", NULL, xb_fleet_run_on(&d->fleet) && d->fleet.up &&
+		       xb_fleet_connected(d->fleet.cli));
+		head(f, "xdpban_fleet_outbox", "gauge", "Reports and decisions waiting for the broker.");
+		sample(f, "xdpban_fleet_outbox", NULL, d->fleet.outbox);
+		head(f, "xdpban_fleet_decisions_applied_total", "counter",
+		     "Fleet decisions applied on this host (new or extended bans).");
+		sample(f, "xdpban_fleet_decisions_applied_total", NULL,
+		       d->fleet.n.applied + d->fleet.n.extended);
+	}
 }
 
 int daemon_metrics_write(struct daemon *d, FILE *f)

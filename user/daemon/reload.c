@@ -48,6 +48,11 @@ static int next_load(struct daemon *d, struct next *nx, char *err, size_t len)
 
 	if (!ret)
 		ret = daemon_load_detect(nx->conf, &nx->det, err, len);
+	/* The connection is this host's identity: it changes on restart only. */
+	if (!ret && !xb_fleet_same(&d->conf->fleet, &nx->conf->fleet)) {
+		snprintf(err, len, "%s: <fleet> changed: that needs a restart", nx->conf->path);
+		ret = -EINVAL;
+	}
 	if (!ret && !daemon_same_sources(d->conf, nx->conf)) {
 		ret = daemon_sources_open(d, nx->conf, &nx->src);
 		if (ret)
@@ -69,6 +74,7 @@ static void next_swap_in(struct daemon *d, struct next *nx)
 	if ((was || now) && (!was || !now || strcmp(was, now)))
 		pr_warn("reload: <metrics> changes only on restart; still %s\n", was ? was : "off");
 	xb_policy_set_config(d->pol, nx->conf);
+	xb_fleet_run_set_config(&d->fleet, nx->conf);
 	if (d->resp) {
 		struct xb_resp_opts ro;
 

@@ -121,6 +121,7 @@ static void act(struct daemon *d, const struct xb_alert *al)
 		 al->description ? al->description : "");
 	daemon_metrics_alert(d, al->rule);
 	xb_enforce_alert(&d->enf, al);
+	xb_fleet_run_alert(&d->fleet, al);
 }
 
 static int on_line(const struct xb_line *line, void *ctx)

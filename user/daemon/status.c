@@ -175,6 +175,70 @@ static void status_sources(struct daemon *d, struct json_object *reply, int64_t 
 	json_object_object_add(reply, "sources", srcs);
 }
 
+static int agent_json(const char *agent, int64_t last, uint64_t reports, const char *own,
+		      void *ctx)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "id", json_object_new_string(agent));
+	add_int(o, "last_report", last);
+	add_int(o, "reports", reports);
+	json_object_object_add(o, "own", json_object_new_string(own));
+	json_object_array_add(ctx, o);
+	return 0;
+}
+
+/* Role, connection, what waits and what was applied; null without <fleet>. */
+static void status_fleet(struct daemon *d, struct json_object *reply)
+{
+	const struct xb_fleet_run *r = &d->fleet;
+	const struct xb_conf_fleet *c = &d->conf->fleet;
+	struct json_object *o, *urls, *agents;
+
+	if (!c->enabled) {
+		json_object_object_add(reply, "fleet", NULL);
+		return;
+	}
+	o = json_object_new_object();
+	urls = json_object_new_array();
+	json_object_object_add(o, "role", json_object_new_string(c->manager ? "manager" : "agent"));
+	json_object_object_add(o, "agent_id", json_object_new_string(c->agent_id));
+	for (size_t i = 0; i < c->n_urls; i++)
+		json_object_array_add(urls, json_object_new_string(c->urls[i]));
+	json_object_object_add(o, "brokers", urls);
+	json_object_object_add(o, "running", json_object_new_boolean(xb_fleet_run_on(r)));
+	json_object_object_add(o, "connected", json_object_new_boolean(
+		xb_fleet_run_on(r) && r->up && xb_fleet_connected(r->cli)));
+	add_int(o, "up_since", r->up_since);
+	add_int(o, "down_since", r->down_since);
+	add_int(o, "outbox", r->outbox);
+	add_int(o, "outbox_max", c->outbox_max);
+	add_int(o, "reports", r->n.reports);
+	add_int(o, "reports_dropped", r->n.reports_dropped);
+	add_int(o, "sent", r->n.sent);
+	add_int(o, "acked", r->n.acked);
+	add_int(o, "decisions", r->n.decisions);
+	add_int(o, "applied", r->n.applied);
+	add_int(o, "extended", r->n.extended);
+	add_int(o, "lifted", r->n.lifted);
+	add_int(o, "stale", r->n.stale);
+	add_int(o, "held", r->held.n);
+	add_int(o, "errors", r->n.errors);
+	json_object_object_add(o, "last_error", *r->last_error ?
+			       json_object_new_string(r->last_error) : NULL);
+	if (c->manager) {
+		add_int(o, "decided", r->n.decided);
+		add_int(o, "folded", r->n.folded);
+		add_int(o, "refused", r->n.refused);
+		agents = json_object_new_array();
+		xb_fleet_run_agents(&d->fleet, agent_json, agents);
+		json_object_object_add(o, "agents", agents);
+	}
+	json_object_object_add(reply, "fleet", o);
+}
+
 void daemon_status(struct daemon *d, struct json_object *reply)
 {
 	struct json_object *ifs = json_object_new_array();
@@ -193,4 +257,5 @@ void daemon_status(struct daemon *d, struct json_object *reply)
 		json_object_array_add(ifs, json_object_new_string(d->conf->ifaces[i].name));
 	json_object_object_add(reply, "interfaces", ifs);
 	status_sources(d, reply, now);
+	status_fleet(d, reply);
 }

@@ -119,6 +119,13 @@ static bool os_match(const char *pattern, const char *text)
 	return false;
 }
 
+bool xb_ar_here(const struct xb_config *c, const struct xb_ar *ar)
+{
+	/* In a fleet the manager decides server and defined-agent (fleet/);
+	 * all bans here at once too, with this host's own history. */
+	return !c->fleet.enabled || ar->location == XB_LOC_LOCAL || ar->location == XB_LOC_ALL;
+}
+
 bool xb_ar_binds(const struct xb_ar *ar, uint32_t rule, unsigned level, const char *groups)
 {
 	bool level_set = ar->level >= 0, group_set = ar->rules_group && *ar->rules_group;
@@ -332,7 +339,7 @@ int xb_policy_alert(struct xb_policy *p, const struct xb_alert *al, int64_t now,
 		return 0;
 	}
 	for (size_t i = 0; i < c->n_ars && !ar; i++)
-		if (c->ars[i].cmd && c->ars[i].cmd->builtin_drop &&
+		if (c->ars[i].cmd && c->ars[i].cmd->builtin_drop && xb_ar_here(c, &c->ars[i]) &&
 		    xb_ar_binds(&c->ars[i], al->rule, al->level, al->groups))
 			ar = &c->ars[i];
 	if (!ar) {

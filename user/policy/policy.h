@@ -45,6 +45,10 @@
  * ban that never ends. rnd in [0, 1) scales the jitter. */
 uint64_t xb_escalate(const struct xb_ar *ar, uint32_t n, double rnd);
 
+/* Does the seeing host itself decide on this block? Always without
+ * <fleet>; with it, for local and all. */
+bool xb_ar_here(const struct xb_config *c, const struct xb_ar *ar);
+
 /* Does this response bind to an alert of (rule, level, groups)? */
 bool xb_ar_binds(const struct xb_ar *ar, uint32_t rule, unsigned level, const char *groups);
 

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fleet: the broker (nats.c). libnats runs its own threads (reads, timers,
+ * async callbacks); one more of ours connects and sets up the streams and
+ * subscriptions, as those calls wait for the broker's replies. Every
+ * callback only copies what it got onto a queue and wakes the daemon's
+ * loop through an eventfd: the bans are applied on the daemon's thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include <nats/nats.h>
+
+#include "common/log.h"
+#include "fleet/fleet.h"
+
+#define KV_PREFIX       "$KV." XB_FLEET_BUCKET "."
+#define KV_STREAM       "KV_" XB_FLEET_BUCKET
+#define DURABLE         "xdpban-manager"
+#define RETRY_MS        1000
+#define REPORTS_AGE_NS  (86400LL * 1000000000)  /* a report waits a day for the manager */
+#define DUP_WINDOW_NS   (3600LL * 1000000000)   /* Nats-Msg-Id dedup: resends within an hour */
+#define OUTBOX_HDR      "Xdpban-Outbox"
+#define QUEUE_MAX       100000                  /* events waiting for the loop */
+
+struct qnode {
+	struct xb_fleet_ev ev;
+	struct qnode *next;
+};
+
+struct xb_fleet {
+	char agent[XB_AGENT_ID_MAX + 1];
+	char inbox[XB_AGENT_ID_MAX + 16];
+	bool manager;
+	natsOptions *opts;
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *reports, *own, *all;
+	pthread_t thr;
+	bool thr_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct qnode *head, *tail;
+	size_t qlen;
+	uint64_t qdropped;
+	int efd;
+	atomic_bool ready, resetup, stop;
+};
+
+/* ---- the queue (any thread) ---------------------------------------------- */
+
+static void push(struct xb_fleet *f, const struct xb_fleet_ev *ev)
+{
+	struct qnode *n = calloc(1, sizeof(*n));
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&f->mu);
+	if (!n || f->qlen >= QUEUE_MAX) {
+		/* A report not queued is not acked: the broker sends it again. */
+		f->qdropped++;
+		pthread_mutex_unlock(&f->mu);
+		if (n)
+			free(n);
+		free(ev->data);
+		if (ev->msg)
+			natsMsg_Destroy(ev->msg);
+		return;
+	}
+	n->ev = *ev;
+	if (f->tail)
+		f->tail->next = n;
+	else
+		f->head = n;
+	f->tail = n;
+	f->qlen++;
+	pthread_mutex_unlock(&f->mu);
+	if (write(f->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn("fleet: eventfd: %s\n", strerror(errno));
+}
+
+static void push_simple(struct xb_fleet *f, enum xb_fleet_ev_kind k, const char *text)
+{
+	struct xb_fleet_ev ev = { .kind = k };
+
+	if (text)
+		snprintf(ev.text, sizeof(ev.text), "%.255s", text);
+	push(f, &ev);
+}
+
+static char *copy_data(natsMsg *m, size_t *len)
+{
+	int n = natsMsg_GetDataLength(m);
+	char *d = malloc((size_t)n + 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, natsMsg_GetData(m), (size_t)n);
+	d[n] = 0;
+	*len = (size_t)n;
+	return d;
+}
+
+bool xb_fleet_next(struct xb_fleet *f, struct xb_fleet_ev *ev)
+{
+	struct qnode *n;
+	uint64_t v;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->head;
+	if (n) {
+		f->head = n->next;
+		if (!f->head)
+			f->tail = NULL;
+		f->qlen--;
+	} else if (read(f->efd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+		pr_warn("fleet: eventfd: %s\n", strerror(errno));
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (!n)
+		return false;
+	*ev = n->ev;
+	free(n);
+	return true;
+}
+
+void xb_fleet_ev_done(struct xb_fleet_ev *ev)
+{
+	free(ev->data);
+	ev->data = NULL;
+	if (ev->msg)
+		natsMsg_Destroy(ev->msg);
+	ev->msg = NULL;
+}
+
+int xb_fleet_fd(const struct xb_fleet *f)
+{
+	return f->efd;
+}
+
+/* ---- libnats' callbacks (its threads) ------------------------------------ */
+
+static void on_report(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ctx)
+{
+	struct xb_fleet_ev ev = { .kind = XB_FLEET_EV_REPORT, .msg = m };
+	const char *subj = natsMsg_GetSubject(m), *dot = subj ? strrchr(subj, '.') : NULL;
+
+	/* The sender is the subject's last token: the broker lets an agent
+	 * publish on its own subject alone. */
+	snprintf(ev.key, sizeof(ev.key), "%s", dot ? dot + 1 : "");
+	ev.data = copy_data(m, &ev.len);
+	if (!ev.data) {
+		natsMsg_Destroy(m);     /* not acked: sent again */
+		return;
+	}
+	push(ctx, &ev);
+}
+
+static void on_decision(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ctx)
+{
+	struct xb_fleet_ev ev = { .kind = XB_FLEET_EV_DECISION };
+	const char *subj = natsMsg_GetSubject(m), *op = NULL;
+
+	if (subj && !strncmp(subj, KV_PREFIX, strlen(KV_PREFIX)) &&
+	    strlen(subj + strlen(KV_PREFIX)) < sizeof(ev.key)) {
+		strcpy(ev.key, subj + strlen(KV_PREFIX));
+		ev.del = natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op &&
+			 (!strcmp(op, "DEL") || !strcmp(op, "PURGE"));
+		ev.data = copy_data(m, &ev.len);
+		if (ev.data)
+			push(ctx, &ev);
+	}
+	natsMsg_Destroy(m);
+}
+
+static void on_puback(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *ctx)
+{
+	struct xb_fleet_ev ev = { .kind = XB_FLEET_EV_ACKED };
+	const char *seq = NULL;
+
+	if (pa && natsMsgHeader_Get(m, OUTBOX_HDR, &seq) == NATS_OK && seq) {
+		ev.seq = strtoll(seq, NULL, 10);
+		push(ctx, &ev);
+	} else if (pae) {
+		/* The row stays in the outbox: it is sent again. */
+		snprintf(ev.text, sizeof(ev.text), "publish to %s: %s", natsMsg_GetSubject(m),
+			 pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+		ev.kind = XB_FLEET_EV_ERROR;
+		push(ctx, &ev);
+	}
+	natsMsg_Destroy(m);
+}
+
+static void on_disconnected(natsConnection *nc, void *ctx)
+{
+	struct xb_fleet *f = ctx;
+
+	push_simple(f, XB_FLEET_EV_DOWN, NULL);
+}
+
+static void on_reconnected(natsConnection *nc, void *ctx)
+{
+	struct xb_fleet *f = ctx;
+
+	/* A broker that restarted lost the ephemeral consumers: set up again
+	 * (the decisions come again, last value per key: the catch-up). */
+	atomic_store(&f->resetup, true);
+	pthread_mutex_lock(&f->mu);
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *ctx)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s", natsStatus_GetText(err));
+	push_simple(ctx, XB_FLEET_EV_ERROR, text);
+}
+
+/* ---- set-up (our thread) ------------------------------------------------- */
+
+static const char *js_text(natsStatus s, jsErrCode jerr, char *buf, size_t len)
+{
+	const char *last = nats_GetLastError(NULL);
+
+	snprintf(buf, len, "%s (%d)%s%s", natsStatus_GetText(s), (int)jerr, last ? ": " : "",
+		 last ? last : "");
+	return buf;
+}
+
+/* The manager makes the stream and the bucket; agents only use them. */
+static natsStatus make_streams(struct xb_fleet *f, char *err, size_t len)
+{
+	static const char *subjects[] = { XB_FLEET_REPORTS ".*" };
+	jsStreamConfig sc;
+	jsStreamInfo *si = NULL;
+	kvConfig kc;
+	kvStore *kv = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	jsStreamConfig_Init(&sc);
+	sc.Name = XB_FLEET_STREAM;
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Storage = js_FileStorage;
+	sc.MaxAge = REPORTS_AGE_NS;
+	sc.Duplicates = DUP_WINDOW_NS;
+	s = js_AddStream(&si, f->js, &sc, NULL, &jerr);
+	if (s != NATS_OK && jerr == JSStreamNameExistErr)
+		s = js_UpdateStream(&si, f->js, &sc, NULL, &jerr);
+	jsStreamInfo_Destroy(si);
+	if (s != NATS_OK) {
+		js_text(s, jerr, err, len);
+		return s;
+	}
+	kvConfig_Init(&kc);
+	kc.Bucket = XB_FLEET_BUCKET;
+	kc.History = 1;
+	kc.StorageType = js_FileStorage;
+	s = js_CreateKeyValue(&kv, f->js, &kc);
+	kvStore_Destroy(kv);
+	if (s != NATS_OK)
+		js_text(s, 0, err, len);
+	return s;
+}
+
+static void drop_subs(struct xb_fleet *f)
+{
+	natsSubscription **subs[] = { &f->reports, &f->own, &f->all };
+
+	for (size_t i = 0; i < 3; i++) {
+		/* Destroy without Unsubscribe: the durable consumer stays. */
+		natsSubscription_Destroy(*subs[i]);
+		*subs[i] = NULL;
+	}
+}
+
+static natsStatus watch(struct xb_fleet *f, const char *target, natsSubscription **sub,
+			char *err, size_t len)
+{
+	char subj[XB_FLEET_KEY_MAX];
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	jsSubOptions_Init(&so);
+	so.Stream = KV_STREAM;
+	so.Ordered = true;
+	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+	snprintf(subj, sizeof(subj), KV_PREFIX "%s.>", target);
+	s = js_Subscribe(sub, f->js, subj, on_decision, f, NULL, &so, &jerr);
+	if (s != NATS_OK)
+		js_text(s, jerr, err, len);
+	return s;
+}
+
+static natsStatus setup(struct xb_fleet *f, char *err, size_t len)
+{
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s = NATS_OK;
+
+	drop_subs(f);
+	if (f->manager && (s = make_streams(f, err, len)) != NATS_OK)
+		return s;
+	if (f->manager) {
+		jsSubOptions_Init(&so);
+		so.Stream = XB_FLEET_STREAM;
+		so.ManualAck = true;
+		so.Config.Durable = DURABLE;
+		so.Config.AckPolicy = js_AckExplicit;
+		so.Config.AckWait = 30LL * 1000000000;
+		so.Config.MaxAckPending = 4096;
+		s = js_Subscribe(&f->reports, f->js, XB_FLEET_REPORTS ".*", on_report, f, NULL, &so,
+				 &jerr);
+		if (s != NATS_OK) {
+			js_text(s, jerr, err, len);
+			return s;
+		}
+	}
+	if ((s = watch(f, f->agent, &f->own, err, len)) == NATS_OK)
+		s = watch(f, XB_FLEET_ALL, &f->all, err, len);
+	return s;
+}
+
+static void wait_ms(struct xb_fleet *f, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&f->mu);
+	if (!atomic_load(&f->stop) && !atomic_load(&f->resetup))
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static natsStatus js_context(struct xb_fleet *f)
+{
+	jsOptions jo;
+
+	jsOptions_Init(&jo);
+	jo.Wait = 3000;
+	jo.PublishAsync.AckHandler = on_puback;
+	jo.PublishAsync.AckHandlerClosure = f;
+	jo.PublishAsync.MaxPending = 65536;
+	jo.PublishAsync.StallWait = 5;  /* ms: the daemon's loop never waits long */
+	return natsConnection_JetStream(&f->js, f->nc, &jo);
+}
+
+static void *run(void *arg)
+{
+	struct xb_fleet *f = arg;
+	char err[512], last[512] = "";
+	natsStatus s;
+
+	while (!atomic_load(&f->stop)) {
+		if (!f->nc) {
+			s = natsConnection_Connect(&f->nc, f->opts);
+			if (s != NATS_OK) {
+				f->nc = NULL;
+				snprintf(err, sizeof(err), "cannot connect: %s", natsStatus_GetText(s));
+			} else if ((s = js_context(f)) != NATS_OK) {
+				snprintf(err, sizeof(err), "JetStream: %s", natsStatus_GetText(s));
+				natsConnection_Destroy(f->nc);
+				f->nc = NULL;
+			}
+		} else {
+			s = NATS_OK;
+		}
+		if (s == NATS_OK && (!atomic_load(&f->ready) || atomic_load(&f->resetup))) {
+			atomic_store(&f->resetup, false);
+			s = setup(f, err, sizeof(err));
+			atomic_store(&f->ready, s == NATS_OK);
+			if (s == NATS_OK) {
+				*last = 0;
+				push_simple(f, XB_FLEET_EV_UP, NULL);
+			}
+		}
+		/* One line per new trouble, not one a second. */
+		if (s != NATS_OK && strcmp(err, last)) {
+			push_simple(f, XB_FLEET_EV_ERROR, err);
+			snprintf(last, sizeof(last), "%s", err);
+		}
+		wait_ms(f, s == NATS_OK ? 5000 : RETRY_MS);
+	}
+	return NULL;
+}
+
+/* ---- the daemon's side ---------------------------------------------------- */
+
+static natsStatus make_opts(struct xb_fleet *f, const struct xb_conf_fleet *c)
+{
+	natsStatus s = natsOptions_Create(&f->opts);
+
+	if (s == NATS_OK)
+		s = natsOptions_SetServers(f->opts, (const char **)c->urls, (int)c->n_urls);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(f->opts, f->agent);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(f->opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(f->opts, 500);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(f->opts, 2000);
+	/* Replies come to this host's own inbox prefix: the broker's
+	 * permissions can then keep one agent out of another's replies. */
+	if (s == NATS_OK)
+		s = natsOptions_SetCustomInboxPrefix(f->opts, f->inbox);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(f->opts, on_disconnected, f);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(f->opts, on_reconnected, f);
+	if (s == NATS_OK)
+		s = natsOptions_SetErrorHandler(f->opts, on_async_error, f);
+	if (s == NATS_OK && c->ca) {
+		s = natsOptions_SetSecure(f->opts, true);
+		if (s == NATS_OK)
+			s = natsOptions_LoadCATrustedCertificates(f->opts, c->ca);
+		if (s == NATS_OK)
+			s = natsOptions_LoadCertificatesChain(f->opts, c->cert, c->key);
+	}
+	return s;
+}
+
+int xb_fleet_new(const struct xb_conf_fleet *c, struct xb_fleet **out)
+{
+	struct xb_fleet *f = calloc(1, sizeof(*f));
+	natsStatus s;
+
+	if (!f)
+		return -ENOMEM;
+	snprintf(f->agent, sizeof(f->agent), "%s", c->agent_id);
+	snprintf(f->inbox, sizeof(f->inbox), "_INBOX_%s", c->agent_id);
+	f->manager = c->manager;
+	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	if (f->efd < 0) {
+		xb_fleet_free(f);
+		return -errno;
+	}
+	s = make_opts(f, c);
+	if (s != NATS_OK) {
+		pr_warn("fleet: %s: %s\n", natsStatus_GetText(s), nats_GetLastError(NULL));
+		xb_fleet_free(f);
+		return -EINVAL;
+	}
+	if (pthread_create(&f->thr, NULL, run, f)) {
+		xb_fleet_free(f);
+		return -EAGAIN;
+	}
+	f->thr_started = true;
+	*out = f;
+	return 0;
+}
+
+void xb_fleet_free(struct xb_fleet *f)
+{
+	struct xb_fleet_ev ev;
+
+	if (!f)
+		return;
+	atomic_store(&f->stop, true);
+	if (f->thr_started) {
+		pthread_mutex_lock(&f->mu);
+		pthread_cond_signal(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->thr, NULL);
+	}
+	if (f->js)
+		js_PublishAsyncComplete(f->js, NULL);
+	drop_subs(f);
+	if (f->nc)
+		natsConnection_Close(f->nc);
+	while (xb_fleet_next(f, &ev))
+		xb_fleet_ev_done(&ev);
+	jsCtx_Destroy(f->js);
+	natsConnection_Destroy(f->nc);
+	natsOptions_Destroy(f->opts);
+	if (f->efd >= 0)
+		close(f->efd);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
+bool xb_fleet_connected(const struct xb_fleet *f)
+{
+	return f->nc && atomic_load(&((struct xb_fleet *)f)->ready) &&
+	       natsConnection_Status(f->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+void xb_fleet_ack(struct xb_fleet *f, struct xb_fleet_ev *ev, bool done)
+{
+	if (!ev->msg)
+		return;
+	if (done)
+		natsMsg_Ack(ev->msg, NULL);
+	else
+		natsMsg_NakWithDelay(ev->msg, 1000, NULL);
+}
+
+int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o)
+{
+	jsPubOptions po;
+	natsMsg *m = NULL;
+	char seq[24];
+	natsStatus s;
+
+	if (!xb_fleet_connected(f))
+		return -ENOTCONN;
+	s = natsMsg_Create(&m, o->subject, NULL, o->del ? NULL : o->data,
+			   o->del ? 0 : (int)strlen(o->data));
+	snprintf(seq, sizeof(seq), "%" PRId64, o->seq);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, OUTBOX_HDR, seq);
+	if (s == NATS_OK && o->del)
+		s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+	jsPubOptions_Init(&po);
+	po.MsgId = o->id;
+	if (s == NATS_OK)
+		s = js_PublishMsgAsync(f->js, &m, &po);
+	natsMsg_Destroy(m);     /* NULL once the library owns it */
+	return s == NATS_OK ? 0 : -EIO;
+}
+
+size_t xb_fleet_broker_addrs(const struct xb_conf_fleet *c, struct xb_addr *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_urls && n < max; i++) {
+		const char *h = strstr(c->urls[i], "://");
+		char host[XB_ADDRSTRLEN];
+		const char *end;
+
+		if (!h)
+			continue;
+		h += 3;
+		if (*h == '[') {
+			end = strchr(++h, ']');
+		} else {
+			end = strrchr(h, ':');
+			if (!end)
+				end = h + strlen(h);
+		}
+		if (!end || (size_t)(end - h) >= sizeof(host))
+			continue;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - h), h);
+		if (!xb_addr_parse_host(host, strlen(host), &out[n]))
+			n++;
+	}
+	return n;
+}

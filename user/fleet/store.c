@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fleet: fleet.db, the fleet's own tables in the state directory (fleet.h).
+ * Apart from the offence state (policy/), so that a report's history, its
+ * "seen" mark and the decisions it makes commit in one transaction. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/log.h"
+#include "fleet/fleet.h"
+
+#define SEEN_KEEP (7 * 86400)   /* s a report id is remembered (JetStream keeps 1 d) */
+
+struct xb_fleet_store {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=FULL;"
+	"CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL, subject TEXT NOT NULL, del INTEGER NOT NULL, data TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS seen(id TEXT PRIMARY KEY, at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hist(addr TEXT NOT NULL, cmd TEXT NOT NULL,"
+	" count INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
+	" until INTEGER NOT NULL, PRIMARY KEY(addr, cmd));"
+	"CREATE TABLE IF NOT EXISTS agents(id TEXT PRIMARY KEY, last INTEGER NOT NULL,"
+	" reports INTEGER NOT NULL, own TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS held(key TEXT PRIMARY KEY, data TEXT NOT NULL);";
+
+static int db_err(struct xb_fleet_store *s, int rc, const char *what)
+{
+	pr_warn("fleet.db: %s: %s\n", what, sqlite3_errmsg(s->db));
+	return rc == SQLITE_FULL ? -ENOSPC : rc == SQLITE_BUSY ? -EBUSY : -EIO;
+}
+
+int xb_fleet_store_open(const char *dir, struct xb_fleet_store **out)
+{
+	struct xb_fleet_store *s = calloc(1, sizeof(*s));
+	char path[PATH_MAX];
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/fleet.db", dir);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(s->db, 1000);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		pr_warn("fleet: %s: %s\n", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		sqlite3_close(s->db);
+		free(s);
+		return -EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+void xb_fleet_store_close(struct xb_fleet_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int exec(struct xb_fleet_store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_err(s, rc, sql);
+}
+
+int xb_fleet_store_begin(struct xb_fleet_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
+int xb_fleet_store_commit(struct xb_fleet_store *s) { return exec(s, "COMMIT"); }
+void xb_fleet_store_rollback(struct xb_fleet_store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Prepare sql and bind "t" (text), "i" (int64) arguments in order. */
+static int prep(struct xb_fleet_store *s, sqlite3_stmt **st, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_err(s, rc, sql);
+	va_start(ap, types);
+	for (int i = 0; types[i] && rc == SQLITE_OK; i++)
+		rc = types[i] == 't' ? sqlite3_bind_text(*st, i + 1, va_arg(ap, const char *), -1,
+							 SQLITE_TRANSIENT) :
+				       sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		return db_err(s, rc, sql);
+	}
+	return 0;
+}
+
+/* Run a statement that returns no rows. */
+static int run(struct xb_fleet_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(s, rc, "step");
+}
+
+static int64_t count_rows(struct xb_fleet_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -EIO;
+
+	if (prep(s, &st, sql, ""))
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const char *id,
+			bool del, const char *data, size_t max, int64_t *seq)
+{
+	sqlite3_stmt *st;
+	int64_t n = count_rows(s, "SELECT count(*) FROM outbox");
+	int err;
+
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n >= max)
+		return -ENOSPC;
+	if ((err = prep(s, &st, "INSERT INTO outbox(id, subject, del, data) VALUES(?,?,?,?)",
+			"titt", id, subject, (int64_t)del, data)))
+		return err;
+	if ((err = run(s, st)))
+		return err;
+	*seq = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int xb_fleet_outbox_del(struct xb_fleet_store *s, int64_t seq)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "DELETE FROM outbox WHERE seq = ?", "i", seq);
+
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,
+			 int max)
+{
+	sqlite3_stmt *st;
+	int n = 0, rc, err;
+
+	if ((err = prep(s, &st, "SELECT seq, id, subject, del, data FROM outbox WHERE seq > ? "
+			"ORDER BY seq LIMIT ?", "ii", after, (int64_t)max)))
+		return err;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct xb_fleet_out *o = &out[n++];
+
+		o->seq = sqlite3_column_int64(st, 0);
+		snprintf(o->id, sizeof(o->id), "%s", sqlite3_column_text(st, 1));
+		snprintf(o->subject, sizeof(o->subject), "%s", sqlite3_column_text(st, 2));
+		o->del = sqlite3_column_int(st, 3);
+		snprintf(o->data, sizeof(o->data), "%s", sqlite3_column_text(st, 4));
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int64_t xb_fleet_outbox_depth(struct xb_fleet_store *s)
+{
+	return count_rows(s, "SELECT count(*) FROM outbox");
+}
+
+int xb_fleet_next_seq(struct xb_fleet_store *s, int64_t *seq)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "INSERT INTO meta(k, v) VALUES('seq', 1) "
+		       "ON CONFLICT(k) DO UPDATE SET v = v + 1", "");
+
+	if (err || (err = run(s, st)))
+		return err;
+	*seq = count_rows(s, "SELECT v FROM meta WHERE k = 'seq'");
+	return *seq < 0 ? (int)*seq : 0;
+}
+
+int xb_fleet_seen(struct xb_fleet_store *s, const char *id, bool *seen)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "SELECT 1 FROM seen WHERE id = ?", "t", id);
+	int rc;
+
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	*seen = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int xb_fleet_seen_add(struct xb_fleet_store *s, const char *id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "INSERT OR REPLACE INTO seen(id, at) VALUES(?, ?)", "ti", id, now);
+
+	if (err || (err = run(s, st)))
+		return err;
+	if (prep(s, &st, "DELETE FROM seen WHERE at < ?", "i", now - SEEN_KEEP) == 0)
+		run(s, st);
+	return 0;
+}
+
+static const char *akey(const struct xb_addr *a, char *b)
+{
+	return xb_addr_fmt(a, b, XB_ADDRSTRLEN);
+}
+
+int xb_fleet_hist_get(struct xb_fleet_store *s, const struct xb_addr *a, const char *cmd,
+		      struct xb_fleet_hist *h)
+{
+	char ab[XB_ADDRSTRLEN];
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "SELECT count, first, last, until FROM hist WHERE addr = ? AND cmd = ?",
+		       "tt", akey(a, ab), cmd);
+	int rc;
+
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		h->count = sqlite3_column_int64(st, 0);
+		h->first = sqlite3_column_int64(st, 1);
+		h->last = sqlite3_column_int64(st, 2);
+		h->until = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int xb_fleet_hist_put(struct xb_fleet_store *s, const struct xb_addr *a, const char *cmd,
+		      const struct xb_fleet_hist *h)
+{
+	char ab[XB_ADDRSTRLEN];
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "INSERT OR REPLACE INTO hist(addr, cmd, count, first, last, until) "
+		       "VALUES(?,?,?,?,?,?)", "ttiiii", akey(a, ab), cmd, (int64_t)h->count,
+		       h->first, h->last, h->until);
+
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_agent_seen(struct xb_fleet_store *s, const char *agent, int64_t now,
+			const struct xb_addr *own, unsigned n_own)
+{
+	char list[XB_FLEET_HELLO_ADDRS * XB_ADDRSTRLEN] = "", ab[XB_ADDRSTRLEN];
+	sqlite3_stmt *st;
+	int err;
+
+	for (unsigned i = 0; own && i < n_own; i++) {
+		size_t l = strlen(list);
+
+		snprintf(list + l, sizeof(list) - l, "%s%s", l ? "," : "", akey(&own[i], ab));
+	}
+	if (own)
+		err = prep(s, &st, "INSERT INTO agents(id, last, reports, own) VALUES(?,?,0,?) "
+			   "ON CONFLICT(id) DO UPDATE SET last = excluded.last, own = excluded.own",
+			   "tit", agent, now, list);
+	else
+		err = prep(s, &st, "INSERT INTO agents(id, last, reports) VALUES(?,?,1) "
+			   "ON CONFLICT(id) DO UPDATE SET last = excluded.last, "
+			   "reports = reports + 1", "ti", agent, now);
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_agent_foreach(struct xb_fleet_store *s, xb_fleet_agent_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "SELECT id, last, reports, own FROM agents ORDER BY id", "");
+
+	if (err)
+		return err;
+	while (!err && sqlite3_step(st) == SQLITE_ROW)
+		err = fn((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+			 sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), ctx);
+	sqlite3_finalize(st);
+	return err;
+}
+
+struct owns {
+	const struct xb_addr *a;
+	char *who;
+	size_t len;
+	bool hit;
+};
+
+static int owns_one(const char *agent, int64_t last, uint64_t reports, const char *own, void *ctx)
+{
+	struct owns *o = ctx;
+	char buf[XB_FLEET_HELLO_ADDRS * XB_ADDRSTRLEN], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", own);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct xb_addr h;
+
+		if (!xb_addr_parse(t, &h, false) && xb_addr_contains(o->a, &h)) {
+			snprintf(o->who, o->len, "%s (%s)", agent, t);
+			o->hit = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int xb_fleet_agent_owns(struct xb_fleet_store *s, const struct xb_addr *a, char *who, size_t len)
+{
+	struct owns o = { .a = a, .who = who, .len = len };
+	int err = xb_fleet_agent_foreach(s, owns_one, &o);
+
+	return err < 0 ? err : o.hit;
+}
+
+int xb_fleet_held_put(struct xb_fleet_store *s, const struct xb_fleet_held *h)
+{
+	char data[XB_FLEET_MSG_MAX];
+	sqlite3_stmt *st;
+	int err = xb_fleet_decision_encode(&h->d, data, sizeof(data));
+
+	if (err < 0)
+		return err;
+	err = prep(s, &st, "INSERT OR REPLACE INTO held(key, data) VALUES(?, ?)", "tt", h->key, data);
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_held_del(struct xb_fleet_store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "DELETE FROM held WHERE key = ?", "t", key);
+
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_held_load(struct xb_fleet_store *s, struct xb_fleet_table *t)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "SELECT key, data FROM held", "");
+
+	if (err)
+		return err;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		struct xb_fleet_held h = { 0 };
+
+		if (strlen(k) >= sizeof(h.key) || xb_fleet_decision_decode(d, strlen(d), &h.d))
+			continue;
+		strcpy(h.key, k);
+		if ((err = xb_fleet_table_add(t, &h)))
+			break;
+	}
+	sqlite3_finalize(st);
+	return err;
+}

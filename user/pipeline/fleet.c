@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fleet (pipeline): reports out, decisions in, the manager's decisions
+ * (see pipeline/fleet.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "pipeline/fleet.h"
+#include "policy/policy.h"
+#include "xdpban.h"
+
+#define RESEND_NS       (5 * NSEC_PER_SEC)      /* unacked this long: send again */
+#define SEND_BATCH      512
+#define MAX_TARGETS     64
+
+/* What a fleet decision applies with: the XDP ban. */
+static const struct xb_command drop_cmd = {
+	.name = XB_DROP_CMD, .executable = XB_DROP_CMD, .timeout_allowed = true,
+	.builtin_drop = true, .kind = XB_CMD_DROP,
+};
+static const struct xb_ar fleet_ar = {
+	.command = XB_DROP_CMD, .cmd = &drop_cmd, .level = -1,
+};
+
+static const char *afmt(const struct xb_addr *a, char *b)
+{
+	return xb_addr_fmt(a, b, XB_ADDRSTRLEN);
+}
+
+static const char *end_fmt(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = t;
+
+	if (!t) {
+		snprintf(buf, len, "never");
+		return buf;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static void fail(struct xb_fleet_run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fail(struct xb_fleet_run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->last_error, sizeof(r->last_error), fmt, ap);
+	va_end(ap);
+	r->last_error_at = xb_now_wall();
+	r->n.errors++;
+	pr_warn("fleet: %s\n", r->last_error);
+}
+
+/* ---- the outbox ------------------------------------------------------------ */
+
+static void refresh_depth(struct xb_fleet_run *r)
+{
+	int64_t d = xb_fleet_outbox_depth(r->store);
+
+	if (d >= 0)
+		r->outbox = d;
+}
+
+/* Send what is not in flight yet, oldest first. */
+static void pump(struct xb_fleet_run *r)
+{
+	struct xb_fleet_out *rows;
+	int n;
+
+	if (!r->up || !xb_fleet_connected(r->cli))
+		return;
+	rows = malloc(SEND_BATCH * sizeof(*rows));
+	if (!rows)
+		return;
+	for (int round = 0; round < 8; round++) {
+		n = xb_fleet_outbox_next(r->store, r->sent_upto, rows, SEND_BATCH);
+		for (int i = 0; i < n; i++) {
+			if (xb_fleet_send(r->cli, &rows[i]))
+				goto out;       /* the broker went away: sent again on return */
+			r->sent_upto = rows[i].seq;
+			r->n.sent++;
+		}
+		if (n > 0)
+			r->progress_ns = xb_now_mono_ns();
+		if (n < SEND_BATCH)
+			break;
+	}
+out:
+	free(rows);
+}
+
+static int queue(struct xb_fleet_run *r, const char *subject, const char *id, bool del,
+		 const char *data)
+{
+	int64_t seq;
+	int err = xb_fleet_outbox_add(r->store, subject, id, del, data, r->conf->fleet.outbox_max,
+				      &seq);
+
+	if (!err)
+		r->outbox++;
+	return err;
+}
+
+/* ---- every host: reports ----------------------------------------------------- */
+
+static const struct xb_ar *binding_drop(const struct xb_config *c, const struct xb_alert *al,
+					bool fleet_only)
+{
+	for (size_t i = 0; i < c->n_ars; i++) {
+		const struct xb_ar *ar = &c->ars[i];
+
+		if (ar->cmd && ar->cmd->builtin_drop && (!fleet_only || ar->location != XB_LOC_LOCAL) &&
+		    xb_ar_binds(ar, al->rule, al->level, al->groups ? al->groups : ""))
+			return ar;
+	}
+	return NULL;
+}
+
+static int report(struct xb_fleet_run *r, struct xb_fleet_report *rep)
+{
+	char subj[XB_FLEET_KEY_MAX], data[XB_FLEET_MSG_MAX];
+	int64_t seq;
+	int err;
+
+	if ((err = xb_fleet_next_seq(r->store, &seq)))
+		return err;
+	snprintf(rep->agent, sizeof(rep->agent), "%s", r->conf->fleet.agent_id);
+	snprintf(rep->id, sizeof(rep->id), "%s-%" PRId64, rep->agent, seq);
+	snprintf(subj, sizeof(subj), XB_FLEET_REPORTS ".%s", rep->agent);
+	if ((err = xb_fleet_report_encode(rep, data, sizeof(data))) < 0)
+		return err;
+	return queue(r, subj, rep->id, false, data);
+}
+
+void xb_fleet_run_alert(struct xb_fleet_run *r, const struct xb_alert *al)
+{
+	struct xb_fleet_report rep = { .kind = XB_FLEET_ALERT };
+	char why[256], ab[XB_ADDRSTRLEN];
+	int err;
+
+	if (!r->cli || al->level == 0 || al->noalert || !al->ev || !al->ev->has_src ||
+	    (al->frequency > 1 && !al->same_source_ip) || !binding_drop(r->conf, al, false))
+		return;
+	/* Protected here (allow list, this host): nobody bans it on our word. */
+	if (xb_policy_is_protected(r->conf, r->host, &al->ev->src, why, sizeof(why)))
+		return;
+	rep.ts = al->ev->ts_usec > 0 ? al->ev->ts_usec / 1000000 : xb_now_wall();
+	rep.addr = al->ev->src;
+	snprintf(rep.cmd, sizeof(rep.cmd), "%s", XB_DROP_CMD);
+	rep.rule = al->rule;
+	rep.level = al->level;
+	snprintf(rep.groups, sizeof(rep.groups), "%s", al->groups ? al->groups : "");
+	err = report(r, &rep);
+	if (err == -ENOSPC) {
+		/* Local bans go on; status says reports are being lost. */
+		if (!r->n.reports_dropped++)
+			fail(r, "outbox full (%" PRIu64 " reports): reports are dropped",
+			     r->conf->fleet.outbox_max);
+		return;
+	}
+	if (err) {
+		fail(r, "cannot queue the report of %s: %s", afmt(&rep.addr, ab), strerror(-err));
+		return;
+	}
+	r->n.reports++;
+	pr_info("fleet: report %s rule %u from %s\n", afmt(&rep.addr, ab), rep.rule, rep.agent);
+	pump(r);
+}
+
+/* This host's own addresses, for the manager's protection. */
+static void hello(struct xb_fleet_run *r)
+{
+	struct xb_fleet_report rep = { .kind = XB_FLEET_HELLO, .ts = xb_now_wall() };
+
+	for (size_t i = 0; r->host && i < xb_hostaddr_count(r->host) &&
+	     rep.n_own < XB_FLEET_HELLO_ADDRS; i++) {
+		const struct xb_addr *a = xb_hostaddr_get(r->host, i);
+
+		if (!xb_addr_is_loopback(a))
+			rep.own[rep.n_own++] = *a;
+	}
+	if (report(r, &rep))
+		fail(r, "cannot queue the hello");
+}
+
+/* ---- every host: decisions --------------------------------------------------- */
+
+static bool protected_here(struct xb_fleet_run *r, const struct xb_addr *a, char *why, size_t len)
+{
+	return xb_policy_is_protected(r->conf, r->host, a, why, len);
+}
+
+/* Ban a until end (wall s, 0: never) in the maps and the state, as the
+ * local path does, the map's expiry computed from the wall end itself. */
+static void ban(struct xb_fleet_run *r, const struct xb_fleet_decision *d, int64_t end)
+{
+	struct xb_enforce *e = r->enf;
+	int64_t now = xb_now_wall();
+	struct xb_decision dec = {
+		.addr = d->addr, .offender = d->addr, .ar = &fleet_ar, .rule = d->rule,
+		.offence = d->offence, .expires = end,
+		.ttl = end ? (uint64_t)(end > now ? end - now : 1) : XB_TIMEOUT_PERMANENT,
+	};
+	struct xb_state_ban old, row = {
+		.addr = d->addr, .rule = d->rule, .flags = XB_BAN_F_DAEMON,
+		.offence = d->offence > UINT16_MAX ? UINT16_MAX : d->offence,
+		.created = now, .expires = end,
+	};
+	uint64_t mono = xb_now_mono_ns();
+	char why[256], ab[XB_ADDRSTRLEN];
+
+	if (protected_here(r, &d->addr, why, sizeof(why))) {
+		pr_info("fleet: not banning %s from %s: %s\n", afmt(&d->addr, ab), d->by, why);
+		return;
+	}
+	if (!xb_state_ban_get(e->st, &d->addr, &old) && (old.expires == 0 || old.expires > now)) {
+		if (old.expires == 0 || (end && old.expires >= end))
+			return;         /* banned here at least as long already */
+		dec.rearm = true;
+		if (old.offence > row.offence)
+			row.offence = old.offence;
+	}
+	snprintf(row.cmd, sizeof(row.cmd), "%s", XB_DROP_CMD);
+	if (xb_state_ban_put(e->st, &row))
+		r->n.errors++;
+	/* mono such that mono + ttl is the wall end on the monotonic clock. */
+	if (end && dec.ttl * NSEC_PER_SEC < xb_wall_to_mono(end))
+		mono = xb_wall_to_mono(end) - dec.ttl * NSEC_PER_SEC;
+	xb_enforce_apply(e, &dec, mono);
+	dec.rearm ? r->n.extended++ : r->n.applied++;
+	xb_enforce_flush(e, 0, false);
+}
+
+static void lift(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
+{
+	struct xb_enforce *e = r->enf;
+	struct xb_state_ban old;
+	char ab[XB_ADDRSTRLEN];
+
+	/* Only a ban of ours: one this host made longer itself stays. */
+	if (xb_state_ban_get(e->st, &d->addr, &old) ||
+	    (old.expires && d->end && (old.expires > d->end + 1 || old.expires < d->end - 1)) ||
+	    (!old.expires) != (!d->end))
+		return;
+	if (e->dp)
+		xb_dp_unban(e->dp, &d->addr);
+	xb_state_ban_del(e->st, &d->addr);
+	xb_enforce_flush(e, 0, false);
+	r->n.lifted++;
+	pr_info("unban %s rule %u offence %u: lifted by the fleet\n", afmt(&d->addr, ab), d->rule,
+		d->offence);
+}
+
+static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
+{
+	struct xb_fleet_decision d, gone;
+	enum xb_fleet_act act;
+	int64_t now = xb_now_wall(), end = 0;
+	char ab[XB_ADDRSTRLEN], eb[32];
+	const struct xb_fleet_held *h;
+
+	r->n.decisions++;
+	if (ev->del) {
+		if (xb_fleet_table_del(&r->held, ev->key, now, &gone, &end, &act))
+			return;         /* not held here: nothing to lift */
+		xb_fleet_held_del(r->store, ev->key);
+		if (act == XB_FLEET_LIFT)
+			lift(r, &gone);
+		else if (act == XB_FLEET_APPLY)
+			ban(r, &gone, end);
+		return;
+	}
+	if (xb_fleet_decision_decode(ev->data, ev->len, &d)) {
+		fail(r, "decision %s: not a decision", ev->key);
+		return;
+	}
+	act = xb_fleet_table_put(&r->held, ev->key, &d, now, &end);
+	if (d.end && d.end <= now) {
+		r->n.stale++;
+		return;         /* ended before it reached us: never applied */
+	}
+	if ((h = xb_fleet_table_get(&r->held, ev->key)))
+		xb_fleet_held_put(r->store, h);
+	if (act != XB_FLEET_APPLY)
+		return;         /* a replay, or held as long already */
+	pr_info("fleet: decision %s until %s (offence %u, from %s, for %s)\n", afmt(&d.addr, ab),
+		end_fmt(end, eb, sizeof(eb)), d.offence, d.by, d.target);
+	ban(r, &d, end);
+}
+
+/* ---- the manager ---------------------------------------------------------------- */
+
+/* Which hosts a block bans: their ids, or "all". */
+static size_t targets(const struct xb_fleet_run *r, const struct xb_ar *ar,
+		      char out[][XB_AGENT_ID_MAX + 1], size_t max)
+{
+	size_t n = 0;
+	char buf[512], *save = NULL;
+
+	switch (ar->location) {
+	case XB_LOC_SERVER:
+		snprintf(out[n++], XB_AGENT_ID_MAX + 1, "%s", r->conf->fleet.agent_id);
+		break;
+	case XB_LOC_ALL:
+		snprintf(out[n++], XB_AGENT_ID_MAX + 1, "%s", XB_FLEET_ALL);
+		break;
+	case XB_LOC_DEFINED_AGENT:
+		snprintf(buf, sizeof(buf), "%s", ar->agent_id ? ar->agent_id : "");
+		for (char *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
+			while (*t == ' ' || *t == '\t')
+				t++;
+			for (char *e = t + strlen(t); e > t && (e[-1] == ' ' || e[-1] == '\t'); )
+				*--e = 0;
+			if (xb_agent_id_ok(t, strlen(t)))
+				snprintf(out[n++], XB_AGENT_ID_MAX + 1, "%s", t);
+		}
+		break;
+	case XB_LOC_LOCAL:
+		break;
+	}
+	return n;
+}
+
+/* Allow list and the manager's own, every fleet host's own, the brokers. */
+static bool protected_fleet(struct xb_fleet_run *r, const struct xb_addr *a, char *why, size_t len)
+{
+	struct xb_addr brokers[XB_FLEET_URLS_MAX];
+	char who[128], ab[XB_ADDRSTRLEN];
+	size_t nb;
+
+	if (protected_here(r, a, why, len))
+		return true;
+	if (xb_fleet_agent_owns(r->store, a, who, sizeof(who)) > 0) {
+		snprintf(why, len, "%s is (or contains) the address of fleet host %s", afmt(a, ab), who);
+		return true;
+	}
+	nb = xb_fleet_broker_addrs(&r->conf->fleet, brokers, XB_FLEET_URLS_MAX);
+	for (size_t i = 0; i < nb; i++)
+		if (xb_addr_contains(a, &brokers[i])) {
+			snprintf(why, len, "%s is (or contains) a broker's address", afmt(a, ab));
+			return true;
+		}
+	return false;
+}
+
+/* Queue the decisions for every target (in the caller's transaction). */
+static int publish(struct xb_fleet_run *r, struct xb_fleet_decision *d,
+		   char tg[][XB_AGENT_ID_MAX + 1], size_t nt, bool del)
+{
+	char key[XB_FLEET_KEY_MAX], subj[XB_FLEET_KEY_MAX + 32], id[XB_AGENT_ID_MAX + 24];
+	char data[XB_FLEET_MSG_MAX] = "";
+	int64_t seq;
+	int err = 0;
+
+	for (size_t i = 0; i < nt && !err; i++) {
+		snprintf(d->target, sizeof(d->target), "%s", tg[i]);
+		if ((err = xb_fleet_key(tg[i], &d->addr, d->cmd, key, sizeof(key))) ||
+		    (err = xb_fleet_next_seq(r->store, &seq)))
+			break;
+		snprintf(subj, sizeof(subj), "$KV." XB_FLEET_BUCKET ".%s", key);
+		snprintf(id, sizeof(id), "d-%s-%" PRId64, r->conf->fleet.agent_id, seq);
+		if (!del && (err = xb_fleet_decision_encode(d, data, sizeof(data))) < 0)
+			break;
+		/* Decisions are never dropped for room: the bound is for reports. */
+		err = xb_fleet_outbox_add(r->store, subj, id, del, data, SIZE_MAX, &seq);
+		if (!err)
+			r->outbox++;
+	}
+	return err < 0 ? err : 0;
+}
+
+static void targets_text(char tg[][XB_AGENT_ID_MAX + 1], size_t nt, char *buf, size_t len)
+{
+	*buf = 0;
+	for (size_t i = 0; i < nt; i++) {
+		size_t l = strlen(buf);
+
+		snprintf(buf + l, len - l, "%s%s", i ? "," : "", tg[i]);
+	}
+}
+
+/* One alert report: history, grace, escalation, decisions. */
+static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int64_t now)
+{
+	struct xb_alert al = { .rule = rep->rule, .level = rep->level, .groups = rep->groups };
+	char tg[MAX_TARGETS][XB_AGENT_ID_MAX + 1], tt[512], why[256], ab[XB_ADDRSTRLEN], eb[32];
+	struct xb_fleet_decision d = { .addr = rep->addr, .rule = rep->rule, .issued = now };
+	struct xb_fleet_hist h = { 0 };
+	const struct xb_ar *ar = binding_drop(r->conf, &al, true);
+	size_t nt;
+	bool counted;
+	int err;
+
+	if (!ar) {
+		pr_info("fleet: %s reports %s (rule %u): decided there\n", rep->agent,
+			afmt(&rep->addr, ab), rep->rule);
+		return 0;
+	}
+	if (protected_fleet(r, &rep->addr, why, sizeof(why))) {
+		r->n.refused++;
+		pr_info("fleet: not banning %s reported by %s: %s\n", afmt(&rep->addr, ab),
+			rep->agent, why);
+		return 0;
+	}
+	err = xb_fleet_hist_get(r->store, &rep->addr, XB_DROP_CMD, &h);
+	if (err && err != -ENOENT)
+		return err;
+	counted = xb_fleet_hist_step(&h, rep->ts, now, r->conf->fleet.grace,
+				     r->conf->offender_memory);
+	if (counted) {
+		uint64_t ttl = xb_escalate(ar, h.count, 0);
+		int64_t end = ttl == XB_TIMEOUT_PERMANENT ? 0 : now + (int64_t)ttl;
+
+		/* Never shorten a fleet ban in force. */
+		if (h.until == XB_FLEET_FOREVER)
+			end = 0;
+		else if (end && h.until > end)
+			end = h.until;
+		h.until = end ? end : XB_FLEET_FOREVER;
+		r->n.decided++;
+	} else {
+		r->n.folded++;
+	}
+	d.end = h.until == XB_FLEET_FOREVER ? 0 : h.until;
+	d.offence = h.count;
+	snprintf(d.cmd, sizeof(d.cmd), "%s", XB_DROP_CMD);
+	snprintf(d.by, sizeof(d.by), "%s", rep->agent);
+	nt = targets(r, ar, tg, MAX_TARGETS);
+	if ((err = xb_fleet_hist_put(r->store, &rep->addr, XB_DROP_CMD, &h)) ||
+	    (err = publish(r, &d, tg, nt, false)))
+		return err;
+	targets_text(tg, nt, tt, sizeof(tt));
+	pr_info("fleet: %s %s offence %u until %s for %s (%s, rule %u, report %s)\n",
+		counted ? "decide" : "same attack:", afmt(&rep->addr, ab), d.offence,
+		end_fmt(d.end, eb, sizeof(eb)), tt, xb_location_name(ar->location), rep->rule, rep->id);
+	return 0;
+}
+
+/* The report's subject names its sender; the body must say the same. */
+static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report *rep)
+{
+	return !strcmp(ev->key, rep->agent);
+}
+
+static void on_report(struct xb_fleet_run *r, struct xb_fleet_ev *ev)
+{
+	struct xb_fleet_report rep;
+	int64_t now = xb_now_wall();
+	bool seen = false;
+	int err;
+
+	if (xb_fleet_report_decode(ev->data, ev->len, &rep) || !sender_ok(ev, &rep)) {
+		r->n.refused++;
+		pr_warn("fleet: refused a report on %s: %s\n", ev->key,
+			xb_fleet_report_decode(ev->data, ev->len, &rep) ? "malformed" :
+			"it names another agent");
+		xb_fleet_ack(r->cli, ev, true);         /* never to be seen again */
+		return;
+	}
+	if ((err = xb_fleet_store_begin(r->store)))
+		goto nak;
+	err = xb_fleet_seen(r->store, rep.id, &seen);
+	if (!err && !seen)
+		err = xb_fleet_agent_seen(r->store, rep.agent, now,
+					  rep.kind == XB_FLEET_HELLO ? rep.own : NULL, rep.n_own);
+	if (!err && !seen && rep.kind == XB_FLEET_ALERT)
+		err = decide(r, &rep, now);
+	if (!err && !seen)
+		err = xb_fleet_seen_add(r->store, rep.id, now);
+	if (!err)
+		err = xb_fleet_store_commit(r->store);
+	if (err) {
+		xb_fleet_store_rollback(r->store);
+		refresh_depth(r);
+		goto nak;
+	}
+	/* Acknowledged only now: a manager killed before the commit gets
+	 * the report again, and one killed after it knows it (seen). */
+	xb_fleet_ack(r->cli, ev, true);
+	pump(r);
+	return;
+nak:
+	fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent, strerror(-err));
+	xb_fleet_ack(r->cli, ev, false);
+}
+
+int xb_fleet_run_manual(struct xb_fleet_run *r, const struct xb_addr *a,
+			enum xb_ar_location loc, const char *agents, uint64_t ttl, bool lift_it,
+			char *why, size_t len)
+{
+	struct xb_ar ar = { .location = loc, .agent_id = (char *)agents };
+	char tg[MAX_TARGETS][XB_AGENT_ID_MAX + 1], ab[XB_ADDRSTRLEN], eb[32], tt[512];
+	int64_t now = xb_now_wall();
+	struct xb_fleet_decision d = { .addr = *a, .issued = now, .offence = 1,
+				       .end = ttl ? now + (int64_t)ttl : 0 };
+	size_t nt;
+	int err;
+
+	*why = 0;
+	if (!r->cli || !r->conf->fleet.manager) {
+		snprintf(why, len, "fleet bans are made on the manager");
+		return -EPERM;
+	}
+	if (loc == XB_LOC_DEFINED_AGENT && (!agents || !*agents)) {
+		snprintf(why, len, "location defined-agent needs --agent-id");
+		return -EINVAL;
+	}
+	if (!lift_it && protected_fleet(r, a, why, len))
+		return -EPERM;
+	nt = targets(r, &ar, tg, MAX_TARGETS);
+	if (!nt) {
+		snprintf(why, len, "no valid agent id in '%s'", agents ? agents : "");
+		return -EINVAL;
+	}
+	snprintf(d.cmd, sizeof(d.cmd), "%s", XB_DROP_CMD);
+	snprintf(d.by, sizeof(d.by), "manual");
+	if ((err = xb_fleet_store_begin(r->store)))
+		return err;
+	err = publish(r, &d, tg, nt, lift_it);
+	if (!err)
+		err = xb_fleet_store_commit(r->store);
+	if (err) {
+		xb_fleet_store_rollback(r->store);
+		refresh_depth(r);
+		snprintf(why, len, "cannot queue the decision: %s", strerror(-err));
+		return err;
+	}
+	targets_text(tg, nt, tt, sizeof(tt));
+	pr_info("fleet: manual %s %s until %s for %s\n", lift_it ? "lift of" : "ban",
+		afmt(a, ab), end_fmt(d.end, eb, sizeof(eb)), tt);
+	pump(r);
+	return 0;
+}
+
+/* ---- events and time ------------------------------------------------------------- */
+
+void xb_fleet_run_events(struct xb_fleet_run *r)
+{
+	struct xb_fleet_ev ev;
+
+	for (int i = 0; i < 4096 && r->cli && xb_fleet_next(r->cli, &ev); i++) {
+		switch (ev.kind) {
+		case XB_FLEET_EV_UP:
+			if (!r->up)
+				pr_info("fleet: connected to the broker as %s (%s)\n",
+					r->conf->fleet.agent_id,
+					r->conf->fleet.manager ? "manager" : "agent");
+			r->up = true;
+			r->up_since = xb_now_wall();
+			r->sent_upto = 0;       /* everything unacked goes again */
+			hello(r);
+			pump(r);
+			break;
+		case XB_FLEET_EV_DOWN:
+			if (r->up)
+				pr_warn("fleet: lost the broker; reports wait in the outbox, local bans go on\n");
+			r->up = false;
+			r->down_since = xb_now_wall();
+			break;
+		case XB_FLEET_EV_REPORT:
+			on_report(r, &ev);
+			break;
+		case XB_FLEET_EV_DECISION:
+			on_decision(r, &ev);
+			break;
+		case XB_FLEET_EV_ACKED:
+			if (!xb_fleet_outbox_del(r->store, ev.seq)) {
+				r->n.acked++;
+				r->progress_ns = xb_now_mono_ns();
+			}
+			break;
+		case XB_FLEET_EV_ERROR:
+			fail(r, "%s", ev.text);
+			break;
+		}
+		xb_fleet_ev_done(&ev);
+	}
+	refresh_depth(r);
+}
+
+void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
+{
+	if (!r->cli)
+		return;
+	xb_fleet_table_expire(&r->held, now);
+	refresh_depth(r);
+	/* Rows in flight too long (a broker that went and came back): again,
+	 * the broker's Nats-Msg-Id dedup keeps each once. */
+	if (r->outbox > 0 && r->sent_upto > 0 &&
+	    xb_now_mono_ns() - r->progress_ns > RESEND_NS) {
+		r->sent_upto = 0;
+		r->progress_ns = xb_now_mono_ns();
+	}
+	pump(r);
+}
+
+int xb_fleet_run_agents(struct xb_fleet_run *r, xb_fleet_agent_fn fn, void *ctx)
+{
+	return r->store ? xb_fleet_agent_foreach(r->store, fn, ctx) : 0;
+}
+
+/* ---- open and close ----------------------------------------------------------------- */
+
+int xb_fleet_run_open(struct xb_fleet_run *r, const struct xb_config *c, const char *state_dir,
+		      struct xb_enforce *e, const struct xb_hostaddr *h)
+{
+	int err;
+
+	*r = (struct xb_fleet_run){ .conf = c, .enf = e, .host = h };
+	if (!c->fleet.enabled)
+		return 0;
+	if ((err = xb_fleet_store_open(state_dir, &r->store)))
+		return err;
+	/* What this host held before: a replay of the same decision is then
+	 * recognised, and a delete that came while it was away lifts. */
+	if ((err = xb_fleet_held_load(r->store, &r->held)))
+		goto fail;
+	xb_fleet_table_expire(&r->held, xb_now_wall());
+	refresh_depth(r);
+	if ((err = xb_fleet_new(&c->fleet, &r->cli)))
+		goto fail;
+	pr_info("fleet: %s %s, brokers %s%s, %" PRId64 " in the outbox, %zu decisions held\n",
+		c->fleet.manager ? "manager" : "agent", c->fleet.agent_id, c->fleet.urls[0],
+		c->fleet.n_urls > 1 ? " ..." : "", r->outbox, r->held.n);
+	return 0;
+fail:
+	xb_fleet_store_close(r->store);
+	r->store = NULL;
+	xb_fleet_table_free(&r->held);
+	return err;
+}
+
+void xb_fleet_run_close(struct xb_fleet_run *r)
+{
+	xb_fleet_free(r->cli);
+	r->cli = NULL;
+	xb_fleet_store_close(r->store);
+	r->store = NULL;
+	xb_fleet_table_free(&r->held);
+}
+
+void xb_fleet_run_set_config(struct xb_fleet_run *r, const struct xb_config *c)
+{
+	r->conf = c;
+}
+
+int xb_fleet_run_fd(const struct xb_fleet_run *r)
+{
+	return r->cli ? xb_fleet_fd(r->cli) : -1;
+}
