@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cli/cli.h"
 #include "cli/guard.h"
 #include "common/config.h"
@@ -19,8 +21,24 @@ struct ban_cfg {
 	uint64_t ttl;           /* seconds */
 	bool ttl_given, permanent;
 	const char *reason, *file;
+	int location;           /* 0: this host's maps; else an enum xb_ar_location */
+	const char *agent_id;
 };
 XB_CLI_CFG(struct ban_cfg);
+
+/* A fleet ban is the manager's decision, sent to its daemon. */
+static const struct xb_opt_name locations[] = {
+	{ "server", XB_LOC_SERVER }, { "defined-agent", XB_LOC_DEFINED_AGENT },
+	{ "all", XB_LOC_ALL }, { NULL, 0 },
+};
+
+#define LOCATION_OPTS(T)                                                               \
+	{ .name = "location", .short_opt = 'l', XB_ENUM(T, location, locations),        \
+	  .metavar = "WHERE", .help = "on the manager: a fleet decision for the manager "  \
+	  "(server), the agents of --agent-id (defined-agent) or every host (all), with " \
+	  "one wall-clock end for all" },                                               \
+	{ .name = "agent-id", .short_opt = 'a', XB_STRING(T, agent_id), .metavar = "ID[,ID]", \
+	  .help = "the agents of --location defined-agent" }
 
 _Static_assert(XB_REASON_LEN - 1 == 47, "the --reason help says how much is kept");
 
@@ -37,6 +55,7 @@ static const struct xb_opt ban_opts[] = {
 	  .help = "one ADDR[/PREFIX] per line ('-' = stdin), '#' starts a comment; loaded "
 	  "with batched map updates. A bad line is reported with its number, the rest "
 	  "still loads, and the exit status is then 2." },
+	LOCATION_OPTS(struct ban_cfg),
 	{}
 };
 
@@ -112,6 +131,54 @@ static int check_addrs(const struct xb_cli_ctx *ctx, int argc, char **argv,
 	return err;
 }
 
+/* "fleet ban|unban LOCATION TTL AGENTS ADDR" to the manager's daemon. */
+static int fleet_request(const struct xb_cli_ctx *ctx, const char *verb, int loc,
+			 const char *agents, uint64_t ttl, int argc, char **argv)
+{
+	char path[PATH_MAX], req[512];
+	const char *sock = xb_cli_socket_path(ctx->config, ctx->socket, path, sizeof(path));
+	int err = 0;
+
+	if (agents && (strchr(agents, ' ') || !*agents)) {
+		fprintf(stderr, "xdpban %s: --agent-id takes ID[,ID] without spaces\n", verb);
+		return -EINVAL;
+	}
+	if (loc == XB_LOC_DEFINED_AGENT && !agents) {
+		fprintf(stderr, "xdpban %s: --location defined-agent needs --agent-id\n", verb);
+		return -EINVAL;
+	}
+	for (int i = 0; i < argc && !err; i++) {
+		struct json_object *o, *v;
+		struct xb_addr a;
+		char *reply = NULL, ab[XB_ADDRSTRLEN];
+
+		if ((err = xb_cli_addr(verb, argv[i], &a)))
+			break;
+		snprintf(req, sizeof(req), "fleet %s %s %llu %s %s", verb, xb_location_name(loc),
+			 (unsigned long long)ttl, agents ? agents : "-", xb_addr_fmt(&a, ab, sizeof(ab)));
+		err = xb_ctlsock_request(sock, req, &reply);
+		if (err) {
+			fprintf(stderr, "xdpban %s: no daemon answers on %s: %s\n", verb, sock,
+				strerror(-err));
+			return err == -ECONNREFUSED ? -ENOENT : err;
+		}
+		o = json_tokener_parse(reply);
+		if (!o || !json_object_object_get_ex(o, "ok", &v) || !json_object_get_boolean(v)) {
+			fprintf(stderr, "xdpban %s: %s: %s\n", verb, ab,
+				o && json_object_object_get_ex(o, "error", &v) ?
+				json_object_get_string(v) : "refused");
+			err = o && json_object_object_get_ex(o, "errno", &v) ?
+			      -(int)json_object_get_int(v) : -EINVAL;
+		} else {
+			printf("%s %s: fleet decision for %s queued\n", verb, ab,
+			       xb_location_name(loc));
+		}
+		json_object_put(o);
+		free(reply);
+	}
+	return err;
+}
+
 int do_ban(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
 	const struct ban_cfg *c = cfg;
@@ -120,6 +187,19 @@ int do_ban(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 	struct xb_dp *dp;
 	int err;
 
+	if (c->location) {
+		if (c->file || c->reason || (c->ttl_given && c->permanent) || !argc) {
+			fprintf(stderr, "xdpban ban: --location takes addresses and --ttl or "
+				"--permanent only\n");
+			return -EINVAL;
+		}
+		return fleet_request(ctx, "ban", c->location, c->agent_id,
+				     c->ttl_given ? c->ttl : 0, argc, argv);
+	}
+	if (c->agent_id) {
+		fprintf(stderr, "xdpban ban: --agent-id goes with --location defined-agent\n");
+		return -EINVAL;
+	}
 	err = ban_request(c, argc, &req);
 	if (err)
 		return err;
@@ -226,15 +306,34 @@ static int unban_notify(struct xb_dp *dp, const struct xb_addr *a)
 
 #define ADDRS_POS { "ADDR[/PREFIX]...", 1, XB_POS_ANY, "which address?" }
 
+struct unban_cfg {
+	struct xb_cli_paths paths;
+	int location;
+	const char *agent_id;
+};
+XB_CLI_CFG(struct unban_cfg);
+
+static const struct xb_opt unban_opts[] = {
+	LOCATION_OPTS(struct unban_cfg),
+	{}
+};
+
 const struct xb_opts_spec xb_unban_opts = {
+	.opts = unban_opts,
 	.pos = ADDRS_POS,
-	.size = sizeof(struct xb_cli_paths),
+	.size = sizeof(struct unban_cfg),
 	.desc = "Lift bans at once. A prefix ban is lifted by its exact prefix; an address "
-		"inside a banned prefix needs the prefix unbanned (or an allow).",
+		"inside a banned prefix needs the prefix unbanned (or an allow). With "
+		"--location (on the manager), the fleet decision is taken back and every host "
+		"it named lifts it.",
 };
 
 int do_unban(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
 {
+	const struct unban_cfg *c = cfg;
+
+	if (c->location)
+		return fleet_request(ctx, "unban", c->location, c->agent_id, 0, argc, argv);
 	return each_addr(ctx, argc, argv, false, unban_notify, "is not banned");
 }
 

@@ -53,6 +53,39 @@ static int ctl_flushed(struct daemon *d, const char *arg, struct json_object *re
 	return 0;
 }
 
+/* "fleet ban|unban LOCATION TTL AGENTS ADDR": a manual fleet decision. */
+static int ctl_fleet(struct daemon *d, const char *arg, struct json_object *reply)
+{
+	char verb[8], loc[16], agents[256], addr[XB_ADDRSTRLEN], why[256];
+	unsigned long long ttl;
+	enum xb_ar_location l;
+	struct xb_addr a;
+	int ret;
+
+	if (sscanf(arg, "%7s %15s %llu %255s %63s", verb, loc, &ttl, agents, addr) != 5 ||
+	    (strcmp(verb, "ban") && strcmp(verb, "unban")) || xb_addr_parse(addr, &a, false)) {
+		json_object_object_add(reply, "error", json_object_new_string("bad fleet request"));
+		return -EINVAL;
+	}
+	if (!strcmp(loc, "server"))
+		l = XB_LOC_SERVER;
+	else if (!strcmp(loc, "defined-agent"))
+		l = XB_LOC_DEFINED_AGENT;
+	else if (!strcmp(loc, "all"))
+		l = XB_LOC_ALL;
+	else {
+		json_object_object_add(reply, "error", json_object_new_string("bad location"));
+		return -EINVAL;
+	}
+	ret = xb_fleet_run_manual(&d->fleet, &a, l, strcmp(agents, "-") ? agents : NULL, ttl,
+				  !strcmp(verb, "unban"), why, sizeof(why));
+	if (ret) {
+		json_object_object_add(reply, "error", json_object_new_string(why));
+		json_object_object_add(reply, "errno", json_object_new_int(-ret));
+	}
+	return ret;
+}
+
 static const struct ctl_request {
 	const char *name;
 	bool arg;               /* "NAME ARG" */
@@ -62,6 +95,7 @@ static const struct ctl_request {
 	{ "reload", false, ctl_reload },
 	{ "unbanned", true, ctl_unbanned },
 	{ "flushed", false, ctl_flushed },
+	{ "fleet", true, ctl_fleet },
 };
 
 /*

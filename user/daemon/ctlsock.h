@@ -23,6 +23,9 @@
  *                  a ban; the daemon drops it from its database so a restart
  *                  does not bring it back (offence history is kept)
  *   "flushed\n"  -> {"ok":true,"known":N}: the same for `xdpban flush`
+ *   "fleet ban|unban LOCATION TTL AGENTS ADDR\n" -> {"ok":true} or {"ok":false,
+ *                  "error":"why","errno":N}: a manual fleet decision (the
+ *                  manager; AGENTS "-" when none, TTL 0 never ends)
  *   anything else -> {"ok":false,"error":"unknown request"}
  * "lag" is how old (seconds) the newest line read is, -1 when unknown.
  * "drops_1m": packets dropped over the last "drops_window" seconds (60, less
