@@ -78,6 +78,9 @@ static int print_ban(const struct xb_addr *a, const struct xb_ban *b, const stru
 		json_object_object_add(o, "addr", json_object_new_string(xb_addr_str(a, addr, sizeof(addr))));
 		json_object_object_add(o, "prefix", json_object_new_int(a->prefixlen));
 		json_object_object_add(o, "expires_in", b->expires ? json_object_new_uint64(left) : NULL);
+		/* Wall clock, comparable between hosts (a fleet ban has one end). */
+		json_object_object_add(o, "expires_at", b->expires ?
+				       json_object_new_int64(xb_mono_to_wall(b->expires)) : NULL);
 		json_object_object_add(o, "packets", json_object_new_uint64(b->packets));
 		json_object_object_add(o, "bytes", json_object_new_uint64(b->bytes));
 		json_object_object_add(o, "rule", json_object_new_int64(b->rule));

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 
 #include <nats/nats.h>
 
@@ -273,11 +274,14 @@ static natsStatus make_streams(struct xb_fleet *f, char *err, size_t len)
 	return s;
 }
 
-static void drop_subs(struct xb_fleet *f)
+/* The watches go (the broker drops their consumers when idle); the
+ * reports' subscription only with all: libnats takes it over a reconnect,
+ * and destroying it would leave what it had received unacked for AckWait. */
+static void drop_subs(struct xb_fleet *f, bool all)
 {
-	natsSubscription **subs[] = { &f->reports, &f->own, &f->all };
+	natsSubscription **subs[] = { &f->own, &f->all, &f->reports };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < (all ? 3 : 2); i++) {
 		/* Destroy without Unsubscribe: the durable consumer stays. */
 		natsSubscription_Destroy(*subs[i]);
 		*subs[i] = NULL;
@@ -292,9 +296,21 @@ static natsStatus watch(struct xb_fleet *f, const char *target, natsSubscription
 	jsErrCode jerr = 0;
 	natsStatus s;
 
+	char name[64];
+
 	jsSubOptions_Init(&so);
 	so.Stream = KV_STREAM;
-	so.Ordered = true;
+	/* A named consumer: nats.c then asks CONSUMER.CREATE.STREAM.NAME.FILTER,
+	 * which the broker's permissions can limit to this host's keys. A
+	 * fresh name at each set-up; the broker forgets the old one when idle. */
+	uint32_t rnd = 0;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	snprintf(name, sizeof(name), "%s-%s-%08x", f->agent, target, rnd);
+	so.Config.Name = name;
+	so.Config.AckPolicy = js_AckNone;
+	so.Config.InactiveThreshold = 60LL * 1000000000;
 	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
 	snprintf(subj, sizeof(subj), KV_PREFIX "%s.>", target);
 	s = js_Subscribe(sub, f->js, subj, on_decision, f, NULL, &so, &jerr);
@@ -309,16 +325,16 @@ static natsStatus setup(struct xb_fleet *f, char *err, size_t len)
 	jsErrCode jerr = 0;
 	natsStatus s = NATS_OK;
 
-	drop_subs(f);
+	drop_subs(f, false);
 	if (f->manager && (s = make_streams(f, err, len)) != NATS_OK)
 		return s;
-	if (f->manager) {
+	if (f->manager && !f->reports) {
 		jsSubOptions_Init(&so);
 		so.Stream = XB_FLEET_STREAM;
 		so.ManualAck = true;
 		so.Config.Durable = DURABLE;
 		so.Config.AckPolicy = js_AckExplicit;
-		so.Config.AckWait = 30LL * 1000000000;
+		so.Config.AckWait = 10LL * 1000000000;  /* a killed manager's reports come again */
 		so.Config.MaxAckPending = 4096;
 		s = js_Subscribe(&f->reports, f->js, XB_FLEET_REPORTS ".*", on_report, f, NULL, &so,
 				 &jerr);
@@ -482,9 +498,8 @@ void xb_fleet_free(struct xb_fleet *f)
 		pthread_mutex_unlock(&f->mu);
 		pthread_join(f->thr, NULL);
 	}
-	if (f->js)
-		js_PublishAsyncComplete(f->js, NULL);
-	drop_subs(f);
+	/* No waiting for acks: what was not acked is still in the outbox. */
+	drop_subs(f, true);
 	if (f->nc)
 		natsConnection_Close(f->nc);
 	while (xb_fleet_next(f, &ev))

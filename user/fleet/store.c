@@ -142,7 +142,7 @@ int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const cha
 	if ((size_t)n >= max)
 		return -ENOSPC;
 	if ((err = prep(s, &st, "INSERT INTO outbox(id, subject, del, data) VALUES(?,?,?,?)",
-			"titt", id, subject, (int64_t)del, data)))
+			"ttit", id, subject, (int64_t)del, data)))
 		return err;
 	if ((err = run(s, st)))
 		return err;
