@@ -38,7 +38,11 @@ static const struct xb_opt_name locations[] = {
 	  "(server), the agents of --agent-id (defined-agent) or every host (all), with " \
 	  "one wall-clock end for all" },                                               \
 	{ .name = "agent-id", .short_opt = 'a', XB_STRING(T, agent_id), .metavar = "ID[,ID]", \
-	  .help = "the agents of --location defined-agent" }
+	  .help = "the agents of --location defined-agent" },                           \
+	{ .name = "config", .short_opt = 'c', XB_STRING(T, paths.config), .metavar = "FILE", \
+	  .help = "the allow list's config, and where --location finds the daemon" },  \
+	{ .name = "socket", .short_opt = 'S', XB_STRING(T, paths.socket), .metavar = "PATH", \
+	  .help = "the daemon's control socket, for --location (also $" XB_SOCKET_ENV ")" }
 
 _Static_assert(XB_REASON_LEN - 1 == 47, "the --reason help says how much is kept");
 

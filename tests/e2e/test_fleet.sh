@@ -1,0 +1,477 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The fleet (issue 13) with real processes: a hub namespace with nats-server
+# (JetStream, TLS, one certificate per host mapped to a user with its own
+# permissions) and the manager, and edge1..edge3, each a real OpenSSH server
+# followed by `xdpban run` as an agent. One attacker namespace reaches every
+# edge and the hub from the same addresses (198.18.70.0/24, 2001:db8:70::/64),
+# so a ban means the same address everywhere.
+#
+#   hub    br0 198.18.60.1 (nats :4222)   att0 198.18.64.1   <-> attacker
+#   edgeN  eth0 198.18.60.1N (to br0)     eth1 198.18.6N.1   <-> attacker
+#
+# Each location bans exactly where it belongs, with one end (+-1 s), seen
+# with real ssh traffic; a stopped edge enforces on return only what
+# remains, and an expired decision never; the second offence on another
+# edge is escalated; three edges reporting one attack count once; killing
+# nats-server or the manager loses nothing and counts nothing twice; an
+# agent's certificate is refused for what it may not do, a client without
+# one is refused, and a report naming a fleet host bans nobody.
+# Everything is this test's own, bounded, and removed on exit.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+need_root
+for tool in /usr/sbin/sshd ssh sshpass nats-server openssl python3 jq nc; do
+	command -v "$tool" >/dev/null || { echo "not ok - needs $tool: run 'sudo make deps'"; exit 1; }
+done
+export TZ=UTC
+LAB=$(mktemp -d /run/xdpban-fleet.XXXXXX) || exit 1
+chmod 0755 "$LAB"
+on_exit 'rm -rf "$LAB"'
+PROBE="python3 $TOP/tests/e2e/fleet_probe.py"
+HOSTS="hub edge1 edge2 edge3"
+declare -A NS PIN XPID
+BROKER=198.18.60.1
+
+# --- network -----------------------------------------------------------------
+net_up() {
+	local n i
+	for n in att $HOSTS; do
+		ns_add "$n" || return 1
+		NS[$n]=$(ns_name "$n")
+	done
+	ip -n "${NS[hub]}" link add br0 type bridge && ip -n "${NS[hub]}" link set br0 up &&
+		addr "${NS[hub]}" br0 $BROKER/24 || return 1
+	veth "${NS[hub]}" att0 "${NS[att]}" hub0 && addr "${NS[hub]}" att0 198.18.64.1/24 &&
+		addr "${NS[hub]}" att0 2001:db8:64::1/64 && addr "${NS[att]}" hub0 198.18.64.2/24 &&
+		addr "${NS[att]}" hub0 2001:db8:64::2/64 || return 1
+	ip -n "${NS[hub]}" route add 198.18.70.0/24 via 198.18.64.2 &&
+		ip -n "${NS[hub]}" -6 route add 2001:db8:70::/64 via 2001:db8:64::2 || return 1
+	for i in 1 2 3; do
+		n=edge$i
+		veth "${NS[$n]}" eth0 "${NS[hub]}" e$i && ip -n "${NS[hub]}" link set e$i master br0 &&
+			addr "${NS[$n]}" eth0 198.18.60.1$i/24 || return 1
+		veth "${NS[$n]}" eth1 "${NS[att]}" e$i && addr "${NS[$n]}" eth1 198.18.6$i.1/24 &&
+			addr "${NS[$n]}" eth1 2001:db8:6$i::1/64 && addr "${NS[att]}" e$i 198.18.6$i.2/24 &&
+			addr "${NS[att]}" e$i 2001:db8:6$i::2/64 || return 1
+		ip -n "${NS[$n]}" route add 198.18.70.0/24 via 198.18.6$i.2 &&
+			ip -n "${NS[$n]}" -6 route add 2001:db8:70::/64 via 2001:db8:6$i::2 || return 1
+	done
+	# The attackers' addresses, on the attacker's loopback; it forwards
+	# nothing, each edge is reached over its own link.
+	for i in 11 12 13 14 15 16 17 18 19 20; do
+		addr "${NS[att]}" lo 198.18.70.$i/32 && addr "${NS[att]}" lo 2001:db8:70::$i/128 || return 1
+	done
+}
+
+# --- certificates: one CA, the broker, one per host, none shared -----------
+certs() {
+	local c=$LAB/pki id
+	mkdir -p "$c" && cd "$c" || return 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj "/CN=xdpban fleet test CA" -keyout ca.key -out ca.pem 2>/dev/null || return 1
+	mkcert() {      # NAME EXTENSIONS
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
+			-keyout "$1.key" -out "$1.csr" 2>/dev/null &&
+		printf '%b\n' "$2" >"$1.ext" &&
+		openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+			-extfile "$1.ext" -out "$1.pem" 2>/dev/null
+	}
+	mkcert broker "subjectAltName=IP:$BROKER\nextendedKeyUsage=serverAuth" || return 1
+	# The identity is the DNS name in the certificate: nats-server's
+	# verify_and_map makes it the user.
+	for id in manager edge1 edge2 edge3; do
+		mkcert "$id" "subjectAltName=DNS:$id\nextendedKeyUsage=clientAuth" || return 1
+	done
+	chmod 0600 ./*.key
+	cd - >/dev/null
+}
+
+# An agent may publish its own reports and create consumers on its own and
+# the fleet-wide decisions; it receives on its own inbox prefix. Nothing else.
+agent_perms() {
+	cat <<P
+    { user: "$1", permissions: {
+        publish: { allow: ["xdpban.report.$1",
+          "\$JS.API.CONSUMER.CREATE.KV_xdpban-decisions.*.\$KV.xdpban-decisions.$1.>",
+          "\$JS.API.CONSUMER.CREATE.KV_xdpban-decisions.*.\$KV.xdpban-decisions.all.>"] }
+        subscribe: { allow: ["_INBOX_$1.>"] } } }
+P
+}
+
+nats_conf() {
+	cat >"$LAB/nats.conf" <<C
+listen: $BROKER:4222
+http: 127.0.0.1:8222
+jetstream { store_dir: "$LAB/js", max_memory_store: 64MB, max_file_store: 256MB }
+tls {
+  cert_file: "$LAB/pki/broker.pem", key_file: "$LAB/pki/broker.key", ca_file: "$LAB/pki/ca.pem"
+  verify_and_map: true, timeout: 3
+}
+authorization {
+  users = [
+    { user: "manager", permissions: { publish: ">", subscribe: ">" } }
+$(agent_perms edge1)
+$(agent_perms edge2)
+$(agent_perms edge3)
+  ]
+}
+C
+}
+
+nats_up() {
+	ip netns exec "${NS[hub]}" nats-server -c "$LAB/nats.conf" >>"$LAB/nats.log" 2>&1 </dev/null &
+	NATS_PID=$!
+	bg_track $NATS_PID
+	wait_until 10 grep -q 'Server is ready' "$LAB/nats.log"
+}
+nats_down() { kill "$NATS_PID" 2>/dev/null; wait "$NATS_PID" 2>/dev/null; }
+
+# --- hosts -------------------------------------------------------------------
+# rules: 5712 at 5 invalid users (location all); invalid users whose names
+# start da-, sv-, lo-, es- fire rules of their own, bound to defined-agent,
+# server, local, and all with a short first ban (the escalation).
+rules() {
+	cat >"$LAB/local_rules.xml" <<'R'
+<group name="local,syslog,sshd,">
+  <rule id="5712" level="10" frequency="5" timeframe="120" overwrite="yes">
+    <if_matched_sid>5710</if_matched_sid>
+    <same_source_ip />
+    <description>sshd: brute force with non-existent users (test: 5)</description>
+    <group>authentication_failures,</group>
+  </rule>
+R
+	local p id
+	for p in da:100100 sv:100110 lo:100120 es:100130; do
+		id=${p#*:}
+		cat >>"$LAB/local_rules.xml" <<R
+  <rule id="$id" level="5">
+    <if_sid>5710</if_sid>
+    <match>user ${p%%:*}-</match>
+    <description>test: invalid user ${p%%:*}-</description>
+    <group>invalid_login,</group>
+  </rule>
+  <rule id="$((id + 1))" level="10" frequency="5" timeframe="120">
+    <if_matched_sid>$id</if_matched_sid>
+    <same_source_ip />
+    <description>test: 5 invalid ${p%%:*}- users</description>
+    <group>authentication_failures,</group>
+  </rule>
+R
+	done
+	echo '</group>' >>"$LAB/local_rules.xml"
+}
+
+host_conf() {   # NAME ROLE IFACE
+	local d=$LAB/$1
+	mkdir -p "$d/state"
+	: >"$d/sshd.log"
+	cat >"$d/xdpban.conf" <<C
+<xdpban>
+  <interface>$3</interface>
+  <source type="file">$d/sshd.log</source>
+  <rules_dir>$TOP/rules</rules_dir>
+  <local_rules>$LAB/local_rules.xml</local_rules>
+  <state_dir>$d/state</state_dir>
+  <control_socket>$d/xdpban.sock</control_socket>
+  <fleet>
+    <agent_id>${4:-$1}</agent_id>
+    <role>$2</role>
+    <url>tls://$BROKER:4222</url>
+    <ca>$LAB/pki/ca.pem</ca>
+    <cert>$LAB/pki/${4:-$1}.pem</cert>
+    <key>$LAB/pki/${4:-$1}.key</key>
+    <grace>5s</grace>
+  </fleet>
+  <active-response>
+    <command>firewall-drop</command> <location>all</location>
+    <rules_id>5712</rules_id> <timeout>90</timeout>
+  </active-response>
+  <active-response>
+    <command>firewall-drop</command> <location>defined-agent</location>
+    <agent_id>edge2,edge3</agent_id>
+    <rules_id>100101</rules_id> <timeout>90</timeout>
+  </active-response>
+  <active-response>
+    <command>firewall-drop</command> <location>server</location>
+    <rules_id>100111</rules_id> <timeout>90</timeout>
+  </active-response>
+  <active-response>
+    <command>firewall-drop</command> <location>local</location>
+    <rules_id>100121</rules_id> <timeout>90</timeout>
+  </active-response>
+  <active-response>
+    <command>firewall-drop</command> <location>all</location>
+    <rules_id>100131</rules_id> <timeout>6</timeout> <repeated_offenders>2</repeated_offenders>
+  </active-response>
+</xdpban>
+C
+}
+
+# sshd -e writes to stderr; each line gets a syslog header with its pid.
+sshd_logger() {
+	local line now
+	while IFS= read -r line; do
+		now=$EPOCHREALTIME
+		printf '%(%Y-%m-%dT%H:%M:%S)T.%s+00:00 %s sshd[%s]: %s\n' "${now%.*}" "${now#*.}" \
+			"$1" "$(cat "$LAB/$1/sshd.pid" 2>/dev/null || echo 0)" "${line%$'\r'}" \
+			>>"$LAB/$1/sshd.log"
+	done
+}
+
+sshd_up() {     # EDGE
+	local d=$LAB/$1
+	ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$d/ssh_host_ed25519_key" || return 1
+	: >"$d/authorized_keys"
+	sed "s|@LAB@|$d|g" "$TOP/scripts/lab/sshd_config.in" >"$d/sshd_config" || return 1
+	mkdir -p /run/sshd && chmod 0755 /run/sshd
+	ip netns exec "${NS[$1]}" /usr/sbin/sshd -t -f "$d/sshd_config" || return 1
+	ip netns exec "${NS[$1]}" /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>&1 </dev/null |
+		sshd_logger "$1" &
+	bg_track $!
+	wait_until 5 tcp_ok "${NS[att]}" "$(edge_ip "$1")" 22 1
+}
+
+edge_ip() { echo "198.18.6${1#edge}.1"; }
+edge_ip6() { echo "2001:db8:6${1#edge}::1"; }
+
+xb_up() {       # HOST
+	local d=$LAB/$1 n
+	n=$(grep -c 'connected to the broker' "$d/xdpban.log" 2>/dev/null)
+	XDPBAN_PIN_DIR=${PIN[$1]} ip netns exec "${NS[$1]}" "$XDPBAN" run --config "$d/xdpban.conf" \
+		--foreground </dev/null >>"$d/xdpban.log" 2>&1 &
+	XPID[$1]=$!
+	bg_track "${XPID[$1]}"
+	wait_until 15 bash -c "[ \$(grep -c 'connected to the broker' '$d/xdpban.log') -gt ${n:-0} ]"
+}
+xb_down() { kill "${XPID[$1]}" 2>/dev/null; wait "${XPID[$1]}" 2>/dev/null; }
+xb_kill() { kill -9 "${XPID[$1]}" 2>/dev/null; wait "${XPID[$1]}" 2>/dev/null; }
+xb() { local h=$1; shift; XDPBAN_PIN_DIR=${PIN[$h]} "$XDPBAN" "$@"; }
+st() { xb "$1" status --json --socket "$LAB/$1/xdpban.sock" 2>/dev/null; }
+
+# ban_of HOST ADDR: "END OFFENCE" of its ban in HOST's maps, nothing if none.
+ban_of() {
+	xb "$1" list --json 2>/dev/null |
+		jq -r --arg a "$2" '.[] | select(.addr == $a) | "\(.expires_at // 0) \(.offence)"'
+}
+banned_at() { [ -n "$(ban_of "$1" "$2")" ]; }
+# bans_where ADDR: the hosts that ban it, space separated.
+bans_where() {
+	local h out=
+	for h in $HOSTS; do banned_at "$h" "$1" && out="$out $h"; done
+	echo "${out# }"
+}
+# bans_are ADDR "HOSTS": exactly these ban it (for wait_until: evaluated each time).
+bans_are() { [ "$(bans_where "$1")" = "$2" ]; }
+# fleet_is HOST FIELD VALUE: a field of HOST's fleet status.
+fleet_is() { [ "$(fleet_of "$1" "$2")" = "$3" ]; }
+fleet_ge() { [ "$(fleet_of "$1" "$2")" -ge "$3" ]; }
+
+# same_end ADDR HOSTS...: every host's end within 1 s of the first's.
+same_end() {
+	local a=$1 h e first= lo hi
+	shift
+	for h in "$@"; do
+		e=$(ban_of "$h" "$a" | cut -d' ' -f1)
+		[ -n "$e" ] || return 1
+		[ -z "$first" ] && first=$e
+		lo=$((first - 1)) hi=$((first + 1))
+		[ "$e" -ge "$lo" ] && [ "$e" -le "$hi" ] || { diag "$a: $h ends at $e, first $first"; return 1; }
+	done
+}
+
+# attack EDGE SRC PREFIX N: N ssh logins as invalid users PREFIX1..N from
+# SRC, one password each; stops when the edge drops SRC.
+attack() {
+	local e=$1 src=$2 pfx=$3 n=$4 i dst
+	case $src in *:*) dst=$(edge_ip6 "$e") ;; *) dst=$(edge_ip "$e") ;; esac
+	for ((i = 1; i <= n; i++)); do
+		ip netns exec "${NS[att]}" timeout 4 sshpass -p "guess-$i" ssh -F /dev/null -b "$src" \
+			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+			-o PreferredAuthentications=password -o PubkeyAuthentication=no \
+			-o NumberOfPasswordPrompts=1 -o ConnectTimeout=2 -o LogLevel=ERROR \
+			-l "$pfx$RANDOM$i" "$dst" true </dev/null >/dev/null 2>&1
+		banned_at "$e" "$src" && break
+		# Once this edge has reported it, the rest is the fleet's.
+		grep -q "report $src rule" "$LAB/$e/xdpban.log" && break
+	done
+}
+# reach SRC HOST: can SRC open TCP to HOST's sshd (the hub: its att0 side, port 4222 is
+# not there, so ping)?
+reach() {
+	local src=$1 h=$2 dst
+	if [ "$h" = hub ]; then
+		case $src in *:*) dst=2001:db8:64::1 ;; *) dst=198.18.64.1 ;; esac
+		ip netns exec "${NS[att]}" ping -n -q -c 1 -W 1 -I "$src" "$dst" >/dev/null 2>&1
+		return
+	fi
+	case $src in *:*) dst=$(edge_ip6 "$h") ;; *) dst=$(edge_ip "$h") ;; esac
+	ip netns exec "${NS[att]}" timeout 2 nc -z -w 1 -s "$src" "$dst" 22 >/dev/null 2>&1
+}
+# dropped_exactly SRC HOSTS: SRC's traffic is dropped at these and passes elsewhere.
+dropped_exactly() {
+	local src=$1 h
+	for h in $HOSTS; do
+		if [[ " $2 " == *" $h "* ]]; then
+			reach "$src" "$h" && { diag "$src reaches $h"; return 1; }
+		else
+			reach "$src" "$h" || { diag "$src does not reach $h"; return 1; }
+		fi
+	done
+	return 0
+}
+fleet_of() { st "$1" | jq -r ".daemon.fleet.$2"; }
+
+# --- set-up ------------------------------------------------------------------
+T0=$(date +%s)
+check "network: hub, 3 edges, attacker" net_up
+check "certificates (openssl): a CA, the broker, one per host" certs
+nats_conf
+rules
+host_conf hub manager att0 manager
+for e in edge1 edge2 edge3; do host_conf "$e" agent eth1; done
+for h in $HOSTS; do
+	pin_dir_new "fleet-$h" || { not_ok "bpffs for $h"; exit 1; }
+	PIN[$h]=$XDPBAN_PIN_DIR
+done
+check "run --check accepts every host's config" bash -c \
+	"for h in $HOSTS; do '$XDPBAN' run --check --config '$LAB'/\$h/xdpban.conf >/dev/null || exit 1; done"
+check "nats-server with JetStream and TLS" nats_up
+for e in edge1 edge2 edge3; do check "$e: sshd" sshd_up "$e"; done
+for h in $HOSTS; do check "$h: xdpban run connects to the broker" xb_up "$h"; done
+check "the manager saw every host's hello" wait_until 5 bash -c \
+	"[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' | jq '.daemon.fleet.agents | length') = 4 ]"
+
+# --- security: the broker's refusals, with a real agent's certificate -------
+P=$LAB/pki
+probe() { ip netns exec "${NS[hub]}" $PROBE $BROKER 4222 "$P/ca.pem" "$@"; }
+# refused PATTERN CMD...: CMD fails, saying PATTERN (not just any failure).
+refused() {
+	local pat=$1 out
+	shift
+	out=$("$@" 2>&1) && { diag "allowed: $out"; return 1; }
+	grep -qiE "$pat" <<<"$out" || { diag "refused for another reason: $out"; return 1; }
+}
+PV='Permissions Violation'
+
+check "edge1 may publish its own reports" probe "$P/edge1.pem" "$P/edge1.key" pub xdpban.report.edge1 '{}'
+check "edge1 may not publish edge2's reports" refused "$PV" probe "$P/edge1.pem" "$P/edge1.key" pub xdpban.report.edge2 '{}'
+check "edge1 may not write a decision" refused "$PV" probe "$P/edge1.pem" "$P/edge1.key" pub '$KV.xdpban-decisions.all.198-18-70-99.firewall-drop' '{}'
+check "edge1 may not delete the reports stream" refused "$PV" probe "$P/edge1.pem" "$P/edge1.key" pub '$JS.API.STREAM.DELETE.XDPBAN_REPORTS' ''
+check "edge1 may not read edge2's decisions" refused "$PV" probe "$P/edge1.pem" "$P/edge1.key" pub \
+	'$JS.API.CONSUMER.CREATE.KV_xdpban-decisions.x.$KV.xdpban-decisions.edge2.>' '{}'
+check "edge1 may not subscribe to the decisions directly" refused "$PV" probe "$P/edge1.pem" "$P/edge1.key" sub '$KV.>'
+check "a client without a certificate is refused" refused 'certificate|handshake|alert|reset|EOF' probe - - pub xdpban.report.edge1 '{}'
+# A report that names a fleet host (edge2's own address) bans nobody.
+forged="{\"v\":1,\"type\":\"alert\",\"id\":\"edge1-forged-1\",\"agent\":\"edge1\",\"ts\":$(date +%s),"
+forged+="\"addr\":\"198.18.60.12\",\"cmd\":\"firewall-drop\",\"rule\":5712,\"level\":10,\"groups\":\"\"}"
+probe "$P/edge1.pem" "$P/edge1.key" pub xdpban.report.edge1 "$forged" >/dev/null
+check "a report naming edge2's address is refused by the manager" \
+	wait_until 5 grep -q 'not banning 198.18.60.12 reported by edge1: .*fleet host edge2' "$LAB/hub/xdpban.log"
+check "... and bans nobody" bans_are 198.18.60.12 ""
+check "the manager refuses a manual ban of the broker" refused "broker|this host" \
+	xb hub ban --socket "$LAB/hub/xdpban.sock" --location all 198.18.60.1
+check "an agent's manual fleet ban is refused" refused "made on the manager" \
+	xb edge1 ban --socket "$LAB/edge1/xdpban.sock" --location all 198.18.70.99
+
+# --- location all; edge3 away; an expired decision -------------------------
+xb_down edge3
+check "manual ban --location all --ttl 4 (edge3 stopped)" \
+	xb hub ban --socket "$LAB/hub/xdpban.sock" --location all --ttl 4 198.18.70.18
+check "... reaches hub, edge1, edge2" wait_until 3 bans_are 198.18.70.18 "hub edge1 edge2"
+t=$(now_ms)
+attack edge1 198.18.70.11 user 8
+check "all: edge1 bans 198.18.70.11 (rule 5712) at once" banned_at edge1 198.18.70.11
+check "all: the fleet decision follows to hub and edge2" \
+	wait_until 3 bans_are 198.18.70.11 "hub edge1 edge2"
+diag "all: attack to ban everywhere in $(($(now_ms) - t)) ms"
+check "all: one end on every host (+-1 s)" same_end 198.18.70.11 hub edge1 edge2
+check "all: 198.18.70.11 is dropped at hub, edge1, edge2, passes at edge3 (stopped)" \
+	dropped_exactly 198.18.70.11 "hub edge1 edge2"
+sleep 4         # the manual ban's 4 s are over
+check "edge3 returns" xb_up edge3
+check "edge3 enforces the remaining time of 198.18.70.11 (same end)" \
+	wait_until 3 same_end 198.18.70.11 hub edge1 edge3
+left=$(( $(ban_of edge3 198.18.70.11 | cut -d' ' -f1) - $(date +%s) ))
+check "... $left s left, not a fresh 90 s" test "$left" -lt 85
+check_fails "edge3 never applies the expired manual ban" banned_at edge3 198.18.70.18
+check "edge3 counted it as ended before arriving" fleet_ge edge3 stale 1
+check "traffic from 198.18.70.11 is dropped at every host now" dropped_exactly 198.18.70.11 "$HOSTS"
+
+# --- defined-agent (IPv6), server + grace, local -----------------------------
+attack edge1 2001:db8:70::12 da- 6
+check "defined-agent: 2001:db8:70::12 seen on edge1 is banned on edge2 and edge3 only" \
+	wait_until 3 bans_are 2001:db8:70::12 "edge2 edge3"
+check "defined-agent: one end (+-1 s)" same_end 2001:db8:70::12 edge2 edge3
+check "defined-agent: dropped at edge2 and edge3, passes at hub and edge1" \
+	dropped_exactly 2001:db8:70::12 "edge2 edge3"
+
+decided=$(fleet_of hub decided)
+attack edge1 198.18.70.13 sv- 6 & a1=$!
+attack edge2 198.18.70.13 sv- 6 & a2=$!
+attack edge3 198.18.70.13 sv- 6 & a3=$!
+wait $a1 $a2 $a3
+check "server: 198.18.70.13 (seen on three edges) is banned at the hub only" \
+	wait_until 3 bans_are 198.18.70.13 hub
+check "server: the three edges reported it" bash -c \
+	"[ \$(cat '$LAB'/edge?/xdpban.log | grep -c 'report 198.18.70.13 ') -ge 3 ]"
+check "server: three reports of one attack count one offence" \
+	test "$(ban_of hub 198.18.70.13 | cut -d' ' -f2)" = 1
+check "server: one decision, two within the grace" fleet_is hub decided $((decided + 1))
+check "server: dropped at the hub only" dropped_exactly 198.18.70.13 hub
+
+attack edge3 198.18.70.14 lo- 6
+check "local: 198.18.70.14 is banned on edge3 only" wait_until 2 bans_are 198.18.70.14 edge3
+check "local: still reported to the manager" grep -q 'edge3 reports 198.18.70.14 (rule 100121): decided there' "$LAB/hub/xdpban.log"
+
+# --- escalation across edges -------------------------------------------------
+attack edge1 198.18.70.15 es- 6
+check "escalation: first offence on edge1: 6 s everywhere" \
+	wait_until 3 bans_are 198.18.70.15 "$HOSTS"
+check "escalation: the ban ends everywhere" wait_until 10 bans_are 198.18.70.15 ""
+attack edge2 198.18.70.15 es- 6
+check "escalation: second offence, seen on edge2, banned everywhere" \
+	wait_until 3 bans_are 198.18.70.15 "$HOSTS"
+check "escalation: offence 2 on edge3 too" test "$(ban_of edge3 198.18.70.15 | cut -d' ' -f2)" = 2
+left=$(( $(ban_of edge3 198.18.70.15 | cut -d' ' -f1) - $(date +%s) ))
+check "escalation: 2 minutes (repeated_offenders 2), $left s left" test "$left" -gt 100
+check "escalation: one end (+-1 s)" same_end 198.18.70.15 $HOSTS
+
+# --- the broker killed ----------------------------------------------------------
+nats_down
+check "broker down: edge1 status shows the broker not connected" \
+	wait_until 5 fleet_is edge1 connected false
+attack edge1 198.18.70.16 user 8
+check "broker down: edge1 bans 198.18.70.16 locally" banned_at edge1 198.18.70.16
+check "broker down: the report waits in edge1's outbox" fleet_ge edge1 outbox 1
+check "broker back" nats_up
+check "broker back: the report arrives, all hosts ban 198.18.70.16" \
+	wait_until 10 bans_are 198.18.70.16 "$HOSTS"
+check "broker back: offence 1, once" test "$(ban_of edge3 198.18.70.16 | cut -d' ' -f2)" = 1
+check "broker back: edge1's outbox is empty" wait_until 5 fleet_is edge1 outbox 0
+
+# --- the manager killed mid-stream ----------------------------------------------
+xb_kill hub
+attack edge2 198.18.70.17 user 8
+check "manager down: edge2 bans 198.18.70.17 locally" banned_at edge2 198.18.70.17
+check "manager down: the report is in the stream, acked by the broker" \
+	wait_until 5 fleet_is edge2 outbox 0
+check "manager back" xb_up hub
+check "manager back: it decides on the waiting report" \
+	wait_until 15 bans_are 198.18.70.17 "$HOSTS"
+xb_down hub
+check "manager restarted again" xb_up hub
+sleep 1
+check "... and counts the report once (offence 1)" \
+	test "$(grep -c 'decide 198.18.70.17 ' "$LAB/hub/xdpban.log")" = 1
+check "status --json: the manager's fleet" bash -c \
+	"XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
+	 jq -e '.daemon.fleet | .role == \"manager\" and .connected and (.agents | length) == 4'"
+check "status names the fleet" bash -c \
+	"XDPBAN_PIN_DIR=${PIN[edge1]} '$XDPBAN' status --socket '$LAB/edge1/xdpban.sock' | grep -q '^fleet: agent edge1, broker connected'"
+diag "took $(($(date +%s) - T0)) s"
+if [ "$_FAILS" -gt 0 ]; then
+	for h in $HOSTS; do diag "--- $h"; tail -25 "$LAB/$h/xdpban.log" | sed 's/^/# /'; done
+	grep -i 'violation\|error' "$LAB/nats.log" | tail -10 | sed 's/^/# /'
+fi
+exit "$_FAILS"
