@@ -384,7 +384,15 @@ attack edge1 198.18.70.11 user 8
 check "all: edge1 bans 198.18.70.11 (rule 5712) at once" banned_at edge1 198.18.70.11
 check "all: the fleet decision follows to hub and edge2" \
 	wait_until 3 bans_are 198.18.70.11 "hub edge1 edge2"
-diag "all: attack to ban everywhere in $(($(now_ms) - t)) ms"
+# log_ms HOST PATTERN: the time (ms) of HOST's first log line matching PATTERN.
+log_ms() {
+	local ts
+	ts=$(grep -m1 -E "$2" "$LAB/$1/xdpban.log" | cut -d' ' -f1)
+	[ -n "$ts" ] && echo $(($(date -d "${ts}Z" +%s%N) / 1000000))
+}
+t1=$(log_ms edge1 'ban 198.18.70.11 ') t2=$(log_ms edge2 'ban 198.18.70.11 ')
+[ -n "$t1" ] && [ -n "$t2" ] &&
+	diag "all: propagation, edge1's ban to edge2's map (via the manager): $((t2 - t1)) ms"
 check "all: one end on every host (+-1 s)" same_end 198.18.70.11 hub edge1 edge2
 check "all: 198.18.70.11 is dropped at hub, edge1, edge2, passes at edge3 (stopped)" \
 	dropped_exactly 198.18.70.11 "hub edge1 edge2"

@@ -55,7 +55,7 @@ first_err() { local code=$1 re=$2 name=$3 rc; shift 3
 	else not_ok "$name: want exit $code and /$re/ first, got exit $rc:"; sed 's/^/#   /' "$TMP/err"; fi
 }
 first_err 2 "which address" "ban without address" X ban
-expect_err "unknown subcommand option" 2 "unknown option '--bogus'" X unban --bogus
+expect_err "unknown subcommand option" 2 "unrecognized option '--bogus'" X unban --bogus
 expect_err "bad attach mode" 2 "bad mode 'turbo'" X attach d0 --mode turbo
 expect_err "bad --max-bans" 2 "max-bans: not a number from 1 to" X attach d0 --max-bans 0
 expect_err "bad XDPBAN_MAX_BANS" 2 "XDPBAN_MAX_BANS" env XDPBAN_MAX_BANS=lots ip netns exec "$NS" "$XDPBAN" attach d0
