@@ -97,7 +97,7 @@ fi
 # --- the others' benchmarks ------------------------------------------------
 # bench-traffic is the nftables and iptables+ipset comparison under a live
 # flood (about 5 minutes); BENCH_TRAFFIC=0 leaves it out.
-others="bench-logs bench-latency"
+others="bench-logs bench-latency bench-fleet"
 [ "${BENCH_TRAFFIC:-1}" = 0 ] || others="$others bench-traffic"
 for s in $others; do
 	if [ -f "$TOP/scripts/$s.sh" ]; then
