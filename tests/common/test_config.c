@@ -310,6 +310,8 @@ Test(config, fleet_locations)
 	cr_expect_str_eq(c->fleet.agent_id, "edge-1");
 	cr_expect_eq(c->fleet.n_urls, 1);
 	cr_expect_eq(c->fleet.grace, 10, "default grace");
+	cr_expect_eq(c->fleet.report_rate, 200, "default report_rate");
+	cr_expect_eq(c->fleet.outbox_max, 10000, "default outbox_max");
 	cr_expect_eq(c->ars[0].location, XB_LOC_DEFINED_AGENT);
 	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "edge-2"));
 	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "001"));

@@ -200,9 +200,10 @@ static void print_fleet(struct json_object *d)
 		printf("  last error: %s\n", json_object_get_string(v));
 	if (!json_object_object_get_ex(f, "agents", &agents) || !agents)
 		return;
-	printf("  manager: %lld decided, %lld same attack (grace), %lld refused; agents seen:\n",
-	       (long long)jint(f, "decided", 0), (long long)jint(f, "folded", 0),
-	       (long long)jint(f, "refused", 0));
+	printf("  manager: %lld decided, %lld same attack (grace), %lld refused, %lld delayed "
+	       "(over report_rate); agents seen:\n", (long long)jint(f, "decided", 0),
+	       (long long)jint(f, "folded", 0), (long long)jint(f, "refused", 0),
+	       (long long)jint(f, "delayed", 0));
 	for (size_t i = 0; i < json_object_array_length(agents); i++) {
 		struct json_object *a = json_object_array_get_idx(agents, i);
 		int64_t last = jint(a, "last_report", 0);

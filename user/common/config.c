@@ -929,6 +929,12 @@ static int fleet_child(struct pctx *p, const xmlNode *k, struct xb_conf_fleet *f
 		return parse_abs_path(p, k, &f->key);
 	if (name_is(k, "grace"))
 		return parse_duration(p, k, false, &f->grace);
+	if (name_is(k, "report_rate")) {
+		err = parse_uint(p, k, 1000000, &f->report_rate);
+		if (!err && !f->report_rate)
+			err = xb_xml_fail(&p->xe, k, "report_rate must be at least 1");
+		return err;
+	}
 	if (name_is(k, "outbox_max")) {
 		err = parse_uint(p, k, 10000000, &f->outbox_max);
 		if (!err && !f->outbox_max)
@@ -1173,6 +1179,8 @@ static int set_defaults(struct xb_config *c)
 		c->fleet.grace = 10;
 	if (!c->fleet.outbox_max)
 		c->fleet.outbox_max = 10000;
+	if (!c->fleet.report_rate)
+		c->fleet.report_rate = 200;
 	return 0;
 }
 

@@ -27,6 +27,7 @@
  *       <ca>FILE</ca> <cert>FILE</cert> <key>FILE</key>   this host's identity
  *       <grace>10s</grace>      reports of one attack within this count as one offence
  *       <outbox_max>10000</outbox_max>  reports kept on disk while the broker is away
+ *       <report_rate>200</report_rate>  manager: reports/s per agent; more wait
  *     </fleet>
  *     <active-response> command, location, agent_id, rules_id, rules_group, level,
  *         timeout, repeated_offenders, disabled;  xdpban extensions:
@@ -93,6 +94,7 @@ struct xb_conf_fleet {
 	char *ca, *cert, *key;          /* NULL: no TLS (plain nats://) */
 	uint64_t grace;                 /* s */
 	uint64_t outbox_max;            /* rows */
+	uint64_t report_rate;           /* manager: reports/s taken from one agent */
 	int line;
 };
 

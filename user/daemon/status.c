@@ -232,6 +232,7 @@ static void status_fleet(struct daemon *d, struct json_object *reply)
 		add_int(o, "decided", r->n.decided);
 		add_int(o, "folded", r->n.folded);
 		add_int(o, "refused", r->n.refused);
+		add_int(o, "delayed", r->n.delayed);
 		agents = json_object_new_array();
 		xb_fleet_run_agents(&d->fleet, agent_json, agents);
 		json_object_object_add(o, "agents", agents);

@@ -180,6 +180,8 @@ int xb_fleet_agent_owns(struct xb_fleet_store *s, const struct xb_addr *a, char 
 int xb_fleet_held_put(struct xb_fleet_store *s, const struct xb_fleet_held *h);
 int xb_fleet_held_del(struct xb_fleet_store *s, const char *key);
 int xb_fleet_held_load(struct xb_fleet_store *s, struct xb_fleet_table *t);
+/* Forget the rows of decisions that ended by now. */
+int xb_fleet_held_expire(struct xb_fleet_store *s, int64_t now);
 
 /* client.c: the connection. Events reach the daemon's thread. */
 enum xb_fleet_ev_kind {

@@ -16,7 +16,7 @@
 #include "xdpban.h"
 
 #define RESEND_NS       (5 * NSEC_PER_SEC)      /* unacked this long: send again */
-#define SEND_BATCH      512
+#define SEND_BATCH      64
 #define MAX_TARGETS     64
 
 /* What a fleet decision applies with: the XDP ban. */
@@ -132,14 +132,22 @@ static int report(struct xb_fleet_run *r, struct xb_fleet_report *rep)
 	int64_t seq;
 	int err;
 
-	if ((err = xb_fleet_next_seq(r->store, &seq)))
+	/* The sequence and the row in one commit: an id is never reused. */
+	if ((err = xb_fleet_store_begin(r->store)))
 		return err;
+	if ((err = xb_fleet_next_seq(r->store, &seq)))
+		goto fail;
 	snprintf(rep->agent, sizeof(rep->agent), "%s", r->conf->fleet.agent_id);
 	snprintf(rep->id, sizeof(rep->id), "%s-%" PRId64, rep->agent, seq);
 	snprintf(subj, sizeof(subj), XB_FLEET_REPORTS ".%s", rep->agent);
-	if ((err = xb_fleet_report_encode(rep, data, sizeof(data))) < 0)
-		return err;
-	return queue(r, subj, rep->id, false, data);
+	if ((err = xb_fleet_report_encode(rep, data, sizeof(data))) < 0 ||
+	    (err = queue(r, subj, rep->id, false, data)) || (err = xb_fleet_store_commit(r->store)))
+		goto fail;
+	return 0;
+fail:
+	xb_fleet_store_rollback(r->store);
+	refresh_depth(r);
+	return err;
 }
 
 void xb_fleet_run_alert(struct xb_fleet_run *r, const struct xb_alert *al)
@@ -261,6 +269,16 @@ static void lift(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
 		d->offence);
 }
 
+/* The key is the decision's own (TARGET.ADDR.CMD), for this host or all. */
+static bool key_matches(const struct xb_fleet_run *r, const char *key,
+			const struct xb_fleet_decision *d)
+{
+	char want[XB_FLEET_KEY_MAX];
+
+	return (!strcmp(d->target, r->conf->fleet.agent_id) || !strcmp(d->target, XB_FLEET_ALL)) &&
+	       !xb_fleet_key(d->target, &d->addr, d->cmd, want, sizeof(want)) && !strcmp(want, key);
+}
+
 static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
 {
 	struct xb_fleet_decision d, gone;
@@ -280,8 +298,8 @@ static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
 			ban(r, &gone, end);
 		return;
 	}
-	if (xb_fleet_decision_decode(ev->data, ev->len, &d)) {
-		fail(r, "decision %s: not a decision", ev->key);
+	if (xb_fleet_decision_decode(ev->data, ev->len, &d) || !key_matches(r, ev->key, &d)) {
+		fail(r, "decision %s: not a decision for this host", ev->key);
 		return;
 	}
 	act = xb_fleet_table_put(&r->held, ev->key, &d, now, &end);
@@ -446,6 +464,39 @@ static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int
 	return 0;
 }
 
+/* A token bucket per agent: one compromised agent cannot flood the
+ * manager; what is over the rate waits in the stream, none is dropped. */
+static bool rate_ok(struct xb_fleet_run *r, const char *agent)
+{
+	double rate = (double)r->conf->fleet.report_rate;
+	uint64_t now = xb_now_mono_ns();
+	struct xb_fleet_bucket *b = NULL;
+
+	for (size_t i = 0; i < r->n_buckets && !b; i++)
+		if (!strcmp(r->buckets[i].agent, agent))
+			b = &r->buckets[i];
+	if (!b) {
+		if (xb_grow(&r->buckets, &r->cap_buckets, r->n_buckets, sizeof(*r->buckets), 16))
+			return true;
+		b = &r->buckets[r->n_buckets++];
+		*b = (struct xb_fleet_bucket){ .tokens = rate, .at_ns = now };
+		snprintf(b->agent, sizeof(b->agent), "%s", agent);
+	}
+	b->tokens += (double)(now - b->at_ns) / NSEC_PER_SEC * rate;
+	if (b->tokens > rate)
+		b->tokens = rate;       /* a burst of one second's worth */
+	b->at_ns = now;
+	if (b->tokens < 1) {
+		if (!b->delayed++)
+			pr_warn("fleet: %s reports faster than %" PRIu64 "/s: the rest waits\n", agent,
+				r->conf->fleet.report_rate);
+		r->n.delayed++;
+		return false;
+	}
+	b->tokens -= 1;
+	return true;
+}
+
 /* The report's subject names its sender; the body must say the same. */
 static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report *rep)
 {
@@ -465,6 +516,10 @@ static void on_report(struct xb_fleet_run *r, struct xb_fleet_ev *ev)
 			xb_fleet_report_decode(ev->data, ev->len, &rep) ? "malformed" :
 			"it names another agent");
 		xb_fleet_ack(r->cli, ev, true);         /* never to be seen again */
+		return;
+	}
+	if (!rate_ok(r, rep.agent)) {
+		xb_fleet_ack(r->cli, ev, false);        /* again in a second */
 		return;
 	}
 	if ((err = xb_fleet_store_begin(r->store)))
@@ -592,7 +647,8 @@ void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
 {
 	if (!r->cli)
 		return;
-	xb_fleet_table_expire(&r->held, now);
+	if (xb_fleet_table_expire(&r->held, now))
+		xb_fleet_held_expire(r->store, now);
 	refresh_depth(r);
 	/* Rows in flight too long (a broker that went and came back): again,
 	 * the broker's Nats-Msg-Id dedup keeps each once. */
@@ -647,6 +703,9 @@ void xb_fleet_run_close(struct xb_fleet_run *r)
 	xb_fleet_store_close(r->store);
 	r->store = NULL;
 	xb_fleet_table_free(&r->held);
+	free(r->buckets);
+	r->buckets = NULL;
+	r->n_buckets = r->cap_buckets = 0;
 }
 
 void xb_fleet_run_set_config(struct xb_fleet_run *r, const struct xb_config *c)

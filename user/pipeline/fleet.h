@@ -29,6 +29,7 @@ struct xb_fleet_counts {
 	uint64_t decided;               /* manager: reports turned into decisions */
 	uint64_t folded;                /* manager: within grace of a counted offence */
 	uint64_t refused;               /* manager: protected address, forged agent */
+	uint64_t delayed;               /* manager: over an agent's report_rate, asked again */
 	uint64_t decisions;             /* decisions received for this host */
 	uint64_t applied, extended, lifted, stale;  /* stale: ended before it arrived */
 	uint64_t errors;
@@ -46,6 +47,13 @@ struct xb_fleet_run {
 	int64_t sent_upto;              /* outbox rows up to this seq are in flight */
 	uint64_t progress_ns;           /* monotonic: the latest ack, or the latest (re)send */
 	int64_t outbox;                 /* rows waiting */
+	struct xb_fleet_bucket {        /* manager: each agent's report rate */
+		char agent[XB_AGENT_ID_MAX + 1];
+		double tokens;
+		uint64_t at_ns;
+		uint64_t delayed;
+	} *buckets;
+	size_t n_buckets, cap_buckets;
 	char last_error[256];
 	int64_t last_error_at;
 	struct xb_fleet_counts n;
