@@ -5,7 +5,9 @@ it do (tests/e2e/test_fleet.sh). There is no `nats` CLI in Debian, and this
 speaks just enough of the protocol: INFO, the TLS upgrade, CONNECT, one PUB
 or SUB, PING.
 
-  fleet_probe.py HOST PORT CA CERT|- KEY|- pub|sub SUBJECT [PAYLOAD]
+  fleet_probe.py HOST PORT CA CERT|- KEY|- pub|sub SUBJECT [PAYLOAD [COUNT]]
+
+COUNT publishes the payload that many times on one connection (a flood).
 
 Prints "allowed" (exit 0), or "refused: why" (exit 3) when the broker
 answers a permissions violation or refuses the connection. Bounded: 5 s.
@@ -19,6 +21,7 @@ import time
 def main():
     host, port, ca, cert, key, verb, subj = sys.argv[1:8]
     payload = sys.argv[8] if len(sys.argv) > 8 else ""
+    count = min(int(sys.argv[9]), 100000) if len(sys.argv) > 9 else 1
     deadline = time.monotonic() + 5
     try:
         raw = socket.create_connection((host, int(port)), timeout=3)
@@ -35,7 +38,8 @@ def main():
                     b'"headers":true,"protocol":1,"name":"probe"}\r\n')
         if verb == "pub":
             data = payload.encode()
-            tls.sendall(b"PUB %s %d\r\n%s\r\n" % (subj.encode(), len(data), data))
+            one = b"PUB %s %d\r\n%s\r\n" % (subj.encode(), len(data), data)
+            tls.sendall(one * count)
         else:
             tls.sendall(b"SUB %s 1\r\n" % subj.encode())
         tls.sendall(b"PING\r\n")

@@ -472,6 +472,12 @@ check "manager restarted again" xb_up hub
 sleep 1
 check "... and counts the report once (offence 1)" \
 	test "$(grep -c 'decide 198.18.70.17 ' "$LAB/hub/xdpban.log")" = 1
+# --- one agent floods: the rest of its reports waits, none is dropped -----
+flood="{\"v\":1,\"type\":\"alert\",\"id\":\"edge1-flood-1\",\"agent\":\"edge1\",\"ts\":$(date +%s),"
+flood+="\"addr\":\"198.18.70.20\",\"cmd\":\"firewall-drop\",\"rule\":100121,\"level\":10,\"groups\":\"\"}"
+check "edge1 floods 600 reports on its subject" probe "$P/edge1.pem" "$P/edge1.key" pub xdpban.report.edge1 "$flood" 600
+check "the manager delays what is over edge1's report_rate (200/s)" wait_until 5 fleet_ge hub delayed 1
+check "... and the flood bans nobody" bans_are 198.18.70.20 ""
 check "status --json: the manager's fleet" bash -c \
 	"XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
 	 jq -e '.daemon.fleet | .role == \"manager\" and .connected and (.agents | length) == 4'"
