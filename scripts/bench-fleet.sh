@@ -8,7 +8,11 @@
 # (BENCH_FLEET_N addresses, default 1000, 198.18.80.0/22), 20 ms apart; the
 # time each fifth line is written is kept, and edge2's "ban ADDR" log line
 # (printed once the map holds it, ms resolution) gives the arrival.
-# Prints p50, p90, p99 and max; the table also goes to $BUILD/bench/results/.
+# Prints p50, p90, p99 and max. Then the manager's throughput: BENCH_FLEET_REPORTS
+# reports (default 20000) from 100 simulated agents, published at once
+# straight into the stream, decided and stored one SQLite commit each; and
+# the RSS of nats-server and of the manager. The tables also go to
+# $BUILD/bench/results/.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/net/lib.sh
@@ -36,7 +40,8 @@ listen: 198.18.60.1:4222
 jetstream { store_dir: "$LAB/js", max_memory_store: 64MB, max_file_store: 512MB }
 C
 ip netns exec "${NS[hub]}" nats-server -c "$LAB/nats.conf" >"$LAB/nats.log" 2>&1 </dev/null &
-bg_track $!
+NATS_PID=$!
+bg_track $NATS_PID
 wait_until 10 grep -q 'Server is ready' "$LAB/nats.log" || { echo "nats-server did not start" >&2; exit 1; }
 
 for h in hub edge1 edge2; do
@@ -53,7 +58,8 @@ for h in hub edge1 edge2; do
   <local_rules>$TOP/tests/data/local-5712-freq5.xml</local_rules>
   <state_dir>$d/state</state_dir>
   <control_socket>$d/xdpban.sock</control_socket>
-  <fleet><agent_id>$id</agent_id><role>$role</role><url>nats://198.18.60.1:4222</url></fleet>
+  <fleet><agent_id>$id</agent_id><role>$role</role><url>nats://198.18.60.1:4222</url>
+    <report_rate>1000000</report_rate></fleet>
   <active-response>
     <command>firewall-drop</command> <location>all</location>
     <rules_id>5712</rules_id> <timeout>3600</timeout>
@@ -65,6 +71,7 @@ C
 	XDPBAN_PIN_DIR=${PIN[$h]} ip netns exec "${NS[$h]}" "$XDPBAN" run --config "$d/xdpban.conf" \
 		--foreground </dev/null >"$d/xdpban.log" 2>&1 &
 	bg_track $!
+	[ $h = hub ] && HUB_PID=$!
 	wait_until 15 grep -q 'connected to the broker' "$d/xdpban.log" || {
 		echo "$h did not connect" >&2; tail "$d/xdpban.log" >&2; exit 1; }
 done
@@ -99,4 +106,47 @@ pct() { awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i
 	printf '%-10s %8s %8s %8s %8s %8s\n' "$got" "$(pct 50)" "$(pct 90)" "$(pct 99)" "$(pct 100)" $((N - got))
 	echo "(daemon log timestamps: 1 ms resolution; one host, 2 cores shared by hub, edges and writer)"
 } | tee "$RES/fleet-propagation.txt"
-[ "$got" = "$N" ]
+ok=0
+[ "$got" = "$N" ] && ok=1
+
+# --- the manager's throughput: 100 agents' reports, all at once ------------
+M=${BENCH_FLEET_REPORTS:-20000}
+fleet_n() {
+	XDPBAN_PIN_DIR=${PIN[hub]} "$XDPBAN" status --json --socket "$LAB/hub/xdpban.sock" 2>/dev/null |
+		jq '.daemon.fleet | .decided + .folded + .refused'
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+base=$(fleet_n)
+cat >"$LAB/flood.py" <<'PY'
+import socket, sys, time
+m, t0 = int(sys.argv[1]), int(time.time())
+s = socket.create_connection(("198.18.60.1", 4222), timeout=10)
+s.recv(4096)
+s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":false,"protocol":1}\r\n')
+out = []
+for i in range(m):
+    a = "agent%03d" % (i % 100)
+    body = ('{"v":1,"type":"alert","id":"%s-b%d","agent":"%s","ts":%d,"addr":"198.19.%d.%d",'
+            '"cmd":"firewall-drop","rule":5712,"level":10,"groups":""}'
+            % (a, i, a, t0, i // 250 % 256, 1 + i % 250)).encode()
+    out.append(b"PUB xdpban.report.%s %d\r\n%s\r\n" % (a.encode(), len(body), body))
+s.sendall(b"".join(out) + b"PING\r\n")
+got = b""
+while b"PONG" not in got:
+    got += s.recv(4096)
+PY
+t0=$(now_ms)
+ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" || echo "bench-fleet: flood failed" >&2
+t_pub=$(now_ms)
+wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
+	jq '.daemon.fleet | .decided + .folded + .refused') -ge $((base + M)) ]"
+t1=$(now_ms)
+done_n=$(( $(fleet_n) - base ))
+{
+	echo
+	echo "manager throughput: $M reports from 100 agents (published in $((t_pub - t0)) ms), decided and stored"
+	printf '%-10s %10s %12s %16s %14s\n' reports took_ms reports_per_s nats_rss_mib manager_rss_mib
+	printf '%-10s %10s %12s %16s %14s\n' "$done_n" $((t1 - t0)) $((done_n * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1))) \
+		$(( $(rss_kb "$NATS_PID") / 1024 )) $(( $(rss_kb "$HUB_PID") / 1024 ))
+} | tee -a "$RES/fleet-propagation.txt"
+[ "$ok" = 1 ] && [ "$done_n" -ge "$M" ]

@@ -163,6 +163,8 @@ int xb_fleet_next_seq(struct xb_fleet_store *s, int64_t *seq);
 /* Manager: reports already decided on (redeliveries change nothing). */
 int xb_fleet_seen(struct xb_fleet_store *s, const char *id, bool *seen);
 int xb_fleet_seen_add(struct xb_fleet_store *s, const char *id, int64_t now);
+/* Forget report ids older than the stream keeps them (a week). */
+int xb_fleet_seen_prune(struct xb_fleet_store *s, int64_t now);
 int xb_fleet_hist_get(struct xb_fleet_store *s, const struct xb_addr *a, const char *cmd,
 		      struct xb_fleet_hist *h);          /* -ENOENT: none */
 int xb_fleet_hist_put(struct xb_fleet_store *s, const struct xb_addr *a, const char *cmd,

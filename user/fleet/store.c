@@ -30,6 +30,7 @@ static const char schema[] =
 	" id TEXT NOT NULL, subject TEXT NOT NULL, del INTEGER NOT NULL, data TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS seen(id TEXT PRIMARY KEY, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS seen_at ON seen(at);"
 	"CREATE TABLE IF NOT EXISTS hist(addr TEXT NOT NULL, cmd TEXT NOT NULL,"
 	" count INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
 	" until INTEGER NOT NULL, PRIMARY KEY(addr, cmd));"
@@ -138,7 +139,7 @@ int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const cha
 			bool del, const char *data, size_t max, int64_t *seq)
 {
 	sqlite3_stmt *st;
-	int64_t n = count_rows(s, "SELECT count(*) FROM outbox");
+	int64_t n = max == SIZE_MAX ? 0 : count_rows(s, "SELECT count(*) FROM outbox");
 	int err;
 
 	if (n < 0)
@@ -220,11 +221,15 @@ int xb_fleet_seen_add(struct xb_fleet_store *s, const char *id, int64_t now)
 	sqlite3_stmt *st;
 	int err = prep(s, &st, "INSERT OR REPLACE INTO seen(id, at) VALUES(?, ?)", "ti", id, now);
 
-	if (err || (err = run(s, st)))
-		return err;
-	if (prep(s, &st, "DELETE FROM seen WHERE at < ?", "i", now - SEEN_KEEP) == 0)
-		run(s, st);
-	return 0;
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_seen_prune(struct xb_fleet_store *s, int64_t now)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "DELETE FROM seen WHERE at < ?", "i", now - SEEN_KEEP);
+
+	return err ? err : run(s, st);
 }
 
 static const char *akey(const struct xb_addr *a, char *b)

@@ -246,7 +246,7 @@ static void ban(struct xb_fleet_run *r, const struct xb_fleet_decision *d, int64
 		mono = xb_wall_to_mono(end) - dec.ttl * NSEC_PER_SEC;
 	xb_enforce_apply(e, &dec, mono);
 	dec.rearm ? r->n.extended++ : r->n.applied++;
-	xb_enforce_flush(e, 0, false);
+	/* The record is written at the next tick (the KV has it meanwhile). */
 }
 
 static void lift(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
@@ -263,7 +263,6 @@ static void lift(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
 	if (e->dp)
 		xb_dp_unban(e->dp, &d->addr);
 	xb_state_ban_del(e->st, &d->addr);
-	xb_enforce_flush(e, 0, false);
 	r->n.lifted++;
 	pr_info("unban %s rule %u offence %u: lifted by the fleet\n", afmt(&d->addr, ab), d->rule,
 		d->offence);
@@ -503,11 +502,62 @@ static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report
 	return !strcmp(ev->key, rep->agent);
 }
 
-static void on_report(struct xb_fleet_run *r, struct xb_fleet_ev *ev)
+/* Reports that arrive together are decided in one transaction and
+ * acknowledged after its commit. */
+#define REPORT_BATCH 128
+struct batch {
+	struct xb_fleet_ev ev[REPORT_BATCH];
+	size_t n;
+};
+
+static void batch_release(struct xb_fleet_run *r, struct batch *b, bool done)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		xb_fleet_ack(r->cli, &b->ev[i], done);
+		xb_fleet_ev_done(&b->ev[i]);
+	}
+	b->n = 0;
+}
+
+static void batch_end(struct xb_fleet_run *r, struct batch *b)
+{
+	int err;
+
+	if (!b->n)
+		return;
+	err = xb_fleet_store_commit(r->store);
+	if (err) {
+		xb_fleet_store_rollback(r->store);
+		refresh_depth(r);
+		fail(r, "%zu reports: %s (asked again)", b->n, strerror(-err));
+	}
+	/* Acknowledged only now: a manager killed before the commit gets
+	 * the reports again, and one killed after it knows them (seen). */
+	batch_release(r, b, !err);
+	pump(r);
+}
+
+/* One report in the batch's transaction. */
+static int report_in(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int64_t now)
+{
+	bool seen = false;
+	int err = xb_fleet_seen(r->store, rep->id, &seen);
+
+	if (err || seen)
+		return err;
+	err = xb_fleet_agent_seen(r->store, rep->agent, now,
+				  rep->kind == XB_FLEET_HELLO ? rep->own : NULL, rep->n_own);
+	if (!err && rep->kind == XB_FLEET_ALERT)
+		err = decide(r, rep, now);
+	if (!err)
+		err = xb_fleet_seen_add(r->store, rep->id, now);
+	return err;
+}
+
+/* ev's data and message move into the batch (or are released here). */
+static void on_report(struct xb_fleet_run *r, struct batch *b, struct xb_fleet_ev *ev)
 {
 	struct xb_fleet_report rep;
-	int64_t now = xb_now_wall();
-	bool seen = false;
 	int err;
 
 	if (xb_fleet_report_decode(ev->data, ev->len, &rep) || !sender_ok(ev, &rep)) {
@@ -522,31 +572,22 @@ static void on_report(struct xb_fleet_run *r, struct xb_fleet_ev *ev)
 		xb_fleet_ack(r->cli, ev, false);        /* again in a second */
 		return;
 	}
-	if ((err = xb_fleet_store_begin(r->store)))
-		goto nak;
-	err = xb_fleet_seen(r->store, rep.id, &seen);
-	if (!err && !seen)
-		err = xb_fleet_agent_seen(r->store, rep.agent, now,
-					  rep.kind == XB_FLEET_HELLO ? rep.own : NULL, rep.n_own);
-	if (!err && !seen && rep.kind == XB_FLEET_ALERT)
-		err = decide(r, &rep, now);
-	if (!err && !seen)
-		err = xb_fleet_seen_add(r->store, rep.id, now);
+	err = b->n ? 0 : xb_fleet_store_begin(r->store);
 	if (!err)
-		err = xb_fleet_store_commit(r->store);
+		err = report_in(r, &rep, xb_now_wall());
 	if (err) {
-		xb_fleet_store_rollback(r->store);
+		xb_fleet_store_rollback(r->store);     /* the batch's too: all asked again */
 		refresh_depth(r);
-		goto nak;
+		fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent, strerror(-err));
+		xb_fleet_ack(r->cli, ev, false);
+		batch_release(r, b, false);
+		return;
 	}
-	/* Acknowledged only now: a manager killed before the commit gets
-	 * the report again, and one killed after it knows it (seen). */
-	xb_fleet_ack(r->cli, ev, true);
-	pump(r);
-	return;
-nak:
-	fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent, strerror(-err));
-	xb_fleet_ack(r->cli, ev, false);
+	b->ev[b->n++] = *ev;
+	ev->data = NULL;
+	ev->msg = NULL;
+	if (b->n == REPORT_BATCH)
+		batch_end(r, b);
 }
 
 int xb_fleet_run_manual(struct xb_fleet_run *r, const struct xb_addr *a,
@@ -601,9 +642,12 @@ int xb_fleet_run_manual(struct xb_fleet_run *r, const struct xb_addr *a,
 
 void xb_fleet_run_events(struct xb_fleet_run *r)
 {
+	static struct batch b;          /* the daemon's thread alone */
 	struct xb_fleet_ev ev;
 
 	for (int i = 0; i < 4096 && r->cli && xb_fleet_next(r->cli, &ev); i++) {
+		if (ev.kind != XB_FLEET_EV_REPORT)
+			batch_end(r, &b);
 		switch (ev.kind) {
 		case XB_FLEET_EV_UP:
 			if (!r->up)
@@ -623,7 +667,7 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 			r->down_since = xb_now_wall();
 			break;
 		case XB_FLEET_EV_REPORT:
-			on_report(r, &ev);
+			on_report(r, &b, &ev);
 			break;
 		case XB_FLEET_EV_DECISION:
 			on_decision(r, &ev);
@@ -640,6 +684,7 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 		}
 		xb_fleet_ev_done(&ev);
 	}
+	batch_end(r, &b);
 	refresh_depth(r);
 }
 
@@ -649,6 +694,8 @@ void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
 		return;
 	if (xb_fleet_table_expire(&r->held, now))
 		xb_fleet_held_expire(r->store, now);
+	if (r->conf->fleet.manager && now % 60 == 0)
+		xb_fleet_seen_prune(r->store, now);
 	refresh_depth(r);
 	/* Rows in flight too long (a broker that went and came back): again,
 	 * the broker's Nats-Msg-Id dedup keeps each once. */
