@@ -137,6 +137,7 @@ bool xb_fleet_hist_step(struct xb_fleet_hist *h, int64_t ts, int64_t now, uint64
 struct xb_fleet_store;
 int xb_fleet_store_open(const char *dir, struct xb_fleet_store **out);
 void xb_fleet_store_close(struct xb_fleet_store *s);
+/* Transactions nest: the outermost commit is the one that counts. */
 int xb_fleet_store_begin(struct xb_fleet_store *s);
 int xb_fleet_store_commit(struct xb_fleet_store *s);
 void xb_fleet_store_rollback(struct xb_fleet_store *s);

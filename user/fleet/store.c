@@ -16,8 +16,18 @@
 
 #define SEEN_KEEP (7 * 86400)   /* s a report id is remembered (JetStream keeps 1 d) */
 
+#define STMT_CACHE 32
+#define OWN_MAX    4096
+
 struct xb_fleet_store {
 	sqlite3 *db;
+	/* Prepared statements by their SQL (literals: the pointer is the key):
+	 * parsing each time was a quarter of the manager's time. */
+	struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
+	/* The fleet hosts' own addresses, read once per hello. */
+	struct own { struct xb_addr a; char agent[XB_AGENT_ID_MAX + 1]; } *own;
+	size_t n_own;
+	bool own_valid;
 };
 
 static const char schema[] =
@@ -74,6 +84,9 @@ void xb_fleet_store_close(struct xb_fleet_store *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
+	free(s->own);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -85,18 +98,52 @@ static int exec(struct xb_fleet_store *s, const char *sql)
 	return rc == SQLITE_OK ? 0 : db_err(s, rc, sql);
 }
 
-int xb_fleet_store_begin(struct xb_fleet_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
-int xb_fleet_store_commit(struct xb_fleet_store *s) { return exec(s, "COMMIT"); }
+/* Savepoints: they nest (one report inside the batch of a turn), and the
+ * outermost one's release is the commit. */
+int xb_fleet_store_begin(struct xb_fleet_store *s) { return exec(s, "SAVEPOINT fleet"); }
+int xb_fleet_store_commit(struct xb_fleet_store *s) { return exec(s, "RELEASE fleet"); }
 void xb_fleet_store_rollback(struct xb_fleet_store *s)
 {
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "ROLLBACK TO fleet; RELEASE fleet", NULL, NULL, NULL);
+	s->own_valid = false;   /* a hello may have been undone */
+}
+
+/* A cached statement, ready to bind; NULL sql never matches. */
+static int stmt_get(struct xb_fleet_store *s, const char *sql, sqlite3_stmt **st)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < STMT_CACHE && s->cache[i].sql; i++)
+		if (s->cache[i].sql == sql) {
+			*st = s->cache[i].st;
+			return SQLITE_OK;
+		}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	if (rc == SQLITE_OK && i < STMT_CACHE) {
+		s->cache[i].sql = sql;
+		s->cache[i].st = *st;
+	}
+	return rc;
+}
+
+/* Done with a statement: a cached one is reset for its next use. */
+static void stmt_done(struct xb_fleet_store *s, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < STMT_CACHE && s->cache[i].sql; i++)
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	stmt_done(s, st);
 }
 
 /* Prepare sql and bind "t" (text), "i" (int64) arguments in order. */
 static int prep(struct xb_fleet_store *s, sqlite3_stmt **st, const char *sql, const char *types, ...)
 {
 	va_list ap;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	int rc = stmt_get(s, sql, st);
 
 	if (rc != SQLITE_OK)
 		return db_err(s, rc, sql);
@@ -107,7 +154,7 @@ static int prep(struct xb_fleet_store *s, sqlite3_stmt **st, const char *sql, co
 				       sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*st);
+		stmt_done(s, *st);
 		return db_err(s, rc, sql);
 	}
 	return 0;
@@ -118,7 +165,7 @@ static int run(struct xb_fleet_store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, rc, "step");
 }
 
@@ -131,7 +178,7 @@ static int64_t count_rows(struct xb_fleet_store *s, const char *sql)
 		return -EIO;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return n;
 }
 
@@ -181,7 +228,7 @@ int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_flee
 		o->del = sqlite3_column_int(st, 3);
 		snprintf(o->data, sizeof(o->data), "%s", sqlite3_column_text(st, 4));
 	}
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return n;
 }
 
@@ -212,7 +259,7 @@ int xb_fleet_seen(struct xb_fleet_store *s, const char *id, bool *seen)
 		return err;
 	rc = sqlite3_step(st);
 	*seen = rc == SQLITE_ROW;
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -255,7 +302,7 @@ int xb_fleet_hist_get(struct xb_fleet_store *s, const struct xb_addr *a, const c
 		h->last = sqlite3_column_int64(st, 2);
 		h->until = sqlite3_column_int64(st, 3);
 	}
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
@@ -284,6 +331,8 @@ int xb_fleet_agent_seen(struct xb_fleet_store *s, const char *agent, int64_t now
 		snprintf(list + l, sizeof(list) - l, "%s%s", l ? "," : "", akey(&own[i], ab));
 	}
 	if (own)
+		s->own_valid = false;
+	if (own)
 		err = prep(s, &st, "INSERT INTO agents(id, last, reports, own) VALUES(?,?,0,?) "
 			   "ON CONFLICT(id) DO UPDATE SET last = excluded.last, own = excluded.own",
 			   "tit", agent, now, list);
@@ -304,41 +353,47 @@ int xb_fleet_agent_foreach(struct xb_fleet_store *s, xb_fleet_agent_fn fn, void 
 	while (!err && sqlite3_step(st) == SQLITE_ROW)
 		err = fn((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
 			 sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), ctx);
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return err;
 }
 
-struct owns {
-	const struct xb_addr *a;
-	char *who;
-	size_t len;
-	bool hit;
-};
-
-static int owns_one(const char *agent, int64_t last, uint64_t reports, const char *own, void *ctx)
+static int own_load(const char *agent, int64_t last, uint64_t reports, const char *own, void *ctx)
 {
-	struct owns *o = ctx;
+	struct xb_fleet_store *s = ctx;
 	char buf[XB_FLEET_HELLO_ADDRS * XB_ADDRSTRLEN], *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", own);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		struct xb_addr h;
+	for (char *t = strtok_r(buf, ",", &save); t && s->n_own < OWN_MAX;
+	     t = strtok_r(NULL, ",", &save)) {
+		struct own *o = &s->own[s->n_own];
 
-		if (!xb_addr_parse(t, &h, false) && xb_addr_contains(o->a, &h)) {
-			snprintf(o->who, o->len, "%s (%s)", agent, t);
-			o->hit = true;
-			return 1;
-		}
+		if (xb_addr_parse(t, &o->a, false))
+			continue;
+		snprintf(o->agent, sizeof(o->agent), "%s", agent);
+		s->n_own++;
 	}
 	return 0;
 }
 
 int xb_fleet_agent_owns(struct xb_fleet_store *s, const struct xb_addr *a, char *who, size_t len)
 {
-	struct owns o = { .a = a, .who = who, .len = len };
-	int err = xb_fleet_agent_foreach(s, owns_one, &o);
+	char ab[XB_ADDRSTRLEN];
+	int err;
 
-	return err < 0 ? err : o.hit;
+	if (!s->own_valid) {
+		if (!s->own && !(s->own = calloc(OWN_MAX, sizeof(*s->own))))
+			return -ENOMEM;
+		s->n_own = 0;
+		if ((err = xb_fleet_agent_foreach(s, own_load, s)) < 0)
+			return err;
+		s->own_valid = true;
+	}
+	for (size_t i = 0; i < s->n_own; i++)
+		if (xb_addr_contains(a, &s->own[i].a)) {
+			snprintf(who, len, "%s (%s)", s->own[i].agent, akey(&s->own[i].a, ab));
+			return 1;
+		}
+	return 0;
 }
 
 int xb_fleet_held_put(struct xb_fleet_store *s, const struct xb_fleet_held *h)
@@ -388,6 +443,6 @@ int xb_fleet_held_load(struct xb_fleet_store *s, struct xb_fleet_table *t)
 		if ((err = xb_fleet_table_add(t, &h)))
 			break;
 	}
-	sqlite3_finalize(st);
+	stmt_done(s, st);
 	return err;
 }

@@ -502,12 +502,14 @@ static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report
 	return !strcmp(ev->key, rep->agent);
 }
 
-/* Reports that arrive together are decided in one transaction and
- * acknowledged after its commit. */
-#define REPORT_BATCH 128
+/* What a turn of the loop brings (reports, decisions, acks) is stored in
+ * one transaction; the reports are acknowledged after its commit, and only
+ * then are the decisions they made sent. */
+#define REPORT_BATCH 256
 struct batch {
 	struct xb_fleet_ev ev[REPORT_BATCH];
 	size_t n;
+	bool open;              /* the turn's transaction */
 };
 
 static void batch_release(struct xb_fleet_run *r, struct batch *b, bool done)
@@ -519,20 +521,27 @@ static void batch_release(struct xb_fleet_run *r, struct batch *b, bool done)
 	b->n = 0;
 }
 
+static void batch_begin(struct xb_fleet_run *r, struct batch *b)
+{
+	if (!b->open)
+		b->open = !xb_fleet_store_begin(r->store);
+}
+
 static void batch_end(struct xb_fleet_run *r, struct batch *b)
 {
-	int err;
+	int err = 0;
 
-	if (!b->n)
-		return;
-	err = xb_fleet_store_commit(r->store);
-	if (err) {
-		xb_fleet_store_rollback(r->store);
-		refresh_depth(r);
-		fail(r, "%zu reports: %s (asked again)", b->n, strerror(-err));
+	if (b->open) {
+		err = xb_fleet_store_commit(r->store);
+		if (err) {
+			xb_fleet_store_rollback(r->store);
+			refresh_depth(r);
+			fail(r, "%zu reports: %s (asked again)", b->n, strerror(-err));
+		}
+		b->open = false;
 	}
-	/* Acknowledged only now: a manager killed before the commit gets
-	 * the reports again, and one killed after it knows them (seen). */
+	/* A manager killed before the commit gets the reports again, and one
+	 * killed after it knows them (seen). */
 	batch_release(r, b, !err);
 	pump(r);
 }
@@ -572,22 +581,25 @@ static void on_report(struct xb_fleet_run *r, struct batch *b, struct xb_fleet_e
 		xb_fleet_ack(r->cli, ev, false);        /* again in a second */
 		return;
 	}
-	err = b->n ? 0 : xb_fleet_store_begin(r->store);
-	if (!err)
-		err = report_in(r, &rep, xb_now_wall());
+	/* Its own savepoint: a report that fails is undone alone. */
+	err = b->open ? xb_fleet_store_begin(r->store) : -EIO;
+	if (!err && (err = report_in(r, &rep, xb_now_wall())))
+		xb_fleet_store_rollback(r->store);
+	else if (!err)
+		err = xb_fleet_store_commit(r->store);
 	if (err) {
-		xb_fleet_store_rollback(r->store);     /* the batch's too: all asked again */
 		refresh_depth(r);
 		fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent, strerror(-err));
 		xb_fleet_ack(r->cli, ev, false);
-		batch_release(r, b, false);
 		return;
 	}
 	b->ev[b->n++] = *ev;
 	ev->data = NULL;
 	ev->msg = NULL;
-	if (b->n == REPORT_BATCH)
+	if (b->n == REPORT_BATCH) {
 		batch_end(r, b);
+		batch_begin(r, b);
+	}
 }
 
 int xb_fleet_run_manual(struct xb_fleet_run *r, const struct xb_addr *a,
@@ -646,8 +658,7 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 	struct xb_fleet_ev ev;
 
 	for (int i = 0; i < 4096 && r->cli && xb_fleet_next(r->cli, &ev); i++) {
-		if (ev.kind != XB_FLEET_EV_REPORT)
-			batch_end(r, &b);
+		batch_begin(r, &b);
 		switch (ev.kind) {
 		case XB_FLEET_EV_UP:
 			if (!r->up)
@@ -658,7 +669,6 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 			r->up_since = xb_now_wall();
 			r->sent_upto = 0;       /* everything unacked goes again */
 			hello(r);
-			pump(r);
 			break;
 		case XB_FLEET_EV_DOWN:
 			if (r->up)
