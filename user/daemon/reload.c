@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "daemon/internal.h"
@@ -24,6 +25,16 @@ int xb_daemon_check(const char *config, char *err, size_t len)
 
 	if (!ret)
 		ret = daemon_load_detect(c, &det, err, len);
+	/* The fleet's identity files must be there to connect. */
+	for (int i = 0; !ret && c->fleet.enabled && i < 3; i++) {
+		const char *f = i == 0 ? c->fleet.ca : i == 1 ? c->fleet.cert : c->fleet.key;
+
+		if (f && access(f, R_OK)) {
+			ret = -errno;
+			snprintf(err, len, "%s:%d: <fleet>: cannot read %s: %s", c->path,
+				 c->fleet.line, f, strerror(-ret));
+		}
+	}
 	xb_detect_free(det);
 	xb_config_free(c);
 	return ret;
