@@ -36,6 +36,17 @@ static void check_config(const struct xb_config *c)
 		check(ar->timeout > 0);
 		check(xb_location_name(ar->location));
 	}
+	if (c->fleet.enabled) {
+		int tls = !!c->fleet.ca + !!c->fleet.cert + !!c->fleet.key;
+
+		check(xb_agent_id_ok(c->fleet.agent_id, strlen(c->fleet.agent_id)));
+		check(c->fleet.n_urls >= 1 && c->fleet.n_urls <= XB_FLEET_URLS_MAX);
+		check(tls == 0 || tls == 3);
+		check(c->fleet.grace > 0 && c->fleet.outbox_max > 0 && c->fleet.report_rate > 0);
+	}
+	for (size_t i = 0; i < c->n_ars; i++)
+		check(c->fleet.enabled || c->ars[i].disabled ||
+		      (c->ars[i].location != XB_LOC_DEFINED_AGENT && c->ars[i].location != XB_LOC_ALL));
 	if (c->v6agg.enabled)
 		check(c->v6agg.prefix_len >= 32 && c->v6agg.prefix_len <= 127);
 }
