@@ -419,3 +419,32 @@ Test(policy, responses_escalate_per_command)
 	cr_expect(strstr(why, "allow list"), "%s", why);
 	fx_close(&f);
 }
+
+#define FLEET_AGENT "<fleet><agent_id>edge1</agent_id><role>agent</role>" \
+	"<url>nats://198.18.60.1:4222</url></fleet>"
+#define AR_AT(loc) "<active-response><command>firewall-drop</command><location>" loc \
+	"</location><rules_id>5712</rules_id><timeout>600</timeout></active-response>"
+
+/* In a fleet, server and defined-agent are the manager's to decide: the
+ * seeing host neither bans nor counts; local and all ban here at once. */
+Test(policy, fleet_locations_decided_here_or_by_the_manager)
+{
+	static const struct { const char *body; int want; } cases[] = {
+		{ FLEET_AGENT AR_AT("server"), 0 },
+		{ FLEET_AGENT "<active-response><command>firewall-drop</command>"
+		  "<location>defined-agent</location><agent_id>edge2</agent_id>"
+		  "<rules_id>5712</rules_id></active-response>", 0 },
+		{ FLEET_AGENT AR_AT("all"), 1 },
+		{ FLEET_AGENT AR_AT("local"), 1 },
+		{ AR_AT("server"), 1 },         /* no fleet: server is this host, as before */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture f;
+		struct xb_decision d;
+
+		fx_open(&f, cases[i].body, XB_STATE_MEMORY);
+		cr_expect_eq(offend(&f, "198.18.70.11", 1000000, &d), cases[i].want, "case %zu", i);
+		cr_expect_eq(xb_ar_here(f.c, &f.c->ars[0]), cases[i].want == 1, "case %zu", i);
+		fx_close(&f);
+	}
+}
