@@ -452,6 +452,10 @@ check "broker down: edge1 status shows the broker not connected" \
 attack edge1 198.18.70.16 user 8
 check "broker down: edge1 bans 198.18.70.16 locally" banned_at edge1 198.18.70.16
 check "broker down: the report waits in edge1's outbox" fleet_ge edge1 outbox 1
+sleep 1
+check "broker down: status gives the lag and says NOT CONNECTED" bash -c \
+	"XDPBAN_PIN_DIR=${PIN[edge1]} '$XDPBAN' status --socket '$LAB/edge1/xdpban.sock' |
+	 grep -E '^fleet: agent edge1, broker NOT CONNECTED.*outbox [1-9][0-9]* of 10000, the oldest waiting [0-9]+s'"
 check "broker back" nats_up
 check "broker back: the report arrives, all hosts ban 198.18.70.16" \
 	wait_until 10 bans_are 198.18.70.16 "$HOSTS"

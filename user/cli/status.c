@@ -187,6 +187,9 @@ static void print_fleet(struct json_object *d)
 						  ub, sizeof(ub)));
 	printf("; outbox %lld of %lld", (long long)jint(f, "outbox", 0),
 	       (long long)jint(f, "outbox_max", 0));
+	if (jint(f, "lag", 0) > 0)
+		printf(", the oldest waiting %s", xb_fmt_duration((uint64_t)jint(f, "lag", 0), ub,
+								  sizeof(ub)));
 	if (jint(f, "reports_dropped", 0))
 		printf(" (FULL: %lld reports dropped)", (long long)jint(f, "reports_dropped", 0));
 	printf("\n  %lld reports, %lld sent, %lld acked; decisions %lld received, %lld applied, "

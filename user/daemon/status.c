@@ -214,6 +214,8 @@ static void status_fleet(struct daemon *d, struct json_object *reply)
 	add_int(o, "up_since", r->up_since);
 	add_int(o, "down_since", r->down_since);
 	add_int(o, "outbox", r->outbox);
+	/* The broker's lag: how long the oldest report or decision has waited. */
+	add_int(o, "lag", r->oldest ? xb_now_wall() - r->oldest : 0);
 	add_int(o, "outbox_max", c->outbox_max);
 	add_int(o, "reports", r->n.reports);
 	add_int(o, "reports_dropped", r->n.reports_dropped);

@@ -158,6 +158,8 @@ int xb_fleet_outbox_del(struct xb_fleet_store *s, int64_t seq);
 int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,
 			 int max);
 int64_t xb_fleet_outbox_depth(struct xb_fleet_store *s);
+/* Wall s the oldest row was queued, 0 when none waits: the broker's lag. */
+int64_t xb_fleet_outbox_oldest(struct xb_fleet_store *s);
 /* The next report sequence of this host (kept across restarts). */
 int xb_fleet_next_seq(struct xb_fleet_store *s, int64_t *seq);
 

@@ -37,7 +37,8 @@ static const char schema[] =
 	 * an fsync per report. */
 	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" id TEXT NOT NULL, subject TEXT NOT NULL, del INTEGER NOT NULL, data TEXT NOT NULL);"
+	" id TEXT NOT NULL, subject TEXT NOT NULL, del INTEGER NOT NULL, data TEXT NOT NULL,"
+	" at INTEGER NOT NULL DEFAULT (unixepoch()));"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS seen(id TEXT PRIMARY KEY, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS seen_at ON seen(at);"
@@ -235,6 +236,11 @@ int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_flee
 int64_t xb_fleet_outbox_depth(struct xb_fleet_store *s)
 {
 	return count_rows(s, "SELECT count(*) FROM outbox");
+}
+
+int64_t xb_fleet_outbox_oldest(struct xb_fleet_store *s)
+{
+	return count_rows(s, "SELECT coalesce(min(at), 0) FROM outbox");
 }
 
 int xb_fleet_next_seq(struct xb_fleet_store *s, int64_t *seq)

@@ -69,6 +69,9 @@ static void refresh_depth(struct xb_fleet_run *r)
 
 	if (d >= 0)
 		r->outbox = d;
+	d = d > 0 ? xb_fleet_outbox_oldest(r->store) : 0;
+	if (d >= 0)
+		r->oldest = d;
 }
 
 /* Send what is not in flight yet, oldest first. */

@@ -47,6 +47,7 @@ struct xb_fleet_run {
 	int64_t sent_upto;              /* outbox rows up to this seq are in flight */
 	uint64_t progress_ns;           /* monotonic: the latest ack, or the latest (re)send */
 	int64_t outbox;                 /* rows waiting */
+	int64_t oldest;                 /* wall s the oldest of them was queued, 0: none */
 	struct xb_fleet_bucket {        /* manager: each agent's report rate */
 		char agent[XB_AGENT_ID_MAX + 1];
 		double tokens;
