@@ -516,7 +516,9 @@ void xb_fleet_free(struct xb_fleet *f)
 
 bool xb_fleet_connected(const struct xb_fleet *f)
 {
-	return f->nc && atomic_load(&((struct xb_fleet *)f)->ready) &&
+	/* ready first: our thread sets it once nc and js are set up, and
+	 * never destroys them afterwards (until xb_fleet_free joins it). */
+	return atomic_load(&((struct xb_fleet *)f)->ready) && f->nc && f->js &&
 	       natsConnection_Status(f->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
