@@ -476,6 +476,21 @@ check "manager restarted again" xb_up hub
 sleep 1
 check "... and counts the report once (offence 1)" \
 	test "$(grep -c 'decide 198.18.70.17 ' "$LAB/hub/xdpban.log")" = 1
+# --- manual decisions: defined-agent, and lifts --------------------------------
+check "manual ban --location defined-agent --agent-id edge1,edge3" \
+	xb hub ban --socket "$LAB/hub/xdpban.sock" --location defined-agent --agent-id edge1,edge3 \
+	--ttl 60 198.18.70.19
+check "... bans at edge1 and edge3 only, one end" \
+	wait_until 3 bans_are 198.18.70.19 "edge1 edge3"
+check "... one end (+-1 s)" same_end 198.18.70.19 edge1 edge3
+check "manual unban --location all lifts 198.18.70.17 everywhere" \
+	xb hub unban --socket "$LAB/hub/xdpban.sock" --location all 198.18.70.17
+check "... every host lifted it" wait_until 3 bans_are 198.18.70.17 ""
+check "manual unban --location defined-agent lifts 198.18.70.19 at edge1 and edge3" \
+	xb hub unban --socket "$LAB/hub/xdpban.sock" --location defined-agent --agent-id edge1,edge3 \
+	198.18.70.19
+check "... lifted" wait_until 3 bans_are 198.18.70.19 ""
+
 # --- one agent floods: the rest of its reports waits, none is dropped -----
 flood="{\"v\":1,\"type\":\"alert\",\"id\":\"edge1-flood-1\",\"agent\":\"edge1\",\"ts\":$(date +%s),"
 flood+="\"addr\":\"198.18.70.20\",\"cmd\":\"firewall-drop\",\"rule\":100121,\"level\":10,\"groups\":\"\"}"
