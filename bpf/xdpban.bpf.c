@@ -36,6 +36,21 @@ struct {
 	__type(value, struct xb_slot6);
 } ban6 SEC(".maps");
 
+/* Sized as ban4/ban6: a counter per slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__type(key, __u32);
+	__type(value, struct xb_cnt);
+} cnt4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__type(key, __u32);
+	__type(value, struct xb_cnt);
+} cnt6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -102,6 +117,18 @@ struct {
 
 #define XB_CLOCK_MONOTONIC 1    /* a #define the BTF cannot carry */
 
+/*
+ * Parts of the drop path a benchmark build leaves out, to measure what each
+ * costs (tests/bench/xdpban_omit_*.bpf.c). 0 in the product: the compiler
+ * removes the tests, the program is the same as without them.
+ */
+#define XB_OMIT_BAN_COUNTERS (1u << 0)  /* the ban's packets and bytes */
+#define XB_OMIT_EXPIRY       (1u << 1)  /* the clock read and the expiry check */
+#define XB_OMIT_STATS        (1u << 2)  /* the per-CPU drop counters */
+#ifndef XB_BENCH_OMIT
+#define XB_BENCH_OMIT 0
+#endif
+
 struct xb_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
@@ -130,10 +157,12 @@ static __always_inline __u64 now_ns(void)
 /*
  * A ban was found: the allow list (only while it has entries) wins, then an
  * expired ban passes (userspace reuses or sweeps its slot), else the frame is
- * dropped and counted against the ban.
+ * dropped and counted against the ban: in this CPU's counter of its slot
+ * (cnt), or for a prefix ban (cnt NULL) in the trie's value.
  */
-static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_list,
-				   void *allow_map, void *allow_key, bool prefix, __u64 len)
+static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *cnt,
+				   bool allowed_list, void *allow_map, void *allow_key,
+				   bool prefix, __u64 len)
 {
 	if (allowed_list) {
 		struct xb_allow *a = bpf_map_lookup_elem(allow_map, allow_key);
@@ -143,15 +172,24 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_lis
 			return pass(st, XB_STAT_PASSED_ALLOWED);
 		}
 	}
-	if (b->expires && b->expires <= now_ns())
+	if (!(XB_BENCH_OMIT & XB_OMIT_EXPIRY) && b->expires && b->expires <= now_ns())
 		return pass(st, XB_STAT_PASSED_EXPIRED);
-	/* Atomic: several CPUs may drop for the same ban at once. */
-	__sync_fetch_and_add(&b->packets, 1);
-	__sync_fetch_and_add(&b->bytes, len);
-	st[XB_STAT_DROPPED]++;
-	st[XB_STAT_DROPPED_BYTES] += len;
-	if (prefix)
-		st[XB_STAT_DROPPED_PREFIX]++;
+	if (!(XB_BENCH_OMIT & XB_OMIT_BAN_COUNTERS)) {
+		if (cnt) {
+			cnt->packets++;         /* per-CPU: no other writer */
+			cnt->bytes += len;
+		} else {
+			/* Atomic: several CPUs may drop for one prefix at once. */
+			__sync_fetch_and_add(&b->packets, 1);
+			__sync_fetch_and_add(&b->bytes, len);
+		}
+	}
+	if (!(XB_BENCH_OMIT & XB_OMIT_STATS)) {
+		st[XB_STAT_DROPPED]++;
+		st[XB_STAT_DROPPED_BYTES] += len;
+		if (prefix)
+			st[XB_STAT_DROPPED_PREFIX]++;
+	}
 	return XDP_DROP;
 }
 
@@ -182,6 +220,7 @@ static long probe4_step(__u64 step, struct probe4 *p)
 	return r != XB_STEP_NEXT;
 }
 
+/* A hit leaves its slot's index in p->at. */
 static __always_inline struct xb_ban *probe4(struct probe4 *p, __u32 i)
 {
 	struct xb_slot4 *s;
@@ -193,8 +232,10 @@ static __always_inline struct xb_ban *probe4(struct probe4 *p, __u32 i)
 		if (!s)
 			return NULL;
 		r = xb_step4(s, p->addr);
-		if (r == XB_STEP_HIT)
+		if (r == XB_STEP_HIT) {
+			p->at = i;
 			return &s->ban;
+		}
 		if (r == XB_STEP_MISS)
 			return NULL;
 		i = xb_slot_next(i, p->n);
@@ -210,7 +251,9 @@ static __always_inline struct xb_ban *probe4(struct probe4 *p, __u32 i)
 	return s ? &s->ban : NULL;
 }
 
-static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr)
+/* The ban of addr and, in *cnt, this CPU's counter of its slot. */
+static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
+					    struct xb_cnt **cnt)
 {
 	struct probe4 p = { .addr = addr, .n = c->nslots4 };
 	struct xb_ban *b = NULL;
@@ -225,6 +268,8 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr)
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
+	if (b && !(*cnt = bpf_map_lookup_elem(&cnt4, &p.at)))
+		return NULL;    /* cannot happen: cnt4 has a slot per ban4 slot */
 	return b;
 }
 
@@ -257,8 +302,10 @@ static __always_inline struct xb_ban *probe6(struct probe6 *p, __u32 i)
 		if (!s)
 			return NULL;
 		r = xb_step6(s, p->hi, p->lo);
-		if (r == XB_STEP_HIT)
+		if (r == XB_STEP_HIT) {
+			p->at = i;
 			return &s->ban;
+		}
 		if (r == XB_STEP_MISS)
 			return NULL;
 		i = xb_slot_next(i, p->n);
@@ -274,7 +321,8 @@ static __always_inline struct xb_ban *probe6(struct probe6 *p, __u32 i)
 	return s ? &s->ban : NULL;
 }
 
-static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo)
+static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo,
+					    struct xb_cnt **cnt)
 {
 	struct probe6 p = { .hi = hi, .lo = lo, .n = c->nslots6 };
 	struct xb_ban *b = NULL;
@@ -289,38 +337,42 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
+	if (b && !(*cnt = bpf_map_lookup_elem(&cnt6, &p.at)))
+		return NULL;
 	return b;
 }
 
 static __always_inline int check4(__u64 *st, const struct xb_ctl *c, struct iphdr *ip, __u64 len)
 {
 	struct xb_lpm4 lkey = { .prefixlen = 32, .addr = ip->saddr };
+	struct xb_cnt *cnt = NULL;
 	struct xb_ban *b;
 
-	b = find4(c, ip->saddr);
+	b = find4(c, ip->saddr, &cnt);
 	if (b)
-		return verdict(st, b, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, false, len);
+		return verdict(st, b, cnt, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, false, len);
 	if (!(c->flags & XB_CTL_PFX4))
 		return pass(st, XB_STAT_PASSED);
 	b = bpf_map_lookup_elem(&pfx4, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
-	return verdict(st, b, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, true, len);
+	return verdict(st, b, NULL, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, true, len);
 }
 
 static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6hdr *ip6, __u64 len)
 {
 	struct xb_lpm6 lkey;    /* filled only when a trie is consulted */
+	struct xb_cnt *cnt = NULL;
 	struct xb_ban *b;
 	__u64 hi, lo;
 
 	__builtin_memcpy(&hi, &ip6->saddr, 8);
 	__builtin_memcpy(&lo, (void *)&ip6->saddr + 8, 8);
-	b = find6(c, hi, lo);
+	b = find6(c, hi, lo, &cnt);
 	if (b) {
 		lkey.prefixlen = 128;
 		__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
-		return verdict(st, b, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, false, len);
+		return verdict(st, b, cnt, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, false, len);
 	}
 	if (!(c->flags & XB_CTL_PFX6))
 		return pass(st, XB_STAT_PASSED);
@@ -329,7 +381,7 @@ static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6
 	b = bpf_map_lookup_elem(&pfx6, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
-	return verdict(st, b, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, true, len);
+	return verdict(st, b, NULL, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, true, len);
 }
 
 SEC("xdp")

@@ -17,6 +17,8 @@
 /* Names of the maps as pinned under the pin directory (and in the object). */
 #define XB_MAP_BAN4   "ban4"    /* ARRAY (mmapable) of struct xb_slot4: a hash table */
 #define XB_MAP_BAN6   "ban6"    /* ARRAY (mmapable) of struct xb_slot6: a hash table */
+#define XB_MAP_CNT4   "cnt4"    /* PERCPU_ARRAY of struct xb_cnt, one per ban4 slot */
+#define XB_MAP_CNT6   "cnt6"    /* PERCPU_ARRAY of struct xb_cnt, one per ban6 slot */
 #define XB_MAP_PFX4   "pfx4"    /* LPM   struct xb_lpm4      -> struct xb_ban */
 #define XB_MAP_PFX6   "pfx6"    /* LPM   struct xb_lpm6      -> struct xb_ban */
 #define XB_MAP_ALLOW4 "allow4"  /* LPM   struct xb_lpm4      -> struct xb_allow */
@@ -56,7 +58,10 @@ struct xb_lpm6 {
 /*
  * A ban. expires is CLOCK_MONOTONIC in ns, compared with struct xb_clock's
  * now (so a ban ends at most XB_TICK_NS late); 0 means permanent. packets and
- * bytes are updated by the XDP program with atomic adds.
+ * bytes: in a prefix ban (a trie value), added to by the XDP program with
+ * atomic adds; in an exact ban's slot, written by userspace only (what it
+ * folded in from cnt4/6 when the ban moved), its drops counted per CPU in
+ * struct xb_cnt at the slot's index. A ban's counts are the sum of both.
  */
 struct xb_ban {
 	__u64 expires;
@@ -87,6 +92,18 @@ struct xb_ban {
 #define XB_PROBE_MAX  1024              /* longest probe; inserts never go further */
 #define XB_PROBE_INLINE 8               /* probes the program makes before its bpf_loop */
 #define XB_PROBE_TRIES 3                /* probes of one lookup while bans are being moved */
+
+/*
+ * The program's counts for the exact ban in slot i of ban4/6: cnt4/6[i], one
+ * per CPU, plain adds. Two atomic adds on a slot every CPU reads made the
+ * drop path three times as dear (make bench, "what the drop path spends"),
+ * and more when CPUs drop for one ban at once. Zero for a slot not LIVE
+ * (userspace zeroes it when it retires the slot).
+ */
+struct xb_cnt {
+	__u64 packets;
+	__u64 bytes;
+};
 
 struct xb_slot4 {
 	__u32 addr;                     /* network order */

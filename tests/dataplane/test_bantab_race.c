@@ -366,6 +366,8 @@ static void open_object(struct race *r, int fam)
 	cr_assert_not_null(r->skel, "open the XDP object: %s", strerror(errno));
 	bpf_map__set_max_entries(r->skel->maps.ban4, xb_tab_slots(CAP));
 	bpf_map__set_max_entries(r->skel->maps.ban6, xb_tab_slots(CAP));
+	bpf_map__set_max_entries(r->skel->maps.cnt4, xb_tab_slots(CAP));
+	bpf_map__set_max_entries(r->skel->maps.cnt6, xb_tab_slots(CAP));
 	cr_assert_eq(xdpban__load(r->skel), 0, "load the XDP object");
 	cr_assert_eq(xb_ctl_map(bpf_map__fd(r->skel->maps.ctl), &r->ctl), 0);
 	r->ctl->seed = SEED;

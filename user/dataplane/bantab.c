@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "dataplane/bantab.h"
 #include "common/util.h"
@@ -67,6 +68,7 @@ int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl)
 	void *m;
 
 	memset(t, 0, sizeof(*t));
+	t->cnt_fd = -1;
 	if (family != 4 && family != 6)
 		return -EINVAL;
 	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
@@ -97,8 +99,58 @@ void xb_tab_unmap(struct xb_tab *t)
 {
 	if (t && t->slots)
 		munmap(t->slots, t->map_len);
-	if (t)
+	if (t) {
 		t->slots = NULL;
+		free(t->pcpu);
+		t->pcpu = NULL;
+		t->cnt_fd = -1;
+	}
+}
+
+int xb_tab_use_counters(struct xb_tab *t, int cnt_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (bpf_obj_get_info_by_fd(cnt_fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.value_size != sizeof(struct xb_cnt) ||
+	    info.max_entries != t->nslots)
+		return -EINVAL;
+	free(t->pcpu);
+	t->pcpu = calloc(ncpu, sizeof(*t->pcpu));
+	if (!t->pcpu)
+		return -ENOMEM;
+	t->ncpu = ncpu;
+	t->cnt_fd = cnt_fd;
+	return 0;
+}
+
+/* --- the program's per-CPU counters of a slot ----------------------------- */
+
+/* Add slot i's per-CPU counts to *b. */
+static void cnt_add(const struct xb_tab *t, uint32_t i, struct xb_ban *b)
+{
+	if (t->cnt_fd < 0 || bpf_map_lookup_elem(t->cnt_fd, &i, t->pcpu))
+		return;
+	for (int c = 0; c < t->ncpu; c++) {
+		b->packets += t->pcpu[c].packets;
+		b->bytes += t->pcpu[c].bytes;
+	}
+}
+
+/* Zero slot i's counters: it was retired, a later ban there starts from 0.
+ * A frame the program counts between the read before this and this (it found
+ * the slot LIVE just before the retirement) is lost. */
+static void cnt_zero(const struct xb_tab *t, uint32_t i)
+{
+	if (t->cnt_fd < 0)
+		return;
+	memset(t->pcpu, 0, t->ncpu * sizeof(*t->pcpu));
+	bpf_map_update_elem(t->cnt_fd, &i, t->pcpu, BPF_ANY);
 }
 
 /* --- slots ---------------------------------------------------------------- */
@@ -191,6 +243,17 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key)
 	return i < 0 ? NULL : ban(t, (uint32_t)i);
 }
 
+int xb_tab_get(const struct xb_tab *t, const void *key, struct xb_ban *out)
+{
+	int64_t free, i = probe(t, key, &free);
+
+	if (i < 0)
+		return -ENOENT;
+	*out = *ban(t, (uint32_t)i);
+	cnt_add(t, (uint32_t)i, out);
+	return 0;
+}
+
 /* --- the writer's stores (bantab.h: the protocol) ------------------------- */
 
 static void publish(struct xb_tab *t, uint32_t i, const void *key, const struct xb_ban *v)
@@ -205,6 +268,13 @@ static void retire(struct xb_tab *t, uint32_t i)
 	__atomic_store_n(state(t, i), XB_SLOT_DEAD, __ATOMIC_RELEASE);
 }
 
+/* Retire slot i of a ban leaving the table: its counts go with it. */
+static void retire_gone(struct xb_tab *t, uint32_t i)
+{
+	retire(t, i);
+	cnt_zero(t, i);
+}
+
 /* moves + by: odd while a move (or the drop of a copy) is under way, even
  * between them, so that a snapshot can tell it read the table between two
  * moves (xb_tab_snapshot); the program only asks whether it changed. */
@@ -217,18 +287,20 @@ static void moves_bump(struct xb_tab *t, uint32_t by)
  * Retire slot p, a copy of the ban whose first copy is in slot first, inside
  * a moves bracket: moves changed before the retirement, so a reader that
  * passed first before it was published and reaches p after probes again.
- * The counters p had (the program's adds landing on p after this are lost)
- * go to first.
+ * The counts p had, in its slot and per CPU, go to first's slot (the
+ * program's adds landing on p between their read and cnt_zero are lost).
  */
 static void fold_copy(struct xb_tab *t, uint32_t p, uint32_t first)
 {
-	struct xb_ban *from = ban(t, p), *to = ban(t, first);
+	struct xb_ban *from = ban(t, p), *to = ban(t, first), c = { 0 };
 
 	retire(t, p);
-	__atomic_fetch_add(&to->packets, __atomic_load_n(&from->packets, __ATOMIC_RELAXED),
-			   __ATOMIC_RELAXED);
-	__atomic_fetch_add(&to->bytes, __atomic_load_n(&from->bytes, __ATOMIC_RELAXED),
-			   __ATOMIC_RELAXED);
+	c.packets = __atomic_load_n(&from->packets, __ATOMIC_RELAXED);
+	c.bytes = __atomic_load_n(&from->bytes, __ATOMIC_RELAXED);
+	cnt_add(t, p, &c);
+	cnt_zero(t, p);
+	__atomic_fetch_add(&to->packets, c.packets, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&to->bytes, c.bytes, __ATOMIC_RELAXED);
 }
 
 static void drop_copy(struct xb_tab *t, uint32_t p, uint32_t first)
@@ -266,7 +338,7 @@ static uint32_t retire_all(struct xb_tab *t, const void *key)
 		if (st == XB_SLOT_EMPTY)
 			break;
 		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, key_sz(t))) {
-			retire(t, i);
+			retire_gone(t, i);
 			n++;
 		}
 	}
@@ -404,22 +476,85 @@ static bool later_copy(const struct xb_tab *t, uint32_t i, const void *key)
 	return first >= 0 && (uint32_t)first != i;
 }
 
-static int snap_add(struct xb_tab_snap *s, size_t ksz, const void *key, const struct xb_ban *b)
+static int snap_add(struct xb_tab_snap *s, size_t ksz, const void *key, const struct xb_ban *b,
+		    uint32_t at)
 {
 	int err = xb_grow(&s->keys, &s->cap_keys, s->n, ksz, 1024);
 
 	if (!err)
 		err = xb_grow(&s->bans, &s->cap_bans, s->n, sizeof(*s->bans), 1024);
+	if (!err)
+		err = xb_grow(&s->at, &s->cap_at, s->n, sizeof(*s->at), 1024);
 	if (err)
 		return err;
 	memcpy(s->keys + s->n * ksz, key, ksz);
+	s->at[s->n] = at;
 	s->bans[s->n++] = *b;
 	return 0;
+}
+
+#define CNT_BATCH 1024          /* entries per batched read of a cnt map */
+
+/* The per-CPU counts of the snapshot's slots, added to its bans: one lookup
+ * a slot for a few, else the whole map read in batches. */
+static int snap_counts(const struct xb_tab *t, struct xb_tab_snap *s)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	uint64_t *sum = NULL;
+	struct xb_cnt *vals = NULL;
+	__u32 *keys = NULL, batch = 0, count;
+	bool first = true;
+	int err = 0;
+
+	if (t->cnt_fd < 0)
+		return 0;
+	if (s->n < t->nslots / 64) {
+		for (size_t i = 0; i < s->n; i++)
+			cnt_add(t, s->at[i], &s->bans[i]);
+		return 0;
+	}
+	sum = calloc((size_t)t->nslots * 2, sizeof(*sum));
+	keys = calloc(CNT_BATCH, sizeof(*keys));
+	vals = calloc((size_t)CNT_BATCH * t->ncpu, sizeof(*vals));
+	if (!sum || !keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		count = CNT_BATCH;
+		err = bpf_map_lookup_batch(t->cnt_fd, first ? NULL : &batch, &batch, keys, vals,
+					   &count, &bo);
+		first = false;
+		if (err && err != -ENOENT)
+			goto out;
+		for (__u32 k = 0; k < count; k++) {
+			if (keys[k] >= t->nslots)
+				continue;
+			for (int c = 0; c < t->ncpu; c++) {
+				sum[keys[k] * 2] += vals[k * t->ncpu + c].packets;
+				sum[keys[k] * 2 + 1] += vals[k * t->ncpu + c].bytes;
+			}
+		}
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		s->bans[i].packets += sum[s->at[i] * 2];
+		s->bans[i].bytes += sum[s->at[i] * 2 + 1];
+	}
+out:
+	free(sum);
+	free(keys);
+	free(vals);
+	return err;
 }
 
 int xb_tab_snapshot(const struct xb_tab *t, bool whole, struct xb_tab_snap *s)
 {
 	uint32_t m = __atomic_load_n(&t->ctl->moves, __ATOMIC_ACQUIRE);
+	int err;
 
 	s->n = 0;
 	if (whole && (m & 1))
@@ -427,7 +562,6 @@ int xb_tab_snapshot(const struct xb_tab *t, bool whole, struct xb_tab_snap *s)
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		uint8_t key[sizeof(struct xb_in6)];
 		struct xb_ban copy;
-		int err;
 
 		if (__atomic_load_n(state(t, i), __ATOMIC_ACQUIRE) != XB_SLOT_LIVE)
 			continue;
@@ -435,9 +569,12 @@ int xb_tab_snapshot(const struct xb_tab *t, bool whole, struct xb_tab_snap *s)
 		if (later_copy(t, i, key))
 			continue;
 		copy = *ban(t, i);
-		if ((err = snap_add(s, key_sz(t), key, &copy)))
+		if ((err = snap_add(s, key_sz(t), key, &copy, i)))
 			return err;
 	}
+	/* Inside the moves bracket: a move folds a slot's counts into another. */
+	if ((err = snap_counts(t, s)))
+		return err;
 	if (whole && __atomic_load_n(&t->ctl->moves, __ATOMIC_ACQUIRE) != m)
 		return -EAGAIN;
 	return 0;
@@ -447,6 +584,7 @@ void xb_tab_snap_free(struct xb_tab_snap *s)
 {
 	free(s->keys);
 	free(s->bans);
+	free(s->at);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -481,7 +619,7 @@ static size_t expire(struct xb_tab *t, uint64_t now)
 			continue;       /* compact drops it */
 		n = retire_all(t, key);
 		if (!n) {
-			retire(t, i);   /* off its run: no probe finds it anyway */
+			retire_gone(t, i);      /* off its run: no probe finds it anyway */
 			n = 1;
 		}
 		(*t->live)--;

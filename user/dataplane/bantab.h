@@ -58,6 +58,9 @@ struct xb_tab {
 	size_t map_len;
 	struct xb_ctl *ctl;     /* shared mapping of ctl (not owned) */
 	uint32_t *live, *dead;  /* ctl's counts for this family */
+	int cnt_fd;             /* cnt4/cnt6 (xb_tab_use_counters), -1: none */
+	int ncpu;               /* possible CPUs: values per cnt entry */
+	struct xb_cnt *pcpu;    /* room for one entry's per-CPU values */
 };
 
 /* Map the one-slot ctl array; on a fresh one, choose the random seed. */
@@ -68,12 +71,22 @@ void xb_ctl_unmap(struct xb_ctl *ctl);
  * the first time, refuses (-EINVAL) an array of another size. */
 int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl);
 void xb_tab_unmap(struct xb_tab *t);
+/* The program's per-CPU counters of the table (cnt4/cnt6, one entry per
+ * slot): read into every ban's packets and bytes, moved with it, zeroed
+ * when its slot is retired. Without them a table counts only what is in its
+ * slots (tests that write them). -EINVAL: not a PERCPU_ARRAY of the table's
+ * size. */
+int xb_tab_use_counters(struct xb_tab *t, int cnt_fd);
 
 /* The capacity of a table of nslots (the inverse of xb_tab_slots). */
 uint32_t xb_tab_cap(uint32_t nslots);
 
-/* key: __u32 (network order) for family 4, struct xb_in6 for 6. */
+/* key: __u32 (network order) for family 4, struct xb_in6 for 6. The ban's
+ * slot: its packets and bytes are only what userspace folded in there. */
 struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key);
+/* A copy of the ban with its whole counts (the slot's and the program's
+ * per-CPU ones). -ENOENT: not there. */
+int xb_tab_get(const struct xb_tab *t, const void *key, struct xb_ban *out);
 /* Insert, or re-arm (expires, rule, offence, flags) keeping the counters.
  * -ENOSPC: capacity reached, or no free slot within XB_PROBE_MAX. */
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created);
@@ -88,7 +101,8 @@ int xb_tab_del(struct xb_tab *t, const void *key);
 struct xb_tab_snap {
 	uint8_t *keys;
 	struct xb_ban *bans;
-	size_t n, cap_keys, cap_bans;
+	uint32_t *at;           /* the slot each was read from */
+	size_t n, cap_keys, cap_bans, cap_at;
 };
 int xb_tab_snapshot(const struct xb_tab *t, bool whole, struct xb_tab_snap *s);
 void xb_tab_snap_free(struct xb_tab_snap *s);

@@ -43,6 +43,8 @@ static void size_maps(struct xdpban *skel, const struct caps *c)
 {
 	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(c->bans));
 	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(c->bans));
+	bpf_map__set_max_entries(skel->maps.cnt4, xb_tab_slots(c->bans));
+	bpf_map__set_max_entries(skel->maps.cnt6, xb_tab_slots(c->bans));
 	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
 	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
 	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
@@ -91,6 +93,10 @@ static int pin_maps(struct xdpban *skel, const char *dir)
 			return err;
 		}
 	}
+	/* A counter per slot, also beside tables pinned before counters were
+	 * (a pinned cnt4/6 of another size is refused at load). */
+	bpf_map__set_max_entries(skel->maps.cnt4, bpf_map__max_entries(skel->maps.ban4));
+	bpf_map__set_max_entries(skel->maps.cnt6, bpf_map__max_entries(skel->maps.ban6));
 	return 0;
 }
 
@@ -157,6 +163,10 @@ static int use_maps(struct xb_dp *dp, const char *dir)
 		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
 	if (!err)
 		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
+	if (!err)
+		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
+	if (!err)
+		err = xb_tab_use_counters(&dp->tab6, bpf_map__fd(dp->skel->maps.cnt6));
 	if (err) {
 		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
 		return err;
