@@ -15,8 +15,10 @@
  *
  *   bench_xdp --list N                  print the first N banned addresses
  *   bench_xdp [--bans 1000,100000,1000000] [--repeat N] [--rounds N]
- *             [--xdp-filter COUNT:PROGID]... [--parts] [--out FILE]
+ *             [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]
  *   --parts: also what each part of the drop path costs (drop_parts)
+ *   --probes N: also the slots read per lookup over N banned and N other
+ *             addresses at the highest load (probe_dist)
  *
  * Banned addresses: IPv4 from 198.18.0.0/15 (its last /24 kept free for the
  * frames that must pass), then, beyond those 130,816, from 240.0.0.0/4
@@ -498,12 +500,151 @@ static int parse_levels(const char *s, __u32 *lv, int *n)
 	return *n ? 0 : -EINVAL;
 }
 
+/* --- probe lengths (--probes N) ------------------------------------------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[n]: the value at rank ceil(q n). */
+static __u32 quantile(const __u32 *v, size_t n, double q)
+{
+	size_t r = (size_t)(q * n + 0.999999);
+
+	return v[r ? r - 1 : 0];
+}
+
+struct probe_addr {
+	__u32 len, idx;
+};
+
+static int cmp_probe(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct probe_addr *)a)->len, &((const struct probe_addr *)b)->len);
+}
+
+/* Median ns above the floor of prog on one frame, over rounds. */
+static int above_floor(int prog_fd, int nop_fd, const struct frame *f, __u32 repeat, int rounds,
+		       double *ns, __u32 *verdict)
+{
+	double a[MAX_ROUNDS];
+	__u32 v;
+	int err;
+
+	for (int r = 0; r < rounds; r++) {
+		double fl, t;
+
+		if ((err = run_once(nop_fd, f, repeat, &fl, &v)) ||
+		    (err = run_once(prog_fd, f, repeat, &t, verdict)))
+			return err;
+		a[r] = t - fl;
+	}
+	*ns = median(a, rounds);
+	return 0;
+}
+
+/*
+ * The slots a lookup reads (xb_tab_probe_len: as the program probes) over n
+ * banned and n other addresses, in tables of capacity n filled to it: the
+ * highest load a table reaches. Then the program's time above the floor for
+ * the median address and the slowest one of each kind.
+ */
+static int probe_dist(FILE *out, int nop_fd, __u32 n, __u32 repeat, int rounds)
+{
+	struct xdpban *skel = xdpban__open();
+	struct xb_ctl *ctl = NULL;
+	struct xb_tab t[2] = {};
+	struct probe_addr *pa = NULL;
+	__u32 *len = NULL;
+	int err = 0;
+
+	if (!skel)
+		return -errno;
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(n));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(n));
+	bpf_map__set_max_entries(skel->maps.cnt4, xb_tab_slots(n));
+	bpf_map__set_max_entries(skel->maps.cnt6, xb_tab_slots(n));
+	if ((err = xdpban__load(skel)) ||
+	    (err = xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl)) ||
+	    (err = xb_tab_map(&t[0], 4, bpf_map__fd(skel->maps.ban4), ctl)) ||
+	    (err = xb_tab_map(&t[1], 6, bpf_map__fd(skel->maps.ban6), ctl)) ||
+	    (err = fill_bans(&t[0], &t[1], 0, n, 0)))
+		goto out;
+	pa = calloc(n, sizeof(*pa));
+	len = calloc(n, sizeof(*len));
+	if (!pa || !len) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fprintf(out, "\n### Slots read per lookup at the highest load (%u bans in a table of %u slots, "
+		"%.1f%% full)\n\n"
+		"Computed from the table as the program probes (xb_tab_probe_len), over %u banned "
+		"and %u never-banned addresses per family; then the program's time above the floor "
+		"(BPF_PROG_TEST_RUN, %u runs x %d rounds, median) for the address of median probe "
+		"length and for the slowest one.\n\n"
+		"| family | addresses | median | p99 | p99.9 | max | p99.9 / median | "
+		"ns above floor: median address | slowest address | ratio |\n"
+		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+		n, t[0].nslots, 100.0 * n / t[0].nslots, n, n, repeat, rounds);
+	for (int fam = 0; fam < 2; fam++)
+		for (int banned = 1; banned >= 0; banned--) {
+			__u32 base = banned ? 0 : n, med, p99, p999, max;
+			struct frame fmed, fmax;
+			double nmed, nmax;
+			__u32 vmed, vmax;
+
+			for (__u32 i = 0; i < n; i++) {
+				__u32 a4 = ban4_addr(base + i);
+				struct xb_in6 a6;
+
+				ban6_addr(base + i, a6.addr);
+				pa[i].idx = base + i;
+				pa[i].len = xb_tab_probe_len(&t[fam], fam ? (void *)&a6 : (void *)&a4);
+				len[i] = pa[i].len;
+			}
+			qsort(len, n, sizeof(*len), cmp_u32);
+			qsort(pa, n, sizeof(*pa), cmp_probe);
+			med = quantile(len, n, 0.5);
+			p99 = quantile(len, n, 0.99);
+			p999 = quantile(len, n, 0.999);
+			max = len[n - 1];
+			fmed.len = build_frame_from(fmed.data, fam, 1, pa[n / 2].idx);
+			fmax.len = build_frame_from(fmax.data, fam, 1, pa[n - 1].idx);
+			if ((err = above_floor(bpf_program__fd(skel->progs.xdpban), nop_fd, &fmed,
+					       repeat, rounds, &nmed, &vmed)) ||
+			    (err = above_floor(bpf_program__fd(skel->progs.xdpban), nop_fd, &fmax,
+					       repeat, rounds, &nmax, &vmax)))
+				goto out;
+			if (vmed != vmax || vmed != (banned ? XDP_DROP : XDP_PASS)) {
+				fprintf(stderr, "bench_xdp: probe frames: verdicts %s, %s\n",
+					verdict_name(vmed), verdict_name(vmax));
+				err = -EPROTO;
+				goto out;
+			}
+			fprintf(out, "| IPv%d | %s | %u | %u | %u | %u | %.2f | %.1f | %.1f | %.2f |\n",
+				fam ? 6 : 4, banned ? "banned" : "not banned", med, p99, p999, max,
+				(double)p999 / med, nmed, nmax, nmed > 0 ? nmax / nmed : 0.0);
+		}
+	fflush(out);
+out:
+	free(pa);
+	free(len);
+	xb_tab_unmap(&t[0]);
+	xb_tab_unmap(&t[1]);
+	xb_ctl_unmap(ctl);
+	xdpban__destroy(skel);
+	return err;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_xdp --list N\n"
 		"       bench_xdp [--bans L1,L2,..] [--repeat N] [--rounds N]\n"
-		"                 [--xdp-filter COUNT:PROGID]... [--parts] [--out FILE]\n");
+		"                 [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]\n");
 }
 
 int main(int argc, char **argv)
@@ -516,11 +657,13 @@ int main(int argc, char **argv)
 		{ "xdp-filter", required_argument, NULL, 'x' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "parts", no_argument, NULL, 'p' },
+		{ "probes", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	__u32 levels[MAX_LEVELS] = { 1000, 100000, 1000000 }, repeat = 10000000;
 	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd, nop_fd, parts = 0;
+	__u32 probes = 0;
 	struct xf xf[MAX_XF] = {};
 	struct frame fr[F_MAX];
 	struct xdpban *skel = NULL;
@@ -572,6 +715,13 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			parts = 1;
+			break;
+		case 'P':
+			probes = strtoul(optarg, NULL, 10);
+			if (!probes || probes > V4_RANGE1_N) {
+				fprintf(stderr, "bench_xdp: bad --probes '%s' (1..%u)\n", optarg, V4_RANGE1_N);
+				return 2;
+			}
 			break;
 		default:
 			usage();
@@ -712,6 +862,8 @@ int main(int argc, char **argv)
 	}
 
 	if (parts && (err = drop_parts(out, skel->obj, prog_fd, nop_fd, filled, repeat, rounds)))
+		goto out;
+	if (probes && (err = probe_dist(out, nop_fd, probes, repeat, rounds)))
 		goto out;
 	{
 		long long total = 0;

@@ -243,6 +243,22 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key)
 	return i < 0 ? NULL : ban(t, (uint32_t)i);
 }
 
+uint32_t xb_tab_probe_len(const struct xb_tab *t, const void *key)
+{
+	uint32_t i = home(t, key), n = 0;
+
+	while (n < XB_PROBE_MAX && n < t->nslots) {
+		uint32_t st = *state(t, i);
+
+		n++;
+		if (st == XB_SLOT_EMPTY ||
+		    (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, key_sz(t))))
+			break;
+		i = next(t, i);
+	}
+	return n;
+}
+
 int xb_tab_get(const struct xb_tab *t, const void *key, struct xb_ban *out)
 {
 	int64_t free, i = probe(t, key, &free);

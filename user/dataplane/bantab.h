@@ -87,6 +87,9 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key);
 /* A copy of the ban with its whole counts (the slot's and the program's
  * per-CPU ones). -ENOENT: not there. */
 int xb_tab_get(const struct xb_tab *t, const void *key, struct xb_ban *out);
+/* Slots the XDP program reads to look key up (xdpban.h, one probe): a hit's
+ * up to its own, a miss's up to the EMPTY one that ends it. */
+uint32_t xb_tab_probe_len(const struct xb_tab *t, const void *key);
 /* Insert, or re-arm (expires, rule, offence, flags) keeping the counters.
  * -ENOSPC: capacity reached, or no free slot within XB_PROBE_MAX. */
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created);
