@@ -3,8 +3,8 @@
  * xdpban.bpf.c - drop frames whose source address is banned.
  *
  * Path per frame: parse Ethernet (+ up to two VLAN tags) and the IPv4/IPv6
- * fixed header -> exact-address table (xdpban.h: open addressing in an
- * array, so every lookup is inlined) -> prefix LPM (only while the ctl flag
+ * fixed header -> exact-address table (xdpban.h: two buckets of a cuckoo
+ * table in an array, so every lookup is inlined) -> prefix LPM (only while the ctl flag
  * says the family has prefix bans) -> on a hit, the allow LPM (allow wins) ->
  * expiry -> drop and count. Anything we cannot parse passes untouched.
  */
@@ -194,150 +194,106 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *c
 }
 
 /*
- * Probing (xdpban.h: xb_step4/6, one lookup): the first XB_PROBE_INLINE
- * slots are read inline (enough for nearly every lookup at the table's
- * load), the rest, up to XB_PROBE_MAX, in a bpf_loop so the verifier walks
- * the loop body once, not a thousand times. A probe that missed while a
- * writer moved bans is made again, XB_PROBE_TRIES in all.
+ * A lookup (xdpban.h): every slot of the first bucket, then, without a hit,
+ * of the second, all inline; the first match in that order is the ban. A
+ * probe that missed while a writer moved bans is made again, XB_PROBE_TRIES
+ * in all. *at: the hit's slot.
  */
-
-/* The bpf_loop part of a probe. Its callback leaves the state alone until
- * it stops, so the verifier sees the loop converge. */
-struct probe4 {
-	__u32 addr, start, n, found, at;
-};
-
-static long probe4_step(__u64 step, struct probe4 *p)
+static __always_inline struct xb_ban *probe4(__u32 addr, __u32 b1, __u32 b2, __u32 *at)
 {
-	__u32 i = xb_slot_step(p->start, step, p->n);
-	struct xb_slot4 *s = bpf_map_lookup_elem(&ban4, &i);
-	enum xb_step r = s ? xb_step4(s, p->addr) : XB_STEP_MISS;
+	for (int k = 0; k < 2; k++) {
+		__u32 base = (k ? b2 : b1) * XB_BUCKET, hit = 0, found = 0;
+		struct xb_slot4 *s;
 
-	if (r == XB_STEP_HIT) {
-		p->found = 1;
-		p->at = i;
-	}
-	return r != XB_STEP_NEXT;
-}
+		/* The whole bucket, no early exit: the same few cache
+		 * lines whichever slot holds the ban. */
+		for (int j = 0; j < XB_BUCKET; j++) {
+			__u32 i = base + j;
 
-/* A hit leaves its slot's index in p->at. */
-static __always_inline struct xb_ban *probe4(struct probe4 *p, __u32 i)
-{
-	struct xb_slot4 *s;
-
-	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
-		enum xb_step r;
-
-		s = bpf_map_lookup_elem(&ban4, &i);
-		if (!s)
-			return NULL;
-		r = xb_step4(s, p->addr);
-		if (r == XB_STEP_HIT) {
-			p->at = i;
+			s = bpf_map_lookup_elem(&ban4, &i);
+			if (!s)
+				return NULL;
+			if (!found && xb_match4(s, addr)) {
+				found = 1;
+				hit = i;
+			}
+		}
+		if (found) {
+			s = bpf_map_lookup_elem(&ban4, &hit);
+			if (!s)
+				return NULL;
+			*at = hit;
 			return &s->ban;
 		}
-		if (r == XB_STEP_MISS)
-			return NULL;
-		i = xb_slot_next(i, p->n);
 	}
-	if (p->n <= XB_PROBE_INLINE)
-		return NULL;    /* the whole table was probed */
-	p->start = i;
-	p->found = 0;
-	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe4_step, p, 0);
-	if (!p->found)
-		return NULL;
-	s = bpf_map_lookup_elem(&ban4, &p->at);
-	return s ? &s->ban : NULL;
+	return NULL;
 }
 
 /* The ban of addr and, in *cnt, this CPU's counter of its slot. */
 static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 					    struct xb_cnt **cnt)
 {
-	struct probe4 p = { .addr = addr, .n = c->nslots4 };
+	__u32 n = c->nslots4, b1, b2, at = 0, moves;
 	struct xb_ban *b = NULL;
-	__u32 home, moves;
 
-	if (!p.n)
+	if (n < 2 * XB_BUCKET)
 		return NULL;
-	home = xb_home(xb_hash4(addr, c->seed), p.n);
+	xb_buckets(xb_hash4(addr, c->seed), n, &b1, &b2);
 	for (int try = 0; try < XB_PROBE_TRIES; try++) {
 		moves = xb_moves(c);
-		b = probe4(&p, home);
+		b = probe4(addr, b1, b2, &at);
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
-	if (b && !(*cnt = bpf_map_lookup_elem(&cnt4, &p.at)))
+	if (b && !(*cnt = bpf_map_lookup_elem(&cnt4, &at)))
 		return NULL;    /* cannot happen: cnt4 has a slot per ban4 slot */
 	return b;
 }
 
-struct probe6 {
-	__u64 hi, lo;
-	__u32 start, n, found, at;
-};
-
-static long probe6_step(__u64 step, struct probe6 *p)
+static __always_inline struct xb_ban *probe6(__u64 hi, __u64 lo, __u32 b1, __u32 b2, __u32 *at)
 {
-	__u32 i = xb_slot_step(p->start, step, p->n);
-	struct xb_slot6 *s = bpf_map_lookup_elem(&ban6, &i);
-	enum xb_step r = s ? xb_step6(s, p->hi, p->lo) : XB_STEP_MISS;
+	for (int k = 0; k < 2; k++) {
+		__u32 base = (k ? b2 : b1) * XB_BUCKET, hit = 0, found = 0;
+		struct xb_slot6 *s;
 
-	if (r == XB_STEP_HIT) {
-		p->found = 1;
-		p->at = i;
-	}
-	return r != XB_STEP_NEXT;
-}
+		for (int j = 0; j < XB_BUCKET; j++) {
+			__u32 i = base + j;
 
-static __always_inline struct xb_ban *probe6(struct probe6 *p, __u32 i)
-{
-	struct xb_slot6 *s;
-
-	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
-		enum xb_step r;
-
-		s = bpf_map_lookup_elem(&ban6, &i);
-		if (!s)
-			return NULL;
-		r = xb_step6(s, p->hi, p->lo);
-		if (r == XB_STEP_HIT) {
-			p->at = i;
+			s = bpf_map_lookup_elem(&ban6, &i);
+			if (!s)
+				return NULL;
+			if (!found && xb_match6(s, hi, lo)) {
+				found = 1;
+				hit = i;
+			}
+		}
+		if (found) {
+			s = bpf_map_lookup_elem(&ban6, &hit);
+			if (!s)
+				return NULL;
+			*at = hit;
 			return &s->ban;
 		}
-		if (r == XB_STEP_MISS)
-			return NULL;
-		i = xb_slot_next(i, p->n);
 	}
-	if (p->n <= XB_PROBE_INLINE)
-		return NULL;
-	p->start = i;
-	p->found = 0;
-	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe6_step, p, 0);
-	if (!p->found)
-		return NULL;
-	s = bpf_map_lookup_elem(&ban6, &p->at);
-	return s ? &s->ban : NULL;
+	return NULL;
 }
 
 static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo,
 					    struct xb_cnt **cnt)
 {
-	struct probe6 p = { .hi = hi, .lo = lo, .n = c->nslots6 };
+	__u32 n = c->nslots6, b1, b2, at = 0, moves;
 	struct xb_ban *b = NULL;
-	__u32 home, moves;
 
-	if (!p.n)
+	if (n < 2 * XB_BUCKET)
 		return NULL;
-	home = xb_home(xb_hash6w(hi, lo, c->seed), p.n);
+	xb_buckets(xb_hash6w(hi, lo, c->seed), n, &b1, &b2);
 	for (int try = 0; try < XB_PROBE_TRIES; try++) {
 		moves = xb_moves(c);
-		b = probe6(&p, home);
+		b = probe6(hi, lo, b1, b2, &at);
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
-	if (b && !(*cnt = bpf_map_lookup_elem(&cnt6, &p.at)))
+	if (b && !(*cnt = bpf_map_lookup_elem(&cnt6, &at)))
 		return NULL;
 	return b;
 }

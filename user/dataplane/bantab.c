@@ -2,11 +2,11 @@
 /*
  * bantab.c - the exact-ban hash tables, written through mmap.
  *
- * The XDP program probes from an address's home slot (xb_home of its seeded
- * hash) to the first EMPTY slot. The order of the stores below is what keeps
- * a concurrent reader right (bantab.h: the protocol). Under churn tombstones
- * would pile up until every miss walks XB_PROBE_MAX slots, so sweeps also
- * compact: move bans nearer their home, then empty what no probe needs.
+ * The XDP program reads an address's two buckets (xb_buckets of its seeded
+ * hash), whole. The order of the stores below is what keeps a concurrent
+ * reader right (bantab.h: the protocol). An insert into two full buckets
+ * moves bans to their other bucket (make_room); sweeps drop the second copy
+ * a killed writer may leave, and empty retired slots.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,11 +51,11 @@ void xb_ctl_unmap(struct xb_ctl *ctl)
 
 uint32_t xb_tab_cap(uint32_t nslots)
 {
-	uint64_t c = (uint64_t)nslots * 2 / 3;
+	uint64_t c = (uint64_t)nslots * 4 / 5;
 
-	while (c + 1 + (c + 1) / 2 <= nslots)
+	while (c < XB_MAX_MAX_BANS && xb_tab_slots(c + 1) <= nslots)
 		c++;
-	while (c && c + c / 2 > nslots)
+	while (c && xb_tab_slots(c) > nslots)
 		c--;
 	return (uint32_t)c;
 }
@@ -76,10 +76,13 @@ int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl)
 	t->family = family;
 	t->slot_sz = family == 4 ? sizeof(struct xb_slot4) : sizeof(struct xb_slot6);
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != t->slot_sz ||
-	    !(info.map_flags & BPF_F_MMAPABLE) || !info.max_entries)
+	    !(info.map_flags & BPF_F_MMAPABLE) || info.max_entries < 2 * XB_BUCKET ||
+	    info.max_entries % XB_BUCKET)
 		return -EINVAL;
 	t->nslots = info.max_entries;
 	t->cap = xb_tab_cap(t->nslots);
+	if ((family == 4 ? ctl->cap4 : ctl->cap6) && (family == 4 ? ctl->cap4 : ctl->cap6) < t->cap)
+		t->cap = family == 4 ? ctl->cap4 : ctl->cap6;
 	ns = family == 4 ? &ctl->nslots4 : &ctl->nslots6;
 	if (!__atomic_compare_exchange_n(ns, &zero, t->nslots, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) && zero != t->nslots)
@@ -92,6 +95,17 @@ int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl)
 	t->ctl = ctl;
 	t->live = family == 4 ? &ctl->live4 : &ctl->live6;
 	t->dead = family == 4 ? &ctl->dead4 : &ctl->dead6;
+	return 0;
+}
+
+int xb_tab_set_cap(struct xb_tab *t, uint32_t want)
+{
+	uint32_t *c = t->family == 4 ? &t->ctl->cap4 : &t->ctl->cap6, zero = 0;
+
+	if (!want || want > xb_tab_cap(t->nslots))
+		return -EINVAL;
+	__atomic_compare_exchange_n(c, &zero, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	t->cap = __atomic_load_n(c, __ATOMIC_ACQUIRE);
 	return 0;
 }
 
@@ -186,7 +200,8 @@ static size_t key_sz(const struct xb_tab *t)
 	return t->family == 4 ? sizeof(__u32) : sizeof(struct xb_in6);
 }
 
-static uint32_t home(const struct xb_tab *t, const void *key)
+/* The two buckets of key. */
+static void buckets(const struct xb_tab *t, const void *key, uint32_t b[2])
 {
 	__u64 h;
 
@@ -201,36 +216,38 @@ static uint32_t home(const struct xb_tab *t, const void *key)
 		memcpy(&a, key, sizeof(a));
 		h = xb_hash6(&a, t->ctl->seed);
 	}
-	return xb_home(h, t->nslots);
+	xb_buckets(h, t->nslots, &b[0], &b[1]);
 }
 
-static uint32_t next(const struct xb_tab *t, uint32_t i)
+/* The k-th slot (0 .. 2 * XB_BUCKET - 1) key may sit in, in the order the
+ * program reads them. */
+static uint32_t cand(const uint32_t b[2], uint32_t k)
 {
-	return i + 1 >= t->nslots ? 0 : i + 1;
+	return b[k / XB_BUCKET] * XB_BUCKET + k % XB_BUCKET;
+}
+
+static bool holds(const struct xb_tab *t, uint32_t i, const void *key)
+{
+	return *state(t, i) == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, key_sz(t));
 }
 
 /*
- * Walk key's probe run as the program does. Returns the first LIVE slot
- * holding key, or -ENOENT; *free gets the first DEAD or EMPTY slot on the
- * way (the insertion point), or -1 if the run is XB_PROBE_MAX long and full.
+ * Look key up as the program does. Returns the first LIVE slot holding key,
+ * or -ENOENT; *free gets the first slot not LIVE of its two buckets (the
+ * insertion point), or -1 when both are full.
  */
 static int64_t probe(const struct xb_tab *t, const void *key, int64_t *free)
 {
-	uint32_t i = home(t, key);
-	size_t ksz = key_sz(t);
+	uint32_t b[2];
 
+	buckets(t, key, b);
 	*free = -1;
-	for (uint32_t n = 0; n < XB_PROBE_MAX && n < t->nslots; n++, i = next(t, i)) {
-		uint32_t st = *state(t, i);
+	for (uint32_t k = 0; k < 2 * XB_BUCKET; k++) {
+		uint32_t i = cand(b, k);
 
-		if (st == XB_SLOT_EMPTY) {
-			if (*free < 0)
-				*free = i;
-			return -ENOENT;
-		}
-		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, ksz))
+		if (holds(t, i, key))
 			return i;
-		if (st == XB_SLOT_DEAD && *free < 0)
+		if (*free < 0 && *state(t, i) != XB_SLOT_LIVE)
 			*free = i;
 	}
 	return -ENOENT;
@@ -245,18 +262,12 @@ struct xb_ban *xb_tab_find(const struct xb_tab *t, const void *key)
 
 uint32_t xb_tab_probe_len(const struct xb_tab *t, const void *key)
 {
-	uint32_t i = home(t, key), n = 0;
+	int64_t free, i = probe(t, key, &free);
+	uint32_t b[2];
 
-	while (n < XB_PROBE_MAX && n < t->nslots) {
-		uint32_t st = *state(t, i);
-
-		n++;
-		if (st == XB_SLOT_EMPTY ||
-		    (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, key_sz(t))))
-			break;
-		i = next(t, i);
-	}
-	return n;
+	buckets(t, key, b);
+	/* Whole buckets: the first only for a ban found there. */
+	return i >= 0 && (uint32_t)i / XB_BUCKET == b[0] ? XB_BUCKET : 2 * XB_BUCKET;
 }
 
 int xb_tab_get(const struct xb_tab *t, const void *key, struct xb_ban *out)
@@ -326,15 +337,17 @@ static void drop_copy(struct xb_tab *t, uint32_t p, uint32_t first)
 	moves_bump(t, 1);
 }
 
-/* Move the ban in slot p to the DEAD slot d nearer its home: publish a copy
- * (counters from zero), then drop the original. moves also changes between
- * the two (+2, still odd): a reader that found d not yet published read moves
- * before that, and one that found p retired reads it after, so the two
- * readings differ even when both fall inside the bracket. */
+/* Move the ban in slot p to the free slot d (its other bucket): publish a
+ * copy (counters from zero), then drop the original. moves also changes
+ * between the two (+2, still odd): a reader that found d not yet published
+ * read moves before that, and one that found p retired reads it after, so
+ * the two readings differ even when both fall inside the bracket. */
 static void move(struct xb_tab *t, uint32_t p, uint32_t d)
 {
 	struct xb_ban v = *ban(t, p);
 
+	if (*state(t, d) != XB_SLOT_DEAD)
+		(*t->dead)++;   /* d EMPTY: p's slot is one DEAD more */
 	v.packets = v.bytes = 0;
 	moves_bump(t, 1);
 	publish(t, d, key_of(t, p), &v);
@@ -343,17 +356,16 @@ static void move(struct xb_tab *t, uint32_t p, uint32_t d)
 	moves_bump(t, 1);
 }
 
-/* Retire every copy of key on its run; returns how many. */
+/* Retire every copy of key in its buckets; returns how many. */
 static uint32_t retire_all(struct xb_tab *t, const void *key)
 {
-	uint32_t i = home(t, key), n = 0;
+	uint32_t b[2], n = 0;
 
-	for (uint32_t k = 0; k < XB_PROBE_MAX && k < t->nslots; k++, i = next(t, i)) {
-		uint32_t st = *state(t, i);
+	buckets(t, key, b);
+	for (uint32_t k = 0; k < 2 * XB_BUCKET; k++) {
+		uint32_t i = cand(b, k);
 
-		if (st == XB_SLOT_EMPTY)
-			break;
-		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, i), key, key_sz(t))) {
+		if (holds(t, i, key)) {
 			retire_gone(t, i);
 			n++;
 		}
@@ -361,78 +373,111 @@ static uint32_t retire_all(struct xb_tab *t, const void *key)
 	return n;
 }
 
-/* --- tidying -------------------------------------------------------------- */
+/* --- making room ---------------------------------------------------------- */
 
-/* On the run of the ban in slot p, before p: an earlier LIVE copy of its key
- * (*copy) or else the first DEAD slot (*dead); -1 for none. */
-static void before(const struct xb_tab *t, uint32_t p, int64_t *copy, int64_t *dead)
+#define KICK_NODES 512          /* slots one search for room may visit */
+
+struct kick {
+	uint32_t slot;
+	int32_t parent;         /* index in the queue, -1 for a slot of the key's own */
+};
+
+static bool on_path(const struct kick *q, int32_t at, uint32_t slot)
 {
-	const void *key = key_of(t, p);
-
-	*copy = *dead = -1;
-	for (uint32_t j = home(t, key); j != p; j = next(t, j)) {
-		uint32_t st = *state(t, j);
-
-		if (st == XB_SLOT_LIVE && !memcmp(key_of(t, j), key, key_sz(t))) {
-			*copy = j;
-			return;
-		}
-		if (st == XB_SLOT_DEAD && *dead < 0)
-			*dead = j;
-	}
+	for (; at >= 0; at = q[at].parent)
+		if (q[at].slot == slot)
+			return true;
+	return false;
 }
 
-/* Move each LIVE key back to the first DEAD slot of its own probe run, and
- * drop the later copy of any key found twice. */
+/* The bucket of the ban in slot s that s is not in. */
+static uint32_t other_bucket(const struct xb_tab *t, uint32_t s)
+{
+	uint32_t b[2];
+
+	buckets(t, key_of(t, s), b);
+	return b[0] == s / XB_BUCKET ? b[1] : b[0];
+}
+
+/*
+ * Both buckets of key are full: find the shortest chain of bans, each to go
+ * to its other bucket, that ends at a free slot (breadth first), and move
+ * them from the far end, so that every move lands in a free slot and every
+ * ban stays in one of its buckets all along. Returns the slot of key's
+ * buckets so freed, or -ENOSPC.
+ */
+static int64_t make_room(struct xb_tab *t, const void *key)
+{
+	struct kick q[KICK_NODES];
+	uint32_t b[2], n = 0;
+
+	buckets(t, key, b);
+	for (uint32_t k = 0; k < 2 * XB_BUCKET; k++)
+		q[n++] = (struct kick){ cand(b, k), -1 };
+	for (uint32_t h = 0; h < n; h++) {
+		uint32_t alt = other_bucket(t, q[h].slot);
+
+		for (uint32_t j = 0; j < XB_BUCKET; j++) {
+			uint32_t to = alt * XB_BUCKET + j;
+
+			if (*state(t, to) == XB_SLOT_LIVE)
+				continue;
+			for (int32_t c = (int32_t)h; c >= 0; c = q[c].parent) {
+				move(t, q[c].slot, to);
+				to = q[c].slot;
+			}
+			return to;
+		}
+		for (uint32_t j = 0; j < XB_BUCKET && n < KICK_NODES; j++) {
+			uint32_t s = alt * XB_BUCKET + j;
+
+			if (!on_path(q, (int32_t)h, s))
+				q[n++] = (struct kick){ s, (int32_t)h };
+		}
+	}
+	return -ENOSPC;
+}
+
+/* --- tidying -------------------------------------------------------------- */
+
+/* Drop the later copy of any key found twice (a writer killed inside a
+ * move); the program stops at the first. */
 static void compact(struct xb_tab *t)
 {
 	/* Odd with the writers' lock held: a writer was killed inside a move. */
 	if (t->ctl->moves & 1)
 		moves_bump(t, 1);
 	for (uint32_t p = 0; p < t->nslots; p++) {
-		int64_t copy, dead;
+		int64_t free, first;
 
 		if (*state(t, p) != XB_SLOT_LIVE)
 			continue;
-		before(t, p, &copy, &dead);
-		if (copy >= 0)
-			drop_copy(t, p, (uint32_t)copy);
-		else if (dead >= 0)
-			move(t, p, (uint32_t)dead);
+		first = probe(t, key_of(t, p), &free);
+		if (first >= 0 && (uint32_t)first != p)
+			drop_copy(t, p, (uint32_t)first);
 	}
 }
 
 /*
- * Turn every DEAD slot that lies on no LIVE key's probe run (from its home
- * to where it sits) into EMPTY: no probe for a present key passes it. Also
- * recounts live and dead from the slots, so a writer killed mid-update
- * leaves the counts wrong only until the next sweep.
+ * Turn every DEAD slot into EMPTY (no lookup stops at either: the two only
+ * tell a retired slot from one never used) and recount live and dead from
+ * the slots, so a writer killed mid-update leaves the counts wrong only
+ * until the next sweep.
  */
 static void reclaim(struct xb_tab *t)
 {
-	uint64_t *need = calloc((t->nslots + 63) / 64, sizeof(*need));
-	uint32_t live = 0, dead = 0;
+	uint32_t live = 0;
 
-	if (!need)
-		return;         /* tombstones stay: correct, only slower */
 	for (uint32_t p = 0; p < t->nslots; p++) {
-		if (*state(t, p) != XB_SLOT_LIVE)
-			continue;
-		live++;
-		for (uint32_t j = home(t, key_of(t, p)); j != p; j = next(t, j))
-			need[j / 64] |= 1ULL << (j % 64);
-	}
-	for (uint32_t p = 0; p < t->nslots; p++) {
-		if (*state(t, p) != XB_SLOT_DEAD)
-			continue;
-		if (need[p / 64] & (1ULL << (p % 64)))
-			dead++;
-		else
+		uint32_t st = *state(t, p);
+
+		if (st == XB_SLOT_LIVE)
+			live++;
+		else if (st == XB_SLOT_DEAD)
 			__atomic_store_n(state(t, p), XB_SLOT_EMPTY, __ATOMIC_RELEASE);
 	}
 	*t->live = live;
-	*t->dead = dead;
-	free(need);
+	*t->dead = 0;
 }
 
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created)
@@ -453,14 +498,8 @@ int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *
 	}
 	if (*t->live >= t->cap)
 		return -ENOSPC;
-	if (free < 0 || *t->dead > t->nslots / 4) {
-		/* A long run or many tombstones: tidy up, then probe again. */
-		compact(t);
-		reclaim(t);
-		probe(t, key, &free);
-		if (free < 0)
-			return -ENOSPC;
-	}
+	if (free < 0 && (free = make_room(t, key)) < 0)
+		return -ENOSPC;
 	if (*state(t, (uint32_t)free) == XB_SLOT_DEAD)
 		(*t->dead)--;
 	nv = *v;
@@ -480,7 +519,7 @@ int xb_tab_del(struct xb_tab *t, const void *key)
 		return -ENOENT;
 	(*t->live)--;
 	*t->dead += n;
-	return 0;       /* tombstones are reused by inserts, cleared by sweeps */
+	return 0;       /* retired slots are reused by inserts, emptied by sweeps */
 }
 
 /* Is slot i, LIVE with key, a later copy of a ban whose first copy is

@@ -1,44 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * bantab: userspace's side of the exact-ban tables (xdpban.h: open
- * addressing with linear probing in mmapable BPF arrays). Part of the data
- * plane; its other files are its only users besides tests and benchmarks.
+ * bantab: userspace's side of the exact-ban tables (xdpban.h: bucketised
+ * cuckoo hashing in mmapable BPF arrays, two buckets per key). Part of the
+ * data plane; its other files are its only users besides tests and
+ * benchmarks.
  *
  * Writers must be serialised (the data plane holds a lock on the pin
  * directory: dp_lock in internal.h); the XDP program reads concurrently.
  * All functions return 0 or a negative errno.
  *
  * The reader/writer protocol. A writer's stores, each kind in this order:
- *   insert   key and ban into a DEAD or EMPTY slot, then state LIVE;
+ *   insert   key and ban into a slot not LIVE of the key's buckets, then
+ *            state LIVE (release);
  *   re-arm   expires, rule, offence, flags of the LIVE slot, in place;
- *   remove   state DEAD, in every slot holding the key;
- *   move     (a sweep's compaction, nearer the home slot) ctl->moves + 1
- *            (odd: a move is under way); a copy of the ban, counters zero,
- *            into a DEAD slot d earlier on its run, state LIVE; moves + 2;
- *            then the original's state DEAD, its counters added to d's;
- *            moves + 1 (even). A later copy of a key found LIVE (a writer killed
- *            inside a move) is dropped the same way: moves + 1, DEAD,
- *            counters added to the first, moves + 1;
- *   reclaim  DEAD -> EMPTY only for a slot on no LIVE key's probe run.
- * A reader (xdpban.h) reads moves, probes from the home slot to the first
- * EMPTY one, reading each state before its key, stops at the first LIVE
- * slot with the key, and after a miss reads moves again: if it changed it
- * probes again, XB_PROBE_TRIES times in all.
- * Why a ban that stays in the table is found: a LIVE slot's key never
- * changes and no slot on a LIVE key's run turns EMPTY, so only a move (or
- * a dropped copy) can hide a ban: from a reader that read d before the copy
- * was published and the original after it was retired. moves changed in
- * between, so that reader probes again, from after the copy was published.
- * A lookup misses only if each of its probes straddles a move of that very
- * ban. Two LIVE copies are harmless: readers stop at the first.
- * Memory order: on x86 (TSO) stores become visible in program order and
- * loads are not reordered with older loads, so these plain stores and loads
- * are enough; the writer's release stores and the reader's volatile loads
- * only keep the compilers from reordering them. A weakly ordered CPU
- * (arm64) needs release stores on the writer's side (they are) and
- * load-acquire on the reader's loads of moves and of each state: BPF has
- * load-acquire only from kernel 6.15, and the program does not use it, so
- * there a probe may miss a moving ban, or match a slot's stale key.
+ *   remove   state DEAD (release) in every slot holding the key, then its
+ *            per-CPU counts zeroed (cnt4/6);
+ *   move     (making room for an insert: a ban to its other bucket)
+ *            ctl->moves + 1 (odd: a move is under way); a copy of the ban,
+ *            counters zero, into a free slot d, state LIVE; moves + 2; the
+ *            original's state DEAD, its counts (slot and per CPU) added to
+ *            d's slot; moves + 1 (even). A chain of moves runs from its far
+ *            end, so each lands in a free slot. A later copy of a key found
+ *            LIVE (a writer killed inside a move) is dropped the same way:
+ *            moves + 1, DEAD, counts to the first copy, moves + 1;
+ *   reclaim  DEAD -> EMPTY (the two differ only for the tests).
+ * A reader (xdpban.h) reads moves, reads every slot of the key's first
+ * bucket, then of its second, each state before its key, takes the first
+ * LIVE slot with the key, and after a miss reads moves again: if it changed
+ * it probes again, XB_PROBE_TRIES times in all.
+ * Why a ban that stays in the table is found: a ban is always in one of its
+ * two buckets, and only a move takes it out of a slot, so a probe misses it
+ * only if it read d before the copy was published and the original after
+ * it was retired. moves changed in between, so that reader probes again,
+ * from after the copy was published. A lookup misses only if each of its
+ * probes straddles a move of that very ban. Two LIVE copies are harmless:
+ * readers take the first.
+ * Memory order, and the kernels it holds on (xdpban supports 6.1 and later):
+ *   x86-64, every kernel: stores become visible in program order and loads
+ *     are not reordered with older loads (TSO), so the writer's C11 release
+ *     stores compile to plain stores, and the program's loads, made once
+ *     each (XB_READ_ONCE) in the order above, see them in that order: the
+ *     protocol holds as stated.
+ *   arm64 and other weakly ordered CPUs: the writer side holds (release
+ *     stores of the states and of moves order every store before them). The
+ *     reader side needs load-acquire on moves and on each state; the BPF
+ *     instruction set has it (BPF_LOAD_ACQ) only from kernel 6.15, and the
+ *     program does not use it, as it must load on 6.1: there a probe may
+ *     miss a ban being moved, or match a slot's stale key. An IPv4 state
+ *     and key would be safe read as one aligned 64-bit load; IPv6's 16-byte
+ *     key is not. No arm64 test exists.
  */
 #ifndef XB_BANTAB_H
 #define XB_BANTAB_H
@@ -78,8 +88,12 @@ void xb_tab_unmap(struct xb_tab *t);
  * size. */
 int xb_tab_use_counters(struct xb_tab *t, int cnt_fd);
 
-/* The capacity of a table of nslots (the inverse of xb_tab_slots). */
+/* The most bans a table of nslots holds (xb_tab_slots(n) for any n up to
+ * it is nslots). */
 uint32_t xb_tab_cap(uint32_t nslots);
+/* Hold at most want bans (at most xb_tab_cap): recorded in ctl by the first
+ * to ask, which every later mapping follows. -EINVAL: more than it holds. */
+int xb_tab_set_cap(struct xb_tab *t, uint32_t want);
 
 /* key: __u32 (network order) for family 4, struct xb_in6 for 6. The ban's
  * slot: its packets and bytes are only what userspace folded in there. */

@@ -142,7 +142,7 @@ static int load_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 }
 
 /* The map fds, the writers' lock and the mapped tables of a loaded skeleton. */
-static int use_maps(struct xb_dp *dp, const char *dir)
+static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 {
 	int err;
 
@@ -163,6 +163,12 @@ static int use_maps(struct xb_dp *dp, const char *dir)
 		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
 	if (!err)
 		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
+	/* Made for c.bans: hold that many, not the few more of whole buckets
+	 * (tables made by someone else keep what they were made for). */
+	if (!err && xb_tab_slots(c->bans) == dp->tab4.nslots)
+		err = xb_tab_set_cap(&dp->tab4, c->bans);
+	if (!err && xb_tab_slots(c->bans) == dp->tab6.nslots)
+		err = xb_tab_set_cap(&dp->tab6, c->bans);
 	if (!err)
 		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
 	if (!err)
@@ -216,7 +222,7 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	if (!err)
 		err = load_maps(dp, dir, &c);
 	if (!err)
-		err = use_maps(dp, dir);
+		err = use_maps(dp, dir, &c);
 	if (err) {
 		xb_dp_close(dp);
 		return err;
