@@ -36,7 +36,14 @@ struct {
 	__type(value, struct xb_slot6);
 } ban6 SEC(".maps");
 
-/* Sized as ban4/ban6: a counter per slot. */
+/*
+ * Set before load: 1, a ban's drops are counted per CPU in cnt4/6 (sized as
+ * ban4/ban6, a counter per slot); 0, with atomic adds on its slot (cnt4/6 of
+ * one entry: where a counter per slot and CPU would take too much memory).
+ */
+const volatile __u32 xb_cnt_percpu = 1;
+
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
@@ -158,7 +165,7 @@ static __always_inline __u64 now_ns(void)
  * A ban was found: the allow list (only while it has entries) wins, then an
  * expired ban passes (userspace reuses or sweeps its slot), else the frame is
  * dropped and counted against the ban: in this CPU's counter of its slot
- * (cnt), or for a prefix ban (cnt NULL) in the trie's value.
+ * (cnt), or (cnt NULL: a prefix ban, or xb_cnt_percpu 0) with atomic adds.
  */
 static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *cnt,
 				   bool allowed_list, void *allow_map, void *allow_key,
@@ -179,7 +186,7 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *c
 			cnt->packets++;         /* per-CPU: no other writer */
 			cnt->bytes += len;
 		} else {
-			/* Atomic: several CPUs may drop for one prefix at once. */
+			/* Atomic: several CPUs may drop for one ban at once. */
 			__sync_fetch_and_add(&b->packets, 1);
 			__sync_fetch_and_add(&b->bytes, len);
 		}
@@ -245,7 +252,7 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
-	if (b && !(*cnt = bpf_map_lookup_elem(&cnt4, &at)))
+	if (b && xb_cnt_percpu && !(*cnt = bpf_map_lookup_elem(&cnt4, &at)))
 		return NULL;    /* cannot happen: cnt4 has a slot per ban4 slot */
 	return b;
 }
@@ -293,7 +300,7 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
-	if (b && !(*cnt = bpf_map_lookup_elem(&cnt6, &at)))
+	if (b && xb_cnt_percpu && !(*cnt = bpf_map_lookup_elem(&cnt6, &at)))
 		return NULL;
 	return b;
 }

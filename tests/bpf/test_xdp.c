@@ -893,3 +893,43 @@ Test(xdp, two_copies_of_a_ban_first_counts_unban_removes_both)
 	cr_assert_eq(run(&f), XDP_PASS_V, "a copy survived the unban");
 	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
 }
+
+/* Where a counter per slot and CPU would take too much memory (open.c:
+ * pick_counters), the program is loaded with xb_cnt_percpu 0 and counts
+ * with atomic adds on the slot, where the table reads them. */
+Test(xdp, counts_on_the_slot_without_per_cpu_counters)
+{
+	struct xdpban *sk = xdpban__open();
+	struct xb_ctl *c = NULL;
+	struct xb_tab t = {};
+	struct xb_ban v = {}, got;
+	uint32_t a;
+	struct frame f;
+
+	cr_assert_not_null(sk);
+	bpf_map__set_max_entries(sk->maps.ban4, TEST_SLOTS);
+	bpf_map__set_max_entries(sk->maps.ban6, TEST_SLOTS);
+	bpf_map__set_max_entries(sk->maps.cnt4, 1);
+	bpf_map__set_max_entries(sk->maps.cnt6, 1);
+	sk->rodata->xb_cnt_percpu = 0;
+	cr_assert_eq(xdpban__load(sk), 0);
+	cr_assert_eq(xb_ctl_map(bpf_map__fd(sk->maps.ctl), &c), 0);
+	cr_assert_eq(xb_tab_map(&t, 4, bpf_map__fd(sk->maps.ban4), c), 0);
+	cr_assert_eq(xb_tab_use_counters(&t, bpf_map__fd(sk->maps.cnt4)), -EINVAL,
+		     "one entry is not a counter per slot");
+	cr_assert_eq(inet_pton(AF_INET, "198.18.0.9", &a), 1);
+	cr_assert_eq(xb_tab_put(&t, &a, &v, NULL), 0);
+	build(&f, "198.18.0.9", 0, 5);
+	for (int i = 0; i < 3; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.b, .data_size_in = f.len);
+
+		cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(sk->progs.xdpban), &o), 0);
+		cr_assert_eq(o.retval, XDP_DROP_V);
+	}
+	cr_assert_eq(xb_tab_get(&t, &a, &got), 0);
+	cr_expect_eq(got.packets, 3);
+	cr_expect_eq(got.bytes, 3 * f.len);
+	xb_tab_unmap(&t);
+	xb_ctl_unmap(c);
+	xdpban__destroy(sk);
+}

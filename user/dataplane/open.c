@@ -43,8 +43,6 @@ static void size_maps(struct xdpban *skel, const struct caps *c)
 {
 	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(c->bans));
 	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(c->bans));
-	bpf_map__set_max_entries(skel->maps.cnt4, xb_tab_slots(c->bans));
-	bpf_map__set_max_entries(skel->maps.cnt6, xb_tab_slots(c->bans));
 	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
 	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
 	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
@@ -93,10 +91,38 @@ static int pin_maps(struct xdpban *skel, const char *dir)
 			return err;
 		}
 	}
-	/* A counter per slot, also beside tables pinned before counters were
-	 * (a pinned cnt4/6 of another size is refused at load). */
-	bpf_map__set_max_entries(skel->maps.cnt4, bpf_map__max_entries(skel->maps.ban4));
-	bpf_map__set_max_entries(skel->maps.cnt6, bpf_map__max_entries(skel->maps.ban6));
+	return 0;
+}
+
+/*
+ * Per-CPU ban counters (a cnt4/6 entry per slot) when slots x CPUs fit in
+ * XB_CNT_PERCPU_MAX, else atomic adds on the slot (cnt4/6 of one entry).
+ * Pinned counters keep the choice made at their creation; every program
+ * instance follows it, so all count in one place.
+ */
+static int pick_counters(struct xdpban *skel, const char *dir, int ncpu)
+{
+	char path[PATH_MAX];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	__u32 n4 = bpf_map__max_entries(skel->maps.ban4), n6 = bpf_map__max_entries(skel->maps.ban6);
+	bool percpu = (uint64_t)(n4 > n6 ? n4 : n6) * ncpu * sizeof(struct xb_cnt) <=
+		      XB_CNT_PERCPU_MAX;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_CNT4);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		int err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+
+		close(fd);
+		if (err)
+			return err;
+		percpu = info.max_entries == n4 && n4 > 1;
+	}
+	bpf_map__set_max_entries(skel->maps.cnt4, percpu ? n4 : 1);
+	bpf_map__set_max_entries(skel->maps.cnt6, percpu ? n6 : 1);
+	skel->rodata->xb_cnt_percpu = percpu;
 	return 0;
 }
 
@@ -114,6 +140,8 @@ static int load_skel(struct xb_dp *dp, const char *dir, const struct caps *c, bo
 	}
 	size_maps(dp->skel, c);
 	err = pin_maps(dp->skel, dir);
+	if (!err)
+		err = pick_counters(dp->skel, dir, dp->ncpu);
 	if (err)
 		return err;
 	*at_load = true;
@@ -169,9 +197,9 @@ static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 		err = xb_tab_set_cap(&dp->tab4, c->bans);
 	if (!err && xb_tab_slots(c->bans) == dp->tab6.nslots)
 		err = xb_tab_set_cap(&dp->tab6, c->bans);
-	if (!err)
+	if (!err && dp->skel->rodata->xb_cnt_percpu)
 		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
-	if (!err)
+	if (!err && dp->skel->rodata->xb_cnt_percpu)
 		err = xb_tab_use_counters(&dp->tab6, bpf_map__fd(dp->skel->maps.cnt6));
 	if (err) {
 		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
