@@ -25,7 +25,8 @@
  *            moves + 1, DEAD, counts to the first copy, moves + 1;
  *   reclaim  DEAD -> EMPTY (the two differ only for the tests).
  * A reader (xdpban.h) reads moves, reads every slot of the key's first
- * bucket, then of its second, each state before its key, takes the first
+ * bucket, then of its second, each state before (or, IPv4, with) its key,
+ * takes the first
  * LIVE slot with the key, and after a miss reads moves again: if it changed
  * it probes again, XB_PROBE_TRIES times in all.
  * Why a ban that stays in the table is found: a ban is always in one of its
@@ -46,9 +47,11 @@
  *     reader side needs load-acquire on moves and on each state; the BPF
  *     instruction set has it (BPF_LOAD_ACQ) only from kernel 6.15, and the
  *     program does not use it, as it must load on 6.1: there a probe may
- *     miss a ban being moved, or match a slot's stale key. An IPv4 state
- *     and key would be safe read as one aligned 64-bit load; IPv6's 16-byte
- *     key is not. No arm64 test exists.
+ *     miss a ban being moved (its loads of moves and of the slots may be
+ *     reordered), and an IPv6 probe may match a slot's stale key. An IPv4
+ *     slot's key and state are one aligned 64-bit load (xb_match4,
+ *     single-copy atomic on arm64 too), so an IPv4 probe never pairs a new
+ *     state with an old key. No arm64 test exists.
  */
 #ifndef XB_BANTAB_H
 #define XB_BANTAB_H
