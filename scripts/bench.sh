@@ -9,7 +9,9 @@
 # (bench_xdp --parts) and the slots read per lookup over 100,000 banned and
 # 100,000 other addresses at the highest load (--probes).
 # Knobs (environment): BENCH_REPEAT (runs per measurement, default 10000000),
-# BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000).
+# BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000),
+# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency"; empty:
+# the per-packet part alone).
 #
 # xdp-filter is loaded twice, each instance with its own bpffs and so its own
 # maps, on a veth inside a namespace this script creates: one
@@ -108,7 +110,7 @@ fi
 # --- the others' benchmarks ------------------------------------------------
 # bench-traffic is the nftables and iptables+ipset comparison under a live
 # flood (about 5 minutes); BENCH_TRAFFIC=0 leaves it out.
-others="bench-logs bench-latency"
+others=${BENCH_OTHERS-bench-logs bench-latency}
 [ "${BENCH_TRAFFIC:-1}" = 0 ] || others="$others bench-traffic"
 for s in $others; do
 	if [ -f "$TOP/scripts/$s.sh" ]; then

@@ -26,9 +26,8 @@
  *   reclaim  DEAD -> EMPTY (the two differ only for the tests).
  * A reader (xdpban.h) reads moves, reads every slot of the key's first
  * bucket, then of its second, each state before (or, IPv4, with) its key,
- * takes the first
- * LIVE slot with the key, and after a miss reads moves again: if it changed
- * it probes again, XB_PROBE_TRIES times in all.
+ * takes the first LIVE slot with the key, and after a miss reads moves
+ * again: if it changed it probes again, XB_PROBE_TRIES times in all.
  * Why a ban that stays in the table is found: a ban is always in one of its
  * two buckets, and only a move takes it out of a slot, so a probe misses it
  * only if it read d before the copy was published and the original after
