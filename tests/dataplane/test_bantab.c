@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bantab (the exact-ban hash tables) on real mmapable BPF arrays made per
- * test: round trips, re-arming, collisions and tombstones (with a fixed seed
- * and keys searched for their home slot), wrap-around, capacity and the probe
- * limit, sweep and its tidying, foreach, what xb_tab_map refuses, the ctl
- * seed, and randomised operations against a reference. Placement is also
+ * test: round trips, re-arming, buckets and retired slots (with a fixed seed
+ * and keys searched for their buckets), the bucket edges, capacity, making
+ * room or refusing it, sweep and its tidying, foreach, what xb_tab_map
+ * refuses, the ctl seed, and randomised operations against a reference. Placement is also
  * checked with a copy of the XDP program's probe (find4/find6) and through
- * the bpf() syscall, i.e. as the kernel sees the slots; that tombstones
- * do not pile up under churn (compaction and reclaim in sweeps); and the two
+ * the bpf() syscall, i.e. as the kernel sees the slots; churn at capacity,
+ * the probe-length bound (computed, at the highest load); and the two
  * copies of a ban a writer killed inside a move leaves. (Readers racing the
  * writer: test_bantab_race.c.)
  */

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Readers racing the writer of the exact-ban tables, on the XDP object's own
- * mmapped arrays (a fresh, unpinned copy per test). A writer thread inserts,
- * deletes and sweeps (whose compaction moves bans nearer their home) while
- * reader threads look bans up, either with the program's lookup compiled for
- * userspace (xdpban.h's probe steps, driven as find4/find6 drive them) or by
- * running the program itself on frames (BPF_PROG_TEST_RUN). A ban that is
- * in the table for the whole of a lookup must be found. XB_RACE_SECS
+ * mmapped arrays (a fresh, unpinned copy per test). A writer thread inserts
+ * (moving bans to their other bucket to make room), deletes and sweeps
+ * while reader threads look bans up, either with the program's lookup
+ * compiled for userspace (xdpban.h's xb_match4/6, driven as find4/find6
+ * drive them) or by running the program itself on frames
+ * (BPF_PROG_TEST_RUN). A ban that is in the table for the whole of a lookup
+ * must be found. XB_RACE_SECS
  * (default 1) seconds per test; set it higher for a long run.
  */
 #include <arpa/inet.h>
@@ -201,7 +202,7 @@ static void churn(struct race *r, __u32 j, __u64 *s, __u64 now)
 	}
 }
 
-/* CHANGES changes, then a sweep (expiry, compaction, reclaim). Deadlines
+/* CHANGES changes, then a sweep (expiry, dropping copies, reclaim). Deadlines
  * count in the writer's own time, far before the program's clock: for the
  * program a ban with one is found but expired (and passes). */
 static void *writer(void *arg)

@@ -334,8 +334,8 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 	if (!prefix) {
 		int err;
 
-		/* Under the lock: another process's compaction (in xb_tab_sweep
-		 * or xb_tab_put) may be moving this very ban, and a miss here
+		/* Under the lock: another process's insert (xb_tab_put making
+		 * room) may be moving this very ban, and a miss here
 		 * means "lifted" to the daemon's reconciliation. */
 		dp_lock(dp);
 		err = xb_tab_get(tab_of(dp, a), a->bytes, out);

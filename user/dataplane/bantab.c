@@ -688,7 +688,7 @@ size_t xb_tab_sweep(struct xb_tab *t, uint64_t now)
 {
 	size_t removed = expire(t, now);
 
-	/* Always: besides tombstones there may be copies to drop. */
+	/* Always: besides retired slots there may be copies to drop. */
 	compact(t);
 	reclaim(t);
 	return removed;

@@ -107,7 +107,7 @@ int xb_tab_get(const struct xb_tab *t, const void *key, struct xb_ban *out);
  * up to its own, a miss's up to the EMPTY one that ends it. */
 uint32_t xb_tab_probe_len(const struct xb_tab *t, const void *key);
 /* Insert, or re-arm (expires, rule, offence, flags) keeping the counters.
- * -ENOSPC: capacity reached, or no free slot within XB_PROBE_MAX. */
+ * -ENOSPC: capacity reached, or no room in reach of the key's buckets. */
 int xb_tab_put(struct xb_tab *t, const void *key, const struct xb_ban *v, bool *created);
 /* Remove the ban, every copy of it. -ENOENT: not there. */
 int xb_tab_del(struct xb_tab *t, const void *key);
@@ -131,9 +131,8 @@ typedef int (*xb_tab_cb)(const void *key, const struct xb_ban *b, void *ctx);
 int xb_tab_foreach(const struct xb_tab *t, xb_tab_cb cb, void *ctx);
 
 /* Remove bans expired at now (every ban when now is 0); returns how many.
- * Then moves bans back over tombstones on their probe runs (dropping any
- * second copy), turns the tombstones no probe needs back into EMPTY slots
- * and recounts. */
+ * Then drops the second copy a writer killed inside a move may have left,
+ * turns retired slots back into EMPTY ones and recounts. */
 size_t xb_tab_sweep(struct xb_tab *t, uint64_t now);
 
 #endif
