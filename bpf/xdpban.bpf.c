@@ -23,17 +23,17 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__uint(max_entries, xb_tab_buckets(XB_DEF_MAX_BANS));
 	__type(key, __u32);
-	__type(value, struct xb_slot4);
+	__type(value, struct xb_bucket4);
 } ban4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__uint(max_entries, xb_tab_buckets(XB_DEF_MAX_BANS));
 	__type(key, __u32);
-	__type(value, struct xb_slot6);
+	__type(value, struct xb_bucket6);
 } ban6 SEC(".maps");
 
 /*
@@ -209,28 +209,20 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *c
 static __always_inline struct xb_ban *probe4(__u32 addr, __u32 b1, __u32 b2, __u32 *at)
 {
 	for (int k = 0; k < 2; k++) {
-		__u32 base = (k ? b2 : b1) * XB_BUCKET, hit = 0, found = 0;
-		struct xb_slot4 *s;
+		__u32 b = k ? b2 : b1;
+		struct xb_bucket4 *bk = bpf_map_lookup_elem(&ban4, &b);
+		int hit = -1;
 
+		if (!bk)
+			return NULL;
 		/* The whole bucket, no early exit: the same few cache
 		 * lines whichever slot holds the ban. */
-		for (int j = 0; j < XB_BUCKET; j++) {
-			__u32 i = base + j;
-
-			s = bpf_map_lookup_elem(&ban4, &i);
-			if (!s)
-				return NULL;
-			if (!found && xb_match4(s, addr)) {
-				found = 1;
-				hit = i;
-			}
-		}
-		if (found) {
-			s = bpf_map_lookup_elem(&ban4, &hit);
-			if (!s)
-				return NULL;
-			*at = hit;
-			return &s->ban;
+		for (int j = XB_BUCKET - 1; j >= 0; j--)
+			if (xb_match4(&bk->s[j], addr))
+				hit = j;        /* the first in bucket order wins */
+		if (hit >= 0 && hit < XB_BUCKET) {
+			*at = b * XB_BUCKET + hit;
+			return &bk->s[hit].ban;
 		}
 	}
 	return NULL;
@@ -260,26 +252,18 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 static __always_inline struct xb_ban *probe6(__u64 hi, __u64 lo, __u32 b1, __u32 b2, __u32 *at)
 {
 	for (int k = 0; k < 2; k++) {
-		__u32 base = (k ? b2 : b1) * XB_BUCKET, hit = 0, found = 0;
-		struct xb_slot6 *s;
+		__u32 b = k ? b2 : b1;
+		struct xb_bucket6 *bk = bpf_map_lookup_elem(&ban6, &b);
+		int hit = -1;
 
-		for (int j = 0; j < XB_BUCKET; j++) {
-			__u32 i = base + j;
-
-			s = bpf_map_lookup_elem(&ban6, &i);
-			if (!s)
-				return NULL;
-			if (!found && xb_match6(s, hi, lo)) {
-				found = 1;
-				hit = i;
-			}
-		}
-		if (found) {
-			s = bpf_map_lookup_elem(&ban6, &hit);
-			if (!s)
-				return NULL;
-			*at = hit;
-			return &s->ban;
+		if (!bk)
+			return NULL;
+		for (int j = XB_BUCKET - 1; j >= 0; j--)
+			if (xb_match6(&bk->s[j], hi, lo))
+				hit = j;
+		if (hit >= 0 && hit < XB_BUCKET) {
+			*at = b * XB_BUCKET + hit;
+			return &bk->s[hit].ban;
 		}
 	}
 	return NULL;

@@ -15,8 +15,8 @@
 #endif
 
 /* Names of the maps as pinned under the pin directory (and in the object). */
-#define XB_MAP_BAN4   "ban4"    /* ARRAY (mmapable) of struct xb_slot4: a hash table */
-#define XB_MAP_BAN6   "ban6"    /* ARRAY (mmapable) of struct xb_slot6: a hash table */
+#define XB_MAP_BAN4   "ban4"    /* ARRAY (mmapable) of struct xb_bucket4: a hash table */
+#define XB_MAP_BAN6   "ban6"    /* ARRAY (mmapable) of struct xb_bucket6: a hash table */
 #define XB_MAP_CNT4   "cnt4"    /* PERCPU_ARRAY of struct xb_cnt, one per ban4 slot */
 #define XB_MAP_CNT6   "cnt6"    /* PERCPU_ARRAY of struct xb_cnt, one per ban6 slot */
 #define XB_MAP_PFX4   "pfx4"    /* LPM   struct xb_lpm4      -> struct xb_ban */
@@ -128,11 +128,25 @@ struct xb_slot6 {
 	struct xb_ban ban;
 };
 
+/* A bucket is one element of the array (one lookup reads it all); in the
+ * mapping, buckets are slots one after the other, slot i in bucket
+ * i / XB_BUCKET. */
+struct xb_bucket4 {
+	struct xb_slot4 s[XB_BUCKET];
+};
+
+struct xb_bucket6 {
+	struct xb_slot6 s[XB_BUCKET];
+};
+
 /* Slots for a capacity of n bans: whole buckets, at most 4/5 full, two
  * buckets at least. */
 #define xb_tab_slots(n) ((__u32)((n) + (n) / 4 + XB_BUCKET - 1) / XB_BUCKET * XB_BUCKET < \
 			 2 * XB_BUCKET ? 2 * XB_BUCKET : \
 			 (__u32)((n) + (n) / 4 + XB_BUCKET - 1) / XB_BUCKET * XB_BUCKET)
+
+/* The array's max_entries for a capacity of n. */
+#define xb_tab_buckets(n) (xb_tab_slots(n) / XB_BUCKET)
 
 #ifndef XB_INLINE
 #define XB_INLINE static inline __attribute__((always_inline))

@@ -563,8 +563,8 @@ static int probe_dist(FILE *out, int nop_fd, __u32 n, __u32 repeat, int rounds)
 
 	if (!skel)
 		return -errno;
-	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(n));
-	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(n));
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(n));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(n));
 	bpf_map__set_max_entries(skel->maps.cnt4, xb_tab_slots(n));
 	bpf_map__set_max_entries(skel->maps.cnt6, xb_tab_slots(n));
 	if ((err = xdpban__load(skel)) ||
@@ -758,12 +758,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_xdp: xdpban object has no %s/%s maps\n", XB_MAP_BAN4, XB_MAP_BAN6);
 		goto out;
 	}
-	if (bpf_map__max_entries(m4) < xb_tab_slots(levels[nlevels - 1]))
-		bpf_map__set_max_entries(m4, xb_tab_slots(levels[nlevels - 1]));
-	if (bpf_map__max_entries(m6) < xb_tab_slots(levels[nlevels - 1]))
-		bpf_map__set_max_entries(m6, xb_tab_slots(levels[nlevels - 1]));
-	bpf_map__set_max_entries(skel->maps.cnt4, bpf_map__max_entries(m4));
-	bpf_map__set_max_entries(skel->maps.cnt6, bpf_map__max_entries(m6));
+	if (bpf_map__max_entries(m4) < xb_tab_buckets(levels[nlevels - 1]))
+		bpf_map__set_max_entries(m4, xb_tab_buckets(levels[nlevels - 1]));
+	if (bpf_map__max_entries(m6) < xb_tab_buckets(levels[nlevels - 1]))
+		bpf_map__set_max_entries(m6, xb_tab_buckets(levels[nlevels - 1]));
+	bpf_map__set_max_entries(skel->maps.cnt4, bpf_map__max_entries(m4) * XB_BUCKET);
+	bpf_map__set_max_entries(skel->maps.cnt6, bpf_map__max_entries(m6) * XB_BUCKET);
 	err = xdpban__load(skel);
 	if (err) {
 		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));

@@ -37,8 +37,8 @@ static void setup(void)
 {
 	skel = xdpban__open();
 	cr_assert_not_null(skel, "open the XDP object: %s", strerror(errno));
-	bpf_map__set_max_entries(skel->maps.ban4, TEST_SLOTS);
-	bpf_map__set_max_entries(skel->maps.ban6, TEST_SLOTS);
+	bpf_map__set_max_entries(skel->maps.ban4, TEST_SLOTS / XB_BUCKET);
+	bpf_map__set_max_entries(skel->maps.ban6, TEST_SLOTS / XB_BUCKET);
 	bpf_map__set_max_entries(skel->maps.cnt4, TEST_SLOTS);
 	bpf_map__set_max_entries(skel->maps.cnt6, TEST_SLOTS);
 	cr_assert_eq(xdpban__load(skel), 0, "load the XDP object");
@@ -907,8 +907,8 @@ Test(xdp, counts_on_the_slot_without_per_cpu_counters)
 	struct frame f;
 
 	cr_assert_not_null(sk);
-	bpf_map__set_max_entries(sk->maps.ban4, TEST_SLOTS);
-	bpf_map__set_max_entries(sk->maps.ban6, TEST_SLOTS);
+	bpf_map__set_max_entries(sk->maps.ban4, TEST_SLOTS / XB_BUCKET);
+	bpf_map__set_max_entries(sk->maps.ban6, TEST_SLOTS / XB_BUCKET);
 	bpf_map__set_max_entries(sk->maps.cnt4, 1);
 	bpf_map__set_max_entries(sk->maps.cnt6, 1);
 	sk->rodata->xb_cnt_percpu = 0;

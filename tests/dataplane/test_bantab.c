@@ -80,7 +80,7 @@ static struct xb_tab *tab(int fam)
 	return &F.t[fam == 6];
 }
 
-/* ctl plus ban4/ban6 of n4/n6 slots (0: that family not made). seed 0 keeps
+/* ctl plus ban4/ban6 of n4/n6 slots (whole buckets; 0: that family not made). seed 0 keeps
  * the random one xb_ctl_map chose. */
 static void open_tabs(__u32 n4, __u32 n6, __u64 seed)
 {
@@ -89,13 +89,15 @@ static void open_tabs(__u32 n4, __u32 n6, __u64 seed)
 	if (seed)
 		F.ctl->seed = seed;
 	if (n4) {
-		F.fd[0] = mk_array("xbt_ban4", sizeof(struct xb_slot4), n4, BPF_F_MMAPABLE);
+		F.fd[0] = mk_array("xbt_ban4", sizeof(struct xb_bucket4), n4 / XB_BUCKET,
+				   BPF_F_MMAPABLE);
 		cr_assert_eq(xb_tab_map(&F.t[0], 4, F.fd[0], F.ctl), 0);
 		cr_assert_eq(F.t[0].nslots, n4);
 		cr_assert_eq(F.ctl->nslots4, n4);
 	}
 	if (n6) {
-		F.fd[1] = mk_array("xbt_ban6", sizeof(struct xb_slot6), n6, BPF_F_MMAPABLE);
+		F.fd[1] = mk_array("xbt_ban6", sizeof(struct xb_bucket6), n6 / XB_BUCKET,
+				   BPF_F_MMAPABLE);
 		cr_assert_eq(xb_tab_map(&F.t[1], 6, F.fd[1], F.ctl), 0);
 		cr_assert_eq(F.t[1].nslots, n6);
 		cr_assert_eq(F.ctl->nslots6, n6);
@@ -209,18 +211,18 @@ static int64_t prog_find(int fam, const union key *k)
 /* Slot i as the kernel holds it, read with the bpf() syscall, not the mmap. */
 static void kernel_slot(int fam, __u32 i, __u32 *state, union key *k, struct xb_ban *b)
 {
-	__u32 idx = i;
+	__u32 idx = i / XB_BUCKET, j = i % XB_BUCKET;
 
 	if (fam == 4) {
-		struct xb_slot4 s;
+		struct xb_bucket4 bk;
 
-		cr_assert_eq(bpf_map_lookup_elem(F.fd[0], &idx, &s), 0);
-		*state = s.state, k->a4 = s.addr, *b = s.ban;
+		cr_assert_eq(bpf_map_lookup_elem(F.fd[0], &idx, &bk), 0);
+		*state = bk.s[j].state, k->a4 = bk.s[j].addr, *b = bk.s[j].ban;
 	} else {
-		struct xb_slot6 s;
+		struct xb_bucket6 bk;
 
-		cr_assert_eq(bpf_map_lookup_elem(F.fd[1], &idx, &s), 0);
-		*state = s.state, k->a6 = s.addr, *b = s.ban;
+		cr_assert_eq(bpf_map_lookup_elem(F.fd[1], &idx, &bk), 0);
+		*state = bk.s[j].state, k->a6 = bk.s[j].addr, *b = bk.s[j].ban;
 	}
 }
 
@@ -950,19 +952,20 @@ Test(bantab, map_refuses_wrong_arrays)
 	cr_assert_eq(xb_ctl_map(F.ctl_fd, &F.ctl), 0);
 
 	/* Another family's slot size, either way round. */
-	F.extra[0] = mk_array("xbt_b6", sizeof(struct xb_slot6), 96, BPF_F_MMAPABLE);
+	F.extra[0] = mk_array("xbt_b6", sizeof(struct xb_bucket6), 24, BPF_F_MMAPABLE);
 	cr_assert_eq(xb_tab_map(&t, 4, F.extra[0], F.ctl), -EINVAL);
-	F.extra[1] = mk_array("xbt_b4", sizeof(struct xb_slot4), 96, BPF_F_MMAPABLE);
+	F.extra[1] = mk_array("xbt_b4", sizeof(struct xb_bucket4), 24, BPF_F_MMAPABLE);
 	cr_assert_eq(xb_tab_map(&t, 6, F.extra[1], F.ctl), -EINVAL);
 	/* Not mmapable. */
-	F.extra[2] = mk_array("xbt_nomm", sizeof(struct xb_slot4), 96, 0);
+	F.extra[2] = mk_array("xbt_nomm", sizeof(struct xb_bucket4), 24, 0);
 	cr_assert_eq(xb_tab_map(&t, 4, F.extra[2], F.ctl), -EINVAL);
-	/* Not whole buckets, or a single one (a key needs two). */
+	/* Elements of one slot, not a bucket, or a single bucket (a key
+	 * needs two). */
 	{
-		int odd = mk_array("xbt_odd", sizeof(struct xb_slot4), 98, BPF_F_MMAPABLE);
-		int one = mk_array("xbt_one", sizeof(struct xb_slot4), XB_BUCKET, BPF_F_MMAPABLE);
+		int odd = mk_array("xbt_odd", sizeof(struct xb_slot4), 96, BPF_F_MMAPABLE);
+		int one = mk_array("xbt_one", sizeof(struct xb_bucket4), 1, BPF_F_MMAPABLE);
 
-		cr_assert_eq(xb_tab_map(&t, 4, odd, F.ctl), -EINVAL, "a part bucket");
+		cr_assert_eq(xb_tab_map(&t, 4, odd, F.ctl), -EINVAL, "slots, not buckets");
 		cr_assert_eq(xb_tab_map(&t, 4, one, F.ctl), -EINVAL, "one bucket");
 		close(odd);
 		close(one);
@@ -974,10 +977,10 @@ Test(bantab, map_refuses_wrong_arrays)
 
 	/* The first table sets the size; one that disagrees is refused, one
 	 * that agrees (a second opener) is fine. */
-	F.fd[0] = mk_array("xbt_ban4", sizeof(struct xb_slot4), 96, BPF_F_MMAPABLE);
+	F.fd[0] = mk_array("xbt_ban4", sizeof(struct xb_bucket4), 24, BPF_F_MMAPABLE);
 	cr_assert_eq(xb_tab_map(&F.t[0], 4, F.fd[0], F.ctl), 0);
 	cr_assert_eq(F.ctl->nslots4, 96);
-	F.extra[3] = mk_array("xbt_ban4b", sizeof(struct xb_slot4), 152, BPF_F_MMAPABLE);
+	F.extra[3] = mk_array("xbt_ban4b", sizeof(struct xb_bucket4), 38, BPF_F_MMAPABLE);
 	cr_assert_eq(xb_tab_map(&t, 4, F.extra[3], F.ctl), -EINVAL);
 	cr_assert_eq(F.ctl->nslots4, 96);
 	cr_assert_eq(xb_tab_map(&t, 4, F.fd[0], F.ctl), 0);
@@ -985,7 +988,7 @@ Test(bantab, map_refuses_wrong_arrays)
 	cr_assert_eq(t.cap, 77);
 	xb_tab_unmap(&t);
 	/* The IPv6 size is its own. */
-	F.fd[1] = mk_array("xbt_ban6", sizeof(struct xb_slot6), 152, BPF_F_MMAPABLE);
+	F.fd[1] = mk_array("xbt_ban6", sizeof(struct xb_bucket6), 38, BPF_F_MMAPABLE);
 	cr_assert_eq(xb_tab_map(&F.t[1], 6, F.fd[1], F.ctl), 0);
 	cr_assert_eq(F.ctl->nslots6, 152);
 	cr_assert_eq(F.ctl->nslots4, 96);

@@ -360,8 +360,8 @@ static void open_object(struct race *r, int fam)
 	r->fam = fam;
 	r->skel = xdpban__open();
 	cr_assert_not_null(r->skel, "open the XDP object: %s", strerror(errno));
-	bpf_map__set_max_entries(r->skel->maps.ban4, xb_tab_slots(CAP));
-	bpf_map__set_max_entries(r->skel->maps.ban6, xb_tab_slots(CAP));
+	bpf_map__set_max_entries(r->skel->maps.ban4, xb_tab_buckets(CAP));
+	bpf_map__set_max_entries(r->skel->maps.ban6, xb_tab_buckets(CAP));
 	bpf_map__set_max_entries(r->skel->maps.cnt4, xb_tab_slots(CAP));
 	bpf_map__set_max_entries(r->skel->maps.cnt6, xb_tab_slots(CAP));
 	cr_assert_eq(xdpban__load(r->skel), 0, "load the XDP object");

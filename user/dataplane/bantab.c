@@ -75,11 +75,12 @@ int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl)
 		return -errno;
 	t->family = family;
 	t->slot_sz = family == 4 ? sizeof(struct xb_slot4) : sizeof(struct xb_slot6);
-	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != t->slot_sz ||
-	    !(info.map_flags & BPF_F_MMAPABLE) || info.max_entries < 2 * XB_BUCKET ||
-	    info.max_entries % XB_BUCKET)
+	/* An element is a bucket; two at least (a key needs two). */
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != t->slot_sz * XB_BUCKET ||
+	    !(info.map_flags & BPF_F_MMAPABLE) || info.max_entries < 2 ||
+	    info.max_entries > UINT32_MAX / XB_BUCKET)
 		return -EINVAL;
-	t->nslots = info.max_entries;
+	t->nslots = info.max_entries * XB_BUCKET;
 	t->cap = xb_tab_cap(t->nslots);
 	if ((family == 4 ? ctl->cap4 : ctl->cap6) && (family == 4 ? ctl->cap4 : ctl->cap6) < t->cap)
 		t->cap = family == 4 ? ctl->cap4 : ctl->cap6;

@@ -63,7 +63,7 @@
 
 struct xb_tab {
 	int family;             /* 4 or 6 */
-	uint32_t nslots;        /* the array's max_entries */
+	uint32_t nslots;        /* the array's max_entries x XB_BUCKET */
 	uint32_t cap;           /* most LIVE slots: the ban capacity */
 	size_t slot_sz;         /* sizeof(struct xb_slot4/6) */
 	uint8_t *slots;         /* shared mapping of the array */
@@ -79,8 +79,9 @@ struct xb_tab {
 int xb_ctl_map(int ctl_fd, struct xb_ctl **out);
 void xb_ctl_unmap(struct xb_ctl *ctl);
 
-/* Map a ban4 (family 4) or ban6 (family 6) array; records its size in ctl
- * the first time, refuses (-EINVAL) an array of another size. */
+/* Map a ban4 (family 4) or ban6 (family 6) array of buckets; records its
+ * size in slots in ctl the first time, refuses (-EINVAL) an array of another
+ * size. */
 int xb_tab_map(struct xb_tab *t, int family, int map_fd, struct xb_ctl *ctl);
 void xb_tab_unmap(struct xb_tab *t);
 /* The program's per-CPU counters of the table (cnt4/cnt6, one entry per

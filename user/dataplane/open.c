@@ -41,8 +41,8 @@ static struct caps caps_of(const struct xb_dp_opts *opts)
 
 static void size_maps(struct xdpban *skel, const struct caps *c)
 {
-	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(c->bans));
-	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(c->bans));
 	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
 	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
 	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
@@ -105,7 +105,8 @@ static int pick_counters(struct xdpban *skel, const char *dir, int ncpu)
 	char path[PATH_MAX];
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	__u32 n4 = bpf_map__max_entries(skel->maps.ban4), n6 = bpf_map__max_entries(skel->maps.ban6);
+	__u32 n4 = bpf_map__max_entries(skel->maps.ban4) * XB_BUCKET;
+	__u32 n6 = bpf_map__max_entries(skel->maps.ban6) * XB_BUCKET;
 	bool percpu = (uint64_t)(n4 > n6 ? n4 : n6) * ncpu * sizeof(struct xb_cnt) <=
 		      XB_CNT_PERCPU_MAX;
 	int fd;
