@@ -4,9 +4,9 @@
  *
  * Path per frame: parse Ethernet (+ up to two VLAN tags) and the IPv4/IPv6
  * fixed header -> exact-address table (xdpban.h: two buckets of a cuckoo
- * table in an array, so every lookup is inlined) -> prefix LPM (only while the ctl flag
- * says the family has prefix bans) -> on a hit, the allow LPM (allow wins) ->
- * expiry -> drop and count. Anything we cannot parse passes untouched.
+ * table in an array, so both lookups are inlined) -> prefix LPM (only while
+ * the ctl flag says the family has prefix bans) -> on a hit, the allow LPM
+ * (allow wins) -> expiry -> drop and count. Anything we cannot parse passes untouched.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,10 +39,9 @@ struct {
 /*
  * Set before load: 1, a ban's drops are counted per CPU in cnt4/6 (sized as
  * ban4/ban6, a counter per slot); 0, with atomic adds on its slot (cnt4/6 of
- * one entry: where a counter per slot and CPU would take too much memory).
+ * one entry: tables too big for them, XB_CNT_PERCPU_MAX).
  */
 const volatile __u32 xb_cnt_percpu = 1;
-
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -202,7 +201,8 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *c
 
 /*
  * A lookup (xdpban.h): every slot of the first bucket, then, without a hit,
- * of the second, all inline; the first match in that order is the ban. A
+ * of the second (a bounded loop, no bpf_loop); the first match in that
+ * order is the ban. A
  * probe that missed while a writer moved bans is made again, XB_PROBE_TRIES
  * in all. *at: the hit's slot.
  */

@@ -297,7 +297,7 @@ struct part {
 
 #define PART(n, what) { .name = what, .elf = (const void *(*)(size_t *))xdpban_omit_##n##__elf_bytes }
 
-static int part_load(struct part *p, struct bpf_object *main_obj)
+static int part_load(struct part *p, struct bpf_object *main_obj, __u32 percpu)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "xdpban");
 	struct bpf_program *prog;
@@ -318,6 +318,20 @@ static int part_load(struct part *p, struct bpf_object *main_obj)
 		if (!m)
 			return -ENOENT;
 		if ((err = bpf_map__reuse_fd(map, bpf_map__fd(m))))
+			return err;
+	}
+	/* Count where the product does (xb_cnt_percpu, the one .rodata value). */
+	map = bpf_object__find_map_by_name(p->obj, ".rodata");
+	if (map) {
+		size_t vsz;
+		const void *v = bpf_map__initial_value(map, &vsz);
+		__u32 ro[16];
+
+		if (!v || vsz != sizeof(__u32) * (vsz / sizeof(__u32)) || vsz > sizeof(ro))
+			return -EINVAL;
+		memcpy(ro, v, vsz);
+		ro[0] = percpu;
+		if ((err = bpf_map__set_initial_value(map, ro, vsz)))
 			return err;
 	}
 	/* The clock program would re-arm the shared tick; only xdpban runs. */
@@ -385,7 +399,7 @@ static int run_pair(int fd, const struct frame *f0, const struct frame *f1, __u3
 enum { C_V4, C_V6, C_V4_SAME, C_V4_DIFF, C_MAX };
 
 static int drop_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int nop_fd,
-		      __u32 bans, __u32 repeat, int rounds)
+		      __u32 bans, __u32 repeat, int rounds, __u32 percpu)
 {
 	struct part parts[] = {
 		{ .name = "nothing (the product)" },
@@ -405,7 +419,7 @@ static int drop_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int n
 	f4p.len = build_frame_from(f4p.data, 0, 0, 0);
 	parts[0].fd = prog_fd;
 	for (int i = 1; i < NP; i++)
-		if ((err = part_load(&parts[i], main_obj))) {
+		if ((err = part_load(&parts[i], main_obj, percpu))) {
 			fprintf(stderr, "bench_xdp: loading the variant without %s: %s\n",
 				parts[i].name, strerror(-err));
 			goto out;
@@ -565,8 +579,9 @@ static int probe_dist(FILE *out, int nop_fd, __u32 n, __u32 repeat, int rounds)
 		return -errno;
 	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(n));
 	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(n));
-	bpf_map__set_max_entries(skel->maps.cnt4, xb_tab_slots(n));
-	bpf_map__set_max_entries(skel->maps.cnt6, xb_tab_slots(n));
+	skel->rodata->xb_cnt_percpu = xb_tab_counters_fit(xb_tab_slots(n), libbpf_num_possible_cpus());
+	bpf_map__set_max_entries(skel->maps.cnt4, skel->rodata->xb_cnt_percpu ? xb_tab_slots(n) : 1);
+	bpf_map__set_max_entries(skel->maps.cnt6, skel->rodata->xb_cnt_percpu ? xb_tab_slots(n) : 1);
 	if ((err = xdpban__load(skel)) ||
 	    (err = xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl)) ||
 	    (err = xb_tab_map(&t[0], 4, bpf_map__fd(skel->maps.ban4), ctl)) ||
@@ -664,6 +679,7 @@ int main(int argc, char **argv)
 	__u32 levels[MAX_LEVELS] = { 1000, 100000, 1000000 }, repeat = 10000000;
 	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd, nop_fd, parts = 0;
 	__u32 probes = 0;
+	bool percpu;
 	struct xf xf[MAX_XF] = {};
 	struct frame fr[F_MAX];
 	struct xdpban *skel = NULL;
@@ -762,8 +778,12 @@ int main(int argc, char **argv)
 		bpf_map__set_max_entries(m4, xb_tab_buckets(levels[nlevels - 1]));
 	if (bpf_map__max_entries(m6) < xb_tab_buckets(levels[nlevels - 1]))
 		bpf_map__set_max_entries(m6, xb_tab_buckets(levels[nlevels - 1]));
-	bpf_map__set_max_entries(skel->maps.cnt4, bpf_map__max_entries(m4) * XB_BUCKET);
-	bpf_map__set_max_entries(skel->maps.cnt6, bpf_map__max_entries(m6) * XB_BUCKET);
+	/* Counters as the data plane makes them for tables this size. */
+	percpu = xb_tab_counters_fit(bpf_map__max_entries(m6) * XB_BUCKET,
+				     libbpf_num_possible_cpus());
+	skel->rodata->xb_cnt_percpu = percpu;
+	bpf_map__set_max_entries(skel->maps.cnt4, percpu ? bpf_map__max_entries(m4) * XB_BUCKET : 1);
+	bpf_map__set_max_entries(skel->maps.cnt6, percpu ? bpf_map__max_entries(m6) * XB_BUCKET : 1);
 	err = xdpban__load(skel);
 	if (err) {
 		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));
@@ -774,9 +794,9 @@ int main(int argc, char **argv)
 		err = xb_tab_map(&t4, 4, bpf_map__fd(m4), ctl);
 	if (!err)
 		err = xb_tab_map(&t6, 6, bpf_map__fd(m6), ctl);
-	if (!err)
+	if (!err && percpu)
 		err = xb_tab_use_counters(&t4, bpf_map__fd(skel->maps.cnt4));
-	if (!err)
+	if (!err && percpu)
 		err = xb_tab_use_counters(&t6, bpf_map__fd(skel->maps.cnt6));
 	if (err) {
 		fprintf(stderr, "bench_xdp: mapping the ban tables: %s\n", strerror(-err));
@@ -807,6 +827,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nxf; i++)
 		fprintf(out, "xdp-filter instance: program `%s` (id %u), filter_ipv4 %ld entries, "
 			"filter_ipv6 %ld entries.\n", xf[i].name, xf[i].id, xf[i].n4, xf[i].n6);
+	fprintf(out, "xdpban counts a ban's drops %s (tables of %u slots a family, as the data plane "
+		"makes them).\n", percpu ? "per CPU (cnt4/cnt6)" : "with atomic adds on its slot",
+		bpf_map__max_entries(m6) * XB_BUCKET);
 	fprintf(out, "\n| bans | frame | floor ns | xdpban ns | xdp-filter ns (its bans) | "
 		"xdpban above floor | xdp-filter above floor | ratio | verdicts xdpban / xdp-filter |\n");
 	fprintf(out, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
@@ -861,7 +884,7 @@ int main(int argc, char **argv)
 		fflush(out);
 	}
 
-	if (parts && (err = drop_parts(out, skel->obj, prog_fd, nop_fd, filled, repeat, rounds)))
+	if (parts && (err = drop_parts(out, skel->obj, prog_fd, nop_fd, filled, repeat, rounds, percpu)))
 		goto out;
 	if (probes && (err = probe_dist(out, nop_fd, probes, repeat, rounds)))
 		goto out;

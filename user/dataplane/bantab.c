@@ -144,6 +144,11 @@ int xb_tab_use_counters(struct xb_tab *t, int cnt_fd)
 	return 0;
 }
 
+bool xb_tab_counters_fit(uint32_t nslots, int ncpu)
+{
+	return ncpu > 0 && (uint64_t)nslots * ncpu * sizeof(struct xb_cnt) <= XB_CNT_PERCPU_MAX;
+}
+
 /* --- the program's per-CPU counters of a slot ----------------------------- */
 
 /* Add slot i's per-CPU counts to *b. */

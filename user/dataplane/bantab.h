@@ -90,6 +90,9 @@ void xb_tab_unmap(struct xb_tab *t);
  * slots (tests that write them). -EINVAL: not a PERCPU_ARRAY of the table's
  * size. */
 int xb_tab_use_counters(struct xb_tab *t, int cnt_fd);
+/* Whether tables of nslots get per-CPU counters on ncpu CPUs (within
+ * XB_CNT_PERCPU_MAX), as the data plane makes them. */
+bool xb_tab_counters_fit(uint32_t nslots, int ncpu);
 
 /* The most bans a table of nslots holds (xb_tab_slots(n) for any n up to
  * it is nslots). */

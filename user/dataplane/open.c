@@ -107,8 +107,7 @@ static int pick_counters(struct xdpban *skel, const char *dir, int ncpu)
 	__u32 len = sizeof(info);
 	__u32 n4 = bpf_map__max_entries(skel->maps.ban4) * XB_BUCKET;
 	__u32 n6 = bpf_map__max_entries(skel->maps.ban6) * XB_BUCKET;
-	bool percpu = (uint64_t)(n4 > n6 ? n4 : n6) * ncpu * sizeof(struct xb_cnt) <=
-		      XB_CNT_PERCPU_MAX;
+	bool percpu = xb_tab_counters_fit(n4 > n6 ? n4 : n6, ncpu);
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_CNT4);
