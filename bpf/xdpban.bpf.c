@@ -3,10 +3,10 @@
  * xdpban.bpf.c - drop frames whose source address is banned.
  *
  * Path per frame: parse Ethernet (+ up to two VLAN tags) and the IPv4/IPv6
- * fixed header -> exact-address table (xdpban.h: open addressing in an
- * array, so every lookup is inlined) -> prefix LPM (only while the ctl flag
- * says the family has prefix bans) -> on a hit, the allow LPM (allow wins) ->
- * expiry -> drop and count. Anything we cannot parse passes untouched.
+ * fixed header -> exact-address table (xdpban.h: two buckets of a cuckoo
+ * table in an array, so both lookups are inlined) -> prefix LPM (only while
+ * the ctl flag says the family has prefix bans) -> on a hit, the allow LPM
+ * (allow wins) -> expiry -> drop and count. Anything we cannot parse passes untouched.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -23,18 +23,39 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__uint(max_entries, xb_tab_buckets(XB_DEF_MAX_BANS));
 	__type(key, __u32);
-	__type(value, struct xb_slot4);
+	__type(value, struct xb_bucket4);
 } ban4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, xb_tab_buckets(XB_DEF_MAX_BANS));
+	__type(key, __u32);
+	__type(value, struct xb_bucket6);
+} ban6 SEC(".maps");
+
+/*
+ * Set before load: 1, a ban's drops are counted per CPU in cnt4/6 (sized as
+ * ban4/ban6, a counter per slot); 0, with atomic adds on its slot (cnt4/6 of
+ * one entry: tables too big for them, XB_CNT_PERCPU_MAX).
+ */
+const volatile __u32 xb_cnt_percpu = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
 	__type(key, __u32);
-	__type(value, struct xb_slot6);
-} ban6 SEC(".maps");
+	__type(value, struct xb_cnt);
+} cnt4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, xb_tab_slots(XB_DEF_MAX_BANS));
+	__type(key, __u32);
+	__type(value, struct xb_cnt);
+} cnt6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -102,6 +123,18 @@ struct {
 
 #define XB_CLOCK_MONOTONIC 1    /* a #define the BTF cannot carry */
 
+/*
+ * Parts of the drop path a benchmark build leaves out, to measure what each
+ * costs (tests/bench/xdpban_omit_*.bpf.c). 0 in the product: the compiler
+ * removes the tests, the program is the same as without them.
+ */
+#define XB_OMIT_BAN_COUNTERS (1u << 0)  /* the ban's packets and bytes */
+#define XB_OMIT_EXPIRY       (1u << 1)  /* the clock read and the expiry check */
+#define XB_OMIT_STATS        (1u << 2)  /* the per-CPU drop counters */
+#ifndef XB_BENCH_OMIT
+#define XB_BENCH_OMIT 0
+#endif
+
 struct xb_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
@@ -130,10 +163,12 @@ static __always_inline __u64 now_ns(void)
 /*
  * A ban was found: the allow list (only while it has entries) wins, then an
  * expired ban passes (userspace reuses or sweeps its slot), else the frame is
- * dropped and counted against the ban.
+ * dropped and counted against the ban: in this CPU's counter of its slot
+ * (cnt), or (cnt NULL: a prefix ban, or xb_cnt_percpu 0) with atomic adds.
  */
-static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_list,
-				   void *allow_map, void *allow_key, bool prefix, __u64 len)
+static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *cnt,
+				   bool allowed_list, void *allow_map, void *allow_key,
+				   bool prefix, __u64 len)
 {
 	if (allowed_list) {
 		struct xb_allow *a = bpf_map_lookup_elem(allow_map, allow_key);
@@ -143,184 +178,148 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, bool allowed_lis
 			return pass(st, XB_STAT_PASSED_ALLOWED);
 		}
 	}
-	if (b->expires && b->expires <= now_ns())
+	if (!(XB_BENCH_OMIT & XB_OMIT_EXPIRY) && b->expires && b->expires <= now_ns())
 		return pass(st, XB_STAT_PASSED_EXPIRED);
-	/* Atomic: several CPUs may drop for the same ban at once. */
-	__sync_fetch_and_add(&b->packets, 1);
-	__sync_fetch_and_add(&b->bytes, len);
-	st[XB_STAT_DROPPED]++;
-	st[XB_STAT_DROPPED_BYTES] += len;
-	if (prefix)
-		st[XB_STAT_DROPPED_PREFIX]++;
+	if (!(XB_BENCH_OMIT & XB_OMIT_BAN_COUNTERS)) {
+		if (cnt) {
+			cnt->packets++;         /* per-CPU: no other writer */
+			cnt->bytes += len;
+		} else {
+			/* Atomic: several CPUs may drop for one ban at once. */
+			__sync_fetch_and_add(&b->packets, 1);
+			__sync_fetch_and_add(&b->bytes, len);
+		}
+	}
+	if (!(XB_BENCH_OMIT & XB_OMIT_STATS)) {
+		st[XB_STAT_DROPPED]++;
+		st[XB_STAT_DROPPED_BYTES] += len;
+		if (prefix)
+			st[XB_STAT_DROPPED_PREFIX]++;
+	}
 	return XDP_DROP;
 }
 
 /*
- * Probing (xdpban.h: xb_step4/6, one lookup): the first XB_PROBE_INLINE
- * slots are read inline (enough for nearly every lookup at the table's
- * load), the rest, up to XB_PROBE_MAX, in a bpf_loop so the verifier walks
- * the loop body once, not a thousand times. A probe that missed while a
- * writer moved bans is made again, XB_PROBE_TRIES in all.
+ * A lookup (xdpban.h): every slot of the first bucket, then, without a hit,
+ * of the second (a bounded loop, no bpf_loop); the first match in that
+ * order is the ban. A
+ * probe that missed while a writer moved bans is made again, XB_PROBE_TRIES
+ * in all. *at: the hit's slot.
  */
-
-/* The bpf_loop part of a probe. Its callback leaves the state alone until
- * it stops, so the verifier sees the loop converge. */
-struct probe4 {
-	__u32 addr, start, n, found, at;
-};
-
-static long probe4_step(__u64 step, struct probe4 *p)
+static __always_inline struct xb_ban *probe4(__u32 addr, __u32 b1, __u32 b2, __u32 *at)
 {
-	__u32 i = xb_slot_step(p->start, step, p->n);
-	struct xb_slot4 *s = bpf_map_lookup_elem(&ban4, &i);
-	enum xb_step r = s ? xb_step4(s, p->addr) : XB_STEP_MISS;
+	for (int k = 0; k < 2; k++) {
+		__u32 b = k ? b2 : b1;
+		struct xb_bucket4 *bk = bpf_map_lookup_elem(&ban4, &b);
+		int hit = -1;
 
-	if (r == XB_STEP_HIT) {
-		p->found = 1;
-		p->at = i;
+		if (!bk)
+			return NULL;
+		/* The whole bucket, no early exit: the same few cache
+		 * lines whichever slot holds the ban. */
+		for (int j = XB_BUCKET - 1; j >= 0; j--)
+			if (xb_match4(&bk->s[j], addr))
+				hit = j;        /* the first in bucket order wins */
+		if (hit >= 0 && hit < XB_BUCKET) {
+			*at = b * XB_BUCKET + hit;
+			return &bk->s[hit].ban;
+		}
 	}
-	return r != XB_STEP_NEXT;
+	return NULL;
 }
 
-static __always_inline struct xb_ban *probe4(struct probe4 *p, __u32 i)
+/* The ban of addr and, in *cnt, this CPU's counter of its slot. */
+static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
+					    struct xb_cnt **cnt)
 {
-	struct xb_slot4 *s;
-
-	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
-		enum xb_step r;
-
-		s = bpf_map_lookup_elem(&ban4, &i);
-		if (!s)
-			return NULL;
-		r = xb_step4(s, p->addr);
-		if (r == XB_STEP_HIT)
-			return &s->ban;
-		if (r == XB_STEP_MISS)
-			return NULL;
-		i = xb_slot_next(i, p->n);
-	}
-	if (p->n <= XB_PROBE_INLINE)
-		return NULL;    /* the whole table was probed */
-	p->start = i;
-	p->found = 0;
-	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe4_step, p, 0);
-	if (!p->found)
-		return NULL;
-	s = bpf_map_lookup_elem(&ban4, &p->at);
-	return s ? &s->ban : NULL;
-}
-
-static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr)
-{
-	struct probe4 p = { .addr = addr, .n = c->nslots4 };
+	__u32 n = c->nslots4, b1, b2, at = 0, moves;
 	struct xb_ban *b = NULL;
-	__u32 home, moves;
 
-	if (!p.n)
+	if (n < 2 * XB_BUCKET)
 		return NULL;
-	home = xb_home(xb_hash4(addr, c->seed), p.n);
+	xb_buckets(xb_hash4(addr, c->seed), n, &b1, &b2);
 	for (int try = 0; try < XB_PROBE_TRIES; try++) {
 		moves = xb_moves(c);
-		b = probe4(&p, home);
+		b = probe4(addr, b1, b2, &at);
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
+	if (b && xb_cnt_percpu && !(*cnt = bpf_map_lookup_elem(&cnt4, &at)))
+		return NULL;    /* cannot happen: cnt4 has a slot per ban4 slot */
 	return b;
 }
 
-struct probe6 {
-	__u64 hi, lo;
-	__u32 start, n, found, at;
-};
-
-static long probe6_step(__u64 step, struct probe6 *p)
+static __always_inline struct xb_ban *probe6(__u64 hi, __u64 lo, __u32 b1, __u32 b2, __u32 *at)
 {
-	__u32 i = xb_slot_step(p->start, step, p->n);
-	struct xb_slot6 *s = bpf_map_lookup_elem(&ban6, &i);
-	enum xb_step r = s ? xb_step6(s, p->hi, p->lo) : XB_STEP_MISS;
+	for (int k = 0; k < 2; k++) {
+		__u32 b = k ? b2 : b1;
+		struct xb_bucket6 *bk = bpf_map_lookup_elem(&ban6, &b);
+		int hit = -1;
 
-	if (r == XB_STEP_HIT) {
-		p->found = 1;
-		p->at = i;
+		if (!bk)
+			return NULL;
+		for (int j = XB_BUCKET - 1; j >= 0; j--)
+			if (xb_match6(&bk->s[j], hi, lo))
+				hit = j;
+		if (hit >= 0 && hit < XB_BUCKET) {
+			*at = b * XB_BUCKET + hit;
+			return &bk->s[hit].ban;
+		}
 	}
-	return r != XB_STEP_NEXT;
+	return NULL;
 }
 
-static __always_inline struct xb_ban *probe6(struct probe6 *p, __u32 i)
+static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo,
+					    struct xb_cnt **cnt)
 {
-	struct xb_slot6 *s;
-
-	for (int probe = 0; probe < XB_PROBE_INLINE; probe++) {
-		enum xb_step r;
-
-		s = bpf_map_lookup_elem(&ban6, &i);
-		if (!s)
-			return NULL;
-		r = xb_step6(s, p->hi, p->lo);
-		if (r == XB_STEP_HIT)
-			return &s->ban;
-		if (r == XB_STEP_MISS)
-			return NULL;
-		i = xb_slot_next(i, p->n);
-	}
-	if (p->n <= XB_PROBE_INLINE)
-		return NULL;
-	p->start = i;
-	p->found = 0;
-	bpf_loop(XB_PROBE_MAX - XB_PROBE_INLINE, probe6_step, p, 0);
-	if (!p->found)
-		return NULL;
-	s = bpf_map_lookup_elem(&ban6, &p->at);
-	return s ? &s->ban : NULL;
-}
-
-static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __u64 lo)
-{
-	struct probe6 p = { .hi = hi, .lo = lo, .n = c->nslots6 };
+	__u32 n = c->nslots6, b1, b2, at = 0, moves;
 	struct xb_ban *b = NULL;
-	__u32 home, moves;
 
-	if (!p.n)
+	if (n < 2 * XB_BUCKET)
 		return NULL;
-	home = xb_home(xb_hash6w(hi, lo, c->seed), p.n);
+	xb_buckets(xb_hash6w(hi, lo, c->seed), n, &b1, &b2);
 	for (int try = 0; try < XB_PROBE_TRIES; try++) {
 		moves = xb_moves(c);
-		b = probe6(&p, home);
+		b = probe6(hi, lo, b1, b2, &at);
 		if (b || !xb_probe_stale(c, moves))
 			break;
 	}
+	if (b && xb_cnt_percpu && !(*cnt = bpf_map_lookup_elem(&cnt6, &at)))
+		return NULL;
 	return b;
 }
 
 static __always_inline int check4(__u64 *st, const struct xb_ctl *c, struct iphdr *ip, __u64 len)
 {
 	struct xb_lpm4 lkey = { .prefixlen = 32, .addr = ip->saddr };
+	struct xb_cnt *cnt = NULL;
 	struct xb_ban *b;
 
-	b = find4(c, ip->saddr);
+	b = find4(c, ip->saddr, &cnt);
 	if (b)
-		return verdict(st, b, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, false, len);
+		return verdict(st, b, cnt, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, false, len);
 	if (!(c->flags & XB_CTL_PFX4))
 		return pass(st, XB_STAT_PASSED);
 	b = bpf_map_lookup_elem(&pfx4, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
-	return verdict(st, b, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, true, len);
+	return verdict(st, b, NULL, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, true, len);
 }
 
 static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6hdr *ip6, __u64 len)
 {
 	struct xb_lpm6 lkey;    /* filled only when a trie is consulted */
+	struct xb_cnt *cnt = NULL;
 	struct xb_ban *b;
 	__u64 hi, lo;
 
 	__builtin_memcpy(&hi, &ip6->saddr, 8);
 	__builtin_memcpy(&lo, (void *)&ip6->saddr + 8, 8);
-	b = find6(c, hi, lo);
+	b = find6(c, hi, lo, &cnt);
 	if (b) {
 		lkey.prefixlen = 128;
 		__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
-		return verdict(st, b, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, false, len);
+		return verdict(st, b, cnt, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, false, len);
 	}
 	if (!(c->flags & XB_CTL_PFX6))
 		return pass(st, XB_STAT_PASSED);
@@ -329,7 +328,7 @@ static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6
 	b = bpf_map_lookup_elem(&pfx6, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
-	return verdict(st, b, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, true, len);
+	return verdict(st, b, NULL, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, true, len);
 }
 
 SEC("xdp")

@@ -5,8 +5,13 @@
 # benchmarks. Every table goes to stdout and to $BUILD/bench/results/; the
 # per-packet and traffic tables also to doc/bench/.
 #
+# The per-packet part also prints what each part of the drop path costs
+# (bench_xdp --parts) and the slots read per lookup over 100,000 banned and
+# 100,000 other addresses at the highest load (--probes).
 # Knobs (environment): BENCH_REPEAT (runs per measurement, default 10000000),
-# BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000).
+# BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000),
+# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency"; empty:
+# the per-packet part alone).
 #
 # xdp-filter is loaded twice, each instance with its own bpffs and so its own
 # maps, on a veth inside a namespace this script creates: one
@@ -75,8 +80,9 @@ fi
 
 # --- per-packet ------------------------------------------------------------
 echo "bench: per-packet, $REPEAT runs x $ROUNDS rounds, bans $BANS" >&2
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 if "$BIN/bench_xdp" --repeat "$REPEAT" --rounds "$ROUNDS" --bans "$BANS" \
-	"${xf_args[@]}" --out "$RES/perpacket.md"; then
+	"${xf_args[@]}" --parts --probes 100000 --out "$RES/perpacket.md"; then
 	{
 		echo "# Per-packet benchmark (make bench)"
 		echo
@@ -85,6 +91,13 @@ if "$BIN/bench_xdp" --repeat "$REPEAT" --rounds "$ROUNDS" --bans "$BANS" \
 			"$(date -u +%Y-%m-%d). xdp-filter: $(dpkg-query -W -f '${Package} ${Version}' xdp-tools 2>/dev/null)," \
 			"loaded with \`-f ipv4,ipv6 -m native\` on a veth (addresses added with \`xdp-filter ip -m src\`);" \
 			"the program run is the one attached to the veth, named below (xdp_dispatcher would mean libxdp's dispatcher in front of it)."
+		echo
+		echo "Load average (1, 5, 15 min) before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)." \
+			"Command: \`sudo make bench\` (BENCH_REPEAT=$REPEAT BENCH_ROUNDS=$ROUNDS BENCH_BANS=$BANS)."
+		echo
+		echo "CPU vulnerabilities (/sys/devices/system/cpu/vulnerabilities):" \
+			"$(grep -H . /sys/devices/system/cpu/vulnerabilities/* 2>/dev/null | sed 's|^/sys/devices/system/cpu/vulnerabilities/||' |
+				grep -v ':Not affected$' | paste -sd ';' | sed 's/;/; /g')."
 		echo
 		cat "$RES/perpacket.md"
 	} >"$DOC/perpacket.md"
@@ -97,7 +110,7 @@ fi
 # --- the others' benchmarks ------------------------------------------------
 # bench-traffic is the nftables and iptables+ipset comparison under a live
 # flood (about 5 minutes); BENCH_TRAFFIC=0 leaves it out.
-others="bench-logs bench-latency bench-fleet"
+others=${BENCH_OTHERS-bench-logs bench-latency bench-fleet}
 [ "${BENCH_TRAFFIC:-1}" = 0 ] || others="$others bench-traffic"
 for s in $others; do
 	if [ -f "$TOP/scripts/$s.sh" ]; then

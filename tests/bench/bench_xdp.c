@@ -15,7 +15,10 @@
  *
  *   bench_xdp --list N                  print the first N banned addresses
  *   bench_xdp [--bans 1000,100000,1000000] [--repeat N] [--rounds N]
- *             [--xdp-filter COUNT:PROGID]... [--out FILE]
+ *             [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]
+ *   --parts: also what each part of the drop path costs (drop_parts)
+ *   --probes N: also the slots read per lookup over N banned and N other
+ *             addresses at the highest load (probe_dist)
  *
  * Banned addresses: IPv4 from 198.18.0.0/15 (its last /24 kept free for the
  * frames that must pass), then, beyond those 130,816, from 240.0.0.0/4
@@ -24,6 +27,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +48,10 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/bantab.h"
 #include "xdpnop.skel.h"
+#include "xdpban_omit_counters.skel.h"
+#include "xdpban_omit_expiry.skel.h"
+#include "xdpban_omit_stats.skel.h"
+#include "xdpban_omit_all.skel.h"
 
 #define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */
 #define V4_RANGE1_BASE  0xc6120000u             /* 198.18.0.0 */
@@ -75,7 +84,7 @@ static const __u8 v6_pass_src[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 };
 static const __u8 v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 0xfe };
 
 /* A TCP SYN to port 22: what an SSH brute-forcer sends first. */
-static size_t build_frame(__u8 *buf, int v6, int banned)
+static size_t build_frame_from(__u8 *buf, int v6, int banned, __u32 ban)
 {
 	struct ethhdr *eth = (void *)buf;
 	struct tcphdr *tcp;
@@ -93,7 +102,7 @@ static size_t build_frame(__u8 *buf, int v6, int banned)
 		ip->ttl = 64;
 		ip->protocol = IPPROTO_TCP;
 		ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-		ip->saddr = banned ? ban4_addr(7) : htonl(V4_PASS_SRC);
+		ip->saddr = banned ? ban4_addr(ban) : htonl(V4_PASS_SRC);
 		ip->daddr = htonl(V4_DST);
 		tcp = (void *)(ip + 1);
 	} else {
@@ -105,7 +114,7 @@ static size_t build_frame(__u8 *buf, int v6, int banned)
 		ip6->nexthdr = IPPROTO_TCP;
 		ip6->payload_len = htons(sizeof(*tcp));
 		if (banned)
-			ban6_addr(7, ip6->saddr.s6_addr);
+			ban6_addr(ban, ip6->saddr.s6_addr);
 		else
 			memcpy(ip6->saddr.s6_addr, v6_pass_src, 16);
 		memcpy(ip6->daddr.s6_addr, v6_dst, 16);
@@ -119,6 +128,11 @@ static size_t build_frame(__u8 *buf, int v6, int banned)
 	tcp->window = htons(64240);
 	len = (__u8 *)(tcp + 1) - buf;
 	return len < 60 ? 60 : len;     /* pad to the Ethernet minimum */
+}
+
+static size_t build_frame(__u8 *buf, int v6, int banned)
+{
+	return build_frame_from(buf, v6, banned, 7);
 }
 
 struct frame {
@@ -264,6 +278,198 @@ static int xf_open(struct xf *x)
 	return 0;
 }
 
+/* --- what the drop path spends (--parts) ---------------------------------- */
+
+/*
+ * The product's program built without one part of its drop path
+ * (tests/bench/xdpban_omit_*.bpf.c), loaded on the product's own maps, so
+ * every variant looks up the same tables and the difference to the product
+ * is what that part costs. Each runs alone on one CPU, then on both CPUs at
+ * once: the same ban (the two CPUs' atomic adds fight over its cache line)
+ * and two different bans (only the machine is shared).
+ */
+struct part {
+	const char *name;
+	const void *(*elf)(size_t *sz);
+	struct bpf_object *obj;
+	int fd;
+};
+
+#define PART(n, what) { .name = what, .elf = (const void *(*)(size_t *))xdpban_omit_##n##__elf_bytes }
+
+static int part_load(struct part *p, struct bpf_object *main_obj, __u32 percpu)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "xdpban");
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	size_t sz;
+	const void *elf = p->elf(&sz);
+	int err;
+
+	p->obj = bpf_object__open_mem(elf, sz, &oo);
+	if (!p->obj)
+		return -errno;
+	bpf_object__for_each_map(map, p->obj) {
+		struct bpf_map *m;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		m = bpf_object__find_map_by_name(main_obj, bpf_map__name(map));
+		if (!m)
+			return -ENOENT;
+		if ((err = bpf_map__reuse_fd(map, bpf_map__fd(m))))
+			return err;
+	}
+	/* Count where the product does (xb_cnt_percpu, the one .rodata value). */
+	map = bpf_object__find_map_by_name(p->obj, ".rodata");
+	if (map) {
+		size_t vsz;
+		const void *v = bpf_map__initial_value(map, &vsz);
+		__u32 ro[16];
+
+		if (!v || vsz != sizeof(__u32) * (vsz / sizeof(__u32)) || vsz > sizeof(ro))
+			return -EINVAL;
+		memcpy(ro, v, vsz);
+		ro[0] = percpu;
+		if ((err = bpf_map__set_initial_value(map, ro, vsz)))
+			return err;
+	}
+	/* The clock program would re-arm the shared tick; only xdpban runs. */
+	prog = bpf_object__find_program_by_name(p->obj, "xdpban_clock");
+	if (prog)
+		bpf_program__set_autoload(prog, false);
+	if ((err = bpf_object__load(p->obj)))
+		return err;
+	prog = bpf_object__find_program_by_name(p->obj, "xdpban");
+	p->fd = prog ? bpf_program__fd(prog) : -ENOENT;
+	return p->fd < 0 ? p->fd : 0;
+}
+
+struct pair_arg {
+	int cpu, fd;
+	const struct frame *f;
+	__u32 repeat;
+	pthread_barrier_t *go;
+	double ns;
+	int err;
+};
+
+static void *pair_run(void *a)
+{
+	struct pair_arg *p = a;
+	cpu_set_t set;
+	__u32 v;
+
+	CPU_ZERO(&set);
+	CPU_SET(p->cpu, &set);
+	p->err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+	pthread_barrier_wait(p->go);
+	if (!p->err)
+		p->err = run_once(p->fd, p->f, p->repeat, &p->ns, &v);
+	return NULL;
+}
+
+/* fd on CPU 0 with f0 and on CPU 1 with f1, at the same time: the mean of
+ * the two threads' ns per run. */
+static int run_pair(int fd, const struct frame *f0, const struct frame *f1, __u32 repeat,
+		    double *ns)
+{
+	pthread_barrier_t go;
+	struct pair_arg a[2] = {
+		{ .cpu = 0, .fd = fd, .f = f0, .repeat = repeat, .go = &go },
+		{ .cpu = 1, .fd = fd, .f = f1, .repeat = repeat, .go = &go },
+	};
+	pthread_t t[2];
+
+	pthread_barrier_init(&go, NULL, 2);
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, pair_run, &a[i])) {
+			if (i)
+				pthread_join(t[0], NULL);       /* never: barrier of 2 */
+			pthread_barrier_destroy(&go);
+			return -EAGAIN;
+		}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	*ns = (a[0].ns + a[1].ns) / 2;
+	return a[0].err ? a[0].err : a[1].err;
+}
+
+enum { C_V4, C_V6, C_V4_SAME, C_V4_DIFF, C_MAX };
+
+static int drop_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int nop_fd,
+		      __u32 bans, __u32 repeat, int rounds, __u32 percpu)
+{
+	struct part parts[] = {
+		{ .name = "nothing (the product)" },
+		PART(counters, "the ban's packets and bytes"),
+		PART(expiry, "the clock read and expiry check"),
+		PART(stats, "the per-CPU drop stats"),
+		PART(all, "all three"),
+	};
+	enum { NP = sizeof(parts) / sizeof(parts[0]) };
+	double t[NP + 1][C_MAX][MAX_ROUNDS] = {}, fl[C_MAX];
+	struct frame f4, f4b, f6, f4p;
+	int err = 0, two_cpus = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+
+	f4.len = build_frame_from(f4.data, 0, 1, 7);
+	f4b.len = build_frame_from(f4b.data, 0, 1, 8);
+	f6.len = build_frame_from(f6.data, 1, 1, 7);
+	f4p.len = build_frame_from(f4p.data, 0, 0, 0);
+	parts[0].fd = prog_fd;
+	for (int i = 1; i < NP; i++)
+		if ((err = part_load(&parts[i], main_obj, percpu))) {
+			fprintf(stderr, "bench_xdp: loading the variant without %s: %s\n",
+				parts[i].name, strerror(-err));
+			goto out;
+		}
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i <= NP; i++) {
+			int fd = i == NP ? nop_fd : parts[i].fd;
+			const struct frame *pf = i == NP ? &f4p : &f4;
+			__u32 v;
+
+			if ((err = run_once(fd, pf, repeat, &t[i][C_V4][r], &v)) ||
+			    (err = run_once(fd, i == NP ? &f4p : &f6, repeat, &t[i][C_V6][r], &v)))
+				goto out;
+			if (two_cpus &&
+			    ((err = run_pair(fd, pf, pf, repeat, &t[i][C_V4_SAME][r])) ||
+			     (err = run_pair(fd, pf, i == NP ? &f4p : &f4b, repeat, &t[i][C_V4_DIFF][r]))))
+				goto out;
+		}
+	for (int c = 0; c < C_MAX; c++)
+		fl[c] = median(t[NP][c], rounds);
+	fprintf(out, "\n### What the drop path spends (%u bans, %u runs x %d rounds, medians)\n\n"
+		"The product's program and builds of it without one part, on the same maps "
+		"(tests/bench/xdpban_omit_*.bpf.c). ns per dropped frame, raw and above the floor "
+		"(xdpnop in the same round). *2 CPUs*: both CPUs run the program at once, on one "
+		"banned source (its counters shared) or on two.\n\n"
+		"| left out | IPv4 ns | above floor | IPv6 ns | above floor | IPv4, 2 CPUs, same ban | "
+		"above floor | IPv4, 2 CPUs, 2 bans | above floor |\n"
+		"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n", bans, repeat, rounds);
+	fprintf(out, "| (floor: xdpnop) | %.1f | | %.1f | | %.1f | | %.1f | |\n",
+		fl[C_V4], fl[C_V6], fl[C_V4_SAME], fl[C_V4_DIFF]);
+	for (int i = 0; i < NP; i++) {
+		double m[C_MAX];
+
+		for (int c = 0; c < C_MAX; c++)
+			m[c] = median(t[i][c], rounds);
+		fprintf(out, "| %s | %.1f | %.1f | %.1f | %.1f | ", parts[i].name,
+			m[C_V4], m[C_V4] - fl[C_V4], m[C_V6], m[C_V6] - fl[C_V6]);
+		if (two_cpus)
+			fprintf(out, "%.1f | %.1f | %.1f | %.1f |\n", m[C_V4_SAME],
+				m[C_V4_SAME] - fl[C_V4_SAME], m[C_V4_DIFF], m[C_V4_DIFF] - fl[C_V4_DIFF]);
+		else
+			fprintf(out, "- | - | - | - |\n");
+	}
+	fflush(out);
+out:
+	for (int i = 1; i < NP; i++)
+		bpf_object__close(parts[i].obj);
+	return err;
+}
+
 static int list_addrs(__u32 n)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -308,12 +514,152 @@ static int parse_levels(const char *s, __u32 *lv, int *n)
 	return *n ? 0 : -EINVAL;
 }
 
+/* --- probe lengths (--probes N) ------------------------------------------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[n]: the value at rank ceil(q n). */
+static __u32 quantile(const __u32 *v, size_t n, double q)
+{
+	size_t r = (size_t)(q * n + 0.999999);
+
+	return v[r ? r - 1 : 0];
+}
+
+struct probe_addr {
+	__u32 len, idx;
+};
+
+static int cmp_probe(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct probe_addr *)a)->len, &((const struct probe_addr *)b)->len);
+}
+
+/* Median ns above the floor of prog on one frame, over rounds. */
+static int above_floor(int prog_fd, int nop_fd, const struct frame *f, __u32 repeat, int rounds,
+		       double *ns, __u32 *verdict)
+{
+	double a[MAX_ROUNDS];
+	__u32 v;
+	int err;
+
+	for (int r = 0; r < rounds; r++) {
+		double fl, t;
+
+		if ((err = run_once(nop_fd, f, repeat, &fl, &v)) ||
+		    (err = run_once(prog_fd, f, repeat, &t, verdict)))
+			return err;
+		a[r] = t - fl;
+	}
+	*ns = median(a, rounds);
+	return 0;
+}
+
+/*
+ * The slots a lookup reads (xb_tab_probe_len: as the program probes) over n
+ * banned and n other addresses, in tables of capacity n filled to it: the
+ * highest load a table reaches. Then the program's time above the floor for
+ * the median address and the slowest one of each kind.
+ */
+static int probe_dist(FILE *out, int nop_fd, __u32 n, __u32 repeat, int rounds)
+{
+	struct xdpban *skel = xdpban__open();
+	struct xb_ctl *ctl = NULL;
+	struct xb_tab t[2] = {};
+	struct probe_addr *pa = NULL;
+	__u32 *len = NULL;
+	int err = 0;
+
+	if (!skel)
+		return -errno;
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(n));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(n));
+	skel->rodata->xb_cnt_percpu = xb_tab_counters_fit(xb_tab_slots(n), libbpf_num_possible_cpus());
+	bpf_map__set_max_entries(skel->maps.cnt4, skel->rodata->xb_cnt_percpu ? xb_tab_slots(n) : 1);
+	bpf_map__set_max_entries(skel->maps.cnt6, skel->rodata->xb_cnt_percpu ? xb_tab_slots(n) : 1);
+	if ((err = xdpban__load(skel)) ||
+	    (err = xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl)) ||
+	    (err = xb_tab_map(&t[0], 4, bpf_map__fd(skel->maps.ban4), ctl)) ||
+	    (err = xb_tab_map(&t[1], 6, bpf_map__fd(skel->maps.ban6), ctl)) ||
+	    (err = fill_bans(&t[0], &t[1], 0, n, 0)))
+		goto out;
+	pa = calloc(n, sizeof(*pa));
+	len = calloc(n, sizeof(*len));
+	if (!pa || !len) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fprintf(out, "\n### Slots read per lookup at the highest load (%u bans in a table of %u slots, "
+		"%.1f%% full)\n\n"
+		"Computed from the table as the program probes (xb_tab_probe_len), over %u banned "
+		"and %u never-banned addresses per family; then the program's time above the floor "
+		"(BPF_PROG_TEST_RUN, %u runs x %d rounds, median) for the address of median probe "
+		"length and for the slowest one.\n\n"
+		"| family | addresses | median | p99 | p99.9 | max | p99.9 / median | "
+		"ns above floor: median address | slowest address | ratio |\n"
+		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+		n, t[0].nslots, 100.0 * n / t[0].nslots, n, n, repeat, rounds);
+	for (int fam = 0; fam < 2; fam++)
+		for (int banned = 1; banned >= 0; banned--) {
+			__u32 base = banned ? 0 : n, med, p99, p999, max;
+			struct frame fmed, fmax;
+			double nmed, nmax;
+			__u32 vmed, vmax;
+
+			for (__u32 i = 0; i < n; i++) {
+				__u32 a4 = ban4_addr(base + i);
+				struct xb_in6 a6;
+
+				ban6_addr(base + i, a6.addr);
+				pa[i].idx = base + i;
+				pa[i].len = xb_tab_probe_len(&t[fam], fam ? (void *)&a6 : (void *)&a4);
+				len[i] = pa[i].len;
+			}
+			qsort(len, n, sizeof(*len), cmp_u32);
+			qsort(pa, n, sizeof(*pa), cmp_probe);
+			med = quantile(len, n, 0.5);
+			p99 = quantile(len, n, 0.99);
+			p999 = quantile(len, n, 0.999);
+			max = len[n - 1];
+			fmed.len = build_frame_from(fmed.data, fam, 1, pa[n / 2].idx);
+			fmax.len = build_frame_from(fmax.data, fam, 1, pa[n - 1].idx);
+			if ((err = above_floor(bpf_program__fd(skel->progs.xdpban), nop_fd, &fmed,
+					       repeat, rounds, &nmed, &vmed)) ||
+			    (err = above_floor(bpf_program__fd(skel->progs.xdpban), nop_fd, &fmax,
+					       repeat, rounds, &nmax, &vmax)))
+				goto out;
+			if (vmed != vmax || vmed != (banned ? XDP_DROP : XDP_PASS)) {
+				fprintf(stderr, "bench_xdp: probe frames: verdicts %s, %s\n",
+					verdict_name(vmed), verdict_name(vmax));
+				err = -EPROTO;
+				goto out;
+			}
+			fprintf(out, "| IPv%d | %s | %u | %u | %u | %u | %.2f | %.1f | %.1f | %.2f |\n",
+				fam ? 6 : 4, banned ? "banned" : "not banned", med, p99, p999, max,
+				(double)p999 / med, nmed, nmax, nmed > 0 ? nmax / nmed : 0.0);
+		}
+	fflush(out);
+out:
+	free(pa);
+	free(len);
+	xb_tab_unmap(&t[0]);
+	xb_tab_unmap(&t[1]);
+	xb_ctl_unmap(ctl);
+	xdpban__destroy(skel);
+	return err;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_xdp --list N\n"
 		"       bench_xdp [--bans L1,L2,..] [--repeat N] [--rounds N]\n"
-		"                 [--xdp-filter COUNT:PROGID]... [--out FILE]\n");
+		"                 [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]\n");
 }
 
 int main(int argc, char **argv)
@@ -325,11 +671,15 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "xdp-filter", required_argument, NULL, 'x' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "parts", no_argument, NULL, 'p' },
+		{ "probes", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	__u32 levels[MAX_LEVELS] = { 1000, 100000, 1000000 }, repeat = 10000000;
-	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd, nop_fd;
+	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd, nop_fd, parts = 0;
+	__u32 probes = 0;
+	bool percpu;
 	struct xf xf[MAX_XF] = {};
 	struct frame fr[F_MAX];
 	struct xdpban *skel = NULL;
@@ -379,6 +729,16 @@ int main(int argc, char **argv)
 		case 'o':
 			out_path = optarg;
 			break;
+		case 'p':
+			parts = 1;
+			break;
+		case 'P':
+			probes = strtoul(optarg, NULL, 10);
+			if (!probes || probes > V4_RANGE1_N) {
+				fprintf(stderr, "bench_xdp: bad --probes '%s' (1..%u)\n", optarg, V4_RANGE1_N);
+				return 2;
+			}
+			break;
 		default:
 			usage();
 			return c == 'h' ? 0 : 2;
@@ -414,10 +774,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_xdp: xdpban object has no %s/%s maps\n", XB_MAP_BAN4, XB_MAP_BAN6);
 		goto out;
 	}
-	if (bpf_map__max_entries(m4) < xb_tab_slots(levels[nlevels - 1]))
-		bpf_map__set_max_entries(m4, xb_tab_slots(levels[nlevels - 1]));
-	if (bpf_map__max_entries(m6) < xb_tab_slots(levels[nlevels - 1]))
-		bpf_map__set_max_entries(m6, xb_tab_slots(levels[nlevels - 1]));
+	if (bpf_map__max_entries(m4) < xb_tab_buckets(levels[nlevels - 1]))
+		bpf_map__set_max_entries(m4, xb_tab_buckets(levels[nlevels - 1]));
+	if (bpf_map__max_entries(m6) < xb_tab_buckets(levels[nlevels - 1]))
+		bpf_map__set_max_entries(m6, xb_tab_buckets(levels[nlevels - 1]));
+	/* Counters as the data plane makes them for tables this size. */
+	percpu = xb_tab_counters_fit(bpf_map__max_entries(m6) * XB_BUCKET,
+				     libbpf_num_possible_cpus());
+	skel->rodata->xb_cnt_percpu = percpu;
+	bpf_map__set_max_entries(skel->maps.cnt4, percpu ? bpf_map__max_entries(m4) * XB_BUCKET : 1);
+	bpf_map__set_max_entries(skel->maps.cnt6, percpu ? bpf_map__max_entries(m6) * XB_BUCKET : 1);
 	err = xdpban__load(skel);
 	if (err) {
 		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));
@@ -428,6 +794,10 @@ int main(int argc, char **argv)
 		err = xb_tab_map(&t4, 4, bpf_map__fd(m4), ctl);
 	if (!err)
 		err = xb_tab_map(&t6, 6, bpf_map__fd(m6), ctl);
+	if (!err && percpu)
+		err = xb_tab_use_counters(&t4, bpf_map__fd(skel->maps.cnt4));
+	if (!err && percpu)
+		err = xb_tab_use_counters(&t6, bpf_map__fd(skel->maps.cnt6));
 	if (err) {
 		fprintf(stderr, "bench_xdp: mapping the ban tables: %s\n", strerror(-err));
 		goto out;
@@ -457,6 +827,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nxf; i++)
 		fprintf(out, "xdp-filter instance: program `%s` (id %u), filter_ipv4 %ld entries, "
 			"filter_ipv6 %ld entries.\n", xf[i].name, xf[i].id, xf[i].n4, xf[i].n6);
+	fprintf(out, "xdpban counts a ban's drops %s (tables of %u slots a family, as the data plane "
+		"makes them).\n", percpu ? "per CPU (cnt4/cnt6)" : "with atomic adds on its slot",
+		bpf_map__max_entries(m6) * XB_BUCKET);
 	fprintf(out, "\n| bans | frame | floor ns | xdpban ns | xdp-filter ns (its bans) | "
 		"xdpban above floor | xdp-filter above floor | ratio | verdicts xdpban / xdp-filter |\n");
 	fprintf(out, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
@@ -511,6 +884,10 @@ int main(int argc, char **argv)
 		fflush(out);
 	}
 
+	if (parts && (err = drop_parts(out, skel->obj, prog_fd, nop_fd, filled, repeat, rounds, percpu)))
+		goto out;
+	if (probes && (err = probe_dist(out, nop_fd, probes, repeat, rounds)))
+		goto out;
 	{
 		long long total = 0;
 

@@ -37,12 +37,16 @@ static void setup(void)
 {
 	skel = xdpban__open();
 	cr_assert_not_null(skel, "open the XDP object: %s", strerror(errno));
-	bpf_map__set_max_entries(skel->maps.ban4, TEST_SLOTS);
-	bpf_map__set_max_entries(skel->maps.ban6, TEST_SLOTS);
+	bpf_map__set_max_entries(skel->maps.ban4, TEST_SLOTS / XB_BUCKET);
+	bpf_map__set_max_entries(skel->maps.ban6, TEST_SLOTS / XB_BUCKET);
+	bpf_map__set_max_entries(skel->maps.cnt4, TEST_SLOTS);
+	bpf_map__set_max_entries(skel->maps.cnt6, TEST_SLOTS);
 	cr_assert_eq(xdpban__load(skel), 0, "load the XDP object");
 	cr_assert_eq(xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl), 0);
 	cr_assert_eq(xb_tab_map(&tab4, 4, bpf_map__fd(skel->maps.ban4), ctl), 0);
 	cr_assert_eq(xb_tab_map(&tab6, 6, bpf_map__fd(skel->maps.ban6), ctl), 0);
+	cr_assert_eq(xb_tab_use_counters(&tab4, bpf_map__fd(skel->maps.cnt4)), 0);
+	cr_assert_eq(xb_tab_use_counters(&tab6, bpf_map__fd(skel->maps.cnt6)), 0);
 	ncpu = libbpf_num_possible_cpus();
 	cr_assert_gt(ncpu, 0);
 }
@@ -188,15 +192,10 @@ static void ban4(const char *a, uint64_t expires)
 
 static int get4(const char *a, struct xb_ban *v)
 {
-	const struct xb_ban *b;
 	uint32_t k;
 
 	cr_assert_eq(inet_pton(AF_INET, a, &k), 1);
-	b = xb_tab_find(&tab4, &k);
-	if (!b)
-		return -ENOENT;
-	*v = *b;
-	return 0;
+	return xb_tab_get(&tab4, &k, v);
 }
 
 static void ban6(const char *a, uint64_t expires)
@@ -212,15 +211,22 @@ static void ban6(const char *a, uint64_t expires)
 
 static int get6(const char *a, struct xb_ban *v)
 {
-	const struct xb_ban *b;
 	struct xb_in6 k;
 
 	cr_assert_eq(inet_pton(AF_INET6, a, k.addr), 1);
-	b = xb_tab_find(&tab6, &k);
-	if (!b)
-		return -ENOENT;
-	*v = *b;
-	return 0;
+	return xb_tab_get(&tab6, &k, v);
+}
+
+/* The program's packets for slot i of ban4, summed over CPUs. */
+static uint64_t slot_packets4(uint32_t i)
+{
+	struct xb_cnt v[ncpu];
+	uint64_t n = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.cnt4), &i, v), 0);
+	for (int c = 0; c < ncpu; c++)
+		n += v[c].packets;
+	return n;
 }
 
 /* The flags as ctl_refresh would write them (ctl is shared memory). */
@@ -691,97 +697,116 @@ Test(xdp, mapped_address_is_not_special_on_the_wire)
 	expect_stats(1, 1, 0, 0, 0, 0, 0, 0);
 }
 
-/* --- probing the table ------------------------------------------------------ */
+/* --- the buckets ----------------------------------------------------------- */
 
-/* Keys sharing one home slot: XB_PROBE_INLINE + 2 to ban (the last sits
- * past the inline probes) and one more that stays unbanned. */
-#define RUN_KEYS (XB_PROBE_INLINE + 3)
+/* The two buckets of an IPv4 or IPv6 address in the test tables. */
+static void buckets4(uint32_t a, uint32_t b[2])
+{
+	xb_buckets(xb_hash4(a, ctl->seed), tab4.nslots, &b[0], &b[1]);
+}
 
-/* How far from its home slot key sits in table t (-1: not there). */
-static int64_t distance(const struct xb_tab *t, const void *key, uint32_t home)
+static void buckets6(const struct xb_in6 *a, uint32_t b[2])
+{
+	xb_buckets(xb_hash6(a, ctl->seed), tab6.nslots, &b[0], &b[1]);
+}
+
+/* The slot a ban sits in (-1: not there). */
+static int64_t slot_of(const struct xb_tab *t, const void *key)
 {
 	const struct xb_ban *b = xb_tab_find(t, key);
-	uint32_t at;
 
-	if (!b)
-		return -1;
-	at = ((const uint8_t *)b - t->slots) / t->slot_sz;
-	return at >= home ? at - home : t->nslots - home + at;
+	return b ? (int64_t)(((const uint8_t *)b - t->slots) / t->slot_sz) : -1;
 }
 
-/* RUN_KEYS IPv4 addresses of 198.18.0.0/15 sharing one home slot. */
-static uint32_t same_home4(uint32_t *out)
+/* n addresses of 198.18.0.0/15 whose first bucket is b1, from index *from
+ * on (moved past them); with b2 set (not ~0u), their second must be it, with
+ * avoid set, it must not be that. */
+static void first_in4(uint32_t b1, uint32_t b2, uint32_t avoid, uint32_t *out, int n,
+		      uint32_t *from)
 {
-	static uint8_t cnt[TEST_SLOTS_MAX];
-	static uint32_t addrs[TEST_SLOTS_MAX][RUN_KEYS];
+	for (; *from < 131072 && n; (*from)++) {
+		uint32_t a = htonl(0xc6120000u + *from), b[2];
+
+		buckets4(a, b);
+		if (b[0] != b1 || (b2 != ~0u && b[1] != b2) || b[1] == avoid)
+			continue;
+		*out++ = a;
+		n--;
+	}
+	cr_assert_eq(n, 0, "too few addresses of bucket %u", b1);
+}
+
+/* XB_BUCKET + 2 IPv6 addresses of 2001:db8::/32 with one first bucket. */
+static void first_in6(struct xb_in6 *out)
+{
+	static uint8_t cnt[TEST_SLOTS_MAX / XB_BUCKET];
+	static struct xb_in6 addrs[TEST_SLOTS_MAX / XB_BUCKET][XB_BUCKET + 2];
 
 	memset(cnt, 0, sizeof(cnt));
-	for (uint32_t i = 0; i < 131072; i++) {
-		uint32_t a = htonl(0xc6120000u + i);
-		uint32_t h = xb_home(xb_hash4(a, ctl->seed), tab4.nslots);
+	for (uint32_t i = 1; i < 200000; i++) {
+		struct xb_in6 k = { .addr = { 0x20, 0x01, 0x0d, 0xb8 } };
+		uint32_t be = htonl(i), b[2];
 
-		addrs[h][cnt[h]++] = a;
-		if (cnt[h] == RUN_KEYS) {
-			memcpy(out, addrs[h], sizeof(addrs[h]));
-			return h;
+		memcpy(k.addr + 12, &be, 4);
+		buckets6(&k, b);
+		addrs[b[0]][cnt[b[0]]++] = k;
+		if (cnt[b[0]] == XB_BUCKET + 2) {
+			memcpy(out, addrs[b[0]], sizeof(addrs[b[0]]));
+			return;
 		}
 	}
-	cr_assert_fail("no %d addresses share a home slot", RUN_KEYS);
-	return 0;
+	cr_assert_fail("no %d addresses share a bucket", XB_BUCKET + 2);
 }
 
-/* A ban past the inline probes is found by the bpf_loop tail of the
- * probe, also behind a tombstone; an address of the same run that is not
- * banned passes (its probe also ends in the tail). */
-Test(xdp, ipv4_probe_past_the_inline_slots)
+/* A bucket holds XB_BUCKET bans; the next ban of that first bucket goes to
+ * its second, where the program finds it reading both (8 slots); an address
+ * of that first bucket never banned passes. */
+Test(xdp, ipv4_ban_in_its_second_bucket)
 {
-	const int last = RUN_KEYS - 2, extra = RUN_KEYS - 1;
-	uint32_t a[RUN_KEYS], home;
-	struct frame f;
+	uint32_t a[XB_BUCKET + 2], b[2], from = 0, last = XB_BUCKET;
 	char s[INET_ADDRSTRLEN];
 	struct xb_ban v = {};
+	struct frame f;
 
-	home = same_home4(a);
-	for (int i = 0; i <= last; i++)
+	buckets4(htonl(0xc6120000u), b);
+	first_in4(b[0], ~0u, ~0u, a, XB_BUCKET + 2, &from);
+	for (uint32_t i = 0; i <= last; i++)
 		cr_assert_eq(xb_tab_put(&tab4, &a[i], &v, NULL), 0);
-	cr_assert_geq(distance(&tab4, &a[last], home), XB_PROBE_INLINE, "past the inline probes");
+	buckets4(a[last], b);
+	cr_assert_eq(slot_of(&tab4, &a[last]) / XB_BUCKET, b[1], "in its second bucket");
+	cr_expect_eq(xb_tab_probe_len(&tab4, &a[last]), 2 * XB_BUCKET);
+	cr_expect_eq(xb_tab_probe_len(&tab4, &a[0]), XB_BUCKET);
 	build(&f, inet_ntop(AF_INET, &a[last], s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_DROP_V);
 	cr_assert_eq(xb_tab_del(&tab4, &a[1]), 0);
-	cr_assert_eq(run(&f), XDP_DROP_V, "found past a tombstone");
+	cr_assert_eq(run(&f), XDP_DROP_V, "found beside a retired slot");
 	build(&f, inet_ntop(AF_INET, &a[1], s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_PASS_V, "the removed one passes");
-	build(&f, inet_ntop(AF_INET, &a[extra], s, sizeof(s)), 0, 5);
-	cr_assert_eq(run(&f), XDP_PASS_V, "same run, never banned");
+	build(&f, inet_ntop(AF_INET, &a[last + 1], s, sizeof(s)), 0, 5);
+	cr_assert_eq(run(&f), XDP_PASS_V, "same bucket, never banned");
 	expect_stats(4, 2, 2, 0, 0, 0, 0, 0);
-	cr_expect_eq(xb_tab_find(&tab4, &a[last])->packets, 2);
+	{
+		struct xb_ban got;
+
+		cr_assert_eq(xb_tab_get(&tab4, &a[last], &got), 0);
+		cr_expect_eq(got.packets, 2);
+	}
 }
 
-Test(xdp, ipv6_probe_past_the_inline_slots)
+Test(xdp, ipv6_ban_in_its_second_bucket)
 {
-	static uint8_t cnt[TEST_SLOTS_MAX];
-	static struct xb_in6 addrs[TEST_SLOTS_MAX][RUN_KEYS];
-	const int last = RUN_KEYS - 2, extra = RUN_KEYS - 1;
-	struct xb_in6 *a = NULL;
+	struct xb_in6 a[XB_BUCKET + 2];
+	const int last = XB_BUCKET, extra = XB_BUCKET + 1;
 	char s[INET6_ADDRSTRLEN];
 	struct xb_ban v = {};
-	uint32_t home = 0;
+	uint32_t b[2];
 	struct frame f;
 
-	for (uint32_t i = 1; i < 200000 && !a; i++) {
-		struct xb_in6 k = { .addr = { 0x20, 0x01, 0x0d, 0xb8 } };
-		uint32_t be = htonl(i);
-
-		memcpy(k.addr + 12, &be, 4);
-		home = xb_home(xb_hash6(&k, ctl->seed), tab6.nslots);
-		addrs[home][cnt[home]++] = k;
-		if (cnt[home] == RUN_KEYS)
-			a = addrs[home];
-	}
-	cr_assert_not_null(a);
+	first_in6(a);
 	for (int i = 0; i <= last; i++)
 		cr_assert_eq(xb_tab_put(&tab6, &a[i], &v, NULL), 0);
-	cr_assert_geq(distance(&tab6, &a[last], home), XB_PROBE_INLINE, "past the inline probes");
+	buckets6(&a[last], b);
+	cr_assert_eq(slot_of(&tab6, &a[last]) / XB_BUCKET, b[1], "in its second bucket");
 	build(&f, inet_ntop(AF_INET6, a[last].addr, s, sizeof(s)), 0, 5);
 	cr_assert_eq(run(&f), XDP_DROP_V);
 	build(&f, inet_ntop(AF_INET6, a[extra].addr, s, sizeof(s)), 0, 5);
@@ -789,31 +814,122 @@ Test(xdp, ipv6_probe_past_the_inline_slots)
 	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
 }
 
+/* The program counts per CPU in cnt4 at the ban's slot. An insert into two
+ * full buckets moves a ban to its other bucket; its counts go along, and
+ * the slot it left starts the new ban there from zero. */
+Test(xdp, counts_follow_a_moved_ban)
+{
+	uint32_t x, bx[2], z[1], bz[2], fill[XB_BUCKET], from = 0, zfrom = 0;
+	char str[INET_ADDRSTRLEN];
+	struct xb_ban v = {}, got;
+	int64_t at;
+	struct frame f;
+
+	x = htonl(0xc6120000u);
+	buckets4(x, bx);
+	from = 1;
+	cr_assert_eq(xb_tab_put(&tab4, &x, &v, NULL), 0);
+	cr_assert_eq(slot_of(&tab4, &x), bx[0] * XB_BUCKET, "x first in its first bucket");
+	first_in4(bx[0], ~0u, bx[1], fill, XB_BUCKET - 1, &from);
+	for (int i = 0; i < XB_BUCKET - 1; i++)
+		cr_assert_eq(xb_tab_put(&tab4, &fill[i], &v, NULL), 0);
+	/* z: first bucket x's, second another one, filled first. */
+	zfrom = from;
+	first_in4(bx[0], ~0u, bx[1], z, 1, &zfrom);
+	buckets4(z[0], bz);
+	from = 0;
+	for (uint32_t k = 0; k < XB_BUCKET; k++) {
+		uint32_t c;
+
+		first_in4(bz[1], ~0u, bx[0], &c, 1, &from);
+		from++;
+		cr_assert_eq(xb_tab_put(&tab4, &c, &v, NULL), 0);
+	}
+	build(&f, inet_ntop(AF_INET, &x, str, sizeof(str)), 0, 5);
+	cr_assert_eq(run(&f), XDP_DROP_V);
+	cr_assert_eq(run(&f), XDP_DROP_V);
+	cr_expect_eq(slot_packets4(bx[0] * XB_BUCKET), 2, "counted per CPU at its slot");
+	cr_assert_eq(xb_tab_put(&tab4, &z[0], &v, NULL), 0, "room made");
+	at = slot_of(&tab4, &x);
+	cr_assert_eq(at / XB_BUCKET, bx[1], "x moved to its second bucket");
+	cr_expect_eq(slot_of(&tab4, &z[0]), bx[0] * XB_BUCKET, "z where x was");
+	cr_expect_eq(slot_packets4(bx[0] * XB_BUCKET), 0, "the slot it left starts from zero");
+	cr_assert_eq(xb_tab_get(&tab4, &x, &got), 0);
+	cr_expect_eq(got.packets, 2, "no count lost in the move");
+	cr_expect_eq(got.bytes, 2 * f.len);
+	cr_assert_eq(run(&f), XDP_DROP_V);
+	cr_assert_eq(xb_tab_get(&tab4, &x, &got), 0);
+	cr_expect_eq(got.packets, 3);
+	cr_assert_eq(xb_tab_get(&tab4, &z[0], &got), 0);
+	cr_expect_eq(got.packets, 0, "a new ban in the slot left behind starts at 0");
+}
+
 /* A writer killed inside a move (bantab.h) leaves two LIVE copies of a ban:
  * the program stops at the first (its counters count), and after an unban
  * neither drops. */
 Test(xdp, two_copies_of_a_ban_first_counts_unban_removes_both)
 {
-	uint32_t a[RUN_KEYS], home = same_home4(a);
+	uint32_t a = htonl(0xc6120005u), b[2], first, second;
 	struct xb_slot4 *s = (struct xb_slot4 *)tab4.slots;
 	char str[INET_ADDRSTRLEN];
 	struct xb_ban v = {};
 	struct frame f;
 
-	cr_assert_eq(xb_tab_put(&tab4, &a[0], &v, NULL), 0);
-	cr_assert_eq(xb_tab_put(&tab4, &a[1], &v, NULL), 0);
-	cr_assert_eq(xb_tab_del(&tab4, &a[0]), 0);
-	/* a[1] sits at home + 1; its copy goes in home, published last. */
-	cr_assert_eq(s[(home + 1) % tab4.nslots].addr, a[1]);
-	s[home].addr = a[1];
-	s[home].ban = s[(home + 1) % tab4.nslots].ban;
-	__atomic_store_n(&s[home].state, XB_SLOT_LIVE, __ATOMIC_RELEASE);
+	buckets4(a, b);
+	cr_assert_eq(xb_tab_put(&tab4, &a, &v, NULL), 0);
+	first = (uint32_t)slot_of(&tab4, &a);
+	cr_assert_eq(first, b[0] * XB_BUCKET);
+	/* Its copy in the second bucket, as a move to there leaves it. */
+	second = b[1] * XB_BUCKET + 1;
+	s[second].addr = a;
+	s[second].ban = s[first].ban;
+	__atomic_store_n(&s[second].state, XB_SLOT_LIVE, __ATOMIC_RELEASE);
 
-	build(&f, inet_ntop(AF_INET, &a[1], str, sizeof(str)), 0, 5);
+	build(&f, inet_ntop(AF_INET, &a, str, sizeof(str)), 0, 5);
 	cr_assert_eq(run(&f), XDP_DROP_V);
-	cr_expect_eq(s[home].ban.packets, 1, "the first copy counts");
-	cr_expect_eq(s[(home + 1) % tab4.nslots].ban.packets, 0);
-	cr_assert_eq(xb_tab_del(&tab4, &a[1]), 0);
+	cr_expect_eq(slot_packets4(first), 1, "the first copy counts");
+	cr_expect_eq(slot_packets4(second), 0);
+	cr_assert_eq(xb_tab_del(&tab4, &a), 0);
 	cr_assert_eq(run(&f), XDP_PASS_V, "a copy survived the unban");
 	expect_stats(2, 1, 1, 0, 0, 0, 0, 0);
+}
+
+/* Where a counter per slot and CPU would take too much memory (open.c:
+ * pick_counters), the program is loaded with xb_cnt_percpu 0 and counts
+ * with atomic adds on the slot, where the table reads them. */
+Test(xdp, counts_on_the_slot_without_per_cpu_counters)
+{
+	struct xdpban *sk = xdpban__open();
+	struct xb_ctl *c = NULL;
+	struct xb_tab t = {};
+	struct xb_ban v = {}, got;
+	uint32_t a;
+	struct frame f;
+
+	cr_assert_not_null(sk);
+	bpf_map__set_max_entries(sk->maps.ban4, TEST_SLOTS / XB_BUCKET);
+	bpf_map__set_max_entries(sk->maps.ban6, TEST_SLOTS / XB_BUCKET);
+	bpf_map__set_max_entries(sk->maps.cnt4, 1);
+	bpf_map__set_max_entries(sk->maps.cnt6, 1);
+	sk->rodata->xb_cnt_percpu = 0;
+	cr_assert_eq(xdpban__load(sk), 0);
+	cr_assert_eq(xb_ctl_map(bpf_map__fd(sk->maps.ctl), &c), 0);
+	cr_assert_eq(xb_tab_map(&t, 4, bpf_map__fd(sk->maps.ban4), c), 0);
+	cr_assert_eq(xb_tab_use_counters(&t, bpf_map__fd(sk->maps.cnt4)), -EINVAL,
+		     "one entry is not a counter per slot");
+	cr_assert_eq(inet_pton(AF_INET, "198.18.0.9", &a), 1);
+	cr_assert_eq(xb_tab_put(&t, &a, &v, NULL), 0);
+	build(&f, "198.18.0.9", 0, 5);
+	for (int i = 0; i < 3; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.b, .data_size_in = f.len);
+
+		cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(sk->progs.xdpban), &o), 0);
+		cr_assert_eq(o.retval, XDP_DROP_V);
+	}
+	cr_assert_eq(xb_tab_get(&t, &a, &got), 0);
+	cr_expect_eq(got.packets, 3);
+	cr_expect_eq(got.bytes, 3 * f.len);
+	xb_tab_unmap(&t);
+	xb_ctl_unmap(c);
+	xdpban__destroy(sk);
 }

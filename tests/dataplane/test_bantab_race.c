@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Readers racing the writer of the exact-ban tables, on the XDP object's own
- * mmapped arrays (a fresh, unpinned copy per test). A writer thread inserts,
- * deletes and sweeps (whose compaction moves bans nearer their home) while
- * reader threads look bans up, either with the program's lookup compiled for
- * userspace (xdpban.h's probe steps, driven as find4/find6 drive them) or by
- * running the program itself on frames (BPF_PROG_TEST_RUN). A ban that is
- * in the table for the whole of a lookup must be found. XB_RACE_SECS
+ * mmapped arrays (a fresh, unpinned copy per test). A writer thread inserts
+ * (moving bans to their other bucket to make room), deletes and sweeps
+ * while reader threads look bans up, either with the program's lookup
+ * compiled for userspace (xdpban.h's xb_match4/6, driven as find4/find6
+ * drive them) or by running the program itself on frames
+ * (BPF_PROG_TEST_RUN). A ban that is in the table for the whole of a lookup
+ * must be found. XB_RACE_SECS
  * (default 1) seconds per test; set it higher for a long run.
  */
 #include <arpa/inet.h>
@@ -31,14 +32,16 @@
 #include "xdpban.skel.h"
 
 #define SEED 0x243f6a8885a308d3ULL
-/* Long collision runs in a small table (keys of WIDTH home slots only), a
- * sweep every CHANGES changes: many bans moved far, often. */
+/* Keys whose two buckets both lie among WIDTH buckets from FIRST: more of
+ * them than fit, so inserts keep moving bans to their other bucket to make
+ * room (and often find none); a sweep every CHANGES changes. */
 #define CAP 600
 #define NLIVE 20
 #define NTARGET 8               /* churning slowly: in for many lookups */
 #define NCHURN 120
 #define TARGET_EVERY 64         /* sweeps between two changes of a target */
-#define WIDTH 2
+#define FIRST 25
+#define WIDTH 10
 #define CHANGES 32
 #define READERS 2
 #define REPEAT 100000           /* runs of one frame per BPF_PROG_TEST_RUN */
@@ -74,10 +77,10 @@ static union key K(int fam, __u32 i)
 /* --- the program's lookup, over the mapping -------------------------------- */
 
 /*
- * xdpban.bpf.c's find4/find6 driving xdpban.h's probe steps, as userspace
- * code: slot i is what bpf_map_lookup_elem gives (NULL past the end), the
- * first XB_PROBE_INLINE slots inline, then the bpf_loop tail; a probe that
- * missed while moves changed is made again, XB_PROBE_TRIES in all.
+ * xdpban.bpf.c's find4/find6 driving xdpban.h's xb_match4/6, as userspace
+ * code: slot i is what bpf_map_lookup_elem gives (NULL past the end), every
+ * slot of the first bucket, then of the second; a probe that missed while
+ * moves changed is made again, XB_PROBE_TRIES in all.
  */
 struct arr {
 	uint8_t *base;
@@ -85,36 +88,30 @@ struct arr {
 	size_t sz;
 };
 
-static enum xb_step step(const struct arr *a, int fam, __u32 i, const union key *k)
+static bool match(const struct arr *a, int fam, __u32 i, const union key *k)
 {
 	const void *s = i < a->n ? a->base + (size_t)i * a->sz : NULL;
 	__u64 hi, lo;
 
 	if (!s)
-		return XB_STEP_MISS;
+		return false;
 	if (fam == 4)
-		return xb_step4(s, k->a4);
+		return xb_match4(s, k->a4);
 	memcpy(&hi, k->a6.addr, 8);
 	memcpy(&lo, k->a6.addr + 8, 8);
-	return xb_step6(s, hi, lo);
+	return xb_match6(s, hi, lo);
 }
 
-static bool probe(const struct arr *a, int fam, __u32 n, __u32 i, const union key *k)
+static bool probe(const struct arr *a, int fam, __u32 b1, __u32 b2, const union key *k)
 {
-	enum xb_step r;
+	for (int q = 0; q < 2; q++) {
+		bool found = false;
 
-	for (int p = 0; p < XB_PROBE_INLINE; p++) {
-		r = step(a, fam, i, k);
-		if (r != XB_STEP_NEXT)
-			return r == XB_STEP_HIT;
-		i = xb_slot_next(i, n);
-	}
-	if (n <= XB_PROBE_INLINE)
-		return false;
-	for (__u64 t = 0; t < XB_PROBE_MAX - XB_PROBE_INLINE; t++) {
-		r = step(a, fam, xb_slot_step(i, t, n), k);
-		if (r != XB_STEP_NEXT)
-			return r == XB_STEP_HIT;
+		/* The whole bucket, as the program reads it. */
+		for (__u32 j = 0; j < XB_BUCKET; j++)
+			found |= match(a, fam, (q ? b2 : b1) * XB_BUCKET + j, k);
+		if (found)
+			return true;
 	}
 	return false;
 }
@@ -123,17 +120,17 @@ static bool probe(const struct arr *a, int fam, __u32 n, __u32 i, const union ke
 static bool prog_find(const struct arr *a, const struct xb_ctl *c, int fam, const union key *k,
 		      int *tries)
 {
-	__u32 n = fam == 4 ? c->nslots4 : c->nslots6, home, moves;
+	__u32 n = fam == 4 ? c->nslots4 : c->nslots6, b1, b2, moves;
 	__u64 h = fam == 4 ? xb_hash4(k->a4, c->seed) : xb_hash6(&k->a6, c->seed);
 
-	if (!n)
+	if (n < 2 * XB_BUCKET)
 		return false;
-	home = xb_home(h, n);
+	xb_buckets(h, n, &b1, &b2);
 	for (int try = 1; try <= XB_PROBE_TRIES; try++) {
 		if (tries)
 			*tries = try;
 		moves = xb_moves(c);
-		if (probe(a, fam, n, home, k))
+		if (probe(a, fam, b1, b2, k))
 			return true;
 		if (!xb_probe_stale(c, moves))
 			break;
@@ -144,14 +141,13 @@ static bool prog_find(const struct arr *a, const struct xb_ctl *c, int fam, cons
 /* --- the race ----------------------------------------------------------------- */
 
 /*
- * Keys 0 .. nlive-1 are banned for good; the others churn in and out, each
- * time far from its home and then moved nearer by sweeps: NTARGET of them
+ * Keys 0 .. nlive-1 are banned for good; the others churn in and out, every
+ * insert into full buckets moving some of either kind: NTARGET of them
  * slowly (the program's lookups are long), the rest fast. A key's state is
  * its incarnation << 1 | in: the writer marks a key out before it deletes
  * (or expires) it and in, with a new incarnation, after it inserted it. A
  * reader that sees the same "in" before and after its lookup knows the ban
- * was in the table all along: then a miss is a bug. (Bans in for good soon
- * sit at their home slot and never move again: alone they would test little.)
+ * was in the table all along: then a miss is a bug.
  */
 struct race {
 	int fam;
@@ -206,7 +202,7 @@ static void churn(struct race *r, __u32 j, __u64 *s, __u64 now)
 	}
 }
 
-/* CHANGES changes, then a sweep (expiry, compaction, reclaim). Deadlines
+/* CHANGES changes, then a sweep (expiry, dropping copies, reclaim). Deadlines
  * count in the writer's own time, far before the program's clock: for the
  * program a ban with one is found but expired (and passes). */
 static void *writer(void *arg)
@@ -364,8 +360,10 @@ static void open_object(struct race *r, int fam)
 	r->fam = fam;
 	r->skel = xdpban__open();
 	cr_assert_not_null(r->skel, "open the XDP object: %s", strerror(errno));
-	bpf_map__set_max_entries(r->skel->maps.ban4, xb_tab_slots(CAP));
-	bpf_map__set_max_entries(r->skel->maps.ban6, xb_tab_slots(CAP));
+	bpf_map__set_max_entries(r->skel->maps.ban4, xb_tab_buckets(CAP));
+	bpf_map__set_max_entries(r->skel->maps.ban6, xb_tab_buckets(CAP));
+	bpf_map__set_max_entries(r->skel->maps.cnt4, xb_tab_slots(CAP));
+	bpf_map__set_max_entries(r->skel->maps.cnt6, xb_tab_slots(CAP));
 	cr_assert_eq(xdpban__load(r->skel), 0, "load the XDP object");
 	cr_assert_eq(xb_ctl_map(bpf_map__fd(r->skel->maps.ctl), &r->ctl), 0);
 	r->ctl->seed = SEED;
@@ -393,15 +391,19 @@ static void setup_race(struct race *r, int fam)
 		struct xb_ban v = { .rule = 1 };
 		union key k = K(fam, c);
 		__u64 h = fam == 4 ? xb_hash4(k.a4, SEED) : xb_hash6(&k.a6, SEED);
+		__u32 b1, b2;
 
-		cr_assert_lt(c, fam == 4 ? 0x20000u : 1u << 24, "too few keys of that home");
-		if (xb_home(h, r->t.nslots) - 100 >= WIDTH)
+		cr_assert_lt(c, fam == 4 ? 0x20000u : 1u << 24, "too few keys of those buckets");
+		xb_buckets(h, r->t.nslots, &b1, &b2);
+		if (b1 - FIRST >= WIDTH || b2 - FIRST >= WIDTH)
 			continue;
 		r->keys[i] = k;
 		r->frame_len = build_frame(r->frames[i].b, fam, &k);
-		if (i < r->nlive || i % 2) {
+		if (i < r->nlive) {
 			cr_assert_eq(xb_tab_put(&r->t, &r->keys[i], &v, NULL), 0);
 			mark(r, i, true);
+		} else if (i % 2 && !xb_tab_put(&r->t, &r->keys[i], &v, NULL)) {
+			mark(r, i, true);       /* the buckets fill up: some find no room */
 		}
 		i++;
 	}

@@ -332,17 +332,15 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 	if (!ban_slot(dp, a, &fd, &k, &prefix))
 		return -EINVAL;
 	if (!prefix) {
-		const struct xb_ban *b;
+		int err;
 
-		/* Under the lock: another process's compaction (in xb_tab_sweep
-		 * or xb_tab_put) may be moving this very ban, and a miss here
+		/* Under the lock: another process's insert (xb_tab_put making
+		 * room) may be moving this very ban, and a miss here
 		 * means "lifted" to the daemon's reconciliation. */
 		dp_lock(dp);
-		b = xb_tab_find(tab_of(dp, a), a->bytes);
-		if (b)
-			*out = *b;
+		err = xb_tab_get(tab_of(dp, a), a->bytes, out);
 		dp_unlock(dp);
-		return b ? 0 : -ENOENT;
+		return err;
 	}
 	return dp_pfx_get(fd, &k, lpm_ksz(a->family), out);
 }

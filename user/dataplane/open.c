@@ -41,8 +41,8 @@ static struct caps caps_of(const struct xb_dp_opts *opts)
 
 static void size_maps(struct xdpban *skel, const struct caps *c)
 {
-	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_slots(c->bans));
-	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_slots(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(c->bans));
 	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
 	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
 	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
@@ -94,6 +94,38 @@ static int pin_maps(struct xdpban *skel, const char *dir)
 	return 0;
 }
 
+/*
+ * Per-CPU ban counters (a cnt4/6 entry per slot) when slots x CPUs fit in
+ * XB_CNT_PERCPU_MAX, else atomic adds on the slot (cnt4/6 of one entry).
+ * Pinned counters keep the choice made at their creation; every program
+ * instance follows it, so all count in one place.
+ */
+static int pick_counters(struct xdpban *skel, const char *dir, int ncpu)
+{
+	char path[PATH_MAX];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	__u32 n4 = bpf_map__max_entries(skel->maps.ban4) * XB_BUCKET;
+	__u32 n6 = bpf_map__max_entries(skel->maps.ban6) * XB_BUCKET;
+	bool percpu = xb_tab_counters_fit(n4 > n6 ? n4 : n6, ncpu);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_CNT4);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		int err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+
+		close(fd);
+		if (err)
+			return err;
+		percpu = info.max_entries == n4 && n4 > 1;
+	}
+	bpf_map__set_max_entries(skel->maps.cnt4, percpu ? n4 : 1);
+	bpf_map__set_max_entries(skel->maps.cnt6, percpu ? n6 : 1);
+	skel->rodata->xb_cnt_percpu = percpu;
+	return 0;
+}
+
 /* *at_load: the failure (if any) came from the load itself, unreported. */
 static int load_skel(struct xb_dp *dp, const char *dir, const struct caps *c, bool *at_load)
 {
@@ -108,6 +140,8 @@ static int load_skel(struct xb_dp *dp, const char *dir, const struct caps *c, bo
 	}
 	size_maps(dp->skel, c);
 	err = pin_maps(dp->skel, dir);
+	if (!err)
+		err = pick_counters(dp->skel, dir, dp->ncpu);
 	if (err)
 		return err;
 	*at_load = true;
@@ -136,7 +170,7 @@ static int load_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 }
 
 /* The map fds, the writers' lock and the mapped tables of a loaded skeleton. */
-static int use_maps(struct xb_dp *dp, const char *dir)
+static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 {
 	int err;
 
@@ -157,6 +191,16 @@ static int use_maps(struct xb_dp *dp, const char *dir)
 		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
 	if (!err)
 		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
+	/* Made for c.bans: hold that many, not the few more of whole buckets
+	 * (tables made by someone else keep what they were made for). */
+	if (!err && xb_tab_slots(c->bans) == dp->tab4.nslots)
+		err = xb_tab_set_cap(&dp->tab4, c->bans);
+	if (!err && xb_tab_slots(c->bans) == dp->tab6.nslots)
+		err = xb_tab_set_cap(&dp->tab6, c->bans);
+	if (!err && dp->skel->rodata->xb_cnt_percpu)
+		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
+	if (!err && dp->skel->rodata->xb_cnt_percpu)
+		err = xb_tab_use_counters(&dp->tab6, bpf_map__fd(dp->skel->maps.cnt6));
 	if (err) {
 		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
 		return err;
@@ -206,7 +250,7 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	if (!err)
 		err = load_maps(dp, dir, &c);
 	if (!err)
-		err = use_maps(dp, dir);
+		err = use_maps(dp, dir, &c);
 	if (err) {
 		xb_dp_close(dp);
 		return err;
