@@ -10,7 +10,7 @@
 # 100,000 other addresses at the highest load (--probes).
 # Knobs (environment): BENCH_REPEAT (runs per measurement, default 10000000),
 # BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000),
-# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency"; empty:
+# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency bench-fleet"; empty:
 # the per-packet part alone).
 #
 # xdp-filter is loaded twice, each instance with its own bpffs and so its own
