@@ -153,13 +153,15 @@ fl_hosts_conf() {
 }
 
 # sshd -e writes to stderr; each line gets a syslog header with its pid.
+# The pid is read once it is there: no fork between the line's stamp and its
+# write (the demo times the log line to the ban).
 fl_sshd_logger() {
-	local line now
+	local line now pid=
 	while IFS= read -r line; do
+		[ -z "$pid" ] && { read -r pid <"$FLEET/$1/sshd.pid"; } 2>/dev/null
 		now=$EPOCHREALTIME
 		printf '%(%Y-%m-%dT%H:%M:%S)T.%s+00:00 %s sshd[%s]: %s\n' "${now%.*}" "${now#*.}" \
-			"$1" "$(cat "$FLEET/$1/sshd.pid" 2>/dev/null || echo 0)" "${line%$'\r'}" \
-			>>"$FLEET/$1/sshd.log"
+			"$1" "${pid:-0}" "${line%$'\r'}" >>"$FLEET/$1/sshd.log"
 	done
 }
 
