@@ -886,9 +886,17 @@ fleet_scenario() {
 		verify "fleet-$e-tcp" "  fleet: TCP from $FATT to $e's :22 fails" \
 			"fleet: $FATT still reaches $e's sshd" fleet_tcp_blocked $FATT $e
 	done
+	# The three logins at once (each bounded by its timeout).
+	local pids=()
 	FCLIENT=([ok]=0 [fail]=0)
 	for e in edge1 edge2 edge3; do
-		if fleet_client_ssh $e; then FCLIENT[ok]=$((FCLIENT[ok] + 1)); else FCLIENT[fail]=$((FCLIENT[fail] + 1)); fi
+		rm -f "$FLEET/client-$e.ok"
+		{ fleet_client_ssh $e && : >"$FLEET/client-$e.ok"; } &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for e in edge1 edge2 edge3; do
+		if [ -e "$FLEET/client-$e.ok" ]; then FCLIENT[ok]=$((FCLIENT[ok] + 1)); else FCLIENT[fail]=$((FCLIENT[fail] + 1)); fi
 	done
 	verify fleet-client "fleet: client $FCLI, next to the attacker, logs in to edge1, edge2 and edge3 with its key" \
 		"fleet: client $FCLI: ${FCLIENT[fail]} of 3 key logins failed" test "${FCLIENT[fail]}" = 0
