@@ -69,7 +69,7 @@ fl_certs() {
 		_fl_mkcert "$id" "subjectAltName=DNS:$id\nextendedKeyUsage=clientAuth" || return 1
 	done
 	chmod 0600 ./*.key
-	cd - >/dev/null
+	cd - >/dev/null || return 1
 }
 
 # An agent may publish its own reports and create consumers on its own and

@@ -770,16 +770,16 @@ fleet_up() {
 	mkdir -p "$FLEET" && chmod 0755 "$FLEET" || return 1
 	fl_net_up || { FWHY="namespaces"; return 1; }
 	fl_certs || { FWHY="openssl"; return 1; }
-	fl_nats_conf && fl_hosts_conf || { FWHY="configs or bpffs"; return 1; }
+	{ fl_nats_conf && fl_hosts_conf; } || { FWHY="configs or bpffs"; return 1; }
 	fl_nats_up || { FWHY="nats-server: $(tail -2 "$FLEET/nats.log" | tr '\n' ' ')"; return 1; }
 	for e in edge1 edge2 edge3; do fl_sshd_up $e || { FWHY="$e's sshd"; return 1; }; done
 	for e in edge1 edge2 edge3; do
 		echo "$(fl_edge_ip $e) $(cut -d' ' -f1,2 "$FLEET/$e/ssh_host_ed25519_key.pub")"
 	done >"$FLEET/known_hosts"
 	# The four daemons start together: they wait for the broker each.
-	for h in $FL_HOSTS; do fl_xb_start $h; done
+	for h in $FL_HOSTS; do fl_xb_start "$h"; done
 	for h in $FL_HOSTS; do
-		fl_xb_wait $h || { FWHY="$h: $(tail -2 "$FLEET/$h/xdpban.log" | tr '\n' ' ')"; return 1; }
+		fl_xb_wait "$h" || { FWHY="$h: $(tail -2 "$FLEET/$h/xdpban.log" | tr '\n' ' ')"; return 1; }
 	done
 	wait_until 5 bash -c "[ \"\$(XDPBAN_PIN_DIR=${FL_PIN[hub]} '$XDPBAN' status --json --socket '$FLEET/hub/xdpban.sock' |
 		jq '.daemon.fleet.agents | length')\" = 4 ]" || { FWHY="the manager did not hear from every host"; return 1; }
@@ -796,7 +796,7 @@ fleet_tcp_from() {   # SRC EDGE
 	ip netns exec "${FL_NS[att]}" timeout 1 nc -z -w 1 -s "$1" "$(fl_edge_ip "$2")" 22 >/dev/null 2>&1
 }
 fleet_tcp_blocked() { ! fleet_tcp_from "$@"; }
-fleet_banned_all() { local h; for h in $FL_HOSTS; do fl_banned_at $h $FATT || return 1; done; }
+fleet_banned_all() { local h; for h in $FL_HOSTS; do fl_banned_at "$h" $FATT || return 1; done; }
 # fleet_log_us HOST PATTERN: when HOST's daemon logged its first line matching
 # PATTERN (its own stamp, milliseconds), in microseconds.
 fleet_log_us() {
@@ -833,7 +833,7 @@ fleet_same_end() {
 	first=$(fl_ban_of edge1 $FATT | cut -d' ' -f1)
 	[ -n "$first" ] || return 1
 	for h in $FL_HOSTS; do
-		e=$(fl_ban_of $h $FATT | cut -d' ' -f1)
+		e=$(fl_ban_of "$h" $FATT | cut -d' ' -f1)
 		[ -n "$e" ] && [ "$e" -ge $((first - 1)) ] && [ "$e" -le $((first + 1)) ] || return 1
 	done
 }

@@ -27,6 +27,7 @@ LAB=$(mktemp -d /run/xdpban-fleet.XXXXXX) || exit 1
 chmod 0755 "$LAB"
 on_exit 'rm -rf "$LAB"'
 . "$TOP/scripts/fleet-lab.sh"
+# shellcheck disable=SC2034 # read by scripts/fleet-lab.sh
 FLEET=$LAB
 PROBE="python3 $TOP/tests/e2e/fleet_probe.py"
 HOSTS=$FL_HOSTS BROKER=$FL_BROKER
