@@ -9,5 +9,5 @@
 # attackers are banned again for the escalated timeout; nothing is left
 # behind; then the fleet story (scripts/fleet-lab.sh): a brute force on edge1
 # banned at edge2 and edge3 too (location all), with real traffic. Needs root;
-# takes about 110 seconds (a 30 s first ban).
+# takes 70 to 140 seconds by the load (a 30 s first ban).
 exec bash "$(dirname "$0")/../../scripts/lab.sh" e2e
