@@ -606,7 +606,7 @@ summary() {
 	row "client key logins (ok / failed)" "$ok_n / $fail_n" ""
 	row "data plane: dropped packets total" "$(cell "$(stat_dropped)")" ""
 	if [ "$LAB_FLEET" = 1 ] && [ -n "${FSTART:-}" ]; then
-		ms() { if [ -n "${1:-}" ]; then fmt_ms "$1"; else echo -; fi; }
+		ms() { if [ -n "${1:-}" ]; then fleet_ms "$1"; else echo -; fi; }
 		row "fleet: $FATT on edge1, rule 5712," "" ""
 		row "  location all" "edge2" "edge3"
 		row "  edge1's log line -> edge1's ban" "$(ms "${FPROP[edge1]:-}")" ""
@@ -796,6 +796,9 @@ fleet_tcp_from() {   # SRC EDGE
 	ip netns exec "${FL_NS[att]}" timeout 1 nc -z -w 1 -s "$1" "$(fl_edge_ip "$2")" 22 >/dev/null 2>&1
 }
 fleet_tcp_blocked() { ! fleet_tcp_from "$@"; }
+# fleet_ms USEC: as fmt_ms, but "< 1 ms" under the daemon's log resolution
+# (its stamps are whole ms, the log line's are us: a ban can look early).
+fleet_ms() { if [ "$1" -lt 1000 ]; then echo "< 1 ms"; else fmt_ms "$1"; fi; }
 fleet_banned_all() { local h; for h in $FL_HOSTS; do fl_banned_at "$h" $FATT || return 1; done; }
 # fleet_log_us HOST PATTERN: when HOST's daemon logged its first line matching
 # PATTERN (its own stamp, milliseconds), in microseconds.
@@ -867,14 +870,14 @@ fleet_scenario() {
 		tb=$(fleet_log_us $e "ban $FATT ")
 		if [ -n "$FTRIG_US" ] && [ -n "$tb" ]; then
 			FPROP[$e]=$((tb - FTRIG_US))
-			verify "fleet-ban-$e" "fleet: $e drops $FATT too, $(fmt_ms "${FPROP[$e]}") after edge1's log line (via broker and manager)" \
-				"fleet: $e banned $FATT $(fmt_ms "${FPROP[$e]}") after edge1's log line (limit 2 s)" \
+			verify "fleet-ban-$e" "fleet: $e drops $FATT too, $(fleet_ms "${FPROP[$e]}") after edge1's log line (via broker and manager)" \
+				"fleet: $e banned $FATT $(fleet_ms "${FPROP[$e]}") after edge1's log line (limit 2 s)" \
 				[ "${FPROP[$e]}" -le 2000000 ]
 		else
 			fail "fleet-ban-$e" "fleet: no time for $e's ban (trigger '${FTRIG_US:-?}', ban '${tb:-?}')"
 		fi
 	done
-	[ -n "${FPROP[edge1]:-}" ] && say "fleet: edge1 banned it $(fmt_ms "${FPROP[edge1]}") after that line, without waiting for the broker"
+	[ -n "${FPROP[edge1]:-}" ] && say "fleet: edge1 banned it $(fleet_ms "${FPROP[edge1]}") after that line, without waiting for the broker"
 	verify fleet-hub "  fleet: the manager (hub) bans it too" "fleet: the hub does not ban $FATT" fl_banned_at hub $FATT
 	verify fleet-same-end "  fleet: one end on every host (+-1 s)" "fleet: the hosts' ends differ" fleet_same_end
 	for e in edge2 edge3; do
