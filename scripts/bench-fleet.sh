@@ -135,12 +135,20 @@ got = b""
 while b"PONG" not in got:
     got += s.recv(4096)
 PY
+# BENCH_FLEET_PERF=FILE: a perf profile (call graphs) of the manager during the flood.
+if [ -n "${BENCH_FLEET_PERF:-}" ]; then
+	perf record -q -g -o "$BENCH_FLEET_PERF" -p "$HUB_PID" >/dev/null 2>&1 &
+	PERF_PID=$!
+	bg_track $PERF_PID
+	sleep 0.5
+fi
 t0=$(now_ms)
 ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" || echo "bench-fleet: flood failed" >&2
 t_pub=$(now_ms)
 wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
 	jq '.daemon.fleet | .decided + .folded + .refused') -ge $((base + M)) ]"
 t1=$(now_ms)
+[ -n "${PERF_PID:-}" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
 done_n=$(( $(fleet_n) - base ))
 {
 	echo

@@ -34,6 +34,7 @@ esac
 # machine (at a load average of 7 they took over 20 s).
 LAB_TIMEOUT=${LAB_TIMEOUT:-30}
 LAB_REPEAT=${LAB_REPEAT:-1}
+LAB_FLEET=${LAB_FLEET:-1}
 # The lab's rules stay silent 10 s after firing: the first ban must outlast that.
 if ! [[ $LAB_TIMEOUT =~ ^[0-9]+$ && $LAB_REPEAT =~ ^[0-9]+$ ]] ||
    [ "$LAB_TIMEOUT" -lt 12 ] || [ "$LAB_TIMEOUT" -gt 300 ] || [ "$LAB_REPEAT" -lt 1 ]; then
@@ -60,6 +61,8 @@ if [ "$MODE" != up ] && [ -z "${LAB_CHILD:-}" ]; then
 		[ -e "$lab" ] && left+=("$lab")
 		[ -e "$pin" ] && left+=("$pin")
 		grep -q " $pin " /proc/mounts && left+=("bpffs mount")
+		# The fleet's own bpffs, one per host.
+		grep -q " /run/xdpban-test-$child-" /proc/mounts && left+=("fleet bpffs mounts")
 	fi
 	rm -f "$info"
 	if [ ${#left[@]} = 0 ]; then
@@ -139,7 +142,9 @@ die() {
 # --- the lab -----------------------------------------------------------------
 
 need_root
-for tool in /usr/sbin/sshd ssh ssh-keygen sshpass jq nc ping; do
+tools="/usr/sbin/sshd ssh ssh-keygen sshpass jq nc ping"
+[ "$LAB_FLEET" = 1 ] && tools="$tools nats-server openssl"
+for tool in $tools; do
 	command -v "$tool" >/dev/null || {
 		echo "not ok - lab needs $tool: run 'sudo make deps'"; exit 1; }
 done
@@ -150,7 +155,7 @@ chmod 0700 "$LAB"   # sshd's StrictModes checks the key files' directory
 
 # Stop everything in the namespaces first, then keep the logs (never keys).
 lab_down() {
-	local ns
+	local ns d
 	trap '' INT TERM    # a second signal must not cut the cleanup short
 	for ns in "${_NSES[@]}"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null; done
 	sleep 0.2
@@ -158,6 +163,12 @@ lab_down() {
 		rm -rf "$BUILD/lab-last" && mkdir -p "$BUILD/lab-last" &&
 			cp "$LAB"/*.log "$LAB"/*.conf "$LAB"/sshd_config "$LAB"/*.stamped \
 				"$BUILD/lab-last/" 2>/dev/null
+		for d in "$LAB"/fleet/*/; do
+			[ -e "$d/xdpban.log" ] || continue
+			d=${d%/} && mkdir -p "$BUILD/lab-last/fleet-${d##*/}" &&
+				cp "$d"/*.log "$d"/*.conf "$BUILD/lab-last/fleet-${d##*/}/" 2>/dev/null
+		done
+		cp "$LAB"/fleet/nats.log "$LAB"/fleet/nats.conf "$BUILD/lab-last/" 2>/dev/null
 	fi
 	rm -rf "${LAB:?}"
 }
@@ -594,6 +605,16 @@ summary() {
 		"$( [ -n "${LIFT_LATE[6]:-}" ] && fmt_ms "${LIFT_LATE[6]}" || echo -)"
 	row "client key logins (ok / failed)" "$ok_n / $fail_n" ""
 	row "data plane: dropped packets total" "$(cell "$(stat_dropped)")" ""
+	if [ "$LAB_FLEET" = 1 ] && [ -n "${FSTART:-}" ]; then
+		ms() { if [ -n "${1:-}" ]; then fleet_ms "$1"; else echo -; fi; }
+		row "fleet: $FATT on edge1, rule 5712," "" ""
+		row "  location all" "edge2" "edge3"
+		row "  edge1's log line -> edge1's ban" "$(ms "${FPROP[edge1]:-}")" ""
+		row "  edge1's log line -> ban here" "$(ms "${FPROP[edge2]:-}")" "$(ms "${FPROP[edge3]:-}")"
+		row "  dropped of 10 pings" "$(cell "${FDROPS[edge2]:-}")" "$(cell "${FDROPS[edge3]:-}")"
+		row "  client key logins (ok / failed)" "${FCLIENT[ok]:-0} / ${FCLIENT[fail]:-0} (edge1..3)" ""
+		row "  fleet part took" "$( [ -n "${FTIME:-}" ] && echo "$(fmt_s "$FTIME") s" || echo -)" ""
+	fi
 	row "checks failed" "$_FAILS" ""
 	row "total time" "$(fmt_s $(($(now_us) - T0))) s" ""
 }
@@ -725,6 +746,168 @@ scenario() {
 	verify client-v6-after "client: key login over IPv6 still works" "client: IPv6 login failed at the end" client_ssh $EDGE6
 }
 
+
+# --- the fleet -------------------------------------------------------------------
+# The fleet story (issue 13) in namespaces of its own, built by
+# scripts/fleet-lab.sh as the fleet's e2e test builds them: a hub
+# (nats-server, JetStream, TLS; the manager) and edge1..edge3 (OpenSSH and an
+# xdpban agent each). An attacker brute-forces edge1; rule 5712 has
+# <location>all</location>: edge1 bans at once, the manager's decision makes
+# edge2 and edge3 drop it too. A client next to the attacker keeps logging in.
+# shellcheck source=scripts/fleet-lab.sh
+. "$TOP/scripts/fleet-lab.sh"
+FATT=198.18.70.11 FCLI=198.18.70.10
+FL_RULES=$TOP/scripts/lab/local_rules.xml
+FL_RESPONSES="  <active-response>
+    <command>firewall-drop</command> <location>all</location>
+    <rules_id>5712</rules_id> <timeout>60</timeout>
+  </active-response>"
+declare -A FPROP FDROPS FCLIENT
+
+fleet_up() {
+	local h e
+	FLEET=$LAB/fleet FL_AUTH_KEYS=$LAB/client_key.pub
+	mkdir -p "$FLEET" && chmod 0755 "$FLEET" || return 1
+	fl_net_up || { FWHY="namespaces"; return 1; }
+	fl_certs || { FWHY="openssl"; return 1; }
+	{ fl_nats_conf && fl_hosts_conf; } || { FWHY="configs or bpffs"; return 1; }
+	fl_nats_up || { FWHY="nats-server: $(tail -2 "$FLEET/nats.log" | tr '\n' ' ')"; return 1; }
+	for e in edge1 edge2 edge3; do fl_sshd_up $e || { FWHY="$e's sshd"; return 1; }; done
+	for e in edge1 edge2 edge3; do
+		echo "$(fl_edge_ip $e) $(cut -d' ' -f1,2 "$FLEET/$e/ssh_host_ed25519_key.pub")"
+	done >"$FLEET/known_hosts"
+	# The four daemons start together: they wait for the broker each.
+	for h in $FL_HOSTS; do fl_xb_start "$h"; done
+	for h in $FL_HOSTS; do
+		fl_xb_wait "$h" || { FWHY="$h: $(tail -2 "$FLEET/$h/xdpban.log" | tr '\n' ' ')"; return 1; }
+	done
+	wait_until 5 bash -c "[ \"\$(XDPBAN_PIN_DIR=${FL_PIN[hub]} '$XDPBAN' status --json --socket '$FLEET/hub/xdpban.sock' |
+		jq '.daemon.fleet.agents | length')\" = 4 ]" || { FWHY="the manager did not hear from every host"; return 1; }
+}
+
+# fleet_client_ssh EDGE: the client's key login from $FCLI; bounded.
+fleet_client_ssh() {
+	ip netns exec "${FL_NS[att]}" timeout 15 ssh -F /dev/null -b $FCLI -i "$LAB/client_key" \
+		-o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile="$FLEET/known_hosts" \
+		-o StrictHostKeyChecking=yes -o ConnectTimeout=10 -o LogLevel=ERROR \
+		"root@$(fl_edge_ip "$1")" 'echo lab-ok' </dev/null 2>/dev/null | grep -qx lab-ok
+}
+fleet_tcp_from() {   # SRC EDGE
+	ip netns exec "${FL_NS[att]}" timeout 1 nc -z -w 1 -s "$1" "$(fl_edge_ip "$2")" 22 >/dev/null 2>&1
+}
+fleet_tcp_blocked() { ! fleet_tcp_from "$@"; }
+# fleet_ms USEC: as fmt_ms, but "< 1 ms" under the daemon's log resolution
+# (its stamps are whole ms, the log line's are us: a ban can look early).
+fleet_ms() { if [ "$1" -lt 1000 ]; then echo "< 1 ms"; else fmt_ms "$1"; fi; }
+fleet_banned_all() { local h; for h in $FL_HOSTS; do fl_banned_at "$h" $FATT || return 1; done; }
+# fleet_log_us HOST PATTERN: when HOST's daemon logged its first line matching
+# PATTERN (its own stamp, milliseconds), in microseconds.
+fleet_log_us() {
+	local ts
+	ts=$(grep -m1 -E -- "$2" "$FLEET/$1/xdpban.log" | cut -d' ' -f1)
+	[ -n "$ts" ] && ts=$(date -d "${ts}Z" +%s%6N 2>/dev/null) && echo "$ts"
+}
+# fleet_trigger_us: when edge1's sshd wrote the line that fired 5712 for the
+# attacker (xdpban logtest replays the log with the same rules); its text too.
+fleet_trigger() {
+	local n line ts
+	n=$("$XDPBAN" logtest --rules "$TOP/rules" --local-rules "$FL_RULES" --json "$FLEET/edge1/sshd.log" 2>/dev/null |
+		jq -r --arg a $FATT 'select(.srcip == $a and .rule == 5712) | .line' 2>/dev/null | head -1)
+	[ -n "$n" ] || return 1
+	line=$(sed -n "${n}p" "$FLEET/edge1/sshd.log")
+	ts=$(date -d "${line%% *}" +%s%6N 2>/dev/null) || return 1
+	FTRIG_US=$ts FTRIG_LINE=${line#*]: }
+}
+# fleet_drops EDGE: 10 pings from the attacker; none answered and the ban's
+# counter on EDGE rose by 10.
+fleet_drops() {
+	local e=$1 before after
+	before=$(fl_ban_of "$e" $FATT | cut -d' ' -f3)
+	ip netns exec "${FL_NS[att]}" ping -n -q -c 10 -i 0.05 -W 1 -I $FATT "$(fl_edge_ip "$e")" \
+		>/dev/null 2>&1 && return 1
+	sleep 0.2
+	after=$(fl_ban_of "$e" $FATT | cut -d' ' -f3)
+	FDROPS[$e]=$((${after:-0} - ${before:-0}))
+	[ -n "$before" ] && [ -n "$after" ] && [ "${FDROPS[$e]}" = 10 ]
+}
+# fleet_same_end: every host's end within 1 s of edge1's.
+fleet_same_end() {
+	local h e first
+	first=$(fl_ban_of edge1 $FATT | cut -d' ' -f1)
+	[ -n "$first" ] || return 1
+	for h in $FL_HOSTS; do
+		e=$(fl_ban_of "$h" $FATT | cut -d' ' -f1)
+		[ -n "$e" ] && [ "$e" -ge $((first - 1)) ] && [ "$e" -le $((first + 1)) ] || return 1
+	done
+}
+
+fleet_scenario() {
+	local t0 e tb
+	t0=$(now_us)
+	say "fleet: a hub (nats-server with JetStream and TLS, the manager) and edge1..edge3" \
+		"(OpenSSH and an xdpban agent each), one openssl certificate per host"
+	fleet_up || die fleet-up "the fleet did not come up: $FWHY"
+	pass fleet-up "fleet: up in $(fmt_s $(($(now_us) - t0))) s; the manager hears from all 4 hosts over TLS"
+	for e in edge2 edge3; do
+		verify "fleet-$e-open-before" "  fleet: $FATT reaches $e's sshd before the attack" \
+			"fleet: $FATT cannot reach $e before the attack" fleet_tcp_from $FATT $e
+	done
+	say "fleet: $FATT brute-forces edge1 (invalid users); rule 5712 has <location>all</location>"
+	FSTART=$(now_us)
+	fl_attack edge1 $FATT user 10
+	wait_until 5 fleet_banned_all
+	verify fleet-ban-edge1 "  fleet: edge1 banned $FATT itself, at once" \
+		"fleet: edge1 did not ban $FATT" fl_banned_at edge1 $FATT
+	fleet_trigger || FTRIG_US=
+	tb=$(fleet_log_us edge1 "ban $FATT rule 5712 ")
+	[ -n "$FTRIG_US" ] && [ -n "$tb" ] && FPROP[edge1]=$((tb - FTRIG_US))
+	[ -n "$FTRIG_US" ] && quote "edge1 sshd: $FTRIG_LINE"
+	for e in edge2 edge3; do
+		if ! fl_banned_at $e $FATT; then
+			fail "fleet-ban-$e" "fleet: $e does not ban $FATT 5 s after edge1 did"
+			continue
+		fi
+		tb=$(fleet_log_us $e "ban $FATT ")
+		if [ -n "$FTRIG_US" ] && [ -n "$tb" ]; then
+			FPROP[$e]=$((tb - FTRIG_US))
+			verify "fleet-ban-$e" "fleet: $e drops $FATT too, $(fleet_ms "${FPROP[$e]}") after edge1's log line (via broker and manager)" \
+				"fleet: $e banned $FATT $(fleet_ms "${FPROP[$e]}") after edge1's log line (limit 2 s)" \
+				[ "${FPROP[$e]}" -le 2000000 ]
+		else
+			fail "fleet-ban-$e" "fleet: no time for $e's ban (trigger '${FTRIG_US:-?}', ban '${tb:-?}')"
+		fi
+	done
+	[ -n "${FPROP[edge1]:-}" ] && say "fleet: edge1 banned it $(fleet_ms "${FPROP[edge1]}") after that line, without waiting for the broker"
+	verify fleet-hub "  fleet: the manager (hub) bans it too" "fleet: the hub does not ban $FATT" fl_banned_at hub $FATT
+	verify fleet-same-end "  fleet: one end on every host (+-1 s)" "fleet: the hosts' ends differ" fleet_same_end
+	for e in edge2 edge3; do
+		if fleet_drops $e; then
+			pass "fleet-$e-drops" "fleet: 10 pings from $FATT to $e, none answered; $e's ban counted ${FDROPS[$e]}"
+		else
+			fail "fleet-$e-drops" "fleet: $e's ban counter +${FDROPS[$e]:-?} for 10 pings (or a reply came back)"
+		fi
+		verify "fleet-$e-tcp" "  fleet: TCP from $FATT to $e's :22 fails" \
+			"fleet: $FATT still reaches $e's sshd" fleet_tcp_blocked $FATT $e
+	done
+	# The three logins at once (each bounded by its timeout).
+	local pids=()
+	FCLIENT=([ok]=0 [fail]=0)
+	for e in edge1 edge2 edge3; do
+		rm -f "$FLEET/client-$e.ok"
+		{ fleet_client_ssh $e && : >"$FLEET/client-$e.ok"; } &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for e in edge1 edge2 edge3; do
+		if [ -e "$FLEET/client-$e.ok" ]; then FCLIENT[ok]=$((FCLIENT[ok] + 1)); else FCLIENT[fail]=$((FCLIENT[fail] + 1)); fi
+	done
+	verify fleet-client "fleet: client $FCLI, next to the attacker, logs in to edge1, edge2 and edge3 with its key" \
+		"fleet: client $FCLI: ${FCLIENT[fail]} of 3 key logins failed" test "${FCLIENT[fail]}" = 0
+	verify fleet-client-not-banned "  fleet: the client is banned nowhere" "fleet: the client is banned" \
+		bash -c "! grep -q ' $FCLI ' '$FLEET'/*/xdpban.log"
+	FTIME=$(($(now_us) - t0))
+}
+
 pin_dir_new lab || die setup "cannot mount a private bpffs"
 [ -n "${LAB_INFO:-}" ] && echo "$LAB $XDPBAN_PIN_DIR $$" >"$LAB_INFO"
 
@@ -745,11 +928,13 @@ EOF
 	;;
 demo)
 	scenario
+	[ "$LAB_FLEET" = 1 ] && fleet_scenario
 	summary
 	if [ "$_FAILS" = 0 ]; then echo "demo: every step as expected; cleaning up"; else echo "demo: $_FAILS step(s) failed; logs in $BUILD/lab-last"; fi
 	;;
 e2e)
 	scenario
+	[ "$LAB_FLEET" = 1 ] && fleet_scenario
 	summary | sed 's/^/# /'
 	;;
 esac

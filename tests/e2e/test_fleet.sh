@@ -5,10 +5,8 @@
 # permissions) and the manager, and edge1..edge3, each a real OpenSSH server
 # followed by `xdpban run` as an agent. One attacker namespace reaches every
 # edge and the hub from the same addresses (198.18.70.0/24, 2001:db8:70::/64),
-# so a ban means the same address everywhere.
-#
-#   hub    br0 198.18.60.1 (nats :4222)   att0 198.18.64.1   <-> attacker
-#   edgeN  eth0 198.18.60.1N (to br0)     eth1 198.18.6N.1   <-> attacker
+# so a ban means the same address everywhere (scripts/fleet-lab.sh builds it;
+# make demo uses it too).
 #
 # Each location bans exactly where it belongs, with one end (+-1 s), seen
 # with real ssh traffic; a stopped edge enforces on return only what
@@ -28,104 +26,30 @@ export TZ=UTC
 LAB=$(mktemp -d /run/xdpban-fleet.XXXXXX) || exit 1
 chmod 0755 "$LAB"
 on_exit 'rm -rf "$LAB"'
+. "$TOP/scripts/fleet-lab.sh"
+# shellcheck disable=SC2034 # read by scripts/fleet-lab.sh
+FLEET=$LAB
 PROBE="python3 $TOP/tests/e2e/fleet_probe.py"
-HOSTS="hub edge1 edge2 edge3"
-declare -A NS PIN XPID
-BROKER=198.18.60.1
-
-# --- network -----------------------------------------------------------------
-net_up() {
-	local n i
-	for n in att $HOSTS; do
-		ns_add "$n" || return 1
-		NS[$n]=$(ns_name "$n")
-	done
-	ip -n "${NS[hub]}" link add br0 type bridge && ip -n "${NS[hub]}" link set br0 up &&
-		addr "${NS[hub]}" br0 $BROKER/24 || return 1
-	veth "${NS[hub]}" att0 "${NS[att]}" hub0 && addr "${NS[hub]}" att0 198.18.64.1/24 &&
-		addr "${NS[hub]}" att0 2001:db8:64::1/64 && addr "${NS[att]}" hub0 198.18.64.2/24 &&
-		addr "${NS[att]}" hub0 2001:db8:64::2/64 || return 1
-	ip -n "${NS[hub]}" route add 198.18.70.0/24 via 198.18.64.2 &&
-		ip -n "${NS[hub]}" -6 route add 2001:db8:70::/64 via 2001:db8:64::2 || return 1
-	for i in 1 2 3; do
-		n=edge$i
-		veth "${NS[$n]}" eth0 "${NS[hub]}" e$i && ip -n "${NS[hub]}" link set e$i master br0 &&
-			addr "${NS[$n]}" eth0 198.18.60.1$i/24 || return 1
-		veth "${NS[$n]}" eth1 "${NS[att]}" e$i && addr "${NS[$n]}" eth1 198.18.6$i.1/24 &&
-			addr "${NS[$n]}" eth1 2001:db8:6$i::1/64 && addr "${NS[att]}" e$i 198.18.6$i.2/24 &&
-			addr "${NS[att]}" e$i 2001:db8:6$i::2/64 || return 1
-		ip -n "${NS[$n]}" route add 198.18.70.0/24 via 198.18.6$i.2 &&
-			ip -n "${NS[$n]}" -6 route add 2001:db8:70::/64 via 2001:db8:6$i::2 || return 1
-	done
-	# The attackers' addresses, on the attacker's loopback; it forwards
-	# nothing, each edge is reached over its own link.
-	for i in 11 12 13 14 15 16 17 18 19 20; do
-		addr "${NS[att]}" lo 198.18.70.$i/32 && addr "${NS[att]}" lo 2001:db8:70::$i/128 || return 1
-	done
-}
-
-# --- certificates: one CA, the broker, one per host, none shared -----------
-certs() {
-	local c=$LAB/pki id
-	mkdir -p "$c" && cd "$c" || return 1
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-		-subj "/CN=xdpban fleet test CA" -keyout ca.key -out ca.pem 2>/dev/null || return 1
-	mkcert() {      # NAME EXTENSIONS
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
-			-keyout "$1.key" -out "$1.csr" 2>/dev/null &&
-		printf '%b\n' "$2" >"$1.ext" &&
-		openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
-			-extfile "$1.ext" -out "$1.pem" 2>/dev/null
-	}
-	mkcert broker "subjectAltName=IP:$BROKER\nextendedKeyUsage=serverAuth" || return 1
-	# The identity is the DNS name in the certificate: nats-server's
-	# verify_and_map makes it the user.
-	for id in manager edge1 edge2 edge3; do
-		mkcert "$id" "subjectAltName=DNS:$id\nextendedKeyUsage=clientAuth" || return 1
-	done
-	chmod 0600 ./*.key
-	cd - >/dev/null
-}
-
-# An agent may publish its own reports and create consumers on its own and
-# the fleet-wide decisions; it receives on its own inbox prefix. Nothing else.
-agent_perms() {
-	cat <<P
-    { user: "$1", permissions: {
-        publish: { allow: ["xdpban.report.$1",
-          "\$JS.API.CONSUMER.CREATE.KV_xdpban-decisions.*.\$KV.xdpban-decisions.$1.>",
-          "\$JS.API.CONSUMER.CREATE.KV_xdpban-decisions.*.\$KV.xdpban-decisions.all.>"] }
-        subscribe: { allow: ["_INBOX_$1.>"] } } }
-P
-}
-
-nats_conf() {
-	cat >"$LAB/nats.conf" <<C
-listen: $BROKER:4222
-http: 127.0.0.1:8222
-jetstream { store_dir: "$LAB/js", max_memory_store: 64MB, max_file_store: 256MB }
-tls {
-  cert_file: "$LAB/pki/broker.pem", key_file: "$LAB/pki/broker.key", ca_file: "$LAB/pki/ca.pem"
-  verify_and_map: true, timeout: 3
-}
-authorization {
-  users = [
-    { user: "manager", permissions: { publish: ">", subscribe: ">" } }
-$(agent_perms edge1)
-$(agent_perms edge2)
-$(agent_perms edge3)
-  ]
-}
-C
-}
-
-nats_up() {
-	ip netns exec "${NS[hub]}" nats-server -c "$LAB/nats.conf" >>"$LAB/nats.log" 2>&1 </dev/null &
-	NATS_PID=$!
-	bg_track $NATS_PID
-	wait_until 10 grep -q 'Server is ready' "$LAB/nats.log"
-}
-nats_down() { kill "$NATS_PID" 2>/dev/null; wait "$NATS_PID" 2>/dev/null; }
+HOSTS=$FL_HOSTS BROKER=$FL_BROKER
+# The shared lab's names, short.
+declare -n NS=FL_NS
+declare -n PIN=FL_PIN
+net_up() { fl_net_up; }
+certs() { fl_certs; }
+nats_up() { fl_nats_up; }
+nats_down() { fl_nats_down; }
+sshd_up() { fl_sshd_up "$@"; }
+xb_up() { fl_xb_up "$@"; }
+xb_down() { fl_xb_down "$@"; }
+xb_kill() { fl_xb_kill "$@"; }
+xb() { fl_xb "$@"; }
+st() { fl_st "$@"; }
+ban_of() { fl_ban_of "$@"; }
+banned_at() { fl_banned_at "$@"; }
+attack() { fl_attack "$@"; }
+FL_RULES=$LAB/local_rules.xml
+edge_ip() { fl_edge_ip "$@"; }
+edge_ip6() { fl_edge_ip6 "$@"; }
 
 # --- hosts -------------------------------------------------------------------
 # rules: 5712 at 5 invalid users (location all); invalid users whose names
@@ -162,27 +86,7 @@ R
 	echo '</group>' >>"$LAB/local_rules.xml"
 }
 
-host_conf() {   # NAME ROLE IFACE
-	local d=$LAB/$1
-	mkdir -p "$d/state"
-	: >"$d/sshd.log"
-	cat >"$d/xdpban.conf" <<C
-<xdpban>
-  <interface>$3</interface>
-  <source type="file">$d/sshd.log</source>
-  <rules_dir>$TOP/rules</rules_dir>
-  <local_rules>$LAB/local_rules.xml</local_rules>
-  <state_dir>$d/state</state_dir>
-  <control_socket>$d/xdpban.sock</control_socket>
-  <fleet>
-    <agent_id>${4:-$1}</agent_id>
-    <role>$2</role>
-    <url>tls://$BROKER:4222</url>
-    <ca>$LAB/pki/ca.pem</ca>
-    <cert>$LAB/pki/${4:-$1}.pem</cert>
-    <key>$LAB/pki/${4:-$1}.key</key>
-    <grace>5s</grace>
-  </fleet>
+FL_RESPONSES=$(cat <<'R'
   <active-response>
     <command>firewall-drop</command> <location>all</location>
     <rules_id>5712</rules_id> <timeout>90</timeout>
@@ -204,57 +108,9 @@ host_conf() {   # NAME ROLE IFACE
     <command>firewall-drop</command> <location>all</location>
     <rules_id>100131</rules_id> <timeout>6</timeout> <repeated_offenders>2</repeated_offenders>
   </active-response>
-</xdpban>
-C
-}
+R
+)
 
-# sshd -e writes to stderr; each line gets a syslog header with its pid.
-sshd_logger() {
-	local line now
-	while IFS= read -r line; do
-		now=$EPOCHREALTIME
-		printf '%(%Y-%m-%dT%H:%M:%S)T.%s+00:00 %s sshd[%s]: %s\n' "${now%.*}" "${now#*.}" \
-			"$1" "$(cat "$LAB/$1/sshd.pid" 2>/dev/null || echo 0)" "${line%$'\r'}" \
-			>>"$LAB/$1/sshd.log"
-	done
-}
-
-sshd_up() {     # EDGE
-	local d=$LAB/$1
-	ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$d/ssh_host_ed25519_key" || return 1
-	: >"$d/authorized_keys"
-	sed "s|@LAB@|$d|g" "$TOP/scripts/lab/sshd_config.in" >"$d/sshd_config" || return 1
-	mkdir -p /run/sshd && chmod 0755 /run/sshd
-	ip netns exec "${NS[$1]}" /usr/sbin/sshd -t -f "$d/sshd_config" || return 1
-	ip netns exec "${NS[$1]}" /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>&1 </dev/null |
-		sshd_logger "$1" &
-	bg_track $!
-	wait_until 5 tcp_ok "${NS[att]}" "$(edge_ip "$1")" 22 1
-}
-
-edge_ip() { echo "198.18.6${1#edge}.1"; }
-edge_ip6() { echo "2001:db8:6${1#edge}::1"; }
-
-xb_up() {       # HOST
-	local d=$LAB/$1 n
-	n=$(grep -c 'connected to the broker' "$d/xdpban.log" 2>/dev/null)
-	XDPBAN_PIN_DIR=${PIN[$1]} ip netns exec "${NS[$1]}" "$XDPBAN" run --config "$d/xdpban.conf" \
-		--foreground </dev/null >>"$d/xdpban.log" 2>&1 &
-	XPID[$1]=$!
-	bg_track "${XPID[$1]}"
-	wait_until 15 bash -c "[ \$(grep -c 'connected to the broker' '$d/xdpban.log') -gt ${n:-0} ]"
-}
-xb_down() { kill "${XPID[$1]}" 2>/dev/null; wait "${XPID[$1]}" 2>/dev/null; }
-xb_kill() { kill -9 "${XPID[$1]}" 2>/dev/null; wait "${XPID[$1]}" 2>/dev/null; }
-xb() { local h=$1; shift; XDPBAN_PIN_DIR=${PIN[$h]} "$XDPBAN" "$@"; }
-st() { xb "$1" status --json --socket "$LAB/$1/xdpban.sock" 2>/dev/null; }
-
-# ban_of HOST ADDR: "END OFFENCE" of its ban in HOST's maps, nothing if none.
-ban_of() {
-	xb "$1" list --json 2>/dev/null |
-		jq -r --arg a "$2" '.[] | select(.addr == $a) | "\(.expires_at // 0) \(.offence)"'
-}
-banned_at() { [ -n "$(ban_of "$1" "$2")" ]; }
 # bans_where ADDR: the hosts that ban it, space separated.
 bans_where() {
 	local h out=
@@ -280,22 +136,6 @@ same_end() {
 	done
 }
 
-# attack EDGE SRC PREFIX N: N ssh logins as invalid users PREFIX1..N from
-# SRC, one password each; stops when the edge drops SRC.
-attack() {
-	local e=$1 src=$2 pfx=$3 n=$4 i dst
-	case $src in *:*) dst=$(edge_ip6 "$e") ;; *) dst=$(edge_ip "$e") ;; esac
-	for ((i = 1; i <= n; i++)); do
-		ip netns exec "${NS[att]}" timeout 4 sshpass -p "guess-$i" ssh -F /dev/null -b "$src" \
-			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-			-o PreferredAuthentications=password -o PubkeyAuthentication=no \
-			-o NumberOfPasswordPrompts=1 -o ConnectTimeout=2 -o LogLevel=ERROR \
-			-l "$pfx$RANDOM$i" "$dst" true </dev/null >/dev/null 2>&1
-		banned_at "$e" "$src" && break
-		# Once this edge has reported it, the rest is the fleet's.
-		grep -q "report $src rule" "$LAB/$e/xdpban.log" && break
-	done
-}
 # reach SRC HOST: can SRC open TCP to HOST's sshd (the hub: its att0 side, port 4222 is
 # not there, so ping)?
 reach() {
@@ -326,14 +166,9 @@ fleet_of() { st "$1" | jq -r ".daemon.fleet.$2"; }
 T0=$(date +%s)
 check "network: hub, 3 edges, attacker" net_up
 check "certificates (openssl): a CA, the broker, one per host" certs
-nats_conf
+fl_nats_conf
 rules
-host_conf hub manager att0 manager
-for e in edge1 edge2 edge3; do host_conf "$e" agent eth1; done
-for h in $HOSTS; do
-	pin_dir_new "fleet-$h" || { not_ok "bpffs for $h"; exit 1; }
-	PIN[$h]=$XDPBAN_PIN_DIR
-done
+fl_hosts_conf || { not_ok "bpffs for the hosts"; exit 1; }
 check "run --check accepts every host's config" bash -c \
 	"for h in $HOSTS; do '$XDPBAN' run --check --config '$LAB'/\$h/xdpban.conf >/dev/null || exit 1; done"
 check "nats-server with JetStream and TLS" nats_up

@@ -7,5 +7,7 @@
 # the client logs in throughout and is never banned, although some attacker
 # user names carry its address; the bans lift on time; the returning
 # attackers are banned again for the escalated timeout; nothing is left
-# behind. Needs root; takes about 90 seconds (a 30 s first ban).
+# behind; then the fleet story (scripts/fleet-lab.sh): a brute force on edge1
+# banned at edge2 and edge3 too (location all), with real traffic. Needs root;
+# takes 70 to 140 seconds by the load (a 30 s first ban).
 exec bash "$(dirname "$0")/../../scripts/lab.sh" e2e

@@ -239,6 +239,43 @@ Test(fleet_table, two_keys_one_address)
 	xb_fleet_table_free(&t);
 }
 
+/* Thousands of decisions, two keys per address, deletions and expiry in
+ * between: the indexes find every one that is left, and none that is not. */
+Test(fleet_table, many_keys_indexed)
+{
+	struct xb_fleet_table t = { 0 };
+	struct xb_fleet_decision gone;
+	enum xb_fleet_act act;
+	char a[32], k[64];
+	int64_t end;
+
+	for (int i = 0; i < 3000; i++) {
+		struct xb_fleet_decision d;
+
+		snprintf(a, sizeof(a), "198.18.%d.%d", 80 + i / 250, 1 + i % 250);
+		d = dec(a, i % 3 ? 5000 : 1500);
+		snprintf(k, sizeof(k), "all.%d.fd", i);
+		cr_assert_eq(xb_fleet_table_put(&t, k, &d, 1000, &end), XB_FLEET_APPLY);
+		d.end = 4000;
+		snprintf(k, sizeof(k), "edge2.%d.fd", i);
+		cr_assert_eq(xb_fleet_table_put(&t, k, &d, 1000, &end),
+			     i % 3 ? XB_FLEET_NONE : XB_FLEET_APPLY);
+	}
+	cr_expect_eq(t.n, 6000);
+	cr_assert_eq(xb_fleet_table_del(&t, "all.1.fd", 1100, &gone, &end, &act), 0);
+	cr_expect_eq(act, XB_FLEET_APPLY, "edge2's shorter key still holds it");
+	cr_expect_eq(end, 4000);
+	cr_expect_eq(xb_fleet_table_expire(&t, 1500), 1000, "every third all-key ended");
+	cr_expect_eq(t.n, 4999);
+	cr_expect_null(xb_fleet_table_get(&t, "all.0.fd"));
+	cr_expect_null(xb_fleet_table_get(&t, "all.1.fd"));
+	cr_expect_not_null(xb_fleet_table_get(&t, "edge2.0.fd"));
+	cr_expect_not_null(xb_fleet_table_get(&t, "all.2999.fd"));
+	cr_assert_eq(xb_fleet_table_del(&t, "edge2.0.fd", 1600, &gone, &end, &act), 0);
+	cr_expect_eq(act, XB_FLEET_LIFT, "nothing else holds 198.18.80.1");
+	xb_fleet_table_free(&t);
+}
+
 /* ---- fleet.db ---------------------------------------------------------------- */
 
 static char dir[64];

@@ -93,6 +93,12 @@ struct xb_fleet_held {
 struct xb_fleet_table {
 	struct xb_fleet_held *h;
 	size_t n, cap;
+	/* Open-addressing indexes into h (slot value i + 1, 0 empty), by key
+	 * and by (addr, cmd): a host holds tens of thousands of decisions and
+	 * each new one looks up both. Rebuilt when h shrinks (stale). */
+	uint32_t *by_key, *by_target;
+	size_t slots;           /* a power of two, at least twice n */
+	bool stale;
 };
 
 enum xb_fleet_act {

@@ -25,14 +25,86 @@ static bool same_target(const struct xb_fleet_decision *a, const struct xb_fleet
 	return xb_addr_eq(&a->addr, &b->addr) && !strcmp(a->cmd, b->cmd);
 }
 
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t key_hash(const char *key)
+{
+	return fnv(2166136261u, key, strlen(key));
+}
+
+static uint32_t target_hash(const struct xb_fleet_decision *d)
+{
+	uint32_t h = fnv(2166136261u, &d->addr.family, 2);
+
+	h = fnv(h, d->addr.bytes, sizeof(d->addr.bytes));
+	return fnv(h, d->cmd, strlen(d->cmd));
+}
+
+static void slot_put(uint32_t *ix, size_t slots, uint32_t hash, size_t i)
+{
+	size_t m = slots - 1, s = hash & m;
+
+	while (ix[s])
+		s = (s + 1) & m;
+	ix[s] = (uint32_t)(i + 1);
+}
+
+/* Both indexes from h, for room for at least want entries. */
+static int reindex(struct xb_fleet_table *t, size_t want)
+{
+	size_t slots = t->slots ? t->slots : 64;
+	uint32_t *k, *g;
+
+	while (slots < 2 * want)
+		slots *= 2;
+	if (slots > UINT32_MAX)
+		return -ENOMEM;
+	k = calloc(slots, sizeof(*k));
+	g = calloc(slots, sizeof(*g));
+	if (!k || !g) {
+		free(k);
+		free(g);
+		return -ENOMEM;
+	}
+	free(t->by_key);
+	free(t->by_target);
+	t->by_key = k;
+	t->by_target = g;
+	t->slots = slots;
+	for (size_t i = 0; i < t->n; i++) {
+		slot_put(k, slots, key_hash(t->h[i].key), i);
+		slot_put(g, slots, target_hash(&t->h[i].d), i);
+	}
+	t->stale = false;
+	return 0;
+}
+
+static int fresh(const struct xb_fleet_table *ct)
+{
+	struct xb_fleet_table *t = (struct xb_fleet_table *)ct;   /* the index is a cache */
+
+	return (!t->stale && t->by_key) ? 0 : reindex(t, t->n);
+}
+
 /* The longest live end over what holds d's (addr, cmd); false when none. */
 static bool longest(const struct xb_fleet_table *t, const struct xb_fleet_decision *d,
 		    int64_t now, int64_t *end)
 {
 	bool any = false;
+	size_t m, s;
 
-	for (size_t i = 0; i < t->n; i++) {
-		const struct xb_fleet_decision *h = &t->h[i].d;
+	if (fresh(t))
+		return false;
+	m = t->slots - 1;
+	for (s = target_hash(d) & m; t->by_target[s]; s = (s + 1) & m) {
+		const struct xb_fleet_decision *h = &t->h[t->by_target[s] - 1].d;
 
 		if (!same_target(h, d) || !live(h, now))
 			continue;
@@ -45,10 +117,34 @@ static bool longest(const struct xb_fleet_table *t, const struct xb_fleet_decisi
 
 static struct xb_fleet_held *find(const struct xb_fleet_table *t, const char *key)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->h[i].key, key))
-			return &t->h[i];
+	size_t m, s;
+
+	if (fresh(t))
+		return NULL;
+	m = t->slots - 1;
+	for (s = key_hash(key) & m; t->by_key[s]; s = (s + 1) & m)
+		if (!strcmp(t->h[t->by_key[s] - 1].key, key))
+			return &t->h[t->by_key[s] - 1];
 	return NULL;
+}
+
+/* A new entry at the end of h, in both indexes. */
+static struct xb_fleet_held *append(struct xb_fleet_table *t, const char *key,
+				    const struct xb_fleet_decision *d)
+{
+	struct xb_fleet_held *h;
+
+	if (xb_grow(&t->h, &t->cap, t->n, sizeof(*t->h), 16))
+		return NULL;
+	if ((t->stale || 2 * (t->n + 1) > t->slots) && reindex(t, t->n + 1))
+		return NULL;
+	h = &t->h[t->n];
+	strcpy(h->key, key);
+	h->d = *d;
+	slot_put(t->by_key, t->slots, key_hash(key), t->n);
+	slot_put(t->by_target, t->slots, target_hash(d), t->n);
+	t->n++;
+	return h;
 }
 
 const struct xb_fleet_held *xb_fleet_table_get(const struct xb_fleet_table *t, const char *key)
@@ -69,12 +165,14 @@ enum xb_fleet_act xb_fleet_table_put(struct xb_fleet_table *t, const char *key,
 	if (h && live(&h->d, now) && !later(d->end, h->d.end))
 		return XB_FLEET_NONE;   /* a replay, or shorter: the longer stands */
 	if (!h) {
-		if (xb_grow(&t->h, &t->cap, t->n, sizeof(*t->h), 16))
+		if (!append(t, key, d))
 			return XB_FLEET_NONE;
-		h = &t->h[t->n++];
-		strcpy(h->key, key);
+	} else if (same_target(&h->d, d)) {
+		h->d = *d;
+	} else {
+		h->d = *d;      /* the key's target moved: its slot by target too */
+		t->stale = true;
 	}
-	h->d = *d;
 	if (had && !later(d->end, before))
 		return XB_FLEET_NONE;   /* another key holds it at least as long */
 	*end = d->end;
@@ -92,6 +190,7 @@ int xb_fleet_table_del(struct xb_fleet_table *t, const char *key, int64_t now,
 		return -ENOENT;
 	*out = h->d;
 	*h = t->h[--t->n];
+	t->stale = true;
 	if (!live(out, now))
 		return 0;       /* it had ended: nothing in force to change */
 	if (!longest(t, out, now, &rest))
@@ -105,16 +204,16 @@ int xb_fleet_table_del(struct xb_fleet_table *t, const char *key, int64_t now,
 int xb_fleet_table_add(struct xb_fleet_table *t, const struct xb_fleet_held *h)
 {
 	struct xb_fleet_held *o = find(t, h->key);
-	int err;
 
 	if (o) {
+		if (!same_target(&o->d, &h->d))
+			t->stale = true;
 		*o = *h;
 		return 0;
 	}
-	if ((err = xb_grow(&t->h, &t->cap, t->n, sizeof(*t->h), 16)))
-		return err;
-	t->h[t->n++] = *h;
-	return 0;
+	if (strnlen(h->key, sizeof(h->key)) >= sizeof(h->key))
+		return -EINVAL;
+	return append(t, h->key, &h->d) ? 0 : -ENOMEM;
 }
 
 size_t xb_fleet_table_expire(struct xb_fleet_table *t, int64_t now)
@@ -124,6 +223,7 @@ size_t xb_fleet_table_expire(struct xb_fleet_table *t, int64_t now)
 	for (size_t i = 0; i < t->n; )
 		if (!live(&t->h[i].d, now)) {
 			t->h[i] = t->h[--t->n];
+			t->stale = true;
 			n++;
 		} else {
 			i++;
@@ -134,5 +234,7 @@ size_t xb_fleet_table_expire(struct xb_fleet_table *t, int64_t now)
 void xb_fleet_table_free(struct xb_fleet_table *t)
 {
 	free(t->h);
+	free(t->by_key);
+	free(t->by_target);
 	memset(t, 0, sizeof(*t));
 }
