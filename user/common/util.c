@@ -114,6 +114,20 @@ const char *xb_fmt_duration(uint64_t secs, char *buf, unsigned len)
 	return buf;
 }
 
+const char *xb_fmt_wall(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = t;
+
+	if (!t) {
+		snprintf(buf, len, "never");
+		return buf;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
 int xb_grow(void *arr, size_t *cap, size_t n, size_t elsz, size_t min)
 {
 	void **p = arr, *np;

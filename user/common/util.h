@@ -38,5 +38,7 @@ int64_t xb_mono_to_wall(uint64_t mono_ns);
 uint64_t xb_wall_to_mono(int64_t wall_s);
 /* Text for a duration in seconds: "1d2h", "45s". */
 const char *xb_fmt_duration(uint64_t secs, char *buf, unsigned len);
+/* Text for a wall-clock second, UTC ISO 8601 ("never" for 0, permanent). */
+const char *xb_fmt_wall(int64_t t, char *buf, size_t len);
 
 #endif

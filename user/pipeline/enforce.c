@@ -28,20 +28,6 @@ static const char *ttl_fmt(uint64_t ttl, char *buf, unsigned len)
 	return xb_fmt_duration(ttl, buf, len);
 }
 
-static const char *wall_fmt(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = t;
-
-	if (!t) {
-		snprintf(buf, len, "never");
-		return buf;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 /* A recorded ban's length for the log: its end - its start. */
 static const char *ban_len_fmt(const struct xb_state_ban *b, char *buf, unsigned len)
 {
@@ -126,7 +112,7 @@ static void log_ban(const struct xb_decision *dec, const char *verb, const char 
 
 	pr_info("%s %s rule %u offence %u timeout %s until %s%s\n", verb, afmt(&dec->addr, ab),
 		dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
-		wall_fmt(dec->expires, wb, sizeof(wb)), extra);
+		xb_fmt_wall(dec->expires, wb, sizeof(wb)), extra);
 }
 
 /* The maps refused dec (err): allow-listed is final, the rest waits. */
@@ -209,7 +195,7 @@ void xb_enforce_apply(struct xb_enforce *e, const struct xb_decision *dec, uint6
 	if (e->dry_run) {
 		pr_info("dry-run: would %s %s rule %u offence %u timeout %s until %s%s\n", verb,
 			afmt(&dec->addr, ab), dec->rule, dec->offence, ttl_fmt(dec->ttl, tb, sizeof(tb)),
-			wall_fmt(dec->expires, wb, sizeof(wb)), extra);
+			xb_fmt_wall(dec->expires, wb, sizeof(wb)), extra);
 		dec->rearm ? e->n.rebans++ : e->n.bans++;
 		return;
 	}

@@ -33,20 +33,6 @@ static const char *afmt(const struct xb_addr *a, char *b)
 	return xb_addr_fmt(a, b, XB_ADDRSTRLEN);
 }
 
-static const char *end_fmt(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = t;
-
-	if (!t) {
-		snprintf(buf, len, "never");
-		return buf;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 static void fail(struct xb_fleet_run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void fail(struct xb_fleet_run *r, const char *fmt, ...)
@@ -314,7 +300,7 @@ static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
 	if (act != XB_FLEET_APPLY)
 		return;         /* a replay, or held as long already */
 	pr_info("fleet: decision %s until %s (offence %u, from %s, for %s)\n", afmt(&d.addr, ab),
-		end_fmt(end, eb, sizeof(eb)), d.offence, d.by, d.target);
+		xb_fmt_wall(end, eb, sizeof(eb)), d.offence, d.by, d.target);
 	ban(r, &d, end);
 }
 
@@ -462,7 +448,7 @@ static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int
 	targets_text(tg, nt, tt, sizeof(tt));
 	pr_info("fleet: %s %s offence %u until %s for %s (%s, rule %u, report %s)\n",
 		counted ? "decide" : "same attack:", afmt(&rep->addr, ab), d.offence,
-		end_fmt(d.end, eb, sizeof(eb)), tt, xb_location_name(ar->location), rep->rule, rep->id);
+		xb_fmt_wall(d.end, eb, sizeof(eb)), tt, xb_location_name(ar->location), rep->rule, rep->id);
 	return 0;
 }
 
@@ -648,7 +634,7 @@ int xb_fleet_run_manual(struct xb_fleet_run *r, const struct xb_addr *a,
 	}
 	targets_text(tg, nt, tt, sizeof(tt));
 	pr_info("fleet: manual %s %s until %s for %s\n", lift_it ? "lift of" : "ban",
-		afmt(a, ab), end_fmt(d.end, eb, sizeof(eb)), tt);
+		afmt(a, ab), xb_fmt_wall(d.end, eb, sizeof(eb)), tt);
 	pump(r);
 	return 0;
 }
