@@ -14,6 +14,17 @@ static int parse(const char *xml, struct xb_config **c, char *err, size_t len)
 	return xb_config_parse(xml, strlen(xml), "t.conf", c, err, len);
 }
 
+/* xml is refused: -EINVAL, no config, and an error that says want. */
+static void expect_refused(size_t i, const char *xml, const char *want)
+{
+	struct xb_config *c = NULL;
+	char err[512] = "";
+
+	cr_expect_eq(parse(xml, &c, err, sizeof(err)), -EINVAL, "case %zu", i);
+	cr_expect_null(c, "case %zu", i);
+	cr_expect(strstr(err, want), "case %zu: want '%s', got '%s'", i, want, err);
+}
+
 Test(config, seed_block_pasted_unchanged)
 {
 	struct xb_config *c = NULL;
@@ -210,14 +221,8 @@ Test(config, bad_values)
 		  "DOCTYPE" },
 		{ "<xdpban><global><logall>yes</logall></global></xdpban>", "<logall>" },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct xb_config *c = NULL;
-		char err[512] = "";
-
-		cr_expect_eq(parse(bad[i].xml, &c, err, sizeof(err)), -EINVAL, "case %zu", i);
-		cr_expect_null(c, "case %zu", i);
-		cr_expect(strstr(err, bad[i].want), "case %zu: want '%s', got '%s'", i, bad[i].want, err);
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_refused(i, bad[i].xml, bad[i].want);
 }
 
 Test(config, wazuh_details)
@@ -343,12 +348,6 @@ Test(config, fleet_refused_with_line)
 		  "<location>defined-agent</location><agent_id>ok,bad id</agent_id>"
 		  "<rules_id>5712</rules_id></active-response></xdpban>", "t.conf:2: agent_id: 'bad id'" },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct xb_config *c = NULL;
-		char err[512] = "";
-
-		cr_expect_eq(parse(bad[i].xml, &c, err, sizeof(err)), -EINVAL, "case %zu", i);
-		cr_expect_null(c, "case %zu", i);
-		cr_expect(strstr(err, bad[i].want), "case %zu: want '%s', got '%s'", i, bad[i].want, err);
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_refused(i, bad[i].xml, bad[i].want);
 }
