@@ -28,8 +28,6 @@
 
 #define REQ_MAX 256             /* as ctlsock.c reads it */
 
-static const char *const names[] = { "status", "reload", "unbanned", "flushed" };
-
 static struct xb_ctlsock *ctl;
 static char dir[64], path[128];
 static char seen[REQ_MAX + 2];
@@ -44,7 +42,7 @@ static void fail(const char *what, const char *reply)
 /* What the daemon does short of acting on the request. */
 static int handler(const char *req, struct json_object *reply, void *ctx)
 {
-	const char *arg = NULL;
+	const char *arg = NULL, *name;
 	int i = daemon_ctl_parse(req, &arg);
 	struct xb_addr a;
 
@@ -53,16 +51,18 @@ static int handler(const char *req, struct json_object *reply, void *ctx)
 	json_object_object_add(reply, "request", json_object_new_string(req));
 	if (i < 0)
 		return -EINVAL;
-	if (i >= (int)(sizeof(names) / sizeof(names[0])) ||
-	    strncmp(req, names[i], strlen(names[i])))
+	name = daemon_ctl_name(i);
+	if (!name || strncmp(req, name, strlen(name)))
 		fail("daemon_ctl_parse named another request", req);
 	if (!arg) {
-		if (req[strlen(names[i])])
+		if (req[strlen(name)])
 			fail("a request with trailing text", req);
 		return 0;
 	}
-	if (arg != req + strlen(names[i]) + 1 || arg[-1] != ' ')
+	if (arg != req + strlen(name) + 1 || arg[-1] != ' ')
 		fail("the argument is not what follows the name", req);
+	if (strcmp(name, "unbanned"))
+		return 0;       /* fleet: its own fields, parsed where it acts */
 	if (xb_addr_parse(arg, &a, false)) {
 		json_object_object_add(reply, "error", json_object_new_string("bad address"));
 		return -EINVAL;

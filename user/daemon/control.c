@@ -123,6 +123,11 @@ int daemon_ctl_parse(const char *req, const char **arg)
 	return -EINVAL;
 }
 
+const char *daemon_ctl_name(int i)
+{
+	return i >= 0 && (size_t)i < ARRAY_SIZE(requests) ? requests[i].name : NULL;
+}
+
 int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx)
 {
 	const char *arg;

@@ -141,6 +141,8 @@ int daemon_reload(struct daemon *d, char *err, size_t len);
 int daemon_on_ctl(const char *req, struct json_object *reply, void *ctx);
 /* The handler index for req (arg set past its verb), or -EINVAL; no effect. */
 int daemon_ctl_parse(const char *req, const char **arg);
+/* Request i's name, or NULL past the last (for the fuzz harness). */
+const char *daemon_ctl_name(int i);
 
 /* status.c */
 void daemon_status(struct daemon *d, struct json_object *reply);
