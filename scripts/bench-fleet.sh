@@ -10,8 +10,10 @@
 # (printed once the map holds it, ms resolution) gives the arrival.
 # Prints p50, p90, p99 and max. Then the manager's throughput: BENCH_FLEET_REPORTS
 # reports (default 20000) from 100 simulated agents, published at once
-# straight into the stream, decided and stored one SQLite commit each; and
-# the RSS of nats-server and of the manager. The tables also go to
+# straight into the stream, decided and stored; the CPU time the manager
+# used per report (the fair figure on a shared machine, unlike the wall
+# time); and the RSS of nats-server and of the manager. BENCH_FLEET_N=20
+# makes the propagation part short. The tables also go to
 # $BUILD/bench/results/.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -116,7 +118,12 @@ fleet_n() {
 		jq '.daemon.fleet | .decided + .folded + .refused'
 }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# CPU time a process (all its threads) has used, in ms: load-independent,
+# the fair figure on a shared machine.
+TCK=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$TCK" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; }
 base=$(fleet_n)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 cat >"$LAB/flood.py" <<'PY'
 import socket, sys, time
 m, t0 = int(sys.argv[1]), int(time.time())
@@ -135,19 +142,22 @@ got = b""
 while b"PONG" not in got:
     got += s.recv(4096)
 PY
-# BENCH_FLEET_PERF=FILE: a perf profile (call graphs) of the manager during the flood.
+# BENCH_FLEET_PERF=FILE: a perf profile of the manager during the flood;
+# DWARF call graphs, as the build keeps no frame pointers.
 if [ -n "${BENCH_FLEET_PERF:-}" ]; then
-	perf record -q -g -o "$BENCH_FLEET_PERF" -p "$HUB_PID" >/dev/null 2>&1 &
+	perf record -q --call-graph dwarf,8192 -F 499 -o "$BENCH_FLEET_PERF" -p "$HUB_PID" >/dev/null 2>&1 &
 	PERF_PID=$!
 	bg_track $PERF_PID
 	sleep 0.5
 fi
+c0=$(cpu_ms "$HUB_PID") n0=$(cpu_ms "$NATS_PID")
 t0=$(now_ms)
 ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" || echo "bench-fleet: flood failed" >&2
 t_pub=$(now_ms)
 wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
 	jq '.daemon.fleet | .decided + .folded + .refused') -ge $((base + M)) ]"
 t1=$(now_ms)
+c1=$(cpu_ms "$HUB_PID") n1=$(cpu_ms "$NATS_PID")
 [ -n "${PERF_PID:-}" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
 done_n=$(( $(fleet_n) - base ))
 {
@@ -156,5 +166,10 @@ done_n=$(( $(fleet_n) - base ))
 	printf '%-10s %10s %12s %16s %14s\n' reports took_ms reports_per_s nats_rss_mib manager_rss_mib
 	printf '%-10s %10s %12s %16s %14s\n' "$done_n" $((t1 - t0)) $((done_n * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1))) \
 		$(( $(rss_kb "$NATS_PID") / 1024 )) $(( $(rss_kb "$HUB_PID") / 1024 ))
+	cpu=$((c1 - c0 > 0 ? c1 - c0 : 1))
+	printf '%-10s %10s %12s %16s %14s\n' manager cpu_ms us_per_report reports_per_cpu_s nats_cpu_ms
+	printf '%-10s %10s %12s %16s %14s\n' "" "$cpu" $((cpu * 1000 / (done_n > 0 ? done_n : 1))) \
+		$((done_n * 1000 / cpu)) $((n1 - n0))
+	echo "(load average before: $LOAD; CPU time from /proc/PID/stat, all threads)"
 } | tee -a "$RES/fleet-propagation.txt"
 [ "$ok" = 1 ] && [ "$done_n" -ge "$M" ]
