@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 
@@ -12,6 +14,40 @@ static int log_ts;
 void xb_log_set_level(enum xb_log_level lvl) { log_level = lvl; }
 enum xb_log_level xb_log_get_level(void) { return log_level; }
 void xb_log_set_timestamps(int on) { log_ts = on; }
+
+/* Lines held by xb_log_hold's thread (one at a time) until xb_log_release. */
+static __thread bool held;
+static char hold_buf[64 * 1024];
+static size_t hold_len;
+
+static void hold_flush(void)
+{
+	if (hold_len)
+		fwrite(hold_buf, 1, hold_len, stderr);
+	hold_len = 0;
+}
+
+void xb_log_hold(void) { held = true; }
+void xb_log_release(void)
+{
+	hold_flush();
+	held = false;
+}
+
+static void emit(enum xb_log_level lvl, const char *line, size_t n)
+{
+	if (!held) {
+		fwrite(line, 1, n, stderr);
+		return;
+	}
+	if (hold_len + n > sizeof(hold_buf))
+		hold_flush();
+	memcpy(hold_buf + hold_len, line, n);
+	hold_len += n;
+	/* A warning goes out at once (with what came before it). */
+	if (lvl == XB_LOG_WARN)
+		hold_flush();
+}
 
 /* One write per line: stderr is unbuffered, and a manager deciding
  * thousands of reports a second paid two or three syscalls a line (lines
@@ -40,10 +76,11 @@ static void vlog(enum xb_log_level lvl, const char *fmt, va_list ap)
 	m = vsnprintf(line + n, sizeof(line) - n, fmt, cp);
 	va_end(cp);
 	if (m >= 0 && (size_t)m < sizeof(line) - n) {
-		fwrite(line, 1, n + (size_t)m, stderr);
+		emit(lvl, line, n + (size_t)m);
 		return;
 	}
 	/* Longer than the buffer: in two writes, as before. */
+	hold_flush();
 	fwrite(line, 1, n, stderr);
 	vfprintf(stderr, fmt, ap);
 }

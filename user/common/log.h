@@ -15,6 +15,12 @@ enum xb_log_level xb_log_get_level(void);
 void xb_log_set_timestamps(int on);
 void xb_log(enum xb_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Between these two (one thread at a time), its lines are written together (a few
+ * writes, not one a line): the manager's turn over thousands of reports.
+ * Warnings still go out at once; what is held is lost if the process
+ * dies in between. */
+void xb_log_hold(void);
+void xb_log_release(void);
 /* Route libbpf's own messages through xb_log (shown with -v only). */
 void xb_log_libbpf(void);
 

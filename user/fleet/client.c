@@ -62,6 +62,7 @@ static void push(struct xb_fleet *f, const struct xb_fleet_ev *ev)
 {
 	struct qnode *n = calloc(1, sizeof(*n));
 	uint64_t one = 1;
+	bool wake;
 
 	pthread_mutex_lock(&f->mu);
 	if (!n || f->qlen >= QUEUE_MAX) {
@@ -81,9 +82,11 @@ static void push(struct xb_fleet *f, const struct xb_fleet_ev *ev)
 	else
 		f->head = n;
 	f->tail = n;
-	f->qlen++;
+	/* Only the first event wakes the loop: it reads the eventfd when it
+	 * finds the queue empty, so a write per event was a syscall each. */
+	wake = !f->qlen++;
 	pthread_mutex_unlock(&f->mu);
-	if (write(f->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (wake && write(f->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_warn("fleet: eventfd: %s\n", strerror(errno));
 }
 

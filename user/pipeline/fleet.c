@@ -646,6 +646,7 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 	static struct batch b;          /* the daemon's thread alone */
 	struct xb_fleet_ev ev;
 
+	xb_log_hold();
 	for (int i = 0; i < 4096 && r->cli && xb_fleet_next(r->cli, &ev); i++) {
 		batch_begin(r, &b);
 		switch (ev.kind) {
@@ -685,6 +686,7 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 	}
 	batch_end(r, &b);
 	refresh_depth(r);
+	xb_log_release();
 }
 
 void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
