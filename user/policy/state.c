@@ -25,7 +25,7 @@ const char *const xb_state_sql[S_MAX] = {
 		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_OFF_FORGET] = "DELETE FROM offences WHERE until <= ?1",
 	[S_BAN_PUT] = "INSERT OR REPLACE INTO bans (" BAN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[S_BAN_GET] = "SELECT 0, " BAN_COLS " FROM bans WHERE addr = ?1",
+	[S_BAN_GET] = "SELECT 0, " BAN_COLS " FROM main.bans WHERE addr = ?1",
 	[S_BAN_DEL] = "DELETE FROM bans WHERE addr = ?1",
 	[S_BAN_COUNT] = "SELECT count(*) FROM bans",
 	[S_BAN_ACTIVE] = "SELECT addr, rule, offence, flags, expires FROM bans INDEXED BY bans_restore "
@@ -60,9 +60,9 @@ const char *const xb_state_sql[S_MAX] = {
 			"(SELECT 1 FROM pend.offences p WHERE p.addr = o.addr AND p.cmd = o.cmd)",
 	[P_BAN_PUT] = "INSERT OR REPLACE INTO pend.bans (del, " BAN_COLS ") "
 		      "VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[P_BAN_GET] = "SELECT del, " BAN_COLS " FROM ("
-		      "SELECT 0 AS src, del, " BAN_COLS " FROM pend.bans WHERE addr = ?1 UNION ALL "
-		      "SELECT 1, 0, " BAN_COLS " FROM main.bans WHERE addr = ?1) ORDER BY src LIMIT 1",
+	/* Then S_BAN_GET when pend has no row: one UNION ALL ordered by its
+	 * source cost a sorter per look-up, a tenth of a fleet host's time. */
+	[P_BAN_GET] = "SELECT del, " BAN_COLS " FROM pend.bans WHERE addr = ?1",
 	[P_BAN_DEL] = "INSERT OR REPLACE INTO pend.bans (addr, del) VALUES (?1, 1)",
 	[P_BAN_COUNT] = "SELECT (SELECT count(*) FROM main.bans WHERE " NOT_PENDING ") + "
 			"(SELECT count(*) FROM pend.bans WHERE del = 0)",
@@ -448,6 +448,12 @@ int xb_state_ban_get(struct xb_state *s, const struct xb_addr *a, struct xb_stat
 
 	state_bind_addr(q, 1, a);
 	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE && pend_on(s)) {
+		/* Not pending: the database's row, if any. */
+		q = state_stmt(s, S_BAN_GET);
+		state_bind_addr(q, 1, a);
+		rc = sqlite3_step(q);
+	}
 	if (rc == SQLITE_DONE)
 		return -ENOENT;
 	if (rc != SQLITE_ROW)
