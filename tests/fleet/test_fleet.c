@@ -338,9 +338,8 @@ Test(fleet_store, sequence_seen_history_held, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_assert_eq(xb_fleet_next_seq(s, &s1), 0);
 	cr_assert_eq(xb_fleet_next_seq(s, &s2), 0);
 	cr_expect_eq(s2, s1 + 1);
-	cr_assert_eq(xb_fleet_seen(s, "edge1-7", &seen), 0);
+	cr_assert_eq(xb_fleet_seen_mark(s, "edge1-7", 100, &seen), 0);
 	cr_expect_not(seen);
-	cr_assert_eq(xb_fleet_seen_add(s, "edge1-7", 100), 0);
 	cr_expect_eq(xb_fleet_hist_get(s, &a, "firewall-drop", &g), -ENOENT);
 	cr_assert_eq(xb_fleet_hist_put(s, &a, "firewall-drop", &h), 0);
 	cr_assert_eq(xb_fleet_held_put(s, &held), 0);
@@ -350,8 +349,10 @@ Test(fleet_store, sequence_seen_history_held, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_assert_eq(xb_fleet_store_open(dir, &s), 0);
 	cr_assert_eq(xb_fleet_next_seq(s, &s1), 0);
 	cr_expect_eq(s1, s2 + 1, "the sequence survives a restart (message ids stay unique)");
-	cr_assert_eq(xb_fleet_seen(s, "edge1-7", &seen), 0);
+	cr_assert_eq(xb_fleet_seen_mark(s, "edge1-7", 200, &seen), 0);
 	cr_expect(seen, "a redelivered report is known");
+	cr_assert_eq(xb_fleet_seen_mark(s, "edge1-8", 200, &seen), 0);
+	cr_expect_not(seen);
 	cr_assert_eq(xb_fleet_hist_get(s, &a, "firewall-drop", &g), 0);
 	cr_expect_eq(g.count, 2);
 	cr_expect_eq(g.until, XB_FLEET_FOREVER);

@@ -170,8 +170,9 @@ int64_t xb_fleet_outbox_oldest(struct xb_fleet_store *s);
 int xb_fleet_next_seq(struct xb_fleet_store *s, int64_t *seq);
 
 /* Manager: reports already decided on (redeliveries change nothing). */
-int xb_fleet_seen(struct xb_fleet_store *s, const char *id, bool *seen);
-int xb_fleet_seen_add(struct xb_fleet_store *s, const char *id, int64_t now);
+/* Mark id seen at now; *seen: it was already (the caller's transaction
+ * undoes the mark if the report fails). */
+int xb_fleet_seen_mark(struct xb_fleet_store *s, const char *id, int64_t now, bool *seen);
 /* Forget report ids older than the stream keeps them (a week). */
 int xb_fleet_seen_prune(struct xb_fleet_store *s, int64_t now);
 int xb_fleet_hist_get(struct xb_fleet_store *s, const struct xb_addr *a, const char *cmd,
@@ -181,6 +182,9 @@ int xb_fleet_hist_put(struct xb_fleet_store *s, const struct xb_addr *a, const c
 /* Manager: agents seen, their last report and their own addresses. */
 int xb_fleet_agent_seen(struct xb_fleet_store *s, const char *agent, int64_t now,
 			const struct xb_addr *own, unsigned n_own);
+/* One more report from agent: counted in memory, written with the
+ * outermost commit (at once outside a transaction). */
+int xb_fleet_agent_count(struct xb_fleet_store *s, const char *agent, int64_t now);
 typedef int (*xb_fleet_agent_fn)(const char *agent, int64_t last, uint64_t reports,
 				 const char *own, void *ctx);
 int xb_fleet_agent_foreach(struct xb_fleet_store *s, xb_fleet_agent_fn fn, void *ctx);

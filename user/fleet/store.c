@@ -16,7 +16,7 @@
 
 #define SEEN_KEEP (7 * 86400)   /* s a report id is remembered (JetStream keeps 1 d) */
 
-#define STMT_CACHE 32
+#define STMT_CACHE 48
 #define OWN_MAX    4096
 
 struct xb_fleet_store {
@@ -28,6 +28,16 @@ struct xb_fleet_store {
 	struct own { struct xb_addr a; char agent[XB_AGENT_ID_MAX + 1]; } *own;
 	size_t n_own;
 	bool own_valid;
+	/* The message sequence, in memory; meta gets it with the outermost
+	 * commit (an upsert per decision showed in the profile). A rolled
+	 * back number is never sent, so it may be given again. */
+	int64_t seq;
+	bool seq_loaded, seq_dirty;
+	int depth;              /* savepoints open */
+	/* Reports counted per agent in the open transaction, written with
+	 * its commit: one upsert per agent a turn, not one per report. */
+	struct counted { char agent[XB_AGENT_ID_MAX + 1]; int64_t last, n; } *counted;
+	size_t n_counted, cap_counted;
 };
 
 static const char schema[] =
@@ -88,26 +98,11 @@ void xb_fleet_store_close(struct xb_fleet_store *s)
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].st);
 	free(s->own);
+	free(s->counted);
 	sqlite3_close(s->db);
 	free(s);
 }
 
-static int exec(struct xb_fleet_store *s, const char *sql)
-{
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_err(s, rc, sql);
-}
-
-/* Savepoints: they nest (one report inside the batch of a turn), and the
- * outermost one's release is the commit. */
-int xb_fleet_store_begin(struct xb_fleet_store *s) { return exec(s, "SAVEPOINT fleet"); }
-int xb_fleet_store_commit(struct xb_fleet_store *s) { return exec(s, "RELEASE fleet"); }
-void xb_fleet_store_rollback(struct xb_fleet_store *s)
-{
-	sqlite3_exec(s->db, "ROLLBACK TO fleet; RELEASE fleet", NULL, NULL, NULL);
-	s->own_valid = false;   /* a hello may have been undone */
-}
 
 /* A cached statement, ready to bind; NULL sql never matches. */
 static int stmt_get(struct xb_fleet_store *s, const char *sql, sqlite3_stmt **st)
@@ -137,7 +132,7 @@ static void stmt_done(struct xb_fleet_store *s, sqlite3_stmt *st)
 			sqlite3_clear_bindings(st);
 			return;
 		}
-	stmt_done(s, st);
+	sqlite3_finalize(st);   /* the cache was full */
 }
 
 /* Prepare sql and bind "t" (text), "i" (int64) arguments in order. */
@@ -168,6 +163,80 @@ static int run(struct xb_fleet_store *s, sqlite3_stmt *st)
 
 	stmt_done(s, st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, rc, "step");
+}
+
+/* Savepoints: they nest (one report inside the batch of a turn), and the
+ * outermost one's release is the commit. Cached like the rest: parsing
+ * them through sqlite3_exec twice per report showed in the profile. */
+static int exec(struct xb_fleet_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, sql, "");
+
+	return err ? err : run(s, st);
+}
+
+static int seq_write(struct xb_fleet_store *s)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "INSERT INTO meta(k, v) VALUES('seq', ?) "
+		       "ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)", "i", s->seq);
+
+	if (!err && !(err = run(s, st)))
+		s->seq_dirty = false;
+	return err;
+}
+
+int xb_fleet_store_begin(struct xb_fleet_store *s)
+{
+	int err = exec(s, "SAVEPOINT fleet");
+
+	if (!err)
+		s->depth++;
+	return err;
+}
+
+static int counted_write(struct xb_fleet_store *s)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_counted && !err; i++) {
+		struct counted *c = &s->counted[i];
+		sqlite3_stmt *st;
+
+		err = prep(s, &st, "INSERT INTO agents(id, last, reports) VALUES(?,?,?) "
+			   "ON CONFLICT(id) DO UPDATE SET last = max(last, excluded.last), "
+			   "reports = reports + excluded.reports", "tii", c->agent, c->last, c->n);
+		if (!err)
+			err = run(s, st);
+	}
+	if (!err)
+		s->n_counted = 0;
+	return err;
+}
+
+int xb_fleet_store_commit(struct xb_fleet_store *s)
+{
+	int err = 0;
+
+	if (s->depth == 1 && s->seq_dirty)
+		err = seq_write(s);
+	if (!err && s->depth == 1)
+		err = counted_write(s);
+	if (!err && !(err = exec(s, "RELEASE fleet")))
+		s->depth--;
+	return err;
+}
+
+void xb_fleet_store_rollback(struct xb_fleet_store *s)
+{
+	exec(s, "ROLLBACK TO fleet");
+	exec(s, "RELEASE fleet");
+	if (s->depth > 0)
+		s->depth--;
+	if (!s->depth)
+		s->n_counted = 0;       /* their reports come again */
+	s->own_valid = false;   /* a hello may have been undone */
 }
 
 static int64_t count_rows(struct xb_fleet_store *s, const char *sql)
@@ -245,36 +314,30 @@ int64_t xb_fleet_outbox_oldest(struct xb_fleet_store *s)
 
 int xb_fleet_next_seq(struct xb_fleet_store *s, int64_t *seq)
 {
+	if (!s->seq_loaded) {
+		int64_t v = count_rows(s, "SELECT coalesce(max(v), 0) FROM meta WHERE k = 'seq'");
+
+		if (v < 0)
+			return (int)v;
+		s->seq = v;
+		s->seq_loaded = true;
+	}
+	*seq = ++s->seq;
+	s->seq_dirty = true;
+	/* Outside a transaction: now. */
+	return s->depth ? 0 : seq_write(s);
+}
+
+/* One statement for the look-up and the mark (each report pays it). */
+int xb_fleet_seen_mark(struct xb_fleet_store *s, const char *id, int64_t now, bool *seen)
+{
 	sqlite3_stmt *st;
-	int err = prep(s, &st, "INSERT INTO meta(k, v) VALUES('seq', 1) "
-		       "ON CONFLICT(k) DO UPDATE SET v = v + 1", "");
+	int err = prep(s, &st, "INSERT OR IGNORE INTO seen(id, at) VALUES(?, ?)", "ti", id, now);
 
 	if (err || (err = run(s, st)))
 		return err;
-	*seq = count_rows(s, "SELECT v FROM meta WHERE k = 'seq'");
-	return *seq < 0 ? (int)*seq : 0;
-}
-
-int xb_fleet_seen(struct xb_fleet_store *s, const char *id, bool *seen)
-{
-	sqlite3_stmt *st;
-	int err = prep(s, &st, "SELECT 1 FROM seen WHERE id = ?", "t", id);
-	int rc;
-
-	if (err)
-		return err;
-	rc = sqlite3_step(st);
-	*seen = rc == SQLITE_ROW;
-	stmt_done(s, st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
-}
-
-int xb_fleet_seen_add(struct xb_fleet_store *s, const char *id, int64_t now)
-{
-	sqlite3_stmt *st;
-	int err = prep(s, &st, "INSERT OR REPLACE INTO seen(id, at) VALUES(?, ?)", "ti", id, now);
-
-	return err ? err : run(s, st);
+	*seen = sqlite3_changes(s->db) == 0;
+	return 0;
 }
 
 int xb_fleet_seen_prune(struct xb_fleet_store *s, int64_t now)
@@ -317,8 +380,11 @@ int xb_fleet_hist_put(struct xb_fleet_store *s, const struct xb_addr *a, const c
 {
 	char ab[XB_ADDRSTRLEN];
 	sqlite3_stmt *st;
-	int err = prep(s, &st, "INSERT OR REPLACE INTO hist(addr, cmd, count, first, last, until) "
-		       "VALUES(?,?,?,?,?,?)", "ttiiii", akey(a, ab), cmd, (int64_t)h->count,
+	/* An upsert updates the row in place; OR REPLACE deleted and inserted it. */
+	int err = prep(s, &st, "INSERT INTO hist(addr, cmd, count, first, last, until) "
+		       "VALUES(?,?,?,?,?,?) ON CONFLICT(addr, cmd) DO UPDATE SET "
+		       "count = excluded.count, first = excluded.first, last = excluded.last, "
+		       "until = excluded.until", "ttiiii", akey(a, ab), cmd, (int64_t)h->count,
 		       h->first, h->last, h->until);
 
 	return err ? err : run(s, st);
@@ -347,6 +413,34 @@ int xb_fleet_agent_seen(struct xb_fleet_store *s, const char *agent, int64_t now
 			   "ON CONFLICT(id) DO UPDATE SET last = excluded.last, "
 			   "reports = reports + 1", "ti", agent, now);
 	return err ? err : run(s, st);
+}
+
+int xb_fleet_agent_count(struct xb_fleet_store *s, const char *agent, int64_t now)
+{
+	struct counted *c = NULL;
+
+	if (!s->depth)
+		return xb_fleet_agent_seen(s, agent, now, NULL, 0);
+	for (size_t i = 0; i < s->n_counted && !c; i++)
+		if (!strcmp(s->counted[i].agent, agent))
+			c = &s->counted[i];
+	if (!c) {
+		if (s->n_counted == s->cap_counted) {
+			size_t cap = s->cap_counted ? 2 * s->cap_counted : 16;
+			struct counted *n = realloc(s->counted, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			s->counted = n;
+			s->cap_counted = cap;
+		}
+		c = &s->counted[s->n_counted++];
+		snprintf(c->agent, sizeof(c->agent), "%s", agent);
+		c->n = 0;
+	}
+	c->last = now;
+	c->n++;
+	return 0;
 }
 
 int xb_fleet_agent_foreach(struct xb_fleet_store *s, xb_fleet_agent_fn fn, void *ctx)
@@ -410,7 +504,8 @@ int xb_fleet_held_put(struct xb_fleet_store *s, const struct xb_fleet_held *h)
 
 	if (err < 0)
 		return err;
-	err = prep(s, &st, "INSERT OR REPLACE INTO held(key, data, ends) VALUES(?, ?, ?)", "tti",
+	err = prep(s, &st, "INSERT INTO held(key, data, ends) VALUES(?, ?, ?) ON CONFLICT(key) "
+		   "DO UPDATE SET data = excluded.data, ends = excluded.ends", "tti",
 		   h->key, data, h->d.end);
 	return err ? err : run(s, st);
 }

@@ -536,26 +536,25 @@ static void batch_end(struct xb_fleet_run *r, struct batch *b)
 }
 
 /* One report in the batch's transaction. */
-static int report_in(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int64_t now)
+static int report_in(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int64_t now,
+		     bool *seen)
 {
-	bool seen = false;
-	int err = xb_fleet_seen(r->store, rep->id, &seen);
+	int err = xb_fleet_seen_mark(r->store, rep->id, now, seen);
 
-	if (err || seen)
+	if (err || *seen)
 		return err;
-	err = xb_fleet_agent_seen(r->store, rep->agent, now,
-				  rep->kind == XB_FLEET_HELLO ? rep->own : NULL, rep->n_own);
-	if (!err && rep->kind == XB_FLEET_ALERT)
-		err = decide(r, rep, now);
-	if (!err)
-		err = xb_fleet_seen_add(r->store, rep->id, now);
-	return err;
+	/* An alert is counted once its savepoint is released (on_report). */
+	if (rep->kind == XB_FLEET_HELLO)
+		return xb_fleet_agent_seen(r->store, rep->agent, now, rep->own, rep->n_own);
+	return decide(r, rep, now);
 }
 
 /* ev's data and message move into the batch (or are released here). */
 static void on_report(struct xb_fleet_run *r, struct batch *b, struct xb_fleet_ev *ev)
 {
 	struct xb_fleet_report rep;
+	bool seen = false;
+	int64_t now;
 	int err;
 
 	if (xb_fleet_report_decode(ev->data, ev->len, &rep) || !sender_ok(ev, &rep)) {
@@ -571,11 +570,16 @@ static void on_report(struct xb_fleet_run *r, struct batch *b, struct xb_fleet_e
 		return;
 	}
 	/* Its own savepoint: a report that fails is undone alone. */
+	now = xb_now_wall();
 	err = b->open ? xb_fleet_store_begin(r->store) : -EIO;
-	if (!err && (err = report_in(r, &rep, xb_now_wall())))
+	if (!err && (err = report_in(r, &rep, now, &seen)))
 		xb_fleet_store_rollback(r->store);
 	else if (!err)
 		err = xb_fleet_store_commit(r->store);
+	/* A count lost (no memory) is only a count. */
+	if (!err && !seen && rep.kind == XB_FLEET_ALERT &&
+	    xb_fleet_agent_count(r->store, rep.agent, now))
+		r->n.errors++;
 	if (err) {
 		refresh_depth(r);
 		fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent, strerror(-err));
