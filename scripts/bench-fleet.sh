@@ -28,6 +28,7 @@ export TZ=UTC
 LAB=$(mktemp -d /run/xdpban-bench-fleet.XXXXXX) || exit 1
 on_exit 'rm -rf "$LAB"'
 declare -A NS PIN
+EDGE_PIDS=
 
 ns_add hub && ns_add edge1 && ns_add edge2 || exit 1
 for h in hub edge1 edge2; do NS[$h]=$(ns_name $h); done
@@ -73,7 +74,7 @@ C
 	XDPBAN_PIN_DIR=${PIN[$h]} ip netns exec "${NS[$h]}" "$XDPBAN" run --config "$d/xdpban.conf" \
 		--foreground </dev/null >"$d/xdpban.log" 2>&1 &
 	bg_track $!
-	[ $h = hub ] && HUB_PID=$!
+	[ $h = hub ] && HUB_PID=$! || EDGE_PIDS+=" $!"
 	wait_until 15 grep -q 'connected to the broker' "$d/xdpban.log" || {
 		echo "$h did not connect" >&2; tail "$d/xdpban.log" >&2; exit 1; }
 done
@@ -150,14 +151,17 @@ if [ -n "${BENCH_FLEET_PERF:-}" ]; then
 	bg_track $PERF_PID
 	sleep 0.5
 fi
-c0=$(cpu_ms "$HUB_PID") n0=$(cpu_ms "$NATS_PID")
+# The machine's idle and total ticks: was the flood short of CPU?
+idle_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+edges_ms() { local p t=0; for p in $EDGE_PIDS; do t=$((t + $(cpu_ms "$p"))); done; echo $t; }
+c0=$(cpu_ms "$HUB_PID") n0=$(cpu_ms "$NATS_PID") e0=$(edges_ms) i0=$(idle_ticks)
 t0=$(now_ms)
 ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" || echo "bench-fleet: flood failed" >&2
 t_pub=$(now_ms)
 wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
 	jq '.daemon.fleet | .decided + .folded + .refused') -ge $((base + M)) ]"
 t1=$(now_ms)
-c1=$(cpu_ms "$HUB_PID") n1=$(cpu_ms "$NATS_PID")
+c1=$(cpu_ms "$HUB_PID") n1=$(cpu_ms "$NATS_PID") e1=$(edges_ms) i1=$(idle_ticks)
 [ -n "${PERF_PID:-}" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
 done_n=$(( $(fleet_n) - base ))
 {
@@ -167,9 +171,13 @@ done_n=$(( $(fleet_n) - base ))
 	printf '%-10s %10s %12s %16s %14s\n' "$done_n" $((t1 - t0)) $((done_n * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1))) \
 		$(( $(rss_kb "$NATS_PID") / 1024 )) $(( $(rss_kb "$HUB_PID") / 1024 ))
 	cpu=$((c1 - c0 > 0 ? c1 - c0 : 1))
-	printf '%-10s %10s %12s %16s %14s\n' manager cpu_ms us_per_report reports_per_cpu_s nats_cpu_ms
-	printf '%-10s %10s %12s %16s %14s\n' "" "$cpu" $((cpu * 1000 / (done_n > 0 ? done_n : 1))) \
-		$((done_n * 1000 / cpu)) $((n1 - n0))
-	echo "(load average before: $LOAD; CPU time from /proc/PID/stat, all threads)"
+	printf '%-10s %10s %12s %16s %14s %14s\n' manager cpu_ms us_per_report reports_per_cpu_s \
+		nats_cpu_ms edges_cpu_ms
+	printf '%-10s %10s %12s %16s %14s %14s\n' "" "$cpu" $((cpu * 1000 / (done_n > 0 ? done_n : 1))) \
+		$((done_n * 1000 / cpu)) $((n1 - n0)) $((e1 - e0))
+	read -r id0 tot0 <<<"$i0"
+	read -r id1 tot1 <<<"$i1"
+	echo "(load average before: $LOAD; the machine idle $(( (id1 - id0) * 100 / (tot1 - tot0 > 0 ? tot1 - tot0 : 1) ))% meanwhile;"
+	echo " CPU time from /proc/PID/stat, all threads; the edges apply every decision too)"
 } | tee -a "$RES/fleet-propagation.txt"
 [ "$ok" = 1 ] && [ "$done_n" -ge "$M" ]
