@@ -5,9 +5,11 @@ it do (tests/e2e/test_fleet.sh). There is no `nats` CLI in Debian, and this
 speaks just enough of the protocol: INFO, the TLS upgrade, CONNECT, one PUB
 or SUB, PING.
 
-  fleet_probe.py HOST PORT CA CERT|- KEY|- pub|sub SUBJECT [PAYLOAD [COUNT]]
+  fleet_probe.py HOST PORT CA CERT|- KEY|- pub|sub|req SUBJECT [PAYLOAD [COUNT]]
 
 COUNT publishes the payload that many times on one connection (a flood).
+req publishes the payload as a request and prints the reply's body (the
+JetStream API: what the broker holds).
 
 Prints "allowed" (exit 0), or "refused: why" (exit 3) when the broker
 answers a permissions violation or refuses the connection. Bounded: 5 s.
@@ -36,6 +38,29 @@ def main():
         tls = ctx.wrap_socket(raw)
         tls.sendall(b'CONNECT {"verbose":false,"pedantic":false,"tls_required":true,'
                     b'"headers":true,"protocol":1,"name":"probe"}\r\n')
+        if verb == "req":
+            data = payload.encode()
+            tls.sendall(b"SUB _INBOX_probe.r 1\r\nPUB %s _INBOX_probe.r %d\r\n%s\r\n"
+                        % (subj.encode(), len(data), data))
+            got = b""
+            while time.monotonic() < deadline:
+                if got.startswith(b"-ERR") or b"\r\n-ERR" in got:
+                    break
+                i = got.find(b"MSG ")
+                if i >= 0 and b"\r\n" in got[i:]:
+                    head, rest = got[i:].split(b"\r\n", 1)
+                    n = int(head.split()[-1])
+                    if len(rest) >= n:
+                        print(rest[:n].decode("utf-8", "replace"))
+                        return 0
+                chunk = tls.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            text = got.decode("utf-8", "replace")
+            print("refused: %s" % (text.split("-ERR", 1)[1].split("\r\n", 1)[0].strip()
+                                   if "-ERR" in text else "no reply"))
+            return 3
         if verb == "pub":
             data = payload.encode()
             one = b"PUB %s %d\r\n%s\r\n" % (subj.encode(), len(data), data)

@@ -238,7 +238,21 @@ check "edge3 enforces the remaining time of 198.18.70.11 (same end)" \
 left=$(( $(ban_of edge3 198.18.70.11 | cut -d' ' -f1) - $(date +%s) ))
 check "... $left s left, not a fresh 90 s" test "$left" -lt 85
 check_fails "edge3 never applies the expired manual ban" banned_at edge3 198.18.70.18
-check "edge3 counted it as ended before arriving" fleet_ge edge3 stale 1
+# kv_msg KEY: the bucket's last message of KEY, as the JetStream API gives it.
+kv_msg() {
+	probe "$P/manager.pem" "$P/manager.key" req '$JS.API.STREAM.MSG.GET.KV_xdpban-decisions' \
+		"{\"last_by_subj\":\"\$KV.xdpban-decisions.$1\"}"
+}
+kv_gone() { kv_msg "$1" | grep -q '"code":404'; }
+kv_msgs() {
+	probe "$P/manager.pem" "$P/manager.key" req '$JS.API.STREAM.INFO.KV_xdpban-decisions' '' |
+		jq -r .state.messages
+}
+kv_has() { kv_msg "$1" | grep -q '"subject"'; }
+kv_fewer() { [ "$(kv_msgs)" -lt "$1" ]; }
+check "the bucket holds 198.18.70.11's decision (in force)" kv_has all.198-18-70-11.firewall-drop
+check "the ended manual ban's key left the bucket (purged, not a marker)" \
+	wait_until 5 kv_gone all.198-18-70-18.firewall-drop
 check "traffic from 198.18.70.11 is dropped at every host now" dropped_exactly 198.18.70.11 "$HOSTS"
 
 # --- defined-agent (IPv6), server + grace, local -----------------------------
@@ -271,7 +285,10 @@ check "local: still reported to the manager" grep -q 'edge3 reports 198.18.70.14
 attack edge1 198.18.70.15 es- 6
 check "escalation: first offence on edge1: 6 s everywhere" \
 	wait_until 3 bans_are 198.18.70.15 "$HOSTS"
+msgs=$(kv_msgs)
 check "escalation: the ban ends everywhere" wait_until 10 bans_are 198.18.70.15 ""
+check "... and its key leaves the bucket: it does not grow with ended decisions ($msgs messages)" \
+	wait_until 5 kv_fewer "$msgs"
 attack edge2 198.18.70.15 es- 6
 check "escalation: second offence, seen on edge2, banned everywhere" \
 	wait_until 3 bans_are 198.18.70.15 "$HOSTS"

@@ -383,3 +383,23 @@ Test(fleet_client, broker_addresses)
 	cr_expect(xb_addr_eq(&a[0], (struct xb_addr[]){ A("198.18.60.1") }));
 	cr_expect(xb_addr_eq(&a[1], (struct xb_addr[]){ A("2001:db8:60::1") }));
 }
+
+Test(fleet_store, issued_keys_end, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	struct xb_fleet_store *s;
+	char keys[4][XB_FLEET_KEY_MAX];
+
+	cr_assert_eq(xb_fleet_store_open(dir, &s), 0);
+	cr_assert_eq(xb_fleet_issued_put(s, "all.a.firewall-drop", 100), 0);
+	cr_assert_eq(xb_fleet_issued_put(s, "all.b.firewall-drop", 0), 0);
+	cr_assert_eq(xb_fleet_issued_put(s, "all.c.firewall-drop", 300), 0);
+	cr_assert_eq(xb_fleet_issued_ended(s, 200, keys, 4), 1, "only what ended, never an unending one");
+	cr_expect_str_eq(keys[0], "all.a.firewall-drop");
+	cr_assert_eq(xb_fleet_issued_put(s, "all.a.firewall-drop", 400), 0);
+	cr_expect_eq(xb_fleet_issued_ended(s, 200, keys, 4), 0, "an extension moves the end");
+	/* A lift forgets an unending key (its marker stays), not one that ends. */
+	cr_assert_eq(xb_fleet_issued_del(s, "all.b.firewall-drop", true), 0);
+	cr_assert_eq(xb_fleet_issued_del(s, "all.c.firewall-drop", true), 0);
+	cr_expect_eq(xb_fleet_issued_ended(s, 500, keys, 4), 2);
+	xb_fleet_store_close(s);
+}

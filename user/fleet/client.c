@@ -54,6 +54,14 @@ struct xb_fleet {
 	uint64_t qdropped;
 	int efd;
 	atomic_bool ready, resetup, stop;
+	/* Keys whose purge marker the broker stored: our thread purges the
+	 * key's messages up to the marker's (a decision written after it
+	 * stays). Under mu. */
+	struct purge { char subject[XB_FLEET_KEY_MAX + 32]; uint64_t seq; } *purges;
+	size_t n_purges, cap_purges;
+	atomic_uint_fast64_t purge_errors;
+	atomic_int_fast64_t backlog;
+	atomic_int_fast64_t left_own, left_all;         /* agent: NumPending of the watches */
 };
 
 /* ---- the queue (any thread) ---------------------------------------------- */
@@ -171,6 +179,13 @@ static void on_decision(natsConnection *nc, natsSubscription *sub, natsMsg *m, v
 {
 	struct xb_fleet_ev ev = { .kind = XB_FLEET_EV_DECISION };
 	const char *subj = natsMsg_GetSubject(m), *op = NULL;
+	struct xb_fleet *f = ctx;
+	jsMsgMetaData *meta = NULL;
+
+	if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+		atomic_store(sub == f->all ? &f->left_all : &f->left_own, (int64_t)meta->NumPending);
+		jsMsgMetaData_Destroy(meta);
+	}
 
 	if (subj && !strncmp(subj, KV_PREFIX, strlen(KV_PREFIX)) &&
 	    strlen(subj + strlen(KV_PREFIX)) < sizeof(ev.key)) {
@@ -184,13 +199,36 @@ static void on_decision(natsConnection *nc, natsSubscription *sub, natsMsg *m, v
 	natsMsg_Destroy(m);
 }
 
+static void purge_later(struct xb_fleet *f, const char *subject, uint64_t seq)
+{
+	pthread_mutex_lock(&f->mu);
+	if (f->n_purges == f->cap_purges) {
+		size_t cap = f->cap_purges ? 2 * f->cap_purges : 64;
+		struct purge *p = cap <= 65536 ? realloc(f->purges, cap * sizeof(*p)) : NULL;
+
+		if (!p) {
+			atomic_fetch_add(&f->purge_errors, 1);
+			pthread_mutex_unlock(&f->mu);
+			return;
+		}
+		f->purges = p;
+		f->cap_purges = cap;
+	}
+	snprintf(f->purges[f->n_purges].subject, sizeof(f->purges[0].subject), "%s", subject);
+	f->purges[f->n_purges++].seq = seq;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
 static void on_puback(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *ctx)
 {
 	struct xb_fleet_ev ev = { .kind = XB_FLEET_EV_ACKED };
-	const char *seq = NULL;
+	const char *seq = NULL, *op = NULL;
 
 	if (pa && natsMsgHeader_Get(m, OUTBOX_HDR, &seq) == NATS_OK && seq) {
 		ev.seq = strtoll(seq, NULL, 10);
+		if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op && !strcmp(op, "PURGE"))
+			purge_later(ctx, natsMsg_GetSubject(m), pa->Sequence);
 		push(ctx, &ev);
 	} else if (pae) {
 		/* The row stays in the outbox: it is sent again. */
@@ -363,7 +401,7 @@ static void wait_ms(struct xb_fleet *f, long ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&f->mu);
-	if (!atomic_load(&f->stop) && !atomic_load(&f->resetup))
+	if (!atomic_load(&f->stop) && !atomic_load(&f->resetup) && !f->n_purges)
 		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
 	pthread_mutex_unlock(&f->mu);
 }
@@ -379,6 +417,51 @@ static natsStatus js_context(struct xb_fleet *f)
 	jo.PublishAsync.MaxPending = 65536;
 	jo.PublishAsync.StallWait = 5;  /* ms: the daemon's loop never waits long */
 	return natsConnection_JetStream(&f->js, f->nc, &jo);
+}
+
+/* The purge markers' keys, each up to its marker: the bucket keeps no
+ * message of an ended decision. Our thread: these wait for replies. */
+static void do_purges(struct xb_fleet *f)
+{
+	struct purge p;
+	jsOptions o;
+	jsErrCode jerr;
+
+	for (;;) {
+		pthread_mutex_lock(&f->mu);
+		if (!f->n_purges) {
+			pthread_mutex_unlock(&f->mu);
+			return;
+		}
+		p = f->purges[--f->n_purges];
+		pthread_mutex_unlock(&f->mu);
+		jsOptions_Init(&o);
+		o.Stream.Purge.Subject = p.subject;
+		o.Stream.Purge.Sequence = p.seq + 1;    /* up to, not including */
+		jerr = 0;
+		if (js_PurgeStream(f->js, KV_STREAM, &o, &jerr) != NATS_OK)
+			atomic_fetch_add(&f->purge_errors, 1);
+	}
+}
+
+/* The consumer's backlog. The manager asks for its reports' consumer;
+ * an agent may not (its certificate creates consumers, nothing more), so
+ * its two watches count what their latest message said was left. */
+static void update_backlog(struct xb_fleet *f)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+
+	if (!f->manager) {
+		atomic_store(&f->backlog, atomic_load(&f->left_own) + atomic_load(&f->left_all));
+		return;
+	}
+	if (!f->reports || natsSubscription_GetConsumerInfo(&ci, f->reports, NULL, &jerr) != NATS_OK) {
+		atomic_store(&f->backlog, -1);
+		return;
+	}
+	atomic_store(&f->backlog, (int64_t)ci->NumPending);
+	jsConsumerInfo_Destroy(ci);
 }
 
 static void *run(void *arg)
@@ -410,12 +493,18 @@ static void *run(void *arg)
 				push_simple(f, XB_FLEET_EV_UP, NULL);
 			}
 		}
+		if (s == NATS_OK && atomic_load(&f->ready)) {
+			do_purges(f);
+			update_backlog(f);
+		} else {
+			atomic_store(&f->backlog, -1);
+		}
 		/* One line per new trouble, not one a second. */
 		if (s != NATS_OK && strcmp(err, last)) {
 			push_simple(f, XB_FLEET_EV_ERROR, err);
 			snprintf(last, sizeof(last), "%s", err);
 		}
-		wait_ms(f, s == NATS_OK ? 5000 : RETRY_MS);
+		wait_ms(f, s == NATS_OK ? 2000 : RETRY_MS);
 	}
 	return NULL;
 }
@@ -466,6 +555,7 @@ int xb_fleet_new(const struct xb_conf_fleet *c, struct xb_fleet **out)
 	snprintf(f->agent, sizeof(f->agent), "%s", c->agent_id);
 	snprintf(f->inbox, sizeof(f->inbox), "_INBOX_%s", c->agent_id);
 	f->manager = c->manager;
+	atomic_store(&f->backlog, -1);
 	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
@@ -514,6 +604,7 @@ void xb_fleet_free(struct xb_fleet *f)
 		close(f->efd);
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->cv);
+	free(f->purges);
 	free(f);
 }
 
@@ -544,19 +635,33 @@ int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o)
 
 	if (!xb_fleet_connected(f))
 		return -ENOTCONN;
-	s = natsMsg_Create(&m, o->subject, NULL, o->del ? NULL : o->data,
-			   o->del ? 0 : (int)strlen(o->data));
+	s = natsMsg_Create(&m, o->subject, NULL, o->op != XB_FLEET_PUT ? NULL : o->data,
+			   o->op != XB_FLEET_PUT ? 0 : (int)strlen(o->data));
 	snprintf(seq, sizeof(seq), "%" PRId64, o->seq);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, OUTBOX_HDR, seq);
-	if (s == NATS_OK && o->del)
+	if (s == NATS_OK && o->op == XB_FLEET_DEL)
 		s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+	/* As kvStore_Purge: the marker rolls up what the key held. */
+	if (s == NATS_OK && o->op == XB_FLEET_PURGE &&
+	    (s = natsMsgHeader_Set(m, "KV-Operation", "PURGE")) == NATS_OK)
+		s = natsMsgHeader_Set(m, "Nats-Rollup", "sub");
 	jsPubOptions_Init(&po);
 	po.MsgId = o->id;
 	if (s == NATS_OK)
 		s = js_PublishMsgAsync(f->js, &m, &po);
 	natsMsg_Destroy(m);     /* NULL once the library owns it */
 	return s == NATS_OK ? 0 : -EIO;
+}
+
+int64_t xb_fleet_backlog(const struct xb_fleet *f)
+{
+	return atomic_load(&((struct xb_fleet *)f)->backlog);
+}
+
+uint64_t xb_fleet_purge_errors(const struct xb_fleet *f)
+{
+	return atomic_load(&((struct xb_fleet *)f)->purge_errors);
 }
 
 size_t xb_fleet_broker_addrs(const struct xb_conf_fleet *c, struct xb_addr *out, size_t max)

@@ -149,16 +149,22 @@ int xb_fleet_store_commit(struct xb_fleet_store *s);
 void xb_fleet_store_rollback(struct xb_fleet_store *s);
 
 /* The outbox: what waits for the broker's ack. id is the Nats-Msg-Id. */
+enum xb_fleet_op {
+	XB_FLEET_PUT = 0,       /* a report or a decision */
+	XB_FLEET_DEL,           /* a KV delete marker (a lift), no body */
+	XB_FLEET_PURGE,         /* a KV purge marker (an end), no body; once the
+				 * broker has it, the key's messages go (client.c) */
+};
 struct xb_fleet_out {
 	int64_t seq;
 	char id[XB_AGENT_ID_MAX + 24];
 	char subject[XB_FLEET_KEY_MAX + 32];
-	bool del;               /* a KV delete marker, no body */
+	enum xb_fleet_op op;
 	char data[XB_FLEET_MSG_MAX];
 };
 /* Add; -ENOSPC when max rows wait already. *seq gets the row's number. */
 int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const char *id,
-			bool del, const char *data, size_t max, int64_t *seq);
+			enum xb_fleet_op op, const char *data, size_t max, int64_t *seq);
 int xb_fleet_outbox_del(struct xb_fleet_store *s, int64_t seq);
 /* Up to max rows after seq `after`, oldest first: 0..max, or -errno. */
 int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,
@@ -191,6 +197,16 @@ int xb_fleet_agent_foreach(struct xb_fleet_store *s, xb_fleet_agent_fn fn, void 
 /* Is a one of the fleet hosts' own addresses? */
 int xb_fleet_agent_owns(struct xb_fleet_store *s, const struct xb_addr *a, char *who,
 			size_t len);
+/* Manager: the keys it wrote and when their decisions end (0: never), so
+ * that an ended decision's key leaves the bucket. */
+int xb_fleet_issued_put(struct xb_fleet_store *s, const char *key, int64_t ends);
+/* unending: only if its decision never ends (a lift of it: the delete
+ * marker stays, for hosts away meanwhile; a lift of one that ends keeps
+ * the row, the key goes at the end). */
+int xb_fleet_issued_del(struct xb_fleet_store *s, const char *key, bool unending);
+/* Up to max keys (XB_FLEET_KEY_MAX each) whose decisions ended by now. */
+int xb_fleet_issued_ended(struct xb_fleet_store *s, int64_t now, char (*keys)[XB_FLEET_KEY_MAX],
+			  int max);
 /* Every host: the decisions it holds, so a restart knows what it applied. */
 int xb_fleet_held_put(struct xb_fleet_store *s, const struct xb_fleet_held *h);
 int xb_fleet_held_del(struct xb_fleet_store *s, const char *key);
@@ -233,6 +249,13 @@ void xb_fleet_ack(struct xb_fleet *f, struct xb_fleet_ev *ev, bool done);
  * while the broker is away. */
 int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o);
 bool xb_fleet_connected(const struct xb_fleet *f);
+/* The broker's backlog for this host, in messages, as its consumer info
+ * said at most a few seconds ago: the manager's reports not yet
+ * delivered; an agent's decisions not yet delivered. -1: not known. */
+int64_t xb_fleet_backlog(const struct xb_fleet *f);
+/* Key purges the broker refused or could not be asked (their purge
+ * markers stay: one small message each). */
+uint64_t xb_fleet_purge_errors(const struct xb_fleet *f);
 /* The broker's addresses (numeric URLs), never to be banned. */
 size_t xb_fleet_broker_addrs(const struct xb_conf_fleet *c, struct xb_addr *out, size_t max);
 

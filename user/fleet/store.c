@@ -58,7 +58,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS agents(id TEXT PRIMARY KEY, last INTEGER NOT NULL,"
 	" reports INTEGER NOT NULL, own TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE IF NOT EXISTS held(key TEXT PRIMARY KEY, data TEXT NOT NULL,"
-	" ends INTEGER NOT NULL DEFAULT 0);";
+	" ends INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS issued(key TEXT PRIMARY KEY, ends INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS issued_ends ON issued(ends);";
 
 static int db_err(struct xb_fleet_store *s, int rc, const char *what)
 {
@@ -253,7 +256,7 @@ static int64_t count_rows(struct xb_fleet_store *s, const char *sql)
 }
 
 int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const char *id,
-			bool del, const char *data, size_t max, int64_t *seq)
+			enum xb_fleet_op op, const char *data, size_t max, int64_t *seq)
 {
 	sqlite3_stmt *st;
 	int64_t n = max == SIZE_MAX ? 0 : count_rows(s, "SELECT count(*) FROM outbox");
@@ -264,7 +267,7 @@ int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const cha
 	if ((size_t)n >= max)
 		return -ENOSPC;
 	if ((err = prep(s, &st, "INSERT INTO outbox(id, subject, del, data) VALUES(?,?,?,?)",
-			"ttit", id, subject, (int64_t)del, data)))
+			"ttit", id, subject, (int64_t)op, data)))
 		return err;
 	if ((err = run(s, st)))
 		return err;
@@ -295,7 +298,7 @@ int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_flee
 		o->seq = sqlite3_column_int64(st, 0);
 		snprintf(o->id, sizeof(o->id), "%s", sqlite3_column_text(st, 1));
 		snprintf(o->subject, sizeof(o->subject), "%s", sqlite3_column_text(st, 2));
-		o->del = sqlite3_column_int(st, 3);
+		o->op = (enum xb_fleet_op)sqlite3_column_int(st, 3);
 		snprintf(o->data, sizeof(o->data), "%s", sqlite3_column_text(st, 4));
 	}
 	stmt_done(s, st);
@@ -494,6 +497,39 @@ int xb_fleet_agent_owns(struct xb_fleet_store *s, const struct xb_addr *a, char 
 			return 1;
 		}
 	return 0;
+}
+
+int xb_fleet_issued_put(struct xb_fleet_store *s, const char *key, int64_t ends)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "INSERT INTO issued(key, ends) VALUES(?, ?) ON CONFLICT(key) "
+		       "DO UPDATE SET ends = excluded.ends", "ti", key, ends);
+
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_issued_del(struct xb_fleet_store *s, const char *key, bool unending)
+{
+	sqlite3_stmt *st;
+	int err = unending ? prep(s, &st, "DELETE FROM issued WHERE key = ? AND ends = 0", "t", key) :
+			     prep(s, &st, "DELETE FROM issued WHERE key = ?", "t", key);
+
+	return err ? err : run(s, st);
+}
+
+int xb_fleet_issued_ended(struct xb_fleet_store *s, int64_t now, char (*keys)[XB_FLEET_KEY_MAX],
+			  int max)
+{
+	sqlite3_stmt *st;
+	int n = 0, err = prep(s, &st, "SELECT key FROM issued WHERE ends != 0 AND ends <= ? "
+			      "ORDER BY ends LIMIT ?", "ii", now, (int64_t)max);
+
+	if (err)
+		return err;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(keys[n++], XB_FLEET_KEY_MAX, "%s", sqlite3_column_text(st, 0));
+	stmt_done(s, st);
+	return n;
 }
 
 int xb_fleet_held_put(struct xb_fleet_store *s, const struct xb_fleet_held *h)

@@ -88,11 +88,11 @@ out:
 	free(rows);
 }
 
-static int queue(struct xb_fleet_run *r, const char *subject, const char *id, bool del,
-		 const char *data)
+static int queue(struct xb_fleet_run *r, const char *subject, const char *id, const char *data)
 {
 	int64_t seq;
-	int err = xb_fleet_outbox_add(r->store, subject, id, del, data, r->conf->fleet.outbox_max,
+	int err = xb_fleet_outbox_add(r->store, subject, id, XB_FLEET_PUT, data,
+				      r->conf->fleet.outbox_max,
 				      &seq);
 
 	if (!err)
@@ -130,7 +130,7 @@ static int report(struct xb_fleet_run *r, struct xb_fleet_report *rep)
 	snprintf(rep->id, sizeof(rep->id), "%s-%" PRId64, rep->agent, seq);
 	snprintf(subj, sizeof(subj), XB_FLEET_REPORTS ".%s", rep->agent);
 	if ((err = xb_fleet_report_encode(rep, data, sizeof(data))) < 0 ||
-	    (err = queue(r, subj, rep->id, false, data)) || (err = xb_fleet_store_commit(r->store)))
+	    (err = queue(r, subj, rep->id, data)) || (err = xb_fleet_store_commit(r->store)))
 		goto fail;
 	return 0;
 fail:
@@ -280,6 +280,8 @@ static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
 		if (xb_fleet_table_del(&r->held, ev->key, now, &gone, &end, &act))
 			return;         /* not held here: nothing to lift */
 		xb_fleet_held_del(r->store, ev->key);
+		if (gone.end && gone.end <= now)
+			return;         /* the purge of an ended one: the kernel lifted it */
 		if (act == XB_FLEET_LIFT)
 			lift(r, &gone);
 		else if (act == XB_FLEET_APPLY)
@@ -359,7 +361,8 @@ static bool protected_fleet(struct xb_fleet_run *r, const struct xb_addr *a, cha
 	return false;
 }
 
-/* Queue the decisions for every target (in the caller's transaction). */
+/* Queue the decisions for every target (in the caller's transaction);
+ * the manager remembers each key's end, to purge it then. */
 static int publish(struct xb_fleet_run *r, struct xb_fleet_decision *d,
 		   char tg[][XB_AGENT_ID_MAX + 1], size_t nt, bool del)
 {
@@ -378,7 +381,11 @@ static int publish(struct xb_fleet_run *r, struct xb_fleet_decision *d,
 		if (!del && (err = xb_fleet_decision_encode(d, data, sizeof(data))) < 0)
 			break;
 		/* Decisions are never dropped for room: the bound is for reports. */
-		err = xb_fleet_outbox_add(r->store, subj, id, del, data, SIZE_MAX, &seq);
+		err = xb_fleet_outbox_add(r->store, subj, id, del ? XB_FLEET_DEL : XB_FLEET_PUT, data,
+					  SIZE_MAX, &seq);
+		if (!err)
+			err = del ? xb_fleet_issued_del(r->store, key, true) :
+				    xb_fleet_issued_put(r->store, key, d->end);
 		if (!err)
 			r->outbox++;
 	}
@@ -693,6 +700,39 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 	xb_log_release();
 }
 
+/* Manager: the keys of decisions that ended get a purge marker (after
+ * any decision queued for them before, before any after); once the
+ * broker has it, the key's messages go (client.c): the bucket holds
+ * what is in force, not every decision ever made. */
+#define PURGE_BATCH 256
+static void purge_ended(struct xb_fleet_run *r, int64_t now)
+{
+	static char keys[PURGE_BATCH][XB_FLEET_KEY_MAX];
+	char subj[XB_FLEET_KEY_MAX + 32], id[XB_AGENT_ID_MAX + 24];
+	int64_t seq;
+	int n, err;
+
+	if ((err = xb_fleet_store_begin(r->store)))
+		return;
+	n = xb_fleet_issued_ended(r->store, now, keys, PURGE_BATCH);
+	err = n < 0 ? n : 0;
+	for (int i = 0; i < n && !err; i++) {
+		snprintf(subj, sizeof(subj), "$KV." XB_FLEET_BUCKET ".%.*s", XB_FLEET_KEY_MAX - 1, keys[i]);
+		if (!(err = xb_fleet_next_seq(r->store, &seq))) {
+			snprintf(id, sizeof(id), "d-%s-%" PRId64, r->conf->fleet.agent_id, seq);
+			err = xb_fleet_outbox_add(r->store, subj, id, XB_FLEET_PURGE, "", SIZE_MAX, &seq);
+		}
+		if (!err)
+			err = xb_fleet_issued_del(r->store, keys[i], false);
+	}
+	if (!err && !(err = xb_fleet_store_commit(r->store))) {
+		r->n.purged += (uint64_t)n;
+		return;
+	}
+	xb_fleet_store_rollback(r->store);
+	fail(r, "cannot queue the purge of ended decisions: %s", strerror(-err));
+}
+
 void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
 {
 	if (!r->cli)
@@ -701,6 +741,8 @@ void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
 		xb_fleet_held_expire(r->store, now);
 	if (r->conf->fleet.manager && now % 60 == 0)
 		xb_fleet_seen_prune(r->store, now);
+	if (r->conf->fleet.manager)
+		purge_ended(r, now);
 	refresh_depth(r);
 	/* Rows in flight too long (a broker that went and came back): again,
 	 * the broker's Nats-Msg-Id dedup keeps each once. */

@@ -32,6 +32,7 @@ struct xb_fleet_counts {
 	uint64_t delayed;               /* manager: over an agent's report_rate, asked again */
 	uint64_t decisions;             /* decisions received for this host */
 	uint64_t applied, extended, lifted, stale;  /* stale: ended before it arrived */
+	uint64_t purged;                /* manager: keys of ended decisions purged */
 	uint64_t errors;
 };
 
