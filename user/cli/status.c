@@ -187,9 +187,13 @@ static void print_fleet(struct json_object *d)
 						  ub, sizeof(ub)));
 	printf("; outbox %lld of %lld", (long long)jint(f, "outbox", 0),
 	       (long long)jint(f, "outbox_max", 0));
-	if (jint(f, "lag", 0) > 0)
-		printf(", the oldest waiting %s", xb_fmt_duration((uint64_t)jint(f, "lag", 0), ub,
-								  sizeof(ub)));
+	if (jint(f, "outbox_age", 0) > 0)
+		printf(", the oldest waiting %s",
+		       xb_fmt_duration((uint64_t)jint(f, "outbox_age", 0), ub, sizeof(ub)));
+	if (jint(f, "lag", -1) >= 0)
+		printf("; lag %lld %s", (long long)jint(f, "lag", 0),
+		       !strcmp(jstr(f, "role"), "manager") ? "reports not yet delivered" :
+		       "decisions not yet delivered");
 	if (jint(f, "reports_dropped", 0))
 		printf(" (FULL: %lld reports dropped)", (long long)jint(f, "reports_dropped", 0));
 	printf("\n  %lld reports, %lld sent, %lld acked; decisions %lld received, %lld applied, "
@@ -204,9 +208,10 @@ static void print_fleet(struct json_object *d)
 	if (!json_object_object_get_ex(f, "agents", &agents) || !agents)
 		return;
 	printf("  manager: %lld decided, %lld same attack (grace), %lld refused, %lld delayed "
-	       "(over report_rate); agents seen:\n", (long long)jint(f, "decided", 0),
-	       (long long)jint(f, "folded", 0), (long long)jint(f, "refused", 0),
-	       (long long)jint(f, "delayed", 0));
+	       "(over report_rate), %lld ended keys purged (%lld failed); agents seen:\n",
+	       (long long)jint(f, "decided", 0), (long long)jint(f, "folded", 0),
+	       (long long)jint(f, "refused", 0), (long long)jint(f, "delayed", 0),
+	       (long long)jint(f, "purged", 0), (long long)jint(f, "purge_errors", 0));
 	for (size_t i = 0; i < json_object_array_length(agents); i++) {
 		struct json_object *a = json_object_array_get_idx(agents, i);
 		int64_t last = jint(a, "last_report", 0);

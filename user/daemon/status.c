@@ -214,8 +214,11 @@ static void status_fleet(struct daemon *d, struct json_object *reply)
 	add_int(o, "up_since", r->up_since);
 	add_int(o, "down_since", r->down_since);
 	add_int(o, "outbox", r->outbox);
-	/* The broker's lag: how long the oldest report or decision has waited. */
-	add_int(o, "lag", r->oldest ? xb_now_wall() - r->oldest : 0);
+	/* The lag: messages the broker holds for this host, not yet delivered
+	 * (the manager's reports; an agent's decisions), -1 when not known;
+	 * and how long the oldest outbox row has waited for the broker. */
+	add_int(o, "lag", xb_fleet_run_on(r) ? xb_fleet_backlog(r->cli) : -1);
+	add_int(o, "outbox_age", r->oldest ? xb_now_wall() - r->oldest : 0);
 	add_int(o, "outbox_max", c->outbox_max);
 	add_int(o, "reports", r->n.reports);
 	add_int(o, "reports_dropped", r->n.reports_dropped);
@@ -235,6 +238,8 @@ static void status_fleet(struct daemon *d, struct json_object *reply)
 		add_int(o, "folded", r->n.folded);
 		add_int(o, "refused", r->n.refused);
 		add_int(o, "delayed", r->n.delayed);
+		add_int(o, "purged", r->n.purged);
+		add_int(o, "purge_errors", xb_fleet_run_on(r) ? xb_fleet_purge_errors(r->cli) : 0);
 		agents = json_object_new_array();
 		xb_fleet_run_agents(&d->fleet, agent_json, agents);
 		json_object_object_add(o, "agents", agents);
