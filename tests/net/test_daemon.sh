@@ -263,14 +263,15 @@ check "daemon down: the kernel ends bans on time" ping70
 start_daemon; wait_ready 2
 check "restarted daemon ready" test "$(ready_count)" -ge 2
 check "restart re-inserts the lost ban" banned 198.18.9.7
-# Both readings round down and the same end is restored: within a second,
-# plus half a second for the reading itself.
+# Both readings round down (within a second of each other), and the lost
+# entry is re-inserted at its recorded end, the map's rounded up to the whole
+# second (up to one more); half a second either way for the readings.
 L=$(left 198.18.9.7)
-check "with its original expiry ($L vs $L7)" near_left "$L7" "$L" -1.5 1.5
+check "with its original expiry ($L vs $L7)" near_left "$L7" "$L" -1.5 2.5
 check "offence number kept (2)" test "$(ban_field 198.18.9.7 offence)" = 2
 L=$(left "$SHORT")
 diag "$(grep restored "$T/daemon.log" | tail -1)"
-# The recorded end is the map's rounded up to the whole second: one more.
+# Re-armed to the recorded end: the same bounds as the re-inserted ban.
 check "a map entry shorter than recorded is re-armed to its recorded end ($SHORT: $L vs $LS)" \
 	near_left "$LS" "$L" -1.5 2.5
 check "expired ban not resurrected" eval '! banned 198.18.9.70'
