@@ -31,6 +31,7 @@
 #define DUP_WINDOW_NS   (3600LL * 1000000000)   /* Nats-Msg-Id dedup: resends within an hour */
 #define OUTBOX_HDR      "Xdpban-Outbox"
 #define QUEUE_MAX       100000                  /* events waiting for the loop */
+#define WATCH_HB_NS     (5LL * 1000000000)      /* the watches' heartbeat from the broker */
 
 struct qnode {
 	struct xb_fleet_ev ev;
@@ -261,10 +262,19 @@ static void on_reconnected(natsConnection *nc, void *ctx)
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *ctx)
 {
+	struct xb_fleet *f = ctx;
 	char text[128];
 
+	if (err == NATS_MISSED_HEARTBEAT) {
+		/* A watch's consumer is gone while the connection stayed (in a
+		 * cluster, the node that held it died): set up again. */
+		push_simple(f, XB_FLEET_EV_ERROR, "a decisions' watch missed the broker's "
+			    "heartbeats: watching again");
+		on_reconnected(nc, f);
+		return;
+	}
 	snprintf(text, sizeof(text), "%s", natsStatus_GetText(err));
-	push_simple(ctx, XB_FLEET_EV_ERROR, text);
+	push_simple(f, XB_FLEET_EV_ERROR, text);
 }
 
 /* ---- set-up (our thread) ------------------------------------------------- */
@@ -353,6 +363,8 @@ static natsStatus watch(struct xb_fleet *f, const char *target, natsSubscription
 	so.Config.AckPolicy = js_AckNone;
 	so.Config.InactiveThreshold = 60LL * 1000000000;
 	so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+	/* An ephemeral consumer lives on one node: heartbeats tell its loss. */
+	so.Config.Heartbeat = WATCH_HB_NS;
 	snprintf(subj, sizeof(subj), KV_PREFIX "%s.>", target);
 	s = js_Subscribe(sub, f->js, subj, on_decision, f, NULL, &so, &jerr);
 	if (s != NATS_OK)
