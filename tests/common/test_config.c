@@ -317,12 +317,33 @@ Test(config, fleet_locations)
 	cr_expect_eq(c->fleet.grace, 10, "default grace");
 	cr_expect_eq(c->fleet.report_rate, 200, "default report_rate");
 	cr_expect_eq(c->fleet.outbox_max, 10000, "default outbox_max");
+	cr_expect_eq(c->fleet.replicas, 1, "default replicas");
 	cr_expect_eq(c->ars[0].location, XB_LOC_DEFINED_AGENT);
 	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "edge-2"));
 	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "001"));
 	cr_expect_not(xb_agent_list_has(c->ars[0].agent_id, "edge"));
 	cr_expect_eq(c->ars[1].location, XB_LOC_ALL);
 	xb_config_free(c);
+}
+
+/* A restart, not a reload: the manager sets the stream up at connect. */
+Test(config, fleet_replicas)
+{
+	struct xb_config *a = NULL, *b = NULL;
+	char err[512];
+
+	cr_assert_eq(parse("<xdpban><fleet><agent_id>m</agent_id><role>manager</role>"
+			   "<url>nats://198.18.0.1:4222</url><url>nats://198.18.0.2:4222</url>"
+			   "<url>nats://198.18.0.3:4222</url><replicas>3</replicas></fleet></xdpban>",
+			   &a, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(a->fleet.replicas, 3);
+	cr_assert_eq(parse("<xdpban><fleet><agent_id>m</agent_id><role>manager</role>"
+			   "<url>nats://198.18.0.1:4222</url><url>nats://198.18.0.2:4222</url>"
+			   "<url>nats://198.18.0.3:4222</url></fleet></xdpban>",
+			   &b, err, sizeof(err)), 0, "%s", err);
+	cr_expect_not(xb_fleet_same(&a->fleet, &b->fleet));
+	xb_config_free(a);
+	xb_config_free(b);
 }
 
 Test(config, fleet_refused_with_line)
@@ -342,6 +363,12 @@ Test(config, fleet_refused_with_line)
 		  "<url>tls://198.18.0.1:4222</url></fleet></xdpban>", "needs <ca>, <cert> and <key>" },
 		{ "<xdpban><fleet><agent_id>x</agent_id><role>agent</role><ca>/a</ca>"
 		  "<url>nats://198.18.0.1:4222</url></fleet></xdpban>", "go together" },
+		{ "<xdpban><fleet><agent_id>x</agent_id>\n<replicas>0</replicas></fleet></xdpban>",
+		  "t.conf:2: replicas must be 1 to 5" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><replicas>6</replicas></fleet></xdpban>",
+		  "<replicas>: '6' is not a whole number from 0 to 5" },
+		{ "<xdpban><fleet><agent_id>x</agent_id><replicas>three</replicas></fleet></xdpban>",
+		  "<replicas>: 'three'" },
 		{ "<xdpban><fleet><agent_id>x</agent_id><colour>red</colour></fleet></xdpban>",
 		  "unknown element <colour> in <fleet>" },
 		{ "<xdpban>" FLEET "\n<active-response><command>firewall-drop</command>"

@@ -874,7 +874,7 @@ static bool str_same(const char *a, const char *b)
 
 bool xb_fleet_same(const struct xb_conf_fleet *a, const struct xb_conf_fleet *b)
 {
-	if (a->enabled != b->enabled || a->manager != b->manager ||
+	if (a->enabled != b->enabled || a->manager != b->manager || a->replicas != b->replicas ||
 	    strcmp(a->agent_id, b->agent_id) || a->n_urls != b->n_urls ||
 	    !str_same(a->ca, b->ca) || !str_same(a->cert, b->cert) || !str_same(a->key, b->key))
 		return false;
@@ -933,6 +933,13 @@ static int fleet_child(struct pctx *p, const xmlNode *k, struct xb_conf_fleet *f
 		err = parse_uint(p, k, 1000000, &f->report_rate);
 		if (!err && !f->report_rate)
 			err = xb_xml_fail(&p->xe, k, "report_rate must be at least 1");
+		return err;
+	}
+	if (name_is(k, "replicas")) {
+		/* JetStream's own bound: a RAFT group of at most five. */
+		err = parse_uint(p, k, 5, &f->replicas);
+		if (!err && !f->replicas)
+			err = xb_xml_fail(&p->xe, k, "replicas must be 1 to 5");
 		return err;
 	}
 	if (name_is(k, "outbox_max")) {
@@ -1181,6 +1188,8 @@ static int set_defaults(struct xb_config *c)
 		c->fleet.outbox_max = 10000;
 	if (!c->fleet.report_rate)
 		c->fleet.report_rate = 200;
+	if (!c->fleet.replicas)
+		c->fleet.replicas = 1;
 	return 0;
 }
 

@@ -28,6 +28,7 @@
  *       <grace>10s</grace>      reports of one attack within this count as one offence
  *       <outbox_max>10000</outbox_max>  reports kept on disk while the broker is away
  *       <report_rate>200</report_rate>  manager: reports/s per agent; more wait
+ *       <replicas>3</replicas>  manager: copies of the stream and the bucket (a cluster)
  *     </fleet>
  *     <active-response> command, location, agent_id, rules_id, rules_group, level,
  *         timeout, repeated_offenders, disabled;  xdpban extensions:
@@ -95,13 +96,14 @@ struct xb_conf_fleet {
 	uint64_t grace;                 /* s */
 	uint64_t outbox_max;            /* rows */
 	uint64_t report_rate;           /* manager: reports/s taken from one agent */
+	uint64_t replicas;              /* manager: JetStream replicas, 1..5 */
 	int line;
 };
 
 /* Is s a valid agent id (1..32 of [A-Za-z0-9_-], not "all")? */
 bool xb_agent_id_ok(const char *s, size_t len);
-/* The same connection (role, id, brokers, TLS files)? grace and outbox_max
- * may differ. */
+/* The same connection (role, id, brokers, TLS files, replicas)? grace and
+ * outbox_max may differ. */
 bool xb_fleet_same(const struct xb_conf_fleet *a, const struct xb_conf_fleet *b);
 /* Does the comma list ids name id? */
 bool xb_agent_list_has(const char *ids, const char *id);

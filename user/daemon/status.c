@@ -234,6 +234,7 @@ static void status_fleet(struct daemon *d, struct json_object *reply)
 	json_object_object_add(o, "last_error", *r->last_error ?
 			       json_object_new_string(r->last_error) : NULL);
 	if (c->manager) {
+		add_int(o, "replicas", c->replicas);
 		add_int(o, "decided", r->n.decided);
 		add_int(o, "folded", r->n.folded);
 		add_int(o, "refused", r->n.refused);

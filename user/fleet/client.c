@@ -42,6 +42,7 @@ struct xb_fleet {
 	char agent[XB_AGENT_ID_MAX + 1];
 	char inbox[XB_AGENT_ID_MAX + 16];
 	bool manager;
+	int64_t replicas;               /* manager: of the stream and the bucket */
 	natsOptions *opts;
 	natsConnection *nc;
 	jsCtx *js;
@@ -289,6 +290,28 @@ static const char *js_text(natsStatus s, jsErrCode jerr, char *buf, size_t len)
 }
 
 /* The manager makes the stream and the bucket; agents only use them. */
+/* The bucket's stream at the configured number of replicas: creating a
+ * bucket that exists with other settings fails, and an admin may have made
+ * it (or an older xdpban, with one replica). JetStream moves the data. */
+static natsStatus bucket_replicas(struct xb_fleet *f, char *err, size_t len)
+{
+	jsStreamInfo *si = NULL, *up = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetStreamInfo(&si, f->js, KV_STREAM, NULL, &jerr);
+
+	if (s == NATS_OK && si->Config->Replicas != f->replicas) {
+		pr_info("fleet: the decisions' bucket goes from %" PRId64 " to %" PRId64 " replicas\n",
+			si->Config->Replicas, f->replicas);
+		si->Config->Replicas = f->replicas;
+		s = js_UpdateStream(&up, f->js, si->Config, NULL, &jerr);
+	}
+	if (s != NATS_OK)
+		js_text(s, jerr, err, len);
+	jsStreamInfo_Destroy(up);
+	jsStreamInfo_Destroy(si);
+	return s;
+}
+
 static natsStatus make_streams(struct xb_fleet *f, char *err, size_t len)
 {
 	static const char *subjects[] = { XB_FLEET_REPORTS ".*" };
@@ -306,6 +329,7 @@ static natsStatus make_streams(struct xb_fleet *f, char *err, size_t len)
 	sc.Storage = js_FileStorage;
 	sc.MaxAge = REPORTS_AGE_NS;
 	sc.Duplicates = DUP_WINDOW_NS;
+	sc.Replicas = f->replicas;
 	s = js_AddStream(&si, f->js, &sc, NULL, &jerr);
 	if (s != NATS_OK && jerr == JSStreamNameExistErr)
 		s = js_UpdateStream(&si, f->js, &sc, NULL, &jerr);
@@ -318,11 +342,11 @@ static natsStatus make_streams(struct xb_fleet *f, char *err, size_t len)
 	kc.Bucket = XB_FLEET_BUCKET;
 	kc.History = 1;
 	kc.StorageType = js_FileStorage;
-	s = js_CreateKeyValue(&kv, f->js, &kc);
+	kc.Replicas = (int)f->replicas;
+	/* A bucket that exists (with other replicas) fails here: fixed below. */
+	(void)js_CreateKeyValue(&kv, f->js, &kc);
 	kvStore_Destroy(kv);
-	if (s != NATS_OK)
-		js_text(s, 0, err, len);
-	return s;
+	return bucket_replicas(f, err, len);
 }
 
 /* The watches go (the broker drops their consumers when idle); the
@@ -567,6 +591,7 @@ int xb_fleet_new(const struct xb_conf_fleet *c, struct xb_fleet **out)
 	snprintf(f->agent, sizeof(f->agent), "%s", c->agent_id);
 	snprintf(f->inbox, sizeof(f->inbox), "_INBOX_%s", c->agent_id);
 	f->manager = c->manager;
+	f->replicas = c->replicas ? (int64_t)c->replicas : 1;
 	atomic_store(&f->backlog, -1);
 	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&f->mu, NULL);
