@@ -448,3 +448,32 @@ Test(policy, fleet_locations_decided_here_or_by_the_manager)
 		fx_close(&f);
 	}
 }
+
+#define HD_AT(loc) "<active-response><command>host-deny</command><location>" loc \
+	"</location><agent_id>edge2</agent_id><rules_id>5712</rules_id><timeout>60</timeout>" \
+	"</active-response>"
+
+/* The other responses follow the same rule: a defined-agent host-deny is
+ * run where the manager sends it, never by the host that saw the attack. */
+Test(policy, fleet_responses_decided_here_or_by_the_manager)
+{
+	static const struct { const char *body; int want; } cases[] = {
+		{ FLEET_AGENT HD_AT("defined-agent"), 0 },
+		{ FLEET_AGENT HD_AT("server"), 0 },
+		{ FLEET_AGENT HD_AT("all"), 1 },
+		{ FLEET_AGENT HD_AT("local"), 1 },
+		{ HD_AT("server"), 1 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture f;
+		struct xb_decision d[2];
+		char why[256] = "";
+
+		fx_open(&f, cases[i].body, XB_STATE_MEMORY);
+		f.ev.has_src = true;
+		f.ev.src = A("198.18.70.12");
+		cr_expect_eq(xb_policy_responses(f.p, &f.al, 1000, d, 2, why, sizeof(why)),
+			     cases[i].want, "case %zu: %s", i, why);
+		fx_close(&f);
+	}
+}

@@ -414,7 +414,8 @@ int xb_policy_responses(struct xb_policy *p, const struct xb_alert *al, int64_t 
 		const struct xb_ar *ar = &c->ars[i];
 		bool dup = false;
 
-		if (!ar->cmd || ar->cmd->builtin_drop ||
+		/* In a fleet, server and defined-agent run where the manager says. */
+		if (!ar->cmd || ar->cmd->builtin_drop || !xb_ar_here(c, ar) ||
 		    !xb_ar_binds(ar, al->rule, al->level, al->groups))
 			continue;
 		/* One alert is one run of a command, however many blocks name it. */
