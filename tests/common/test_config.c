@@ -326,6 +326,26 @@ Test(config, fleet_locations)
 	xb_config_free(c);
 }
 
+/* Any other command travels too (the target runs it), but an account. */
+Test(config, fleet_other_commands)
+{
+	static const char xml[] =
+		"<xdpban><command><name>notify</name><executable>notify.sh</executable>"
+		"</command><active-response><command>host-deny</command>"
+		"<location>defined-agent</location><agent_id>edge-2</agent_id>"
+		"<rules_id>5712</rules_id><timeout>60</timeout></active-response>"
+		"<active-response><command>notify</command><location>all</location>"
+		"<rules_id>5712</rules_id></active-response>" FLEET "</xdpban>";
+	struct xb_config *c = NULL;
+	char err[512];
+
+	cr_assert_eq(parse(xml, &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(xb_config_command(c, "notify")->kind, XB_CMD_SCRIPT);
+	cr_expect_eq(xb_config_command(c, "host-deny")->kind, XB_CMD_HOST_DENY);
+	cr_expect_null(xb_config_command(c, "no-such"));
+	xb_config_free(c);
+}
+
 /* A restart, not a reload: the manager sets the stream up at connect. */
 Test(config, fleet_replicas)
 {
@@ -369,6 +389,9 @@ Test(config, fleet_refused_with_line)
 		  "<replicas>: '6' is not a whole number from 0 to 5" },
 		{ "<xdpban><fleet><agent_id>x</agent_id><replicas>three</replicas></fleet></xdpban>",
 		  "<replicas>: 'three'" },
+		{ "<xdpban>" FLEET "\n<active-response><command>disable-account</command>"
+		  "<location>all</location><rules_id>5712</rules_id></active-response></xdpban>",
+		  "t.conf:2: location all: 'disable-account' locks an account" },
 		{ "<xdpban><fleet><agent_id>x</agent_id><colour>red</colour></fleet></xdpban>",
 		  "unknown element <colour> in <fleet>" },
 		{ "<xdpban>" FLEET "\n<active-response><command>firewall-drop</command>"

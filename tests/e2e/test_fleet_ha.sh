@@ -8,7 +8,8 @@
 # an existing stream kept as it is. With the leader of the bucket killed,
 # and then another node after the first came back, a brute force on edge1
 # is still banned on edge2 (location all) with the same end; nothing is
-# decided twice. Plain TCP here: TLS and permissions are test_fleet.sh's.
+# decided twice. A host-deny for edge2 alone (defined-agent) runs in its
+# hosts.deny only and is lifted there at its end. Plain TCP here: TLS and permissions are test_fleet.sh's.
 # Addresses from 198.18.61.0/24; everything is this test's, bounded, and
 # removed on exit.
 # shellcheck source=tests/net/lib.sh
@@ -79,7 +80,7 @@ conf() {       # conf HOST REPLICAS
 	local h=$1 role=agent iface=eth0 id=$1
 	[ "$h" = hub ] && role=manager iface=br0 id=manager
 	mkdir -p "$LAB/$h/state"
-	touch "$LAB/$h/auth.log"
+	touch "$LAB/$h/auth.log" "$LAB/$h/hosts.deny"
 	cat >"$LAB/$h/xdpban.conf" <<C
 <xdpban>
   <interface>$iface</interface>
@@ -89,9 +90,14 @@ conf() {       # conf HOST REPLICAS
   <state_dir>$LAB/$h/state</state_dir>
   <control_socket>$LAB/$h/xdpban.sock</control_socket>
   <fleet><agent_id>$id</agent_id><role>$role</role>$URLS<replicas>$2</replicas></fleet>
+  <hosts_deny>$LAB/$h/hosts.deny</hosts_deny>
   <active-response>
     <command>firewall-drop</command> <location>all</location>
     <rules_id>5712</rules_id> <timeout>600</timeout>
+  </active-response>
+  <active-response>
+    <command>host-deny</command> <location>defined-agent</location> <agent_id>edge2</agent_id>
+    <rules_id>5712</rules_id> <timeout>12</timeout>
   </active-response>
 </xdpban>
 C
@@ -163,6 +169,13 @@ check "no replica change the second time" \
 for h in edge1 edge2; do conf "$h" 1; check "$h connects to the cluster" xb_up "$h"; done
 
 banned_both 198.18.61.101 "all three nodes up"
+# Another command travels too: host-deny for edge2 alone, run by edge2's
+# executor as its own config defines it, lifted there at the decision's end.
+check "host-deny (defined-agent edge2) runs on edge2" \
+	wait_until 10 grep -q "198.18.61.101" "$LAB/edge2/hosts.deny"
+T_HD=$SECONDS
+check "host-deny runs nowhere else (edge1, manager)" \
+	bash -c "! grep -q 198.18.61.101 '$LAB/edge1/hosts.deny' '$LAB/hub/hosts.deny'"
 
 # --- a watch's consumer vanishes, the connection stays ----------------------------
 # As when the node holding it dies while edge2 is connected to another one;
@@ -214,21 +227,23 @@ banned_both 198.18.61.102 "the bucket's leader n$LN killed"
 node_up "$LN"
 check "n$LN rejoins" wait_until 30 bash -c "[ -n \"\$(ip netns exec ${NS[hub]} curl -s -m 2 \
 	http://198.18.61.$LN:8222/jsz | jq -r '.meta_cluster.leader // empty')\" ]"
-# Caught up: it holds the bucket's messages again (the other two's count).
+# Caught up: it holds what another node holds of the bucket, read at the
+# same moment (ended keys are purged meanwhile).
 M=$((LN % 3 + 1))
-want=$(stream_info "$M" KV_xdpban-decisions | jq -r '.state.messages')
-check "n$LN catches up with the bucket ($want messages)" \
-	wait_until 30 bash -c "[ \"\$(ip netns exec ${NS[hub]} curl -s -m 2 \
-		'http://198.18.61.$LN:8222/jsz?accounts=true&streams=true&config=true' |
-		jq -r '[.account_details[]?.stream_detail[]? | select(.name == \"KV_xdpban-decisions\")][0].state.messages')\" = '$want' ]"
+msgs() { stream_info "$1" KV_xdpban-decisions | jq -r '.state.messages // empty'; }
+same_msgs() { local a b; a=$(msgs "$LN") b=$(msgs "$M"); [ -n "$a" ] && [ "$a" = "$b" ]; }
+check "n$LN catches up with the bucket (as n$M: $(msgs "$M") messages)" wait_until 30 same_msgs
 diag "killing node n$M (pid ${NPID[$M]})"
 node_kill "$M"
 banned_both 198.18.61.103 "n$LN back, n$M killed"
 
+check "edge2 lifts the host-deny at the decision's end (12 s)" \
+	wait_until $((SECONDS - T_HD < 29 ? 30 - (SECONDS - T_HD) : 1)) bash -c "! grep -q 198.18.61.101 '$LAB/edge2/hosts.deny'"
+
 # --- nothing twice -------------------------------------------------------------
 S=$(st hub)
-check "the manager decided each attack once (4 decided, 0 folded): $(jq -c '.daemon.fleet | {decided, folded}' <<<"$S")" \
-	test "$(jq -r '.daemon.fleet | "\(.decided) \(.folded)"' <<<"$S")" = "4 0"
+check "the manager decided each attack once per command (8 decided, 0 folded): $(jq -c '.daemon.fleet | {decided, folded}' <<<"$S")" \
+	test "$(jq -r '.daemon.fleet | "\(.decided) \(.folded)"' <<<"$S")" = "8 0"
 for h in edge1 edge2; do
 	check "$h is connected through the failovers" \
 		wait_until 15 bash -c "XDPBAN_PIN_DIR=${PIN[$h]} '$XDPBAN' status --json --socket '$LAB/$h/xdpban.sock' |

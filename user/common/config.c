@@ -1100,7 +1100,7 @@ const char *xb_cmd_kind_name(enum xb_cmd_kind k)
 
 /* The <command> an <active-response> names: a defined one, else a built-in
  * (timeout allowed, as Wazuh's shipped ar.conf has them). */
-static const struct xb_command *find_command(const struct xb_config *c, const char *name)
+const struct xb_command *xb_config_command(const struct xb_config *c, const char *name)
 {
 #define BUILTIN(n, k) { .name = n, .executable = n, .timeout_allowed = true, \
 			.builtin_drop = (k) == XB_CMD_DROP, .kind = k }
@@ -1139,18 +1139,19 @@ static int resolve(struct pctx *p)
 			return xb_xml_fail_at(&p->xe, ar->line, "location %s needs several hosts: "
 				"configure <fleet> (agent_id, role, url), or use local or server",
 				xb_location_name(ar->location));
-		ar->cmd = find_command(c, ar->command);
+		ar->cmd = xb_config_command(c, ar->command);
 		if (!ar->cmd)
 			return xb_xml_fail_at(&p->xe, ar->line,
 				"active-response uses command '%.63s', which is neither built in "
 				"(firewall-drop, xdp-drop, route-null, host-deny, disable-account, "
 				"wazuh-slack, webhook) nor defined in a <command> block",
 				ar->command);
+		/* An account is one host's: its name on another means nothing. */
 		if (c->fleet.enabled && !ar->disabled && ar->location != XB_LOC_LOCAL &&
-		    !ar->cmd->builtin_drop)
+		    ar->cmd->kind == XB_CMD_DISABLE_ACCOUNT)
 			return xb_xml_fail_at(&p->xe, ar->line,
-				"location %s: only firewall-drop and xdp-drop travel across the "
-				"fleet; '%.63s' runs with location local", xb_location_name(ar->location),
+				"location %s: '%.63s' locks an account of the host that saw the "
+				"attack; it runs with location local", xb_location_name(ar->location),
 				ar->command);
 		if (ar->cmd->kind == XB_CMD_WEBHOOK && !ar->disabled &&
 		    (!ar->cmd->extra_args || strncmp(ar->cmd->extra_args, "http", 4)))

@@ -218,6 +218,8 @@ int xb_config_parse(const char *buf, size_t len, const char *name,
 /* A config with every default and no active response. */
 int xb_config_default(struct xb_config **out);
 void xb_config_free(struct xb_config *c);
+/* The <command> a name stands for: one defined in c, else a built-in; NULL. */
+const struct xb_command *xb_config_command(const struct xb_config *c, const char *name);
 
 /* The config's name of a source kind: "journald", "file", "stdin". */
 const char *xb_src_type_name(enum xb_source_kind t);

@@ -18,6 +18,7 @@
 #define RESEND_NS       (5 * NSEC_PER_SEC)      /* unacked this long: send again */
 #define SEND_BATCH      64
 #define MAX_TARGETS     64
+#define MAX_CMDS        16      /* commands decided for one report */
 
 /* What a fleet decision applies with: the XDP ban. */
 static const struct xb_command drop_cmd = {
@@ -102,17 +103,24 @@ static int queue(struct xb_fleet_run *r, const char *subject, const char *id, co
 
 /* ---- every host: reports ----------------------------------------------------- */
 
-static const struct xb_ar *binding_drop(const struct xb_config *c, const struct xb_alert *al,
-					bool fleet_only)
+/* Does any response bind the alert (fleet_only: one the manager decides)? */
+static bool binding_any(const struct xb_config *c, const struct xb_alert *al, bool fleet_only)
 {
 	for (size_t i = 0; i < c->n_ars; i++) {
 		const struct xb_ar *ar = &c->ars[i];
 
-		if (ar->cmd && ar->cmd->builtin_drop && (!fleet_only || ar->location != XB_LOC_LOCAL) &&
+		if (ar->cmd && (!fleet_only || ar->location != XB_LOC_LOCAL) &&
 		    xb_ar_binds(ar, al->rule, al->level, al->groups ? al->groups : ""))
-			return ar;
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+/* The name a response travels under: the drop's one, whatever it is called
+ * here, so that its keys stay the same. */
+static const char *fleet_cmd_name(const struct xb_ar *ar)
+{
+	return ar->cmd->builtin_drop ? XB_DROP_CMD : ar->command;
 }
 
 static int report(struct xb_fleet_run *r, struct xb_fleet_report *rep)
@@ -146,7 +154,7 @@ void xb_fleet_run_alert(struct xb_fleet_run *r, const struct xb_alert *al)
 	int err;
 
 	if (!r->cli || al->level == 0 || al->noalert || !al->ev || !al->ev->has_src ||
-	    (al->frequency > 1 && !al->same_source_ip) || !binding_drop(r->conf, al, false))
+	    (al->frequency > 1 && !al->same_source_ip) || !binding_any(r->conf, al, false))
 		return;
 	/* Protected here (allow list, this host): nobody bans it on our word. */
 	if (xb_policy_is_protected(r->conf, r->host, &al->ev->src, why, sizeof(why)))
@@ -257,6 +265,75 @@ static void lift(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
 		d->offence);
 }
 
+/* A decision for another command than the drop: this host runs it as its
+ * own config defines it (a manager can only ask for what the agent has),
+ * through the executor, which lifts it at the decision's end. */
+static const struct xb_command *cmd_here(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
+{
+	const struct xb_command *cmd = xb_config_command(r->conf, d->cmd);
+	char ab[XB_ADDRSTRLEN];
+
+	if (!cmd || cmd->kind == XB_CMD_DISABLE_ACCOUNT || !r->enf->resp) {
+		fail(r, "decision %s for %s: %s", d->cmd, afmt(&d->addr, ab),
+		     !cmd ? "no such command here" : !r->enf->resp ? "responses are off here" :
+		     "an account is the host's own: never from the fleet");
+		return NULL;
+	}
+	return cmd;
+}
+
+static void run_cmd(struct xb_fleet_run *r, const struct xb_fleet_decision *d, int64_t end)
+{
+	const struct xb_command *cmd;
+	int64_t now = xb_now_wall();
+	char why[256], ab[XB_ADDRSTRLEN], action[64];
+	struct xb_resp_req q = {
+		.addr = d->addr, .user = "", .rule = d->rule, .offence = d->offence,
+		.description = "a fleet decision", .groups = "", .action = action,
+		.ttl = end ? (uint64_t)(end > now ? end - now : 1) : XB_TIMEOUT_PERMANENT,
+	};
+
+	if (protected_here(r, &d->addr, why, sizeof(why))) {
+		pr_info("fleet: not running %s for %s from %s: %s\n", d->cmd, afmt(&d->addr, ab),
+			d->by, why);
+		return;
+	}
+	if (!(cmd = cmd_here(r, d)))
+		return;
+	if (cmd->builtin_drop) {
+		ban(r, d, end);
+		return;
+	}
+	snprintf(action, sizeof(action), "decided by the fleet (offence %u)", d->offence);
+	q.cmd = cmd;
+	pr_info("fleet: run %s for %s (offence %u, from %s)\n", d->cmd, afmt(&d->addr, ab),
+		d->offence, d->by);
+	xb_resp_fire(r->enf->resp, &q, now);
+	r->n.applied++;
+}
+
+static void apply(struct xb_fleet_run *r, const struct xb_fleet_decision *d, int64_t end)
+{
+	if (!strcmp(d->cmd, XB_DROP_CMD))
+		ban(r, d, end);
+	else
+		run_cmd(r, d, end);
+}
+
+static void withdraw(struct xb_fleet_run *r, const struct xb_fleet_decision *d)
+{
+	const struct xb_command *cmd;
+
+	if (!strcmp(d->cmd, XB_DROP_CMD)) {
+		lift(r, d);
+		return;
+	}
+	if ((cmd = cmd_here(r, d))) {
+		xb_resp_lift(r->enf->resp, cmd->name, &d->addr);
+		r->n.lifted++;
+	}
+}
+
 /* The key is the decision's own (TARGET.ADDR.CMD), for this host or all. */
 static bool key_matches(const struct xb_fleet_run *r, const char *key,
 			const struct xb_fleet_decision *d)
@@ -283,9 +360,9 @@ static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
 		if (gone.end && gone.end <= now)
 			return;         /* the purge of an ended one: the kernel lifted it */
 		if (act == XB_FLEET_LIFT)
-			lift(r, &gone);
+			withdraw(r, &gone);
 		else if (act == XB_FLEET_APPLY)
-			ban(r, &gone, end);
+			apply(r, &gone, end);
 		return;
 	}
 	if (xb_fleet_decision_decode(ev->data, ev->len, &d) || !key_matches(r, ev->key, &d)) {
@@ -301,9 +378,10 @@ static void on_decision(struct xb_fleet_run *r, const struct xb_fleet_ev *ev)
 		xb_fleet_held_put(r->store, h);
 	if (act != XB_FLEET_APPLY)
 		return;         /* a replay, or held as long already */
-	pr_info("fleet: decision %s until %s (offence %u, from %s, for %s)\n", afmt(&d.addr, ab),
-		xb_fmt_wall(end, eb, sizeof(eb)), d.offence, d.by, d.target);
-	ban(r, &d, end);
+	pr_info("fleet: decision %s%s%s until %s (offence %u, from %s, for %s)\n",
+		strcmp(d.cmd, XB_DROP_CMD) ? d.cmd : "", strcmp(d.cmd, XB_DROP_CMD) ? " " : "",
+		afmt(&d.addr, ab), xb_fmt_wall(end, eb, sizeof(eb)), d.offence, d.by, d.target);
+	apply(r, &d, end);
 }
 
 /* ---- the manager ---------------------------------------------------------------- */
@@ -402,30 +480,20 @@ static void targets_text(char tg[][XB_AGENT_ID_MAX + 1], size_t nt, char *buf, s
 	}
 }
 
-/* One alert report: history, grace, escalation, decisions. */
-static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int64_t now)
+/* One response for one alert report: its history (per address and
+ * command), grace, escalation, decisions. */
+static int decide_one(struct xb_fleet_run *r, const struct xb_fleet_report *rep,
+		      const struct xb_ar *ar, int64_t now)
 {
-	struct xb_alert al = { .rule = rep->rule, .level = rep->level, .groups = rep->groups };
-	char tg[MAX_TARGETS][XB_AGENT_ID_MAX + 1], tt[512], why[256], ab[XB_ADDRSTRLEN], eb[32];
+	char tg[MAX_TARGETS][XB_AGENT_ID_MAX + 1], tt[512], ab[XB_ADDRSTRLEN], eb[32];
 	struct xb_fleet_decision d = { .addr = rep->addr, .rule = rep->rule, .issued = now };
+	const char *cmd = fleet_cmd_name(ar);
 	struct xb_fleet_hist h = { 0 };
-	const struct xb_ar *ar = binding_drop(r->conf, &al, true);
 	size_t nt;
 	bool counted;
 	int err;
 
-	if (!ar) {
-		pr_info("fleet: %s reports %s (rule %u): decided there\n", rep->agent,
-			afmt(&rep->addr, ab), rep->rule);
-		return 0;
-	}
-	if (protected_fleet(r, &rep->addr, why, sizeof(why))) {
-		r->n.refused++;
-		pr_info("fleet: not banning %s reported by %s: %s\n", afmt(&rep->addr, ab),
-			rep->agent, why);
-		return 0;
-	}
-	err = xb_fleet_hist_get(r->store, &rep->addr, XB_DROP_CMD, &h);
+	err = xb_fleet_hist_get(r->store, &rep->addr, cmd, &h);
 	if (err && err != -ENOENT)
 		return err;
 	counted = xb_fleet_hist_step(&h, rep->ts, now, r->conf->fleet.grace,
@@ -434,7 +502,7 @@ static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int
 		uint64_t ttl = xb_escalate(ar, h.count, 0);
 		int64_t end = ttl == XB_TIMEOUT_PERMANENT ? 0 : now + (int64_t)ttl;
 
-		/* Never shorten a fleet ban in force. */
+		/* Never shorten a fleet decision in force. */
 		if (h.until == XB_FLEET_FOREVER)
 			end = 0;
 		else if (end && h.until > end)
@@ -446,17 +514,59 @@ static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int
 	}
 	d.end = h.until == XB_FLEET_FOREVER ? 0 : h.until;
 	d.offence = h.count;
-	snprintf(d.cmd, sizeof(d.cmd), "%s", XB_DROP_CMD);
+	snprintf(d.cmd, sizeof(d.cmd), "%s", cmd);
 	snprintf(d.by, sizeof(d.by), "%s", rep->agent);
 	nt = targets(r, ar, tg, MAX_TARGETS);
-	if ((err = xb_fleet_hist_put(r->store, &rep->addr, XB_DROP_CMD, &h)) ||
+	if ((err = xb_fleet_hist_put(r->store, &rep->addr, cmd, &h)) ||
 	    (err = publish(r, &d, tg, nt, false)))
 		return err;
 	targets_text(tg, nt, tt, sizeof(tt));
-	pr_info("fleet: %s %s offence %u until %s for %s (%s, rule %u, report %s)\n",
-		counted ? "decide" : "same attack:", afmt(&rep->addr, ab), d.offence,
-		xb_fmt_wall(d.end, eb, sizeof(eb)), tt, xb_location_name(ar->location), rep->rule, rep->id);
+	/* The drop's line stays as it was: "decide ADDR ..." (others name theirs). */
+	pr_info("fleet: %s %s%s%s offence %u until %s for %s (%s, rule %u, report %s)\n",
+		counted ? "decide" : "same attack:", ar->cmd->builtin_drop ? "" : cmd,
+		ar->cmd->builtin_drop ? "" : " ", afmt(&rep->addr, ab), d.offence,
+		xb_fmt_wall(d.end, eb, sizeof(eb)), tt, xb_location_name(ar->location), rep->rule,
+		rep->id);
 	return 0;
+}
+
+/* One alert report: each response the manager's config binds to it, but
+ * for local ones (the agent's business), decided once per command. */
+static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int64_t now)
+{
+	struct xb_alert al = { .rule = rep->rule, .level = rep->level, .groups = rep->groups };
+	const char *done[MAX_CMDS];
+	char why[256], ab[XB_ADDRSTRLEN];
+	size_t n_done = 0;
+	int err = 0;
+
+	if (!binding_any(r->conf, &al, true)) {
+		pr_info("fleet: %s reports %s (rule %u): decided there\n", rep->agent,
+			afmt(&rep->addr, ab), rep->rule);
+		return 0;
+	}
+	if (protected_fleet(r, &rep->addr, why, sizeof(why))) {
+		r->n.refused++;
+		pr_info("fleet: not banning %s reported by %s: %s\n", afmt(&rep->addr, ab),
+			rep->agent, why);
+		return 0;
+	}
+	for (size_t i = 0; i < r->conf->n_ars && !err; i++) {
+		const struct xb_ar *ar = &r->conf->ars[i];
+		bool again = false;
+
+		if (!ar->cmd || ar->location == XB_LOC_LOCAL ||
+		    !xb_ar_binds(ar, al.rule, al.level, al.groups))
+			continue;
+		/* One decision per command: the first block that binds it. */
+		for (size_t k = 0; k < n_done && !again; k++)
+			again = !strcmp(done[k], fleet_cmd_name(ar));
+		if (again || n_done == MAX_CMDS)
+			continue;
+		done[n_done++] = fleet_cmd_name(ar);
+		err = decide_one(r, rep, ar, now);
+	}
+	return err;
 }
 
 /* A token bucket per agent: one compromised agent cannot flood the

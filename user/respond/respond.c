@@ -304,6 +304,16 @@ void xb_resp_tick(struct xb_resp *r, int64_t now)
 			lift(r, &r->act[i]);
 }
 
+void xb_resp_lift(struct xb_resp *r, const char *cmd, const struct xb_addr *a)
+{
+	char ab[XB_ADDRSTRLEN];
+
+	xb_addr_str(a, ab, sizeof(ab));
+	for (size_t i = r->n_act; i-- > 0; )
+		if (!strcmp(r->act[i].cmd, cmd) && !strcmp(r->act[i].target, ab))
+			lift(r, &r->act[i]);
+}
+
 int xb_resp_restore(struct xb_resp *r, const struct xb_resp_row *row, int64_t now)
 {
 	const struct xb_backend *b = backend(row->kind);

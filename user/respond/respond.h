@@ -93,6 +93,10 @@ void xb_resp_fire(struct xb_resp *r, const struct xb_resp_req *q, int64_t now);
  * re-applied where a reboot undoes it). */
 int xb_resp_restore(struct xb_resp *r, const struct xb_resp_row *row, int64_t now);
 
+/* Lift now what command cmd (its name) keeps in force for a (a fleet's
+ * decision withdrawn before its end). */
+void xb_resp_lift(struct xb_resp *r, const char *cmd, const struct xb_addr *a);
+
 void xb_resp_stats(const struct xb_resp *r, struct xb_resp_stats *s);
 /* Is key (e.g. "route-null-198.18.0.7") in force? */
 bool xb_resp_active(const struct xb_resp *r, const char *key);
