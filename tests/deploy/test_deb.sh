@@ -55,3 +55,8 @@ check "the unit is installed disabled and not started" \
 	bash -c "! grep -q deb-systemd-invoke '$tmp/ctl/postinst' && grep -B2 'deb-systemd-helper enable' '$tmp/ctl/postinst' | grep -q was-enabled"
 check "purge removes the state and the pins" \
 	bash -c "grep -q 'rm -rf /var/lib/xdpban' '$tmp/ctl/postrm' && grep -q 'rm -rf /sys/fs/bpf/xdpban' '$tmp/ctl/postrm'"
+# --no-start leaves the stop out of prerm too: debian/xdpban.prerm stops the
+# daemon on remove (purge included), before its files go. vmtest/system/run.sh
+# purges a running service for real.
+check "remove stops the service (prerm)" \
+	bash -c "grep -A1 '\"\$1\" = remove' '$tmp/ctl/prerm' | grep -q 'deb-systemd-invoke stop xdpban.service'"

@@ -19,6 +19,12 @@
 #   VMSYS_ROOTFS_TIMEOUT=s  limit for building the root filesystem (420)
 #   VMSYS_TIMEOUT=s      limit for the guest, from boot to power-off (600)
 #   VMSYS_ACCEL=kvm|tcg  skip the KVM probe
+#   VMSYS_BOUND=s        check last that the whole run, the root filesystem
+#                        build included, took at most s seconds (480 is the
+#                        issue's 8 minutes on 2 cores under TCG). Unset: the
+#                        time is printed, not checked; a clean run took
+#                        367-650 s on a 2-core host shared with other builds
+#                        (load 3-5), too close to 480 to enforce by default.
 #   VMSYS_KEEP=1         leave the guest running at the end (ssh line printed)
 set -u
 set -o pipefail
@@ -29,6 +35,7 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 OUT=$BUILD/vmtest-system
 LIMIT=${VMSYS_TIMEOUT:-600}
+BOUND=${VMSYS_BOUND:-}
 DEADLINE=$((SECONDS + ${VMSYS_ROOTFS_TIMEOUT:-420}))
 
 # Addresses: only 198.18.0.0/15 and 2001:db8::/32. The guest is .2; the host
@@ -46,6 +53,9 @@ check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; 
 not()    { ! "$@"; }
 bail()   { not_ok "$*"; exit 1; }
 left()   { echo $((DEADLINE - SECONDS)); }
+# phase NAME: the time from here to the next phase is NAME's (printed at the end).
+PHASES="" PHASE=setup PHASE_T=0
+phase()  { PHASES+="${PHASES:+, }$PHASE $((SECONDS - PHASE_T))s"; PHASE=$1 PHASE_T=$SECONDS; }
 
 for t in qemu-system-x86_64 mmdebstrap mke2fs ssh sshpass ssh-keygen jq busybox cpio ip nc curl promtool; do
 	command -v "$t" >/dev/null 2>&1 || bail "$t not found (make deps installs it)"
@@ -94,6 +104,7 @@ DEB_DEPS=$(dpkg-deb -f "$DEB" Depends | sed -e 's/([^)]*)//g' -e 's/|[^,]*//g' -
 export DEB_DEPS
 stamp=$( (echo "$KVER"; echo "$DEB_DEPS"; cat "$SYSDIR/packages.txt" "$SYSDIR/mkrootfs.sh" "$SYSDIR/customize.sh" \
 	"$SYSDIR"/guest/* "$OUT/id_ed25519.pub") | sha256sum)
+phase rootfs
 t0=$SECONDS
 if [ -f "$OUT/rootfs.img" ] && [ "$stamp" = "$(cat "$OUT/rootfs.stamp" 2>/dev/null)" ]; then
 	diag "root filesystem: cached ($OUT/rootfs.img)"
@@ -105,6 +116,7 @@ else
 	diag "root filesystem: built by mmdebstrap in $((SECONDS - t0))s"
 fi
 DEADLINE=$((SECONDS + LIMIT))
+phase initrd
 "$SYSDIR/mkinitrd.sh" "$OUT/initrd.cpio" "$KVER" || bail "initramfs"
 
 # --- network and guest ---------------------------------------------------------
@@ -208,14 +220,17 @@ same_ends() {
 }
 main_pid() { g systemctl show -p MainPID --value xdpban; }
 
+phase boot
 t_boot=$SECONDS
 diag "guest: Debian kernel $KVER, $ACCEL, limit $(left)s left"
 wait_ssh "guest boots and sshd answers" || exit 1
 check "systemd is PID 1" [ "$(g ps -o comm= -p 1)" = systemd ]
 diag "boot: $(g systemd-analyze 2>/dev/null | head -1)"
+diag "boot: slowest units: $(g systemd-analyze blame 2>/dev/null | head -5 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
 
 # --- the package -----------------------------------------------------------------
 
+phase package
 g 'cat >/root/xdpban.deb' <"$DEB" || bail "copy the .deb"
 check "dpkg -i $(basename "$DEB")" g 'dpkg -i /root/xdpban.deb >/root/dpkg.log 2>&1'
 check "installed disabled and stopped: nothing attached, nothing banned" \
@@ -244,6 +259,7 @@ alive || bail "QEMU exited (time limit ${LIMIT}s?)"
 
 # --- brute force, drops, the client ------------------------------------------------
 
+phase attack
 t=$SECONDS
 attack "$ATTACKER" 8
 if wait_banned "$ATTACKER" 15; then
@@ -282,6 +298,7 @@ check "/metrics under the unit's sandboxing: promtool accepts it, the ban counte
 
 # --- a local user forging sshd's tag ---------------------------------------------------
 
+phase forged
 g "for i in \$(seq 10); do
 	runuser -u mallory -- logger -t sshd 'Failed password for root from $FORGED port 4242 ssh2'
 	runuser -u mallory -- logger -t sshd 'Invalid user admin from $FORGED port 4242'
@@ -293,6 +310,7 @@ alive || bail "QEMU exited (time limit ${LIMIT}s?)"
 
 # --- a broken reload ------------------------------------------------------------------
 
+phase reload
 g 'cp /etc/xdpban/xdpban.conf /root/good.conf && sed -i "s|<offender_memory>|<no_such_element/><offender_memory>|" /etc/xdpban/xdpban.conf'
 pid0=$(main_pid)
 out=$(g 'systemctl reload xdpban 2>&1; echo "rc=$?"; journalctl -q -u xdpban -n 5 --no-pager')
@@ -312,6 +330,7 @@ g 'cp /root/good.conf /etc/xdpban/xdpban.conf && systemctl reload xdpban' || not
 # the restart are read twice); 5 failures while the daemon is stopped and 3
 # after it starts must ban (8, unless the 5 are skipped).
 
+phase restarts
 attack "$RESTARTER" 4
 sleep 2
 e0=$(ends)
@@ -331,6 +350,7 @@ alive || bail "QEMU exited (time limit ${LIMIT}s?)"
 
 # --- the watchdog ------------------------------------------------------------------------
 
+phase watchdog
 e0=$(ends)
 pid0=$(main_pid)
 g "kill -STOP $pid0"
@@ -347,12 +367,18 @@ check "after the watchdog restart: every ban at its recorded end" same_ends "$e0
 
 # --- a reboot ----------------------------------------------------------------------------
 
+phase reboot
 e0=$(ends)
 boot0=$(g cat /proc/sys/kernel/random/boot_id)
+t_reboot=$(g date +%s.%N)
 g 'systemctl reboot' >/dev/null 2>&1
 sleep 5
 wait_ssh "guest reboots" || exit 1
 check "a new boot" [ "$(g cat /proc/sys/kernel/random/boot_id)" != "$boot0" ]
+# The shutdown up to the old boot's last journal entry (journald stops near
+# the end), then the new boot as systemd counts it.
+down=$(g "journalctl -q -b -1 -n 1 -o short-unix | awk '{ printf \"%.1f\", \$1 - $t_reboot }'")
+diag "reboot: shutdown ${down:-?}s (to the last journal entry), $(g systemd-analyze 2>/dev/null | head -1)"
 for i in $(seq 30); do g systemctl is-active -q xdpban && break; sleep 1; done
 check "xdpban is up after the reboot (enabled)" g systemctl is-active -q xdpban
 e1=$(ends)
@@ -363,7 +389,55 @@ sleep 3
 check "after the reboot: the journal is not read again from the start" not banned "$RESTARTER"
 check "after the reboot: the attacker's traffic is still dropped" unreachable "$ATTACKER"
 
+# --- purge ------------------------------------------------------------------------------
+# apt-get purge while the service runs with bans (no network: apt-get only
+# removes). Afterwards nothing of xdpban's: no daemon, no unit, no state, no
+# pins, no XDP program on the NIC, the banned attacker reaches the guest, no
+# conffile. A daemon the purge left running would not be seen running for
+# long: with the unit file gone, systemd takes no more watchdog pings from it
+# and kills it at the watchdog's limit (8 s here, the drop-in outlives the
+# unit file). So the journal must show systemd stopping it, not killing it.
+
+phase purge
+xdp_on_eth0() { g ip -d link show eth0 | grep -q xdp; }
+in_force() { g systemctl is-active -q xdpban && xdp_on_eth0 && banned "$ATTACKER"; }
+check "before the purge: running, ip -d link shows XDP on eth0, $ATTACKER banned" in_force
+nbans=$(g xdpban list --json | jq length)
+since=$(g date +%s)
+if g 'apt-get purge -y xdpban >/root/purge.log 2>&1'; then
+	ok "apt-get purge -y xdpban (the service running, ${nbans:-?} bans)"
+else
+	not_ok "apt-get purge -y xdpban"
+	g tail -20 /root/purge.log | sed 's/^/# /'
+fi
+gone_service() {
+	g '! systemctl is-active -q xdpban && test "$(systemctl show -p LoadState --value xdpban)" = not-found &&
+	   ! test -e /etc/systemd/system/multi-user.target.wants/xdpban.service && ! pgrep -x xdpban >/dev/null'
+}
+check "after the purge: the service stopped and gone (no unit, not enabled, no process)" gone_service
+stopped_by_purge() {
+	g "journalctl -q --no-pager -u xdpban --since @$since" >"$OUT/purge-journal.txt" &&
+		grep -q 'Stopped xdpban.service' "$OUT/purge-journal.txt" &&
+		! grep -qE 'Watchdog timeout|code=killed' "$OUT/purge-journal.txt"
+}
+check "the purge stopped the daemon (systemd's Stopped, no watchdog kill)" stopped_by_purge
+check "after the purge: /var/lib/xdpban and /run/xdpban are gone" g '! test -e /var/lib/xdpban && ! test -e /run/xdpban'
+check "after the purge: the pin directory /sys/fs/bpf/xdpban is gone" g '! test -e /sys/fs/bpf/xdpban'
+check "after the purge: eth0 has no XDP program (ip -d link show eth0)" not xdp_on_eth0
+reachable() {
+	ip netns exec "$NS" ping -c 2 -W 1 -I "$1" "$GUEST" >/dev/null 2>&1 &&
+		ip netns exec "$NS" nc -z -w 3 -s "$1" "$GUEST" 22
+}
+check "after the purge: $ATTACKER reaches the guest again (ping, TCP 22)" reachable "$ATTACKER"
+check "after the purge: the conffile /etc/xdpban/xdpban.conf is gone, dpkg knows no xdpban" \
+	g '! test -e /etc/xdpban/xdpban.conf && ! test -e /etc/xdpban && ! dpkg -s xdpban >/dev/null 2>&1'
+# host-deny's line is the admin's response, lifted at its end by a daemon
+# that no longer exists: said, not checked.
+g "grep -qx 'ALL: $ATTACKER' /etc/hosts.deny" && diag "after the purge: /etc/hosts.deny still names $ATTACKER (host-deny response in force at the purge)"
+
 # --- the end --------------------------------------------------------------------------
+
+phase end
 
 g 'dmesg' >"$OUT/dmesg.txt" 2>/dev/null
 g 'journalctl -q --no-pager -b -1 -u xdpban; journalctl -q --no-pager -b -u xdpban' >"$OUT/xdpban-journal.txt" 2>/dev/null
@@ -376,5 +450,14 @@ if grep -a -E "$OOPS_RE" "$OUT/console.log" "$OUT/dmesg.txt" >"$OUT/oops.txt"; t
 else
 	ok "kernel log free of oops/BUG/WARN (both boots)"
 fi
+phase done
 diag "guest time $((SECONDS - t_boot))s (limit ${LIMIT}s), whole run ${SECONDS}s, $ACCEL"
+diag "time per phase: $PHASES"
+total=$SECONDS
+if [ -z "$BOUND" ]; then
+	diag "whole run ${total}s; the bound (480s) is not enforced: VMSYS_BOUND=480 enforces it"
+else
+	if [ "$BOUND" = 480 ]; then what="whole run under 8 minutes"; else what="whole run under ${BOUND}s"; fi
+	check "$what (${total}s, limit ${BOUND}s)" [ "$total" -le "$BOUND" ]
+fi
 [ "$FAILS" = 0 ]
