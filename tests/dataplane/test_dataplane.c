@@ -138,26 +138,37 @@ Test(dataplane, open_mounts_bpffs_and_pins_every_map)
 		close(pinned_fd(maps[i]));
 }
 
-Test(dataplane, default_capacity_is_a_million_per_family)
+/* Small at first (XB_INIT_BANS), with room to grow to a million. */
+Test(dataplane, default_capacity_starts_small_and_may_grow_to_a_million)
 {
 	struct xb_dp_opts o = { .pin_dir = dir };
 	const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6 };
+	struct xb_ctl c;
+	uint32_t zero = 0, live, cap;
+	int fd;
 
 	cr_assert_eq(xb_dp_open(&o, &dp), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
-		int fd = pinned_fd(maps[i]);
 
+		fd = pinned_fd(maps[i]);
 		cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
 		/* An element is a bucket of XB_BUCKET slots. */
-		cr_expect_geq(xb_tab_cap(info.max_entries * XB_BUCKET), 1000000, "%s: %u buckets",
-			      maps[i], info.max_entries);
+		cr_expect_eq(info.max_entries, xb_tab_buckets(XB_INIT_BANS), "%s: %u buckets",
+			     maps[i], info.max_entries);
 		/* Our own table in an array: nothing evicts a ban (no LRU). */
 		cr_expect_eq(info.type, BPF_MAP_TYPE_ARRAY);
 		cr_expect(info.map_flags & BPF_F_MMAPABLE);
 		close(fd);
 	}
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(cap, XB_INIT_BANS);
+	fd = pinned_fd(XB_MAP_CTL);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	close(fd);
+	cr_expect_eq(c.max_bans, XB_DEF_MAX_BANS);
+	cr_expect_eq(c.gen, 0);
 }
 
 Test(dataplane, no_create_reports_missing_maps)
@@ -791,4 +802,125 @@ Test(dataplane, ban_many_stops_at_allowed_and_full)
 	cr_assert_eq(xb_dp_ban_many(dp, v, r + 1, 1, &done), -ENOSPC);
 	cr_expect_eq(done, 0, "full of live bans");
 	cr_assert_eq(xb_dp_lookup(dp, &v[3], &b), 0, "nothing evicted");
+}
+
+/* --- growth ----------------------------------------------------------------- */
+
+/* The program the link on ifname runs now. */
+static int link_prog(const char *ifname, __u32 *id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[256];
+	int fd, pfd;
+
+	snprintf(path, sizeof(path), "%s/link_%s", dir, ifname);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	*id = info.prog_id;
+	pfd = bpf_prog_get_fd_by_id(info.prog_id);
+	cr_assert_geq(pfd, 0);
+	return pfd;
+}
+
+/* XDP verdict of prog for an IPv4 frame from src (a 60-byte frame). */
+static int verdict4(int prog, const struct xb_addr *src)
+{
+	unsigned char f[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = 60);
+
+	f[12] = 0x08, f[13] = 0x00;             /* IPv4 */
+	f[14] = 0x45;
+	f[16] = 0, f[17] = 46;                  /* total length */
+	f[22] = 64, f[23] = 17;                 /* ttl, UDP */
+	memcpy(f + 26, src->bytes, 4);
+	f[30] = 198, f[31] = 19, f[33] = 1;     /* 198.19.0.1 */
+	cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0);
+	return (int)o.retval;
+}
+
+static struct xb_addr nth4(uint32_t i)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "198.18.%u.%u", (i >> 8) & 0xff, i & 0xff);
+	return A(s);
+}
+
+static uint32_t pinned_entries(const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pinned_fd(name);
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.max_entries;
+}
+
+/* Banning past the first capacity grows the table: the link runs a new
+ * program on new maps, every ban still drops, counts are kept, and another
+ * handle (a second process's) reloads and bans into the grown table. */
+Test(dataplane, full_table_grows_online_keeping_bans_and_counts)
+{
+	enum { N = XB_INIT_BANS + 2000 };
+	struct xb_addr *a = calloc(N, sizeof(*a)), extra = A("198.18.100.1");
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_dp *dp2 = NULL;
+	struct xb_ban got;
+	struct xb_ctl c;
+	uint32_t zero = 0, live, cap, id0, id1;
+	size_t done = 0;
+	int prog, drops = 0;
+
+	cr_assert_not_null(a);
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(100000);
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	cr_assert_eq(xb_dp_open(&o2, &dp2), 0);
+	for (uint32_t i = 0; i < N; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	prog = link_prog("lo", &id0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(verdict4(prog, &a[0]), XDP_DROP);
+	close(prog);
+	cr_assert_eq(pinned_entries(XB_MAP_BAN4), xb_tab_buckets(XB_INIT_BANS));
+
+	cr_assert_eq(xb_dp_ban_batch(dp, a, N, &perm, &done), 0);
+	cr_assert_eq(done, N);
+	cr_expect_eq(pinned_entries(XB_MAP_BAN4), xb_tab_buckets(XB_INIT_BANS * XB_GROW_FACTOR),
+		     "ban4 grown and re-pinned");
+	cr_expect_eq(pinned_entries(XB_MAP_BAN6), xb_tab_buckets(XB_INIT_BANS), "ban6 kept");
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, N);
+	cr_expect_eq(cap, XB_INIT_BANS * XB_GROW_FACTOR);
+	{
+		int fd = pinned_fd(XB_MAP_CTL);
+
+		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
+		close(fd);
+	}
+	cr_expect_eq(c.gen, 1);
+	cr_expect_eq(c.live4, N);
+
+	prog = link_prog("lo", &id1);
+	cr_expect_neq(id1, id0, "the link runs the new program");
+	for (uint32_t i = 0; i < N; i++)
+		drops += verdict4(prog, &a[i]) == XDP_DROP;
+	cr_expect_eq(drops, N, "every ban drops after the growth");
+	cr_expect_eq(verdict4(prog, &extra), XDP_PASS);
+	cr_assert_eq(xb_dp_lookup(dp, &a[0], &got), 0);
+	cr_expect_eq(got.packets, 4, "3 dropped before the growth, 1 after");
+
+	/* The second handle still holds the old maps: it reloads at its lock. */
+	cr_assert_eq(xb_dp_ban(dp2, &extra, &perm), 0);
+	cr_expect_eq(verdict4(prog, &extra), XDP_DROP, "a ban from the stale handle lands");
+	cr_assert_eq(xb_dp_lookup(dp2, &a[0], &got), 0);
+	cr_expect_eq(got.packets, 4);
+	close(prog);
+	xb_dp_close(dp2);
+	free(a);
 }

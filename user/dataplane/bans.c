@@ -103,6 +103,9 @@ static int ban_exact(struct xb_dp *dp, const struct xb_addr *a, const struct xb_
 
 	if (err == -ENOSPC && xb_tab_sweep(t, xb_now_mono_ns()))
 		err = xb_tab_put(t, a->bytes, v, created);
+	/* Still full: grow it (up to the ceiling) and try once more. */
+	if (err == -ENOSPC && !dp_grow(dp, a->family))
+		err = xb_tab_put(tab_of(dp, a), a->bytes, v, created);
 	return err;
 }
 

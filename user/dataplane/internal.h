@@ -45,11 +45,17 @@ struct xb_dp {
  * on the pin directory around every change: the tables and ctl are written
  * through shared mappings, with no kernel call to serialise them.
  */
+void dp_check_fresh(struct xb_dp *dp);
+
 static inline void dp_lock(struct xb_dp *dp)
 {
-	if (dp->locked++ == 0)
+	if (dp->locked++ == 0) {
 		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
 			;
+		/* Another process may have grown the tables meanwhile. */
+		if (__atomic_load_n(&dp->ctl->retired, __ATOMIC_ACQUIRE))
+			dp_check_fresh(dp);
+	}
 }
 
 static inline void dp_unlock(struct xb_dp *dp)
@@ -131,6 +137,17 @@ static inline bool map_empty(int fd)
 
 	return bpf_map_get_next_key(fd, NULL, &k) != 0;
 }
+
+/* --- open.c grow.c: (re)loading the skeleton, growing the tables --------- */
+
+int dp_use_skel(struct xb_dp *dp, uint32_t init);
+void dp_release_skel(struct xb_dp *dp);
+/* dp takes over from's skeleton and maps (keeping its own lock). */
+void dp_adopt(struct xb_dp *dp, struct xb_dp *from);
+int dp_reload(struct xb_dp *dp);
+/* Under the lock: replace a full table of family by one XB_GROW_FACTOR
+ * times as big (at most the ceiling). -ENOSPC: at the ceiling already. */
+int dp_grow(struct xb_dp *dp, int family);
 
 /* --- pindir.c: where the pins live ---------------------------------------- */
 

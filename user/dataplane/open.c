@@ -24,11 +24,12 @@
 /* The capacities to create the maps with (pinned maps keep their own). */
 struct caps {
 	uint32_t bans, pfx, allow;
+	uint32_t init;          /* exact bans a new table holds before it grows */
 };
 
 static struct caps caps_of(const struct xb_dp_opts *opts)
 {
-	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW };
+	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW, 0 };
 
 	if (opts && opts->max_bans)
 		c.bans = opts->max_bans;
@@ -36,21 +37,23 @@ static struct caps caps_of(const struct xb_dp_opts *opts)
 		c.pfx = opts->max_prefix;
 	if (opts && opts->max_allow)
 		c.allow = opts->max_allow;
+	/* Small first: the tables grow (grow.c) up to c.bans. */
+	c.init = c.bans < XB_INIT_BANS ? c.bans : XB_INIT_BANS;
 	return c;
 }
 
 static void size_maps(struct xdpban *skel, const struct caps *c)
 {
-	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(c->bans));
-	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(c->init));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(c->init));
 	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
 	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
 	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
 	bpf_map__set_max_entries(skel->maps.allow6, c->allow);
-	/* Reasons are optional extras: a hash's bucket array is allocated at
-	 * creation even without prealloc, so do not size it for every ban of
-	 * both families (a full meta map only loses the text, with a warning). */
-	bpf_map__set_max_entries(skel->maps.meta, c->bans);
+	/* Reasons: a hash's bucket array is allocated at creation even without
+	 * prealloc, so it is sized for the tables as they are, and grows with
+	 * them (a full meta map only loses the text, with a warning). */
+	bpf_map__set_max_entries(skel->maps.meta, 2 * c->init);
 }
 
 /* A pinned map keeps the capacity it was created with: adopt it, or libbpf
@@ -169,8 +172,9 @@ static int load_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 	return err;
 }
 
-/* The map fds, the writers' lock and the mapped tables of a loaded skeleton. */
-static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
+/* The map fds and the mapped tables of dp->skel; init: the capacity of
+ * tables made by this process (0: none). */
+int dp_use_skel(struct xb_dp *dp, uint32_t init)
 {
 	int err;
 
@@ -180,34 +184,97 @@ static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 	dp->allow6 = bpf_map__fd(dp->skel->maps.allow6);
 	dp->meta = bpf_map__fd(dp->skel->maps.meta);
 	dp->stats = bpf_map__fd(dp->skel->maps.stats);
+	err = xb_ctl_map(bpf_map__fd(dp->skel->maps.ctl), &dp->ctl);
+	if (!err)
+		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
+	if (!err)
+		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
+	/* Made for init: hold that many, not the few more of whole buckets
+	 * (tables made by someone else keep what they were made for). */
+	if (!err && init && xb_tab_slots(init) == dp->tab4.nslots)
+		err = xb_tab_set_cap(&dp->tab4, init);
+	if (!err && init && xb_tab_slots(init) == dp->tab6.nslots)
+		err = xb_tab_set_cap(&dp->tab6, init);
+	if (!err && dp->skel->rodata->xb_cnt_percpu)
+		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
+	if (!err && dp->skel->rodata->xb_cnt_percpu)
+		err = xb_tab_use_counters(&dp->tab6, bpf_map__fd(dp->skel->maps.cnt6));
+	if (err) {
+		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dp->pin_dir,
+			strerror(-err));
+		return err;
+	}
+	dp->max_bans = dp->ctl->max_bans;
+	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
+	return 0;
+}
+
+static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
+{
+	uint32_t zero = 0;
+	int err;
+
 	dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dp->lock_fd < 0) {
 		err = -errno;
 		pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
 		return err;
 	}
-	err = xb_ctl_map(bpf_map__fd(dp->skel->maps.ctl), &dp->ctl);
+	err = dp_use_skel(dp, c->init);
+	if (err)
+		return err;
+	/* The ceiling of growth, chosen by whoever made the maps. */
+	__atomic_compare_exchange_n(&dp->ctl->max_bans, &zero, c->bans, false,
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	dp->max_bans = dp->ctl->max_bans;
+	return 0;
+}
+
+void dp_release_skel(struct xb_dp *dp)
+{
+	xb_tab_unmap(&dp->tab4);
+	xb_tab_unmap(&dp->tab6);
+	xb_ctl_unmap(dp->ctl);
+	dp->ctl = NULL;
+	xdpban__destroy(dp->skel);      /* unloads nothing pinned */
+	dp->skel = NULL;
+}
+
+/* Tables replaced by a growth in another process: load what is pinned now
+ * (under the writers' lock, so no growth is half done). */
+int dp_reload(struct xb_dp *dp)
+{
+	struct xb_dp tmp = { .lock_fd = -1, .ncpu = dp->ncpu };
+	struct caps c = caps_of(NULL);
+	int err;
+
+	memcpy(tmp.pin_dir, dp->pin_dir, sizeof(tmp.pin_dir));
+	err = load_maps(&tmp, dp->pin_dir, &c);
 	if (!err)
-		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
-	if (!err)
-		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
-	/* Made for c.bans: hold that many, not the few more of whole buckets
-	 * (tables made by someone else keep what they were made for). */
-	if (!err && xb_tab_slots(c->bans) == dp->tab4.nslots)
-		err = xb_tab_set_cap(&dp->tab4, c->bans);
-	if (!err && xb_tab_slots(c->bans) == dp->tab6.nslots)
-		err = xb_tab_set_cap(&dp->tab6, c->bans);
-	if (!err && dp->skel->rodata->xb_cnt_percpu)
-		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
-	if (!err && dp->skel->rodata->xb_cnt_percpu)
-		err = xb_tab_use_counters(&dp->tab6, bpf_map__fd(dp->skel->maps.cnt6));
+		err = dp_use_skel(&tmp, 0);
 	if (err) {
-		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
+		dp_release_skel(&tmp);
 		return err;
 	}
-	dp->max_bans = dp->tab4.cap;
-	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
+	dp_adopt(dp, &tmp);
+	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
 	return 0;
+}
+
+void dp_adopt(struct xb_dp *dp, struct xb_dp *from)
+{
+	int lock_fd = dp->lock_fd, locked = dp->locked;
+
+	dp_release_skel(dp);
+	dp->skel = from->skel;
+	dp->pfx4 = from->pfx4, dp->pfx6 = from->pfx6;
+	dp->allow4 = from->allow4, dp->allow6 = from->allow6;
+	dp->meta = from->meta, dp->stats = from->stats;
+	dp->ctl = from->ctl;
+	dp->tab4 = from->tab4, dp->tab6 = from->tab6;
+	dp->max_bans = from->max_bans, dp->max_prefix = from->max_prefix;
+	dp->lock_fd = lock_fd, dp->locked = locked;
+	memset(from, 0, sizeof(*from));
 }
 
 int xb_clock_arm(int clock_prog_fd)
@@ -264,12 +331,9 @@ void xb_dp_close(struct xb_dp *dp)
 {
 	if (!dp)
 		return;
-	xb_tab_unmap(&dp->tab4);
-	xb_tab_unmap(&dp->tab6);
-	xb_ctl_unmap(dp->ctl);
+	dp_release_skel(dp);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
-	xdpban__destroy(dp->skel);      /* unloads nothing pinned */
 	free(dp);
 }
 
