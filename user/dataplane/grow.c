@@ -239,7 +239,11 @@ int dp_grow(struct xb_dp *dp, int family)
 	err = err ?: repin(dp->pin_dir, n.skel->maps.cnt6);
 	err = err ?: repin(dp->pin_dir, n.skel->maps.meta);
 	err = err ?: repin(dp->pin_dir, n.skel->maps.ctl);
-	/* Even half re-pinned, the links run the new maps: keep them. */
+	/* Even half re-pinned, the links run the new maps: keep them (processes
+	 * opening the old pins then miss this growth: said loudly). */
+	if (err)
+		pr_warn("xdpban: grown tables in use but not all pinned in %s: restart the "
+			"other xdpban processes\n", dp->pin_dir);
 	__atomic_store_n(&dp->ctl->retired, 1, __ATOMIC_RELEASE);
 	pr_info("xdpban: IPv%d ban table grown to %u bans (%zu links switched)\n", family,
 		(unsigned)want, done);
@@ -247,7 +251,7 @@ int dp_grow(struct xb_dp *dp, int family)
 	xb_tab_snap_free(&c6.s);
 	dp_adopt(dp, &n);
 	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
-	return err;
+	return 0;
 fail:
 	xb_tab_snap_free(&c4.s);
 	xb_tab_snap_free(&c6.s);
