@@ -27,6 +27,7 @@
 #define XB_MAP_CTL    "ctl"     /* ARRAY[1] (mmapable)       -> struct xb_ctl */
 #define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[1]           -> struct xb_stats */
 #define XB_MAP_CLOCK  "clock"   /* ARRAY[1]                  -> struct xb_clock */
+#define XB_MAP_GROW   "grow"    /* ARRAY[1]                  -> struct xb_grow (userspace only) */
 
 #define XB_PIN_DIR_DEFAULT  "/sys/fs/bpf/xdpban"
 #define XB_PIN_DIR_ENV      "XDPBAN_PIN_DIR"
@@ -271,13 +272,20 @@ struct xb_ctl {
 	/* The capacity asked for when the tables were made (userspace only;
 	 * 0: what the slots hold), kept exact though slots come in buckets. */
 	__u32 cap4, cap6;
-	/* Growth (userspace only, user/dataplane/grow.c): the most bans a table
-	 * may grow to; how many times the tables were replaced; set to 1 in the
-	 * ctl of replaced tables, so a process still holding them reopens. */
+	/* Nothing more: pins of this size must keep opening (a growth's state
+	 * is in its own map, XB_MAP_GROW). */
+};
+
+/*
+ * Growth (userspace only, user/dataplane/grow.c), in a map of its own that
+ * every generation of tables shares, so pins made before growth (whose ctl
+ * has no room for it) still open: the most bans a table may grow to, and
+ * how many times the tables were replaced (a process holding older ones
+ * reloads at its next lock).
+ */
+struct xb_grow {
 	__u32 max_bans;
 	__u32 gen;
-	__u32 retired;
-	__u32 pad;
 };
 #define XB_CTL_PFX4 (1u << 0)           /* pfx4 holds at least one entry */
 #define XB_CTL_PFX6 (1u << 1)           /* pfx6 holds at least one entry */

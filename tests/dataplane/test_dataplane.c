@@ -127,7 +127,7 @@ Test(dataplane, open_mounts_bpffs_and_pins_every_map)
 {
 	static const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6, XB_MAP_PFX4, XB_MAP_PFX6,
 				      XB_MAP_ALLOW4, XB_MAP_ALLOW6, XB_MAP_META, XB_MAP_CTL,
-				      XB_MAP_STATS };
+				      XB_MAP_STATS, XB_MAP_GROW };
 	struct statfs st;
 
 	open_dp(0);
@@ -143,7 +143,7 @@ Test(dataplane, default_capacity_starts_small_and_may_grow_to_a_million)
 {
 	struct xb_dp_opts o = { .pin_dir = dir };
 	const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6 };
-	struct xb_ctl c;
+	struct xb_grow g;
 	uint32_t zero = 0, live, cap;
 	int fd;
 
@@ -164,11 +164,11 @@ Test(dataplane, default_capacity_starts_small_and_may_grow_to_a_million)
 	}
 	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
 	cr_expect_eq(cap, XB_INIT_BANS);
-	fd = pinned_fd(XB_MAP_CTL);
-	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	fd = pinned_fd(XB_MAP_GROW);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &g), 0);
 	close(fd);
-	cr_expect_eq(c.max_bans, XB_DEF_MAX_BANS);
-	cr_expect_eq(c.gen, 0);
+	cr_expect_eq(g.max_bans, XB_DEF_MAX_BANS);
+	cr_expect_eq(g.gen, 0);
 }
 
 Test(dataplane, no_create_reports_missing_maps)
@@ -381,20 +381,32 @@ static void full_prefix_map(int fam)
 Test(dataplane, full_prefix_map_sweeps_expired_first4) { full_prefix_map(4); }
 Test(dataplane, full_prefix_map_sweeps_expired_first6) { full_prefix_map(6); }
 
-Test(dataplane, pinned_capacity_wins_over_later_options)
+/* The ceiling is kept with the pins: an open that asks for none keeps it
+ * (a full table at it refuses, evicting nothing); one that asks for more
+ * raises it, and the table grows. */
+Test(dataplane, pinned_ceiling_kept_unless_a_later_open_asks_for_more)
 {
-	struct xb_addr a;
+	struct xb_dp_opts none = { .pin_dir = dir };
+	struct xb_addr a[3] = { A("198.18.0.1"), A("198.18.0.2"), A("198.18.0.3") };
+	struct xb_ban b;
+	uint32_t live, cap;
 
 	open_dp(2);
 	xb_dp_close(dp);
 	dp = NULL;
-	open_dp(0);             /* more asked; the pinned map has 2 */
-	a = A("198.18.0.1");
-	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
-	a = A("198.18.0.2");
-	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
-	a = A("198.18.0.3");
-	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
+	cr_assert_eq(xb_dp_open(&none, &dp), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[1], &perm), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[2], &perm), -ENOSPC, "full at the ceiling");
+	cr_expect_eq(xb_dp_lookup(dp, &a[0], &b), 0, "nothing evicted");
+	cr_expect_eq(xb_dp_lookup(dp, &a[1], &b), 0, "nothing evicted");
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(0);             /* 65536 asked: the new ceiling */
+	cr_assert_eq(xb_dp_ban(dp, &a[2], &perm), 0);
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, 3);
+	cr_expect_eq(cap, 2 * XB_GROW_FACTOR);
 }
 
 Test(dataplane, allow_list_refuses_bans_and_unallow)
@@ -871,6 +883,7 @@ Test(dataplane, full_table_grows_online_keeping_bans_and_counts)
 	struct xb_dp *dp2 = NULL;
 	struct xb_ban got;
 	struct xb_ctl c;
+	struct xb_grow g;
 	uint32_t zero = 0, live, cap, id0, id1;
 	size_t done = 0;
 	int prog, drops = 0;
@@ -902,8 +915,11 @@ Test(dataplane, full_table_grows_online_keeping_bans_and_counts)
 
 		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
 		close(fd);
+		fd = pinned_fd(XB_MAP_GROW);
+		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &g), 0);
+		close(fd);
 	}
-	cr_expect_eq(c.gen, 1);
+	cr_expect_eq(g.gen, 1);
 	cr_expect_eq(c.live4, N);
 
 	prog = link_prog("lo", &id1);
@@ -922,5 +938,59 @@ Test(dataplane, full_table_grows_online_keeping_bans_and_counts)
 	cr_expect_eq(got.packets, 4);
 	close(prog);
 	xb_dp_close(dp2);
+	free(a);
+}
+
+/* The ctl value as versions before growth pinned it: flags .. cap6. */
+#define OLD_CTL_SIZE 48
+
+/* Pins left by a version with fixed-size tables (here made for 5,000 bans:
+ * its ctl is 48 bytes, and it had no growth state) keep working after the
+ * upgrade, bans kept, and the table grows from them. */
+Test(dataplane, pins_of_the_fixed_size_version_open_and_grow)
+{
+	enum { OLD = 5000, N = OLD + 1000 };
+	struct xb_addr *a = calloc(N, sizeof(*a));
+	struct xb_dp_opts o = { .pin_dir = dir };
+	unsigned char val[4096] = { 0 };
+	char path[512];
+	uint32_t zero = 0, live, cap;
+	struct xb_ban got;
+	size_t done = 0;
+	int fd, nfd;
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE);
+
+	cr_assert_not_null(a);
+	open_dp(OLD);
+	for (uint32_t i = 0; i < N; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	xb_dp_close(dp);
+	dp = NULL;
+	/* Rewrite the pins as the old version left them. */
+	fd = pinned_fd(XB_MAP_CTL);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, val), 0);
+	close(fd);
+	nfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ctl", 4, OLD_CTL_SIZE, 1, &mo);
+	cr_assert_geq(nfd, 0, "%s", strerror(errno));
+	cr_assert_eq(bpf_map_update_elem(nfd, &zero, val, BPF_ANY), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_CTL);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(bpf_obj_pin(nfd, path), 0);
+	close(nfd);
+	snprintf(path, sizeof(path), "%s/grow", dir);
+	unlink(path);
+
+	cr_assert_eq(xb_dp_open(&o, &dp), 0, "the old pins open");
+	cr_assert_eq(xb_dp_lookup(dp, &a[0], &got), 0, "the old ban is there");
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(cap, OLD);
+	cr_assert_eq(xb_dp_ban_batch(dp, a, N, &perm, &done), 0);
+	cr_expect_eq(done, N);
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, N);
+	cr_expect_eq(cap, OLD * XB_GROW_FACTOR, "grown from the old table");
+	for (uint32_t i = 0; i < N; i++)
+		cr_assert_eq(xb_dp_lookup(dp, &a[i], &got), 0, "ban %u", i);
 	free(a);
 }

@@ -4,16 +4,16 @@
  *
  * A table starts small (XB_INIT_BANS) and, when full, is replaced, under the
  * writers' lock, by new maps XB_GROW_FACTOR times as big (at most the
- * ceiling, ctl->max_bans): new ban4/6, cnt4/6, meta and ctl, the tries,
+ * ceiling, the grow map's max_bans): new ban4/6, cnt4/6, meta and ctl, the tries,
  * stats and clock reused. Every ban is copied with its end and its counts
  * into the new maps, a new program instance using them replaces the old one
  * on every pinned link (bpf_link_update, atomic), and the new maps are
  * pinned over the old (rename: atomic for an opener). Until the swap the old
  * program drops with the old maps; after it the new maps hold every ban: no
  * banned frame passes. What the old program counted between the copy and the
- * swap is added after it (a second pass, once no old program runs). The old
- * ctl is marked retired: a process holding the old maps reloads at its next
- * lock (dp_lock).
+ * swap is added after it (a second pass, once no old program runs). The grow
+ * map's gen then counts one more: a process holding the old maps reloads at
+ * its next lock (dp_lock).
  */
 #include <errno.h>
 #include <dirent.h>
@@ -173,6 +173,7 @@ static struct xdpban *grown_skel(struct xb_dp *dp, uint32_t n4, uint32_t n6)
 	err = err ?: bpf_map__reuse_fd(s->maps.allow6, bpf_map__fd(o->maps.allow6));
 	err = err ?: bpf_map__reuse_fd(s->maps.stats, bpf_map__fd(o->maps.stats));
 	err = err ?: bpf_map__reuse_fd(s->maps.clock, bpf_map__fd(o->maps.clock));
+	err = err ?: bpf_map__reuse_fd(s->maps.grow, bpf_map__fd(o->maps.grow));
 	err = err ?: xdpban__load(s);
 	if (err) {
 		pr_warn("xdpban: cannot load the program for grown tables: %s\n", strerror(-err));
@@ -186,7 +187,9 @@ static struct xdpban *grown_skel(struct xb_dp *dp, uint32_t n4, uint32_t n6)
 int dp_grow(struct xb_dp *dp, int family)
 {
 	struct xb_tab *old = family == 4 ? &dp->tab4 : &dp->tab6;
-	uint32_t ceiling = dp->ctl->max_bans ? dp->ctl->max_bans : XB_DEF_MAX_BANS;
+	struct xb_grow gs = dp_grow_state(dp);
+	uint32_t ceiling = gs.max_bans ? gs.max_bans : XB_DEF_MAX_BANS;
+	__u32 zero = 0;
 	uint64_t want = (uint64_t)old->cap * XB_GROW_FACTOR;
 	struct xb_dp n = { .lock_fd = -1, .ncpu = dp->ncpu };
 	struct copied c4 = { 0 }, c6 = { 0 };
@@ -210,8 +213,6 @@ int dp_grow(struct xb_dp *dp, int family)
 	if (err)
 		goto fail;
 	n.ctl->flags = dp->ctl->flags;
-	n.ctl->max_bans = ceiling;
-	n.ctl->gen = dp->ctl->gen + 1;
 	n.max_bans = ceiling;
 	err = tab_copy(&dp->tab4, &n.tab4, &c4);
 	err = err ?: tab_copy(&dp->tab6, &n.tab6, &c6);
@@ -244,7 +245,12 @@ int dp_grow(struct xb_dp *dp, int family)
 	if (err)
 		pr_warn("xdpban: grown tables in use but not all pinned in %s: restart the "
 			"other xdpban processes\n", dp->pin_dir);
-	__atomic_store_n(&dp->ctl->retired, 1, __ATOMIC_RELEASE);
+	/* Tell the processes holding the old tables (they reload at their lock). */
+	gs.max_bans = ceiling;
+	gs.gen++;
+	if (bpf_map_update_elem(n.grow, &zero, &gs, BPF_ANY))
+		pr_warn("xdpban: cannot count the growth: other xdpban processes keep the old tables\n");
+	n.gen = gs.gen;
 	pr_info("xdpban: IPv%d ban table grown to %u bans (%zu links switched)\n", family,
 		(unsigned)want, done);
 	xb_tab_snap_free(&c4.s);

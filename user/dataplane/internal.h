@@ -32,6 +32,8 @@ struct xb_dp {
 	struct xdpban *skel;
 	char pin_dir[PATH_MAX - 512];  /* room for "/<name>" in PATH_MAX */
 	int pfx4, pfx6, allow4, allow6, meta, stats;
+	int grow;                       /* the growth map (struct xb_grow) */
+	uint32_t gen;                   /* its gen when these tables were loaded */
 	struct xb_ctl *ctl;             /* mmap of the ctl map */
 	struct xb_tab tab4, tab6;       /* the exact-ban tables, mmapped */
 	int lock_fd;                    /* the pin directory: flock serialises writers */
@@ -46,6 +48,8 @@ struct xb_dp {
  * through shared mappings, with no kernel call to serialise them.
  */
 void dp_check_fresh(struct xb_dp *dp);
+/* The growth map's value (zeros if it cannot be read). */
+struct xb_grow dp_grow_state(const struct xb_dp *dp);
 
 static inline void dp_lock(struct xb_dp *dp)
 {
@@ -53,7 +57,7 @@ static inline void dp_lock(struct xb_dp *dp)
 		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
 			;
 		/* Another process may have grown the tables meanwhile. */
-		if (__atomic_load_n(&dp->ctl->retired, __ATOMIC_ACQUIRE))
+		if (dp_grow_state(dp).gen != dp->gen)
 			dp_check_fresh(dp);
 	}
 }

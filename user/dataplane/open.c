@@ -24,15 +24,16 @@
 /* The capacities to create the maps with (pinned maps keep their own). */
 struct caps {
 	uint32_t bans, pfx, allow;
+	bool bans_asked;        /* bans was given (opts->max_bans) */
 	uint32_t init;          /* exact bans a new table holds before it grows */
 };
 
 static struct caps caps_of(const struct xb_dp_opts *opts)
 {
-	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW, 0 };
+	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW, false, 0 };
 
 	if (opts && opts->max_bans)
-		c.bans = opts->max_bans;
+		c.bans = opts->max_bans, c.bans_asked = true;
 	if (opts && opts->max_prefix)
 		c.pfx = opts->max_prefix;
 	if (opts && opts->max_allow)
@@ -184,6 +185,8 @@ int dp_use_skel(struct xb_dp *dp, uint32_t init)
 	dp->allow6 = bpf_map__fd(dp->skel->maps.allow6);
 	dp->meta = bpf_map__fd(dp->skel->maps.meta);
 	dp->stats = bpf_map__fd(dp->skel->maps.stats);
+	dp->grow = bpf_map__fd(dp->skel->maps.grow);
+	dp->gen = dp_grow_state(dp).gen;
 	err = xb_ctl_map(bpf_map__fd(dp->skel->maps.ctl), &dp->ctl);
 	if (!err)
 		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
@@ -204,29 +207,46 @@ int dp_use_skel(struct xb_dp *dp, uint32_t init)
 			strerror(-err));
 		return err;
 	}
-	dp->max_bans = dp->ctl->max_bans;
+	dp->max_bans = dp_grow_state(dp).max_bans;
 	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
 	return 0;
 }
 
-static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
+struct xb_grow dp_grow_state(const struct xb_dp *dp)
 {
-	uint32_t zero = 0;
+	struct xb_grow g = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->grow, &zero, &g))
+		memset(&g, 0, sizeof(g));
+	return g;
+}
+
+/* Under the writers' lock. */
+static int use_maps(struct xb_dp *dp, const struct caps *c)
+{
+	struct xb_grow g;
+	__u32 zero = 0;
 	int err;
 
-	dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dp->lock_fd < 0) {
-		err = -errno;
-		pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
-		return err;
-	}
 	err = dp_use_skel(dp, c->init);
 	if (err)
 		return err;
-	/* The ceiling of growth, chosen by whoever made the maps. */
-	__atomic_compare_exchange_n(&dp->ctl->max_bans, &zero, c->bans, false,
-				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	dp->max_bans = dp->ctl->max_bans;
+	/* The ceiling of growth: chosen by whoever made the maps, or by
+	 * whoever asks for one (never below what the tables hold already);
+	 * pins from before growth have none yet: the default. */
+	g = dp_grow_state(dp);
+	if (!g.max_bans || c->bans_asked) {
+		uint32_t held = dp->tab4.cap > dp->tab6.cap ? dp->tab4.cap : dp->tab6.cap;
+
+		g.max_bans = c->bans > held ? c->bans : held;
+		err = bpf_map_update_elem(dp->grow, &zero, &g, BPF_ANY);
+		if (err) {
+			pr_warn("xdpban: cannot set the ban ceiling: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	dp->max_bans = g.max_bans;
 	return 0;
 }
 
@@ -270,6 +290,7 @@ void dp_adopt(struct xb_dp *dp, struct xb_dp *from)
 	dp->pfx4 = from->pfx4, dp->pfx6 = from->pfx6;
 	dp->allow4 = from->allow4, dp->allow6 = from->allow6;
 	dp->meta = from->meta, dp->stats = from->stats;
+	dp->grow = from->grow, dp->gen = from->gen;
 	dp->ctl = from->ctl;
 	dp->tab4 = from->tab4, dp->tab6 = from->tab6;
 	dp->max_bans = from->max_bans, dp->max_prefix = from->max_prefix;
@@ -314,10 +335,23 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	dp->ncpu = libbpf_num_possible_cpus();
 	if (dp->ncpu <= 0)
 		err = dp->ncpu ? dp->ncpu : -EINVAL;
-	if (!err)
+	if (!err) {
+		dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dp->lock_fd < 0) {
+			err = -errno;
+			pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
+		}
+	}
+	/* Under the writers' lock: a growth in another process replaces the
+	 * pins one by one, and this one must not load half of them. */
+	if (!err) {
+		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
+			;
 		err = load_maps(dp, dir, &c);
-	if (!err)
-		err = use_maps(dp, dir, &c);
+		if (!err)
+			err = use_maps(dp, &c);
+		flock(dp->lock_fd, LOCK_UN);
+	}
 	if (err) {
 		xb_dp_close(dp);
 		return err;
