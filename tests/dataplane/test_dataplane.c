@@ -994,3 +994,35 @@ Test(dataplane, pins_of_the_fixed_size_version_open_and_grow)
 		cr_assert_eq(xb_dp_lookup(dp, &a[i], &got), 0, "ban %u", i);
 	free(a);
 }
+
+/* A handle still holding the tables from before a growth (another
+ * process's) that attaches must not point the link back at its old
+ * program: a ban made after the growth still drops. */
+Test(dataplane, attach_from_a_stale_handle_keeps_the_grown_tables)
+{
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_addr a[12];
+	struct xb_dp *dp2 = NULL;
+	size_t done = 0;
+	__u32 id;
+	int prog;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(8);             /* a table of 8 ... */
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(64);            /* ... that may grow to 64 */
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	cr_assert_eq(xb_dp_open(&o2, &dp2), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban_batch(dp, a, 11, &perm, &done), 0);
+	cr_assert_eq(done, 11, "grown past 8");
+	cr_assert_eq(xb_dp_attach(dp2, "lo", XB_MODE_GENERIC, NULL), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[11], &perm), 0);
+	prog = link_prog("lo", &id);
+	for (uint32_t i = 0; i < 12; i++)
+		cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %u", i);
+	close(prog);
+	xb_dp_close(dp2);
+}
