@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -1021,6 +1022,101 @@ Test(dataplane, attach_from_a_stale_handle_keeps_the_grown_tables)
 	cr_assert_eq(xb_dp_attach(dp2, "lo", XB_MODE_GENERIC, NULL), 0);
 	cr_assert_eq(xb_dp_ban(dp, &a[11], &perm), 0);
 	prog = link_prog("lo", &id);
+	for (uint32_t i = 0; i < 12; i++)
+		cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %u", i);
+	close(prog);
+	xb_dp_close(dp2);
+}
+
+extern int dp_grow_crash_at;
+
+/* A process killed at step `step` of a growth (1: staging the new pins,
+ * 2: staged, 3: renaming them, 4: links switched, nothing renamed): the
+ * next open (and a handle that was open all along) find every ban, the link
+ * drops them all, and bans made after land where the link looks. */
+static void crash_mid_growth(int step)
+{
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_addr a[12];
+	struct xb_dp *fresh = NULL;
+	struct xb_ban b;
+	size_t done = 0;
+	char path[512];
+	int prog, st;
+	__u32 id;
+	pid_t pid;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(8);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(64);            /* the stale handle, open throughout */
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban_batch(dp, a, 8, &perm, &done), 0);
+	cr_assert_eq(done, 8);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct xb_dp *c = NULL;
+
+		if (xb_dp_open(&o2, &c))
+			_exit(1);
+		dp_grow_crash_at = step;
+		xb_dp_ban(c, &a[8], &perm);     /* the 9th: grows, and dies there */
+		_exit(2);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 86, "the child died mid-growth (%d)", st);
+
+	cr_assert_eq(xb_dp_open(&o2, &fresh), 0, "the pins open after the crash");
+	for (int i = 0; i < 8; i++)
+		cr_expect_eq(xb_dp_lookup(fresh, &a[i], &b), 0, "ban %d kept", i);
+	snprintf(path, sizeof(path), "%s/grow_ctl", dir);
+	cr_expect_neq(access(path, F_OK), 0, "no staged pins left");
+	cr_assert_eq(xb_dp_ban(dp, &a[9], &perm), 0, "the stale handle bans");
+	cr_assert_eq(xb_dp_ban(fresh, &a[10], &perm), 0, "the fresh handle bans");
+	cr_assert_eq(xb_dp_ban(fresh, &a[11], &perm), 0);
+	prog = link_prog("lo", &id);
+	for (int i = 0; i < 12; i++)
+		if (i != 8)
+			cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %d drops", i);
+	close(prog);
+	cr_expect_eq(xb_dp_lookup(dp, &a[10], &b), 0, "the stale handle sees the fresh one's ban");
+	xb_dp_close(fresh);
+}
+
+Test(dataplane, crash_while_staging_grown_pins) { crash_mid_growth(1); }
+Test(dataplane, crash_with_grown_pins_staged) { crash_mid_growth(2); }
+Test(dataplane, crash_while_renaming_grown_pins) { crash_mid_growth(3); }
+Test(dataplane, crash_after_links_switched) { crash_mid_growth(4); }
+
+/* The link was attached by one process (the daemon's program) and another
+ * (a CLI ban) grows the tables: the link must be switched all the same. */
+Test(dataplane, growth_in_another_process_switches_its_link)
+{
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_addr a[12];
+	struct xb_dp *dp2 = NULL;
+	size_t done = 0;
+	__u32 id0, id1;
+	int prog;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(8);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(64);
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	close(link_prog("lo", &id0));
+	cr_assert_eq(xb_dp_open(&o2, &dp2), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban_batch(dp2, a, 12, &perm, &done), 0);
+	cr_assert_eq(done, 12, "grown past 8");
+	prog = link_prog("lo", &id1);
+	cr_expect_neq(id1, id0, "the link was switched");
 	for (uint32_t i = 0; i < 12; i++)
 		cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %u", i);
 	close(prog);

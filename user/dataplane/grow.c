@@ -31,29 +31,83 @@
 #include "common/log.h"
 #include "xdpban.skel.h"
 
+/* Under the lock: tables grown by another process, or a growth cut short. */
 void dp_check_fresh(struct xb_dp *dp)
 {
-	int err = dp_reload(dp);
+	int err = dp_grow_cut_short(dp) ? dp_grow_recover(dp->pin_dir) : 0;
 
+	err = err ?: dp_reload(dp);
+	if (!err)
+		dp_heal_links(dp);
 	if (err)
 		pr_warn("xdpban: cannot reload the grown ban tables: %s\n", strerror(-err));
 }
 
-/* Every pinned link: point it at prog_fd. *done counts those updated. */
-static int links_update(struct xb_dp *dp, int prog_fd, int old_fd, size_t *done)
+/* The ids of the maps prog_fd's program uses; its count, or -errno. */
+static int prog_map_ids(int prog_fd, __u32 *ids, __u32 max)
+{
+	struct bpf_prog_info info = { .nr_map_ids = max, .map_ids = (__u64)(unsigned long)ids };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	return (int)(info.nr_map_ids < max ? info.nr_map_ids : max);
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+static bool has_id(const __u32 *ids, int n, __u32 id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static bool uses_map(int prog_fd, __u32 id)
+{
+	__u32 ids[64];
+	int n = prog_map_ids(prog_fd, ids, 64);
+
+	return n > 0 && has_id(ids, n, id);
+}
+
+/* A link switched by links_update, and the program it ran before. */
+struct switched {
+	char name[NAME_MAX + 1];
+	int old_prog;
+};
+
+/*
+ * Every pinned link running one of our programs (any process's instance:
+ * the daemon's, a CLI's; it counts in our stats map): point it at prog_fd,
+ * atomically against its current program. sw (room for max) records them,
+ * *done their number, for links_undo.
+ */
+static int links_update(struct xb_dp *dp, int prog_fd, struct switched *sw, size_t max,
+			size_t *done)
 {
 	size_t plen = strlen(XB_LINK_PREFIX);
+	__u32 stats = map_id(dp->stats);
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(dp->pin_dir);
 	int err = 0;
 
+	*done = 0;
 	if (!d)
 		return -errno;
-	*done = 0;
 	while (!err && (de = readdir(d))) {
-		LIBBPF_OPTS(bpf_link_update_opts, o);
-		int fd;
+		LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
+		struct bpf_link_info li = {};
+		__u32 len = sizeof(li);
+		int fd, pfd;
 
 		if (strncmp(de->d_name, XB_LINK_PREFIX, plen))
 			continue;
@@ -61,18 +115,49 @@ static int links_update(struct xb_dp *dp, int prog_fd, int old_fd, size_t *done)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		/* Only links still running old_fd's program (undo: the reverse). */
-		o.flags = BPF_F_REPLACE;
-		o.old_prog_fd = old_fd;
-		err = bpf_link_update(fd, prog_fd, &o);
-		if (err == -EPERM)
-			err = 0;        /* another program there: not ours to change */
-		else if (!err)
-			(*done)++;
+		pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+		if (pfd < 0 || !uses_map(pfd, stats)) {
+			if (pfd >= 0)
+				close(pfd);     /* not ours to change */
+			close(fd);
+			continue;
+		}
+		if (*done == max) {
+			err = -E2BIG;
+		} else {
+			o.old_prog_fd = pfd;
+			err = bpf_link_update(fd, prog_fd, &o);
+		}
+		if (!err) {
+			snprintf(sw[*done].name, sizeof(sw[*done].name), "%s", de->d_name);
+			sw[(*done)++].old_prog = pfd;
+		} else {
+			close(pfd);
+		}
 		close(fd);
 	}
 	closedir(d);
 	return err;
+}
+
+/* Put back the programs links_update replaced (undo true), or just let go
+ * of them. */
+static void links_done(struct xb_dp *dp, int prog_fd, struct switched *sw, size_t n, bool undo)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE, .old_prog_fd = prog_fd);
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, sw[i].name);
+		fd = undo ? bpf_obj_get(path) : -1;
+		if (fd >= 0) {
+			bpf_link_update(fd, sw[i].old_prog, &o);
+			close(fd);
+		}
+		close(sw[i].old_prog);
+	}
 }
 
 /* Wait until no program run that began before now is still going: XDP runs
@@ -84,23 +169,161 @@ static void wait_old_runs(void)
 		usleep(100000);
 }
 
-/* Pin the new map over the old one's name. */
-static int repin(const char *dir, struct bpf_map *map)
-{
-	char tmp[PATH_MAX], path[PATH_MAX];
-	int err;
+/*
+ * The grown maps are pinned in two steps, so a crash at any point leaves a
+ * set that opens: first each as grow_<name> (staged; ctl last, so grow_ctl
+ * means all are), then, once the links run them, each renamed over its
+ * name (ctl last again). An opener (dp_grow_recover, under the lock) that
+ * finds grow_ctl finishes the renames; staged pins without it are dropped.
+ * Either way xb_dp_open then points any link still running replaced maps
+ * at its own program (dp_heal_links).
+ */
+static const char *const grown_maps[] = {
+	XB_MAP_BAN4, XB_MAP_BAN6, XB_MAP_CNT4, XB_MAP_CNT6, XB_MAP_META, XB_MAP_CTL,
+};
+#define NGROWN (sizeof(grown_maps) / sizeof(grown_maps[0]))
 
-	snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
-	/* bpffs refuses dots in names. */
-	snprintf(tmp, sizeof(tmp), "%s/grow_%s", dir, bpf_map__name(map));
-	unlink(tmp);
-	err = bpf_obj_pin(bpf_map__fd(map), tmp);
-	if (!err && rename(tmp, path))
-		err = -errno;
+/* Tests: stop (_exit) at this step of a growth, as a crash would (0: never). */
+int dp_grow_crash_at;
+
+static void crash_point(int step)
+{
+	if (dp_grow_crash_at == step)
+		_exit(86);
+}
+
+/* bpffs refuses dots in names: the staged name is grow_<name>. */
+static void staged_path(const char *dir, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/grow_%s", dir, name);
+}
+
+static void unstage(const char *dir)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < NGROWN; i++) {
+		staged_path(dir, grown_maps[i], path, sizeof(path));
+		unlink(path);
+	}
+}
+
+static int stage(const char *dir, struct xdpban *s)
+{
+	struct bpf_map *maps[NGROWN] = { s->maps.ban4, s->maps.ban6, s->maps.cnt4,
+					 s->maps.cnt6, s->maps.meta, s->maps.ctl };
+	char path[PATH_MAX];
+	int err = 0;
+
+	unstage(dir);
+	for (size_t i = 0; !err && i < NGROWN; i++) {
+		staged_path(dir, grown_maps[i], path, sizeof(path));
+		err = bpf_obj_pin(bpf_map__fd(maps[i]), path);
+		if (err)
+			pr_warn("xdpban: %s: cannot pin the grown map: %s\n", path, strerror(-err));
+		crash_point(1);
+	}
 	if (err)
-		pr_warn("xdpban: %s: cannot pin the grown map: %s\n", path, strerror(-err));
+		unstage(dir);
 	return err;
 }
+
+/* Rename every staged pin over its name, ctl last. */
+static int unstage_over(const char *dir)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < NGROWN; i++) {
+		staged_path(dir, grown_maps[i], tmp, sizeof(tmp));
+		snprintf(path, sizeof(path), "%s/%s", dir, grown_maps[i]);
+		if (rename(tmp, path) && errno != ENOENT && !err) {
+			err = -errno;
+			pr_warn("xdpban: %s: cannot pin the grown map: %s\n", path, strerror(-err));
+		}
+		crash_point(3);
+	}
+	return err;
+}
+
+int dp_grow_recover(const char *dir)
+{
+	struct xb_grow g;
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int err, fd;
+
+	staged_path(dir, XB_MAP_CTL, path, sizeof(path));
+	if (access(path, F_OK)) {
+		unstage(dir);   /* an unfinished staging: the links never ran it */
+		return 0;
+	}
+	pr_warn("xdpban: %s: finishing a growth cut short\n", dir);
+	err = unstage_over(dir);
+	/* Processes holding the replaced tables reload at their next lock. */
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_GROW);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &g)) {
+		g.gen++;
+		bpf_map_update_elem(fd, &zero, &g, BPF_ANY);
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+bool dp_grow_cut_short(const struct xb_dp *dp)
+{
+	char path[PATH_MAX];
+
+	staged_path(dp->pin_dir, XB_MAP_CTL, path, sizeof(path));
+	return !access(path, F_OK);
+}
+
+int dp_heal_links(struct xb_dp *dp)
+{
+	size_t plen = strlen(XB_LINK_PREFIX);
+	__u32 stats = map_id(dp->stats), ban4 = map_id(bpf_map__fd(dp->skel->maps.ban4));
+	__u32 ban6 = map_id(bpf_map__fd(dp->skel->maps.ban6));
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dp->pin_dir);
+	int healed = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
+		struct bpf_link_info li = {};
+		__u32 len = sizeof(li), ids[64];
+		int fd, pfd, n;
+
+		if (strncmp(de->d_name, XB_LINK_PREFIX, plen))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+		n = pfd < 0 ? -1 : prog_map_ids(pfd, ids, 64);
+		/* Ours (it counts in our stats) but on replaced tables. */
+		if (n > 0 && has_id(ids, n, stats) && !(has_id(ids, n, ban4) && has_id(ids, n, ban6))) {
+			o.old_prog_fd = pfd;
+			if (!bpf_link_update(fd, bpf_program__fd(dp->skel->progs.xdpban), &o)) {
+				pr_warn("xdpban: %s ran replaced ban tables: switched to the pinned ones\n",
+					path);
+				healed++;
+			}
+		}
+		if (pfd >= 0)
+			close(pfd);
+		close(fd);
+	}
+	closedir(d);
+	return healed;
+}
+
+#define MAX_LINKS 256       /* interfaces a growth switches at most */
 
 struct copied {
 	struct xb_tab_snap s;   /* the bans as copied, with their counts then */
@@ -194,7 +417,8 @@ int dp_grow(struct xb_dp *dp, int family)
 	struct xb_dp n = { .lock_fd = -1, .ncpu = dp->ncpu };
 	struct copied c4 = { 0 }, c6 = { 0 };
 	uint32_t n4, n6;
-	size_t done = 0, undone;
+	struct switched *sw = calloc(MAX_LINKS, sizeof(*sw));
+	size_t done = 0;
 	int err, meta_fd;
 
 	if (old->cap >= ceiling)
@@ -203,10 +427,15 @@ int dp_grow(struct xb_dp *dp, int family)
 		want = ceiling;
 	n4 = family == 4 ? (uint32_t)want : dp->tab4.cap;
 	n6 = family == 6 ? (uint32_t)want : dp->tab6.cap;
+	if (!sw)
+		return -ENOMEM;
 	memcpy(n.pin_dir, dp->pin_dir, sizeof(n.pin_dir));
 	n.skel = grown_skel(dp, n4, n6);
-	if (!n.skel)
-		return -errno;
+	if (!n.skel) {
+		err = -errno;
+		free(sw);
+		return err;
+	}
 	err = dp_use_skel(&n, 0);
 	err = err ?: xb_tab_set_cap(&n.tab4, n4);
 	err = err ?: xb_tab_set_cap(&n.tab6, n6);
@@ -222,26 +451,26 @@ int dp_grow(struct xb_dp *dp, int family)
 				   sizeof(struct xb_meta), meta_copy_one, &meta_fd);
 	if (err)
 		goto fail;
+	err = stage(dp->pin_dir, n.skel);
+	if (err)
+		goto fail;
+	crash_point(2);
 	/* The swap: from here the new maps decide. */
-	err = links_update(dp, bpf_program__fd(n.skel->progs.xdpban),
-			   bpf_program__fd(dp->skel->progs.xdpban), &done);
+	err = links_update(dp, bpf_program__fd(n.skel->progs.xdpban), sw, MAX_LINKS, &done);
 	if (err) {
 		pr_warn("xdpban: cannot switch a link to the grown tables: %s\n", strerror(-err));
-		links_update(dp, bpf_program__fd(dp->skel->progs.xdpban),
-			     bpf_program__fd(n.skel->progs.xdpban), &undone);
+		links_done(dp, bpf_program__fd(n.skel->progs.xdpban), sw, done, true);
+		unstage(dp->pin_dir);
 		goto fail;
 	}
+	links_done(dp, -1, sw, done, false);
 	wait_old_runs();
 	tab_carry(&dp->tab4, &n.tab4, &c4);
 	tab_carry(&dp->tab6, &n.tab6, &c6);
-	err = repin(dp->pin_dir, n.skel->maps.ban4);
-	err = err ?: repin(dp->pin_dir, n.skel->maps.ban6);
-	err = err ?: repin(dp->pin_dir, n.skel->maps.cnt4);
-	err = err ?: repin(dp->pin_dir, n.skel->maps.cnt6);
-	err = err ?: repin(dp->pin_dir, n.skel->maps.meta);
-	err = err ?: repin(dp->pin_dir, n.skel->maps.ctl);
-	/* Even half re-pinned, the links run the new maps: keep them (processes
-	 * opening the old pins then miss this growth: said loudly). */
+	crash_point(4);
+	err = unstage_over(dp->pin_dir);
+	/* Even half re-pinned, the links run the new maps: keep them (the next
+	 * open finishes the renames: dp_grow_recover). */
 	if (err)
 		pr_warn("xdpban: grown tables in use but not all pinned in %s: restart the "
 			"other xdpban processes\n", dp->pin_dir);
@@ -257,8 +486,10 @@ int dp_grow(struct xb_dp *dp, int family)
 	xb_tab_snap_free(&c6.s);
 	dp_adopt(dp, &n);
 	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
+	free(sw);
 	return 0;
 fail:
+	free(sw);
 	xb_tab_snap_free(&c4.s);
 	xb_tab_snap_free(&c6.s);
 	dp_release_skel(&n);

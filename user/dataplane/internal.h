@@ -50,6 +50,8 @@ struct xb_dp {
 void dp_check_fresh(struct xb_dp *dp);
 /* The growth map's value (zeros if it cannot be read). */
 struct xb_grow dp_grow_state(const struct xb_dp *dp);
+/* Pins of a growth cut short (by a crash) are there. */
+bool dp_grow_cut_short(const struct xb_dp *dp);
 
 static inline void dp_lock(struct xb_dp *dp)
 {
@@ -57,7 +59,7 @@ static inline void dp_lock(struct xb_dp *dp)
 		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
 			;
 		/* Another process may have grown the tables meanwhile. */
-		if (dp_grow_state(dp).gen != dp->gen)
+		if (dp_grow_state(dp).gen != dp->gen || dp_grow_cut_short(dp))
 			dp_check_fresh(dp);
 	}
 }
@@ -152,6 +154,13 @@ int dp_reload(struct xb_dp *dp);
 /* Under the lock: replace a full table of family by one XB_GROW_FACTOR
  * times as big (at most the ceiling). -ENOSPC: at the ceiling already. */
 int dp_grow(struct xb_dp *dp, int family);
+/* At open, under the lock: finish (or drop) the pins of a growth cut short. */
+int dp_grow_recover(const char *dir);
+/* Point every pinned link whose program runs replaced tables at ours; how
+ * many were. */
+int dp_heal_links(struct xb_dp *dp);
+/* Tests: the step of a growth at which to _exit as a crash would. */
+extern int dp_grow_crash_at;
 
 /* --- pindir.c: where the pins live ---------------------------------------- */
 

@@ -347,9 +347,13 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	if (!err) {
 		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
 			;
-		err = load_maps(dp, dir, &c);
+		err = dp_grow_recover(dir);
+		if (!err)
+			err = load_maps(dp, dir, &c);
 		if (!err)
 			err = use_maps(dp, &c);
+		if (!err)
+			dp_heal_links(dp);
 		flock(dp->lock_fd, LOCK_UN);
 	}
 	if (err) {
