@@ -30,7 +30,7 @@ for e in json.load(sys.stdin):
         print(e[sys.argv[1]])' "$1" "$2"
 }
 # IPv4 datagrams that reached the edge's IP stack (past XDP).
-ip_in() { ip netns exec "$EDGE" awk '/^Ip: [0-9]/ { print $3 }' /proc/net/snmp; }
+ip_in() { ip netns exec "$EDGE" awk '/^Ip: [0-9]/ { print $4 }' /proc/net/snmp; }
 
 check "attach e0" X attach e0
 check "table starts at 10,000 bans" test "$(stat capacity4)" = 10000
