@@ -417,7 +417,7 @@ int dp_grow(struct xb_dp *dp, int family)
 	struct xb_dp n = { .lock_fd = -1, .ncpu = dp->ncpu };
 	struct copied c4 = { 0 }, c6 = { 0 };
 	uint32_t n4, n6;
-	struct switched *sw = calloc(MAX_LINKS, sizeof(*sw));
+	struct switched *sw;
 	size_t done = 0;
 	int err, meta_fd;
 
@@ -427,6 +427,7 @@ int dp_grow(struct xb_dp *dp, int family)
 		want = ceiling;
 	n4 = family == 4 ? (uint32_t)want : dp->tab4.cap;
 	n6 = family == 6 ? (uint32_t)want : dp->tab6.cap;
+	sw = calloc(MAX_LINKS, sizeof(*sw));
 	if (!sw)
 		return -ENOMEM;
 	memcpy(n.pin_dir, dp->pin_dir, sizeof(n.pin_dir));
