@@ -5,7 +5,7 @@
 #
 # The attacker (198.18.1.2) is banned and floods the edge with UDP (a
 # bounded count and time) while 50,000 more bans are loaded: the IPv4 table
-# grows twice (10,000 -> 40,000 -> 160,000). Not one frame of the flood may
+# grows (10,000 -> one table for them all). Not one frame of the flood may
 # reach the edge's IP stack, every ban stays with its end, and the ban's
 # counter counts every drop (none lost, none reset). Addresses: 198.18.0.0/15.
 # shellcheck source=tests/net/lib.sh
@@ -63,7 +63,7 @@ python3 -c '
 for i in range(50000):
     print("198.19.%d.%d" % (i >> 8, i & 255))' >"$T/bans"
 t0=$(now_ms)
-check "50,000 bans loaded during the flood" X ban --file "$T/bans" --ttl 7200
+check "50,000 bans loaded during the flood (a growth)" X ban --file "$T/bans" --ttl 7200
 t1=$(now_ms)
 diag "bulk ban with two growths: $((t1 - t0)) ms"
 check "still flooding after the growths" kill -0 $flood
@@ -71,7 +71,7 @@ wait $flood
 sent=$(cat "$T/sent" 2>/dev/null)
 diag "flood: ${sent:-?} datagrams sent"
 
-check "the table grew twice: capacity 160,000" test "$(stat capacity4)" = 160000
+check "the table grew to hold them all (capacity $(stat capacity4))" test "$(stat capacity4)" -ge 50001
 check "every ban is held (50,001)" test "$(stat bans4)" = 50001
 check "no frame of the banned source reached the edge (Ip InReceives +$(($(ip_in) - in0)))" \
 	test "$(ip_in)" = "$in0"

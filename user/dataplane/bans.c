@@ -208,6 +208,15 @@ static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	int err = 0;
 
 	*done = 0;
+	/* A bulk load that cannot fit: one growth to its size, not several
+	 * (each copies the table); if it fails, ban_exact grows or refuses. */
+	{
+		const struct xb_tab *t = family == 4 ? &dp->tab4 : &dp->tab6;
+		uint64_t need = (uint64_t)__atomic_load_n(t->live, __ATOMIC_RELAXED) + n;
+
+		if (n > BATCH_CHUNK && need > t->cap)
+			dp_grow_to(dp, family, need > UINT32_MAX ? UINT32_MAX : (uint32_t)need);
+	}
 	if (any_reason(rq, n)) {
 		m.keys = malloc(BATCH_CHUNK * sizeof(*m.keys));
 		m.vals = malloc(BATCH_CHUNK * sizeof(*m.vals));

@@ -409,6 +409,11 @@ static struct xdpban *grown_skel(struct xb_dp *dp, uint32_t n4, uint32_t n6)
 
 int dp_grow(struct xb_dp *dp, int family)
 {
+	return dp_grow_to(dp, family, 0);
+}
+
+int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
+{
 	struct xb_tab *old = family == 4 ? &dp->tab4 : &dp->tab6;
 	struct xb_grow gs = dp_grow_state(dp);
 	uint32_t ceiling = gs.max_bans ? gs.max_bans : XB_DEF_MAX_BANS;
@@ -423,6 +428,8 @@ int dp_grow(struct xb_dp *dp, int family)
 
 	if (old->cap >= ceiling)
 		return -ENOSPC;
+	if (want < need)
+		want = need;
 	if (want > ceiling)
 		want = ceiling;
 	n4 = family == 4 ? (uint32_t)want : dp->tab4.cap;

@@ -154,6 +154,8 @@ int dp_reload(struct xb_dp *dp);
 /* Under the lock: replace a full table of family by one XB_GROW_FACTOR
  * times as big (at most the ceiling). -ENOSPC: at the ceiling already. */
 int dp_grow(struct xb_dp *dp, int family);
+/* The same, to at least need bans (one growth for a bulk load). */
+int dp_grow_to(struct xb_dp *dp, int family, uint32_t need);
 /* At open, under the lock: finish (or drop) the pins of a growth cut short. */
 int dp_grow_recover(const char *dir);
 /* Point every pinned link whose program runs replaced tables at ours; how
