@@ -106,6 +106,14 @@ struct {
 	__type(value, struct xb_ctl);
 } ctl SEC(".maps");
 
+/* Growth state (userspace only): created and pinned with the others. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xb_grow);
+} grow SEC(".maps");
+
 /* All counters in one per-CPU slot: one lookup per frame. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -27,13 +27,16 @@
 #define XB_MAP_CTL    "ctl"     /* ARRAY[1] (mmapable)       -> struct xb_ctl */
 #define XB_MAP_STATS  "stats"   /* PERCPU_ARRAY[1]           -> struct xb_stats */
 #define XB_MAP_CLOCK  "clock"   /* ARRAY[1]                  -> struct xb_clock */
+#define XB_MAP_GROW   "grow"    /* ARRAY[1]                  -> struct xb_grow (userspace only) */
 
 #define XB_PIN_DIR_DEFAULT  "/sys/fs/bpf/xdpban"
 #define XB_PIN_DIR_ENV      "XDPBAN_PIN_DIR"
 #define XB_LINK_PREFIX      "link_"     /* link_<ifname>: one pinned XDP link per interface */
 
 /* Default capacities; all are load-time settings (bpf_map__set_max_entries). */
-#define XB_DEF_MAX_BANS     1048576     /* exact bans, per family (see xb_tab_slots) */
+#define XB_DEF_MAX_BANS     1048576     /* exact bans, per family: the ceiling of growth */
+#define XB_INIT_BANS        10000       /* exact bans a new table holds before it first grows */
+#define XB_GROW_FACTOR      4           /* a full table grows to this many times its capacity */
 #define XB_MAX_MAX_BANS     (1u << 27)  /* keeps xb_tab_slots() within 32 bits */
 #define XB_DEF_MAX_PREFIX   65536       /* prefix bans, per family */
 #define XB_DEF_MAX_ALLOW    16384       /* allow-list entries, per family */
@@ -269,6 +272,20 @@ struct xb_ctl {
 	/* The capacity asked for when the tables were made (userspace only;
 	 * 0: what the slots hold), kept exact though slots come in buckets. */
 	__u32 cap4, cap6;
+	/* Nothing more: pins of this size must keep opening (a growth's state
+	 * is in its own map, XB_MAP_GROW). */
+};
+
+/*
+ * Growth (userspace only, user/dataplane/grow.c), in a map of its own that
+ * every generation of tables shares, so pins made before growth (whose ctl
+ * has no room for it) still open: the most bans a table may grow to, and
+ * how many times the tables were replaced (a process holding older ones
+ * reloads at its next lock).
+ */
+struct xb_grow {
+	__u32 max_bans;
+	__u32 gen;
 };
 #define XB_CTL_PFX4 (1u << 0)           /* pfx4 holds at least one entry */
 #define XB_CTL_PFX6 (1u << 1)           /* pfx6 holds at least one entry */

@@ -401,3 +401,39 @@ Test(config, fleet_refused_with_line)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		expect_refused(i, bad[i].xml, bad[i].want);
 }
+
+/* <max_bans>: the ceiling the exact-ban tables grow to (per family). */
+Test(config, max_bans)
+{
+	struct xb_config *c = NULL;
+	char err[512] = "";
+	static const struct {
+		const char *xml, *want;
+	} bad[] = {
+		{ "<xdpban><max_bans>0</max_bans></xdpban>", "t.conf:1: <max_bans>: '0'" },
+		{ "<xdpban><max_bans>-5</max_bans></xdpban>", "t.conf:1: <max_bans>: '-5'" },
+		{ "<xdpban><max_bans>lots</max_bans></xdpban>", "t.conf:1: <max_bans>: 'lots'" },
+		{ "<xdpban><max_bans>10k</max_bans></xdpban>", "t.conf:1: <max_bans>: '10k'" },
+		{ "<xdpban><max_bans>134217729</max_bans></xdpban>",
+		  "t.conf:1: <max_bans>: '134217729' is not a whole number from 1 to 134217728" },
+		{ "<xdpban>\n<max_bans></max_bans></xdpban>", "t.conf:2:" },
+		{ "<xdpban><max_bans>1000</max_bans>\n<max_bans>2000</max_bans></xdpban>",
+		  "t.conf:2: <max_bans> given twice" },
+	};
+
+	cr_assert_eq(parse("<xdpban/>", &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c->max_bans, 0, "absent: the data plane's default");
+	xb_config_free(c);
+	c = NULL;
+	cr_assert_eq(parse("<xdpban><max_bans>50000</max_bans></xdpban>", &c, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(c->max_bans, 50000);
+	xb_config_free(c);
+	c = NULL;
+	cr_assert_eq(parse("<xdpban><max_bans>134217728</max_bans></xdpban>", &c, err,
+			   sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c->max_bans, 134217728);
+	xb_config_free(c);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_refused(i, bad[i].xml, bad[i].want);
+}

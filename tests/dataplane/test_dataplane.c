@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -127,7 +128,7 @@ Test(dataplane, open_mounts_bpffs_and_pins_every_map)
 {
 	static const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6, XB_MAP_PFX4, XB_MAP_PFX6,
 				      XB_MAP_ALLOW4, XB_MAP_ALLOW6, XB_MAP_META, XB_MAP_CTL,
-				      XB_MAP_STATS };
+				      XB_MAP_STATS, XB_MAP_GROW };
 	struct statfs st;
 
 	open_dp(0);
@@ -138,26 +139,37 @@ Test(dataplane, open_mounts_bpffs_and_pins_every_map)
 		close(pinned_fd(maps[i]));
 }
 
-Test(dataplane, default_capacity_is_a_million_per_family)
+/* Small at first (XB_INIT_BANS), with room to grow to a million. */
+Test(dataplane, default_capacity_starts_small_and_may_grow_to_a_million)
 {
 	struct xb_dp_opts o = { .pin_dir = dir };
 	const char *maps[] = { XB_MAP_BAN4, XB_MAP_BAN6 };
+	struct xb_grow g;
+	uint32_t zero = 0, live, cap;
+	int fd;
 
 	cr_assert_eq(xb_dp_open(&o, &dp), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
-		int fd = pinned_fd(maps[i]);
 
+		fd = pinned_fd(maps[i]);
 		cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
 		/* An element is a bucket of XB_BUCKET slots. */
-		cr_expect_geq(xb_tab_cap(info.max_entries * XB_BUCKET), 1000000, "%s: %u buckets",
-			      maps[i], info.max_entries);
+		cr_expect_eq(info.max_entries, xb_tab_buckets(XB_INIT_BANS), "%s: %u buckets",
+			     maps[i], info.max_entries);
 		/* Our own table in an array: nothing evicts a ban (no LRU). */
 		cr_expect_eq(info.type, BPF_MAP_TYPE_ARRAY);
 		cr_expect(info.map_flags & BPF_F_MMAPABLE);
 		close(fd);
 	}
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(cap, XB_INIT_BANS);
+	fd = pinned_fd(XB_MAP_GROW);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &g), 0);
+	close(fd);
+	cr_expect_eq(g.max_bans, XB_DEF_MAX_BANS);
+	cr_expect_eq(g.gen, 0);
 }
 
 Test(dataplane, no_create_reports_missing_maps)
@@ -370,20 +382,32 @@ static void full_prefix_map(int fam)
 Test(dataplane, full_prefix_map_sweeps_expired_first4) { full_prefix_map(4); }
 Test(dataplane, full_prefix_map_sweeps_expired_first6) { full_prefix_map(6); }
 
-Test(dataplane, pinned_capacity_wins_over_later_options)
+/* The ceiling is kept with the pins: an open that asks for none keeps it
+ * (a full table at it refuses, evicting nothing); one that asks for more
+ * raises it, and the table grows. */
+Test(dataplane, pinned_ceiling_kept_unless_a_later_open_asks_for_more)
 {
-	struct xb_addr a;
+	struct xb_dp_opts none = { .pin_dir = dir };
+	struct xb_addr a[3] = { A("198.18.0.1"), A("198.18.0.2"), A("198.18.0.3") };
+	struct xb_ban b;
+	uint32_t live, cap;
 
 	open_dp(2);
 	xb_dp_close(dp);
 	dp = NULL;
-	open_dp(0);             /* more asked; the pinned map has 2 */
-	a = A("198.18.0.1");
-	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
-	a = A("198.18.0.2");
-	cr_assert_eq(xb_dp_ban(dp, &a, &perm), 0);
-	a = A("198.18.0.3");
-	cr_assert_eq(xb_dp_ban(dp, &a, &perm), -ENOSPC);
+	cr_assert_eq(xb_dp_open(&none, &dp), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[1], &perm), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[2], &perm), -ENOSPC, "full at the ceiling");
+	cr_expect_eq(xb_dp_lookup(dp, &a[0], &b), 0, "nothing evicted");
+	cr_expect_eq(xb_dp_lookup(dp, &a[1], &b), 0, "nothing evicted");
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(0);             /* 65536 asked: the new ceiling */
+	cr_assert_eq(xb_dp_ban(dp, &a[2], &perm), 0);
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, 3);
+	cr_expect_eq(cap, 2 * XB_GROW_FACTOR);
 }
 
 Test(dataplane, allow_list_refuses_bans_and_unallow)
@@ -791,4 +815,310 @@ Test(dataplane, ban_many_stops_at_allowed_and_full)
 	cr_assert_eq(xb_dp_ban_many(dp, v, r + 1, 1, &done), -ENOSPC);
 	cr_expect_eq(done, 0, "full of live bans");
 	cr_assert_eq(xb_dp_lookup(dp, &v[3], &b), 0, "nothing evicted");
+}
+
+/* --- growth ----------------------------------------------------------------- */
+
+/* The program the link on ifname runs now. */
+static int link_prog(const char *ifname, __u32 *id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[256];
+	int fd, pfd;
+
+	snprintf(path, sizeof(path), "%s/link_%s", dir, ifname);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	*id = info.prog_id;
+	pfd = bpf_prog_get_fd_by_id(info.prog_id);
+	cr_assert_geq(pfd, 0);
+	return pfd;
+}
+
+/* XDP verdict of prog for an IPv4 frame from src (a 60-byte frame). */
+static int verdict4(int prog, const struct xb_addr *src)
+{
+	unsigned char f[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = 60);
+
+	f[12] = 0x08, f[13] = 0x00;             /* IPv4 */
+	f[14] = 0x45;
+	f[16] = 0, f[17] = 46;                  /* total length */
+	f[22] = 64, f[23] = 17;                 /* ttl, UDP */
+	memcpy(f + 26, src->bytes, 4);
+	f[30] = 198, f[31] = 19, f[33] = 1;     /* 198.19.0.1 */
+	cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0);
+	return (int)o.retval;
+}
+
+static struct xb_addr nth4(uint32_t i)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "198.18.%u.%u", (i >> 8) & 0xff, i & 0xff);
+	return A(s);
+}
+
+static uint32_t pinned_entries(const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = pinned_fd(name);
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.max_entries;
+}
+
+/* Banning past the first capacity grows the table: the link runs a new
+ * program on new maps, every ban still drops, counts are kept, and another
+ * handle (a second process's) reloads and bans into the grown table. */
+Test(dataplane, full_table_grows_online_keeping_bans_and_counts)
+{
+	enum { N = XB_INIT_BANS + 2000 };
+	struct xb_addr *a = calloc(N, sizeof(*a)), extra = A("198.18.100.1");
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_dp *dp2 = NULL;
+	struct xb_ban got;
+	struct xb_ctl c;
+	struct xb_grow g;
+	uint32_t zero = 0, live, cap, id0, id1;
+	size_t done = 0;
+	int prog, drops = 0;
+
+	cr_assert_not_null(a);
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(100000);
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	cr_assert_eq(xb_dp_open(&o2, &dp2), 0);
+	for (uint32_t i = 0; i < N; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	prog = link_prog("lo", &id0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(verdict4(prog, &a[0]), XDP_DROP);
+	close(prog);
+	cr_assert_eq(pinned_entries(XB_MAP_BAN4), xb_tab_buckets(XB_INIT_BANS));
+
+	cr_assert_eq(xb_dp_ban_batch(dp, a, N, &perm, &done), 0);
+	cr_assert_eq(done, N);
+	cr_expect_eq(pinned_entries(XB_MAP_BAN4), xb_tab_buckets(XB_INIT_BANS * XB_GROW_FACTOR),
+		     "ban4 grown and re-pinned");
+	cr_expect_eq(pinned_entries(XB_MAP_BAN6), xb_tab_buckets(XB_INIT_BANS), "ban6 kept");
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, N);
+	cr_expect_eq(cap, XB_INIT_BANS * XB_GROW_FACTOR);
+	{
+		int fd = pinned_fd(XB_MAP_CTL);
+
+		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &c), 0);
+		close(fd);
+		fd = pinned_fd(XB_MAP_GROW);
+		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &g), 0);
+		close(fd);
+	}
+	cr_expect_eq(g.gen, 1);
+	cr_expect_eq(c.live4, N);
+
+	prog = link_prog("lo", &id1);
+	cr_expect_neq(id1, id0, "the link runs the new program");
+	for (uint32_t i = 0; i < N; i++)
+		drops += verdict4(prog, &a[i]) == XDP_DROP;
+	cr_expect_eq(drops, N, "every ban drops after the growth");
+	cr_expect_eq(verdict4(prog, &extra), XDP_PASS);
+	cr_assert_eq(xb_dp_lookup(dp, &a[0], &got), 0);
+	cr_expect_eq(got.packets, 4, "3 dropped before the growth, 1 after");
+
+	/* The second handle still holds the old maps: it reloads at its lock. */
+	cr_assert_eq(xb_dp_ban(dp2, &extra, &perm), 0);
+	cr_expect_eq(verdict4(prog, &extra), XDP_DROP, "a ban from the stale handle lands");
+	cr_assert_eq(xb_dp_lookup(dp2, &a[0], &got), 0);
+	cr_expect_eq(got.packets, 4);
+	close(prog);
+	xb_dp_close(dp2);
+	free(a);
+}
+
+/* The ctl value as versions before growth pinned it: flags .. cap6. */
+#define OLD_CTL_SIZE 48
+
+/* Pins left by a version with fixed-size tables (here made for 5,000 bans:
+ * its ctl is 48 bytes, and it had no growth state) keep working after the
+ * upgrade, bans kept, and the table grows from them. */
+Test(dataplane, pins_of_the_fixed_size_version_open_and_grow)
+{
+	enum { OLD = 5000, N = OLD + 1000 };
+	struct xb_addr *a = calloc(N, sizeof(*a));
+	struct xb_dp_opts o = { .pin_dir = dir };
+	unsigned char val[4096] = { 0 };
+	char path[512];
+	uint32_t zero = 0, live, cap;
+	struct xb_ban got;
+	size_t done = 0;
+	int fd, nfd;
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE);
+
+	cr_assert_not_null(a);
+	open_dp(OLD);
+	for (uint32_t i = 0; i < N; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	xb_dp_close(dp);
+	dp = NULL;
+	/* Rewrite the pins as the old version left them. */
+	fd = pinned_fd(XB_MAP_CTL);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, val), 0);
+	close(fd);
+	nfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ctl", 4, OLD_CTL_SIZE, 1, &mo);
+	cr_assert_geq(nfd, 0, "%s", strerror(errno));
+	cr_assert_eq(bpf_map_update_elem(nfd, &zero, val, BPF_ANY), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, XB_MAP_CTL);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(bpf_obj_pin(nfd, path), 0);
+	close(nfd);
+	snprintf(path, sizeof(path), "%s/grow", dir);
+	unlink(path);
+
+	cr_assert_eq(xb_dp_open(&o, &dp), 0, "the old pins open");
+	cr_assert_eq(xb_dp_lookup(dp, &a[0], &got), 0, "the old ban is there");
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(cap, OLD);
+	cr_assert_eq(xb_dp_ban_batch(dp, a, N, &perm, &done), 0);
+	cr_expect_eq(done, N);
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, N);
+	cr_expect_eq(cap, OLD * XB_GROW_FACTOR, "grown from the old table");
+	for (uint32_t i = 0; i < N; i++)
+		cr_assert_eq(xb_dp_lookup(dp, &a[i], &got), 0, "ban %u", i);
+	free(a);
+}
+
+/* A handle still holding the tables from before a growth (another
+ * process's) that attaches must not point the link back at its old
+ * program: a ban made after the growth still drops. */
+Test(dataplane, attach_from_a_stale_handle_keeps_the_grown_tables)
+{
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_addr a[12];
+	struct xb_dp *dp2 = NULL;
+	size_t done = 0;
+	__u32 id;
+	int prog;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(8);             /* a table of 8 ... */
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(64);            /* ... that may grow to 64 */
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	cr_assert_eq(xb_dp_open(&o2, &dp2), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban_batch(dp, a, 11, &perm, &done), 0);
+	cr_assert_eq(done, 11, "grown past 8");
+	cr_assert_eq(xb_dp_attach(dp2, "lo", XB_MODE_GENERIC, NULL), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[11], &perm), 0);
+	prog = link_prog("lo", &id);
+	for (uint32_t i = 0; i < 12; i++)
+		cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %u", i);
+	close(prog);
+	xb_dp_close(dp2);
+}
+
+extern int dp_grow_crash_at;
+
+/* A process killed at step `step` of a growth (1: staging the new pins,
+ * 2: staged, 3: renaming them, 4: links switched, nothing renamed): the
+ * next open (and a handle that was open all along) find every ban, the link
+ * drops them all, and bans made after land where the link looks. */
+static void crash_mid_growth(int step)
+{
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_addr a[12];
+	struct xb_dp *fresh = NULL;
+	struct xb_ban b;
+	size_t done = 0;
+	char path[512];
+	int prog, st;
+	__u32 id;
+	pid_t pid;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(8);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(64);            /* the stale handle, open throughout */
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban_batch(dp, a, 8, &perm, &done), 0);
+	cr_assert_eq(done, 8);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct xb_dp *c = NULL;
+
+		if (xb_dp_open(&o2, &c))
+			_exit(1);
+		dp_grow_crash_at = step;
+		xb_dp_ban(c, &a[8], &perm);     /* the 9th: grows, and dies there */
+		_exit(2);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 86, "the child died mid-growth (%d)", st);
+
+	cr_assert_eq(xb_dp_open(&o2, &fresh), 0, "the pins open after the crash");
+	for (int i = 0; i < 8; i++)
+		cr_expect_eq(xb_dp_lookup(fresh, &a[i], &b), 0, "ban %d kept", i);
+	snprintf(path, sizeof(path), "%s/grow_ctl", dir);
+	cr_expect_neq(access(path, F_OK), 0, "no staged pins left");
+	cr_assert_eq(xb_dp_ban(dp, &a[9], &perm), 0, "the stale handle bans");
+	cr_assert_eq(xb_dp_ban(fresh, &a[10], &perm), 0, "the fresh handle bans");
+	cr_assert_eq(xb_dp_ban(fresh, &a[11], &perm), 0);
+	prog = link_prog("lo", &id);
+	for (int i = 0; i < 12; i++)
+		if (i != 8)
+			cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %d drops", i);
+	close(prog);
+	cr_expect_eq(xb_dp_lookup(dp, &a[10], &b), 0, "the stale handle sees the fresh one's ban");
+	xb_dp_close(fresh);
+}
+
+Test(dataplane, crash_while_staging_grown_pins) { crash_mid_growth(1); }
+Test(dataplane, crash_with_grown_pins_staged) { crash_mid_growth(2); }
+Test(dataplane, crash_while_renaming_grown_pins) { crash_mid_growth(3); }
+Test(dataplane, crash_after_links_switched) { crash_mid_growth(4); }
+
+/* The link was attached by one process (the daemon's program) and another
+ * (a CLI ban) grows the tables: the link must be switched all the same. */
+Test(dataplane, growth_in_another_process_switches_its_link)
+{
+	struct xb_dp_opts o2 = { .pin_dir = dir, .no_create = true };
+	struct xb_addr a[12];
+	struct xb_dp *dp2 = NULL;
+	size_t done = 0;
+	__u32 id0, id1;
+	int prog;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	open_dp(8);
+	xb_dp_close(dp);
+	dp = NULL;
+	open_dp(64);
+	cr_assert_eq(xb_dp_attach(dp, "lo", XB_MODE_GENERIC, NULL), 0);
+	close(link_prog("lo", &id0));
+	cr_assert_eq(xb_dp_open(&o2, &dp2), 0);
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = nth4(i);
+	cr_assert_eq(xb_dp_ban_batch(dp2, a, 12, &perm, &done), 0);
+	cr_assert_eq(done, 12, "grown past 8");
+	prog = link_prog("lo", &id1);
+	cr_expect_neq(id1, id0, "the link was switched");
+	for (uint32_t i = 0; i < 12; i++)
+		cr_expect_eq(verdict4(prog, &a[i]), XDP_DROP, "ban %u", i);
+	close(prog);
+	xb_dp_close(dp2);
 }

@@ -171,7 +171,9 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 {
 	static const char *const names[] = XB_STAT_NAMES;
 	const struct stats_cfg *o = cfg;
+	static const char *const fill_names[] = { "bans4", "capacity4", "bans6", "capacity6" };
 	uint64_t v[XB_STAT_MAX];
+	uint32_t fill[4];
 	struct xb_dp *dp;
 	int err;
 
@@ -180,6 +182,11 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 	if (err)
 		return err;
 	err = xb_dp_stats(dp, v);
+	/* The exact-ban tables: bans held and capacity (they grow when full). */
+	if (!err)
+		err = xb_dp_table_fill(dp, 4, &fill[0], &fill[1]);
+	if (!err)
+		err = xb_dp_table_fill(dp, 6, &fill[2], &fill[3]);
 	xb_dp_close(dp);
 	if (err) {
 		fprintf(stderr, "xdpban: stats: %s\n", strerror(-err));
@@ -192,11 +199,15 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 			return -ENOMEM;
 		for (int i = 0; i < XB_STAT_MAX; i++)
 			json_object_object_add(j, names[i], json_object_new_uint64(v[i]));
+		for (int i = 0; i < 4; i++)
+			json_object_object_add(j, fill_names[i], json_object_new_uint64(fill[i]));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
 		return 0;
 	}
 	for (int i = 0; i < XB_STAT_MAX; i++)
 		printf("%-16s %llu\n", names[i], (unsigned long long)v[i]);
+	for (int i = 0; i < 4; i++)
+		printf("%-16s %u\n", fill_names[i], fill[i]);
 	return 0;
 }

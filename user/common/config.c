@@ -164,6 +164,27 @@ static int parse_uint(struct pctx *p, const xmlNode *n, uint64_t max, uint64_t *
 	return err;
 }
 
+/* <max_bans>: from 1 to XB_CONF_MAX_BANS, once. */
+static int parse_max_bans(struct pctx *p, const xmlNode *n, uint32_t *out)
+{
+	uint64_t v = 0;
+	char *s;
+	int err;
+
+	if (*out)
+		return xb_xml_fail(&p->xe, n, "<%s> given twice", n->name);
+	err = leaf_nonempty(p, n, &s);
+	if (err)
+		return err;
+	if (xb_parse_u64(s, XB_CONF_MAX_BANS, &v) || !v)
+		err = xb_xml_fail(&p->xe, n, "<%s>: '%s' is not a whole number from 1 to %u",
+				  n->name, s, XB_CONF_MAX_BANS);
+	else
+		*out = (uint32_t)v;
+	free(s);
+	return err;
+}
+
 /* A positive duration; "permanent" only where allowed. */
 static int duration_text(struct pctx *p, const xmlNode *n, const char *s,
 			 bool perm_ok, uint64_t *out)
@@ -1038,6 +1059,8 @@ static int root_child(struct pctx *p, const xmlNode *k)
 		return parse_metrics(p, k);
 	if (name_is(k, "offender_memory"))
 		return parse_duration(p, k, false, &c->offender_memory);
+	if (name_is(k, "max_bans"))
+		return parse_max_bans(p, k, &c->max_bans);
 	if (name_is(k, "ipv6_aggregate"))
 		return parse_v6agg(p, k);
 	if (name_is(k, "command"))

@@ -13,6 +13,8 @@
  *     <control_socket>/run/xdpban/xdpban.sock</control_socket>
  *     <metrics>127.0.0.1:9477</metrics>   Prometheus /metrics (off when absent); [::1]:9477 for IPv6
  *     <offender_memory>7d</offender_memory>   offence history forgotten after this quiet time
+ *     <max_bans>1048576</max_bans>   exact bans per family the tables may grow to
+ *                                  (1 to XB_CONF_MAX_BANS; they start at 10,000)
  *     <ipv6_aggregate>                         ban the prefix once enough of its addresses offend
  *       <prefix_len>64</prefix_len> <threshold>3</threshold> <window>1h</window> <disabled>no</disabled>
  *     </ipv6_aggregate>
@@ -163,6 +165,9 @@ struct xb_ar {
 	int line;
 };
 
+/* The largest <max_bans> (the data plane's XB_MAX_MAX_BANS). */
+#define XB_CONF_MAX_BANS (1u << 27)
+
 struct xb_config {
 	char *path;
 	struct xb_conf_iface *ifaces;
@@ -177,6 +182,7 @@ struct xb_config {
 	char *ctl_socket;
 	char *metrics;                  /* "ADDRESS:PORT" of /metrics, NULL: off */
 	uint64_t offender_memory;       /* seconds of quiet after which history is forgotten */
+	uint32_t max_bans;              /* ceiling of the exact-ban tables; 0: the default */
 	struct {
 		bool enabled;
 		unsigned prefix_len;    /* 32..127 */

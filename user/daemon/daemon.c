@@ -186,8 +186,11 @@ static int setup_detect(struct daemon *d)
  * database that the maps lack, with their original expiry. */
 static int setup_maps(struct daemon *d)
 {
-	struct xb_dp_opts dpo = { .pin_dir = d->o.pin_dir };
+	/* <max_bans>: the ceiling the tables grow to (0: the default). */
+	struct xb_dp_opts dpo = { .pin_dir = d->o.pin_dir, .max_bans = d->conf->max_bans };
 	int ret, aerr = 0;
+
+	_Static_assert(XB_CONF_MAX_BANS == XB_MAX_MAX_BANS, "<max_bans>'s bound is the data plane's");
 
 	if ((ret = xb_dp_open(&dpo, &d->dp))) {
 		pr_warn("xdpban: cannot open the maps: %s\n", strerror(-ret));

@@ -103,6 +103,9 @@ static int ban_exact(struct xb_dp *dp, const struct xb_addr *a, const struct xb_
 
 	if (err == -ENOSPC && xb_tab_sweep(t, xb_now_mono_ns()))
 		err = xb_tab_put(t, a->bytes, v, created);
+	/* Still full: grow it (up to the ceiling) and try once more. */
+	if (err == -ENOSPC && !dp_grow(dp, a->family))
+		err = xb_tab_put(tab_of(dp, a), a->bytes, v, created);
 	return err;
 }
 
@@ -205,6 +208,15 @@ static int ban_run(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 	int err = 0;
 
 	*done = 0;
+	/* A bulk load that cannot fit: one growth to its size, not several
+	 * (each copies the table); if it fails, ban_exact grows or refuses. */
+	{
+		const struct xb_tab *t = family == 4 ? &dp->tab4 : &dp->tab6;
+		uint64_t need = (uint64_t)__atomic_load_n(t->live, __ATOMIC_RELAXED) + n;
+
+		if (n > BATCH_CHUNK && need > t->cap)
+			dp_grow_to(dp, family, need > UINT32_MAX ? UINT32_MAX : (uint32_t)need);
+	}
 	if (any_reason(rq, n)) {
 		m.keys = malloc(BATCH_CHUNK * sizeof(*m.keys));
 		m.vals = malloc(BATCH_CHUNK * sizeof(*m.vals));

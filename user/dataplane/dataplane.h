@@ -18,7 +18,7 @@
 
 struct xb_dp_opts {
 	const char *pin_dir;    /* NULL: $XDPBAN_PIN_DIR, else XB_PIN_DIR_DEFAULT */
-	uint32_t max_bans;      /* 0: default; used only when the maps are created */
+	uint32_t max_bans;      /* 0: default; the ceiling the exact tables grow to */
 	uint32_t max_prefix;
 	uint32_t max_allow;
 	bool no_create;         /* -ENOENT instead of creating maps that do not exist */

@@ -32,6 +32,8 @@ struct xb_dp {
 	struct xdpban *skel;
 	char pin_dir[PATH_MAX - 512];  /* room for "/<name>" in PATH_MAX */
 	int pfx4, pfx6, allow4, allow6, meta, stats;
+	int grow;                       /* the growth map (struct xb_grow) */
+	uint32_t gen;                   /* its gen when these tables were loaded */
 	struct xb_ctl *ctl;             /* mmap of the ctl map */
 	struct xb_tab tab4, tab6;       /* the exact-ban tables, mmapped */
 	int lock_fd;                    /* the pin directory: flock serialises writers */
@@ -45,11 +47,21 @@ struct xb_dp {
  * on the pin directory around every change: the tables and ctl are written
  * through shared mappings, with no kernel call to serialise them.
  */
+void dp_check_fresh(struct xb_dp *dp);
+/* The growth map's value (zeros if it cannot be read). */
+struct xb_grow dp_grow_state(const struct xb_dp *dp);
+/* Pins of a growth cut short (by a crash) are there. */
+bool dp_grow_cut_short(const struct xb_dp *dp);
+
 static inline void dp_lock(struct xb_dp *dp)
 {
-	if (dp->locked++ == 0)
+	if (dp->locked++ == 0) {
 		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
 			;
+		/* Another process may have grown the tables meanwhile. */
+		if (dp_grow_state(dp).gen != dp->gen || dp_grow_cut_short(dp))
+			dp_check_fresh(dp);
+	}
 }
 
 static inline void dp_unlock(struct xb_dp *dp)
@@ -131,6 +143,26 @@ static inline bool map_empty(int fd)
 
 	return bpf_map_get_next_key(fd, NULL, &k) != 0;
 }
+
+/* --- open.c grow.c: (re)loading the skeleton, growing the tables --------- */
+
+int dp_use_skel(struct xb_dp *dp, uint32_t init);
+void dp_release_skel(struct xb_dp *dp);
+/* dp takes over from's skeleton and maps (keeping its own lock). */
+void dp_adopt(struct xb_dp *dp, struct xb_dp *from);
+int dp_reload(struct xb_dp *dp);
+/* Under the lock: replace a full table of family by one XB_GROW_FACTOR
+ * times as big (at most the ceiling). -ENOSPC: at the ceiling already. */
+int dp_grow(struct xb_dp *dp, int family);
+/* The same, to at least need bans (one growth for a bulk load). */
+int dp_grow_to(struct xb_dp *dp, int family, uint32_t need);
+/* At open, under the lock: finish (or drop) the pins of a growth cut short. */
+int dp_grow_recover(const char *dir);
+/* Point every pinned link whose program runs replaced tables at ours; how
+ * many were. */
+int dp_heal_links(struct xb_dp *dp);
+/* Tests: the step of a growth at which to _exit as a crash would. */
+extern int dp_grow_crash_at;
 
 /* --- pindir.c: where the pins live ---------------------------------------- */
 

@@ -134,7 +134,23 @@ static int link_create(int prog_fd, int ifindex, const char *ifname, enum xb_mod
 	return fd == -EINVAL ? -EOPNOTSUPP : fd;
 }
 
+static int attach_locked(struct xb_dp *dp, const char *ifname, enum xb_mode mode,
+			 enum xb_mode *used);
+
+/* Under the writers' lock, which reloads tables grown by another process:
+ * a link must never be pointed back at a program running replaced maps. */
 int xb_dp_attach(struct xb_dp *dp, const char *ifname, enum xb_mode mode, enum xb_mode *used)
+{
+	int err;
+
+	dp_lock(dp);
+	err = attach_locked(dp, ifname, mode, used);
+	dp_unlock(dp);
+	return err;
+}
+
+static int attach_locked(struct xb_dp *dp, const char *ifname, enum xb_mode mode,
+			 enum xb_mode *used)
 {
 	int prog_fd = bpf_program__fd(dp->skel->progs.xdpban);
 	char path[PATH_MAX];

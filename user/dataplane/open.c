@@ -24,33 +24,37 @@
 /* The capacities to create the maps with (pinned maps keep their own). */
 struct caps {
 	uint32_t bans, pfx, allow;
+	bool bans_asked;        /* bans was given (opts->max_bans) */
+	uint32_t init;          /* exact bans a new table holds before it grows */
 };
 
 static struct caps caps_of(const struct xb_dp_opts *opts)
 {
-	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW };
+	struct caps c = { XB_DEF_MAX_BANS, XB_DEF_MAX_PREFIX, XB_DEF_MAX_ALLOW, false, 0 };
 
 	if (opts && opts->max_bans)
-		c.bans = opts->max_bans;
+		c.bans = opts->max_bans, c.bans_asked = true;
 	if (opts && opts->max_prefix)
 		c.pfx = opts->max_prefix;
 	if (opts && opts->max_allow)
 		c.allow = opts->max_allow;
+	/* Small first: the tables grow (grow.c) up to c.bans. */
+	c.init = c.bans < XB_INIT_BANS ? c.bans : XB_INIT_BANS;
 	return c;
 }
 
 static void size_maps(struct xdpban *skel, const struct caps *c)
 {
-	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(c->bans));
-	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(c->bans));
+	bpf_map__set_max_entries(skel->maps.ban4, xb_tab_buckets(c->init));
+	bpf_map__set_max_entries(skel->maps.ban6, xb_tab_buckets(c->init));
 	bpf_map__set_max_entries(skel->maps.pfx4, c->pfx);
 	bpf_map__set_max_entries(skel->maps.pfx6, c->pfx);
 	bpf_map__set_max_entries(skel->maps.allow4, c->allow);
 	bpf_map__set_max_entries(skel->maps.allow6, c->allow);
-	/* Reasons are optional extras: a hash's bucket array is allocated at
-	 * creation even without prealloc, so do not size it for every ban of
-	 * both families (a full meta map only loses the text, with a warning). */
-	bpf_map__set_max_entries(skel->maps.meta, c->bans);
+	/* Reasons: a hash's bucket array is allocated at creation even without
+	 * prealloc, so it is sized for the tables as they are, and grows with
+	 * them (a full meta map only loses the text, with a warning). */
+	bpf_map__set_max_entries(skel->maps.meta, 2 * c->init);
 }
 
 /* A pinned map keeps the capacity it was created with: adopt it, or libbpf
@@ -169,8 +173,9 @@ static int load_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 	return err;
 }
 
-/* The map fds, the writers' lock and the mapped tables of a loaded skeleton. */
-static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
+/* The map fds and the mapped tables of dp->skel; init: the capacity of
+ * tables made by this process (0: none). */
+int dp_use_skel(struct xb_dp *dp, uint32_t init)
 {
 	int err;
 
@@ -180,34 +185,117 @@ static int use_maps(struct xb_dp *dp, const char *dir, const struct caps *c)
 	dp->allow6 = bpf_map__fd(dp->skel->maps.allow6);
 	dp->meta = bpf_map__fd(dp->skel->maps.meta);
 	dp->stats = bpf_map__fd(dp->skel->maps.stats);
-	dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dp->lock_fd < 0) {
-		err = -errno;
-		pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
-		return err;
-	}
+	dp->grow = bpf_map__fd(dp->skel->maps.grow);
+	dp->gen = dp_grow_state(dp).gen;
 	err = xb_ctl_map(bpf_map__fd(dp->skel->maps.ctl), &dp->ctl);
 	if (!err)
 		err = xb_tab_map(&dp->tab4, 4, bpf_map__fd(dp->skel->maps.ban4), dp->ctl);
 	if (!err)
 		err = xb_tab_map(&dp->tab6, 6, bpf_map__fd(dp->skel->maps.ban6), dp->ctl);
-	/* Made for c.bans: hold that many, not the few more of whole buckets
+	/* Made for init: hold that many, not the few more of whole buckets
 	 * (tables made by someone else keep what they were made for). */
-	if (!err && xb_tab_slots(c->bans) == dp->tab4.nslots)
-		err = xb_tab_set_cap(&dp->tab4, c->bans);
-	if (!err && xb_tab_slots(c->bans) == dp->tab6.nslots)
-		err = xb_tab_set_cap(&dp->tab6, c->bans);
+	if (!err && init && xb_tab_slots(init) == dp->tab4.nslots)
+		err = xb_tab_set_cap(&dp->tab4, init);
+	if (!err && init && xb_tab_slots(init) == dp->tab6.nslots)
+		err = xb_tab_set_cap(&dp->tab6, init);
 	if (!err && dp->skel->rodata->xb_cnt_percpu)
 		err = xb_tab_use_counters(&dp->tab4, bpf_map__fd(dp->skel->maps.cnt4));
 	if (!err && dp->skel->rodata->xb_cnt_percpu)
 		err = xb_tab_use_counters(&dp->tab6, bpf_map__fd(dp->skel->maps.cnt6));
 	if (err) {
-		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dir, strerror(-err));
+		pr_warn("xdpban: cannot map the ban tables in %s: %s\n", dp->pin_dir,
+			strerror(-err));
 		return err;
 	}
-	dp->max_bans = dp->tab4.cap;
+	dp->max_bans = dp_grow_state(dp).max_bans;
 	dp->max_prefix = bpf_map__max_entries(dp->skel->maps.pfx4);
 	return 0;
+}
+
+struct xb_grow dp_grow_state(const struct xb_dp *dp)
+{
+	struct xb_grow g = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(dp->grow, &zero, &g))
+		memset(&g, 0, sizeof(g));
+	return g;
+}
+
+/* Under the writers' lock. */
+static int use_maps(struct xb_dp *dp, const struct caps *c)
+{
+	struct xb_grow g;
+	__u32 zero = 0;
+	int err;
+
+	err = dp_use_skel(dp, c->init);
+	if (err)
+		return err;
+	/* The ceiling of growth: chosen by whoever made the maps, or by
+	 * whoever asks for one (never below what the tables hold already);
+	 * pins from before growth have none yet: the default. */
+	g = dp_grow_state(dp);
+	if (!g.max_bans || c->bans_asked) {
+		uint32_t held = dp->tab4.cap > dp->tab6.cap ? dp->tab4.cap : dp->tab6.cap;
+
+		g.max_bans = c->bans > held ? c->bans : held;
+		err = bpf_map_update_elem(dp->grow, &zero, &g, BPF_ANY);
+		if (err) {
+			pr_warn("xdpban: cannot set the ban ceiling: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	dp->max_bans = g.max_bans;
+	return 0;
+}
+
+void dp_release_skel(struct xb_dp *dp)
+{
+	xb_tab_unmap(&dp->tab4);
+	xb_tab_unmap(&dp->tab6);
+	xb_ctl_unmap(dp->ctl);
+	dp->ctl = NULL;
+	xdpban__destroy(dp->skel);      /* unloads nothing pinned */
+	dp->skel = NULL;
+}
+
+/* Tables replaced by a growth in another process: load what is pinned now
+ * (under the writers' lock, so no growth is half done). */
+int dp_reload(struct xb_dp *dp)
+{
+	struct xb_dp tmp = { .lock_fd = -1, .ncpu = dp->ncpu };
+	struct caps c = caps_of(NULL);
+	int err;
+
+	memcpy(tmp.pin_dir, dp->pin_dir, sizeof(tmp.pin_dir));
+	err = load_maps(&tmp, dp->pin_dir, &c);
+	if (!err)
+		err = dp_use_skel(&tmp, 0);
+	if (err) {
+		dp_release_skel(&tmp);
+		return err;
+	}
+	dp_adopt(dp, &tmp);
+	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
+	return 0;
+}
+
+void dp_adopt(struct xb_dp *dp, struct xb_dp *from)
+{
+	int lock_fd = dp->lock_fd, locked = dp->locked;
+
+	dp_release_skel(dp);
+	dp->skel = from->skel;
+	dp->pfx4 = from->pfx4, dp->pfx6 = from->pfx6;
+	dp->allow4 = from->allow4, dp->allow6 = from->allow6;
+	dp->meta = from->meta, dp->stats = from->stats;
+	dp->grow = from->grow, dp->gen = from->gen;
+	dp->ctl = from->ctl;
+	dp->tab4 = from->tab4, dp->tab6 = from->tab6;
+	dp->max_bans = from->max_bans, dp->max_prefix = from->max_prefix;
+	dp->lock_fd = lock_fd, dp->locked = locked;
+	memset(from, 0, sizeof(*from));
 }
 
 int xb_clock_arm(int clock_prog_fd)
@@ -247,10 +335,27 @@ int xb_dp_open(const struct xb_dp_opts *opts, struct xb_dp **out)
 	dp->ncpu = libbpf_num_possible_cpus();
 	if (dp->ncpu <= 0)
 		err = dp->ncpu ? dp->ncpu : -EINVAL;
-	if (!err)
-		err = load_maps(dp, dir, &c);
-	if (!err)
-		err = use_maps(dp, dir, &c);
+	if (!err) {
+		dp->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dp->lock_fd < 0) {
+			err = -errno;
+			pr_warn("xdpban: %s: %s\n", dir, strerror(-err));
+		}
+	}
+	/* Under the writers' lock: a growth in another process replaces the
+	 * pins one by one, and this one must not load half of them. */
+	if (!err) {
+		while (flock(dp->lock_fd, LOCK_EX) && errno == EINTR)
+			;
+		err = dp_grow_recover(dir);
+		if (!err)
+			err = load_maps(dp, dir, &c);
+		if (!err)
+			err = use_maps(dp, &c);
+		if (!err)
+			dp_heal_links(dp);
+		flock(dp->lock_fd, LOCK_UN);
+	}
 	if (err) {
 		xb_dp_close(dp);
 		return err;
@@ -264,12 +369,9 @@ void xb_dp_close(struct xb_dp *dp)
 {
 	if (!dp)
 		return;
-	xb_tab_unmap(&dp->tab4);
-	xb_tab_unmap(&dp->tab6);
-	xb_ctl_unmap(dp->ctl);
+	dp_release_skel(dp);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
-	xdpban__destroy(dp->skel);      /* unloads nothing pinned */
 	free(dp);
 }
 

@@ -1,0 +1,100 @@
+#!/bin/bash
+# The exact-ban table grows online under a flood from a banned source.
+#
+#   attacker (a0) ==veth== (e0) edge
+#
+# The attacker (198.18.1.2) is banned and floods the edge with UDP (a
+# bounded count and time) while 50,000 more bans are loaded: the IPv4 table
+# grows (10,000 -> one table for them all). Not one frame of the flood may
+# reach the edge's IP stack, every ban stays with its end, and the ban's
+# counter counts every drop (none lost, none reset). Addresses: 198.18.0.0/15.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_root
+
+EDGE=$(ns_name edge) ATT=$(ns_name att)
+if ! { ns_add edge && ns_add att; }; then not_ok "namespaces"; exit 1; fi
+pin_dir_new grow || { not_ok "bpffs pin dir"; exit 1; }
+if ! veth "$ATT" a0 "$EDGE" e0; then not_ok "veth pair"; exit 1; fi
+addr "$ATT" a0 198.18.1.2/24; addr "$EDGE" e0 198.18.1.1/24
+X() { ip netns exec "$EDGE" "$XDPBAN" "$@"; }
+T=$(mktemp -d) && on_exit "rm -rf $T"
+
+# field F of `stats --json`; field F of ADDR's entry in `list --json`.
+stat() { X stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+json() {
+	X list --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["addr"] == sys.argv[2]:
+        print(e[sys.argv[1]])' "$1" "$2"
+}
+# IPv4 datagrams that reached the edge's IP stack (past XDP).
+ip_in() { ip netns exec "$EDGE" awk '/^Ip: [0-9]/ { print $4 }' /proc/net/snmp; }
+
+check "attach e0" X attach e0
+check "table starts at 10,000 bans" test "$(stat capacity4)" = 10000
+check "ban the attacker for an hour" X ban 198.18.1.2 --ttl 3600 --reason flood
+end0=$(json expires_at 198.18.1.2)
+in0=$(ip_in)
+
+# The flood: UDP to the edge, at most 3,000,000 datagrams or 20 s.
+ip netns exec "$ATT" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+n, end, msg = 0, time.monotonic() + 20, b"x" * 64
+while n < 3000000 and time.monotonic() < end:
+    try:
+        s.sendto(msg, ("198.18.1.1", 9999)); n += 1
+    except BlockingIOError:
+        time.sleep(0.0005)
+    except OSError:
+        pass
+open(sys.argv[1], "w").write(str(n))' "$T/sent" &
+flood=$!
+bg_track $flood
+check "the flood is being dropped" wait_until 5 sh -c "test \"\$(ip netns exec $EDGE $XDPBAN list --json |
+	python3 -c 'import json,sys; print([e[\"packets\"] for e in json.load(sys.stdin)][0])')\" -gt 1000"
+p_before=$(json packets 198.18.1.2)
+
+# 50,000 bans from 198.19.0.0/16 while the flood goes on: two growths.
+python3 -c '
+for i in range(50000):
+    print("198.19.%d.%d" % (i >> 8, i & 255))' >"$T/bans"
+t0=$(now_ms)
+check "50,000 bans loaded during the flood (a growth)" X ban --file "$T/bans" --ttl 7200
+t1=$(now_ms)
+diag "bulk ban with two growths: $((t1 - t0)) ms"
+check "still flooding after the growths" kill -0 $flood
+wait $flood
+sent=$(cat "$T/sent" 2>/dev/null)
+diag "flood: ${sent:-?} datagrams sent"
+
+check "the table grew to hold them all (capacity $(stat capacity4))" test "$(stat capacity4)" -ge 50001
+check "every ban is held (50,001)" test "$(stat bans4)" = 50001
+check "no frame of the banned source reached the edge (Ip InReceives +$(($(ip_in) - in0)))" \
+	test "$(ip_in)" = "$in0"
+p_after=$(json packets 198.18.1.2)
+dropped=$(stat dropped)
+diag "ban counter: $p_before before the growths, $p_after after; XDP dropped $dropped"
+check "the ban's counter was not reset ($p_before -> $p_after)" test "$p_after" -gt "$p_before"
+check "the ban's counter counts every drop ($p_after of $dropped)" test "$p_after" = "$dropped"
+end1=$(json expires_at 198.18.1.2)
+check "the ban keeps its end ($end0 -> $end1)" \
+	python3 -c 'import sys; sys.exit(abs(int(sys.argv[1]) - int(sys.argv[2])) > 1)' "$end0" "$end1"
+check "its reason is kept" test "$(json reason 198.18.1.2)" = flood
+check "a bulk ban keeps its end" python3 -c '
+import sys, time
+v = int(sys.argv[1]); sys.exit(not (time.time() + 7000 < v <= time.time() + 7201))' \
+	"$(json expires_at 198.19.195.79)"
+check "all 50,000 are listed" sh -c "test \"\$(ip netns exec $EDGE $XDPBAN list --json |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" = 50001"
+check_fails "the attacker is still dropped" ping_ok "$ATT" 198.18.1.1
+# The probe itself: once unbanned, the attacker's frames are counted there.
+in1=$(ip_in)
+check "unban the attacker" X unban 198.18.1.2
+check "unbanned, its ping is answered" ping_ok "$ATT" 198.18.1.1
+check "and counted in Ip InReceives (the probe works)" test "$(ip_in)" -gt "$in1"
+check "no grow_* pins left" sh -c "! ls $XDPBAN_PIN_DIR | grep -q '^grow_'"
+check "detach e0" X detach e0
