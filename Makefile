@@ -260,7 +260,7 @@ deb:
 	$(Q)test -f $(DEB) || { echo "deb: $(DEB) not made (debian/changelog names another version?)" >&2; exit 1; }
 
 check-deb:
-	$(Q)BUILD=$(BUILD) scripts/check.sh deb
+	$(Q)BUILD=$(BUILD) scripts/check.sh deploy
 
 vmtest-system: deb
 	$(Q)BUILD=$(BUILD) vmtest/system/run.sh
