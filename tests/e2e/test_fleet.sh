@@ -19,7 +19,7 @@
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 need_root
-for tool in /usr/sbin/sshd ssh sshpass nats-server openssl python3 jq nc; do
+for tool in /usr/sbin/sshd ssh sshpass nats-server openssl python3 jq nc curl promtool; do
 	command -v "$tool" >/dev/null || { echo "not ok - needs $tool: run 'sudo make deps'"; exit 1; }
 done
 export TZ=UTC
@@ -162,6 +162,49 @@ dropped_exactly() {
 }
 fleet_of() { st "$1" | jq -r ".daemon.fleet.$2"; }
 
+# edge1's /metrics (issue 17), on its namespace's loopback.
+MURL=http://127.0.0.1:9477/metrics
+# shellcheck source=tests/lib/dashboard.sh
+. "$TOP/tests/lib/dashboard.sh"
+scrape_to() { ip netns exec "${NS[edge1]}" curl -sS -f -m 5 -o "$1" "$MURL"; }
+# mval FILE NAME: the value of the unlabelled sample NAME in a scrape.
+mval() { N=$2 awk '$1 == ENVIRON["N"] { print $2; f = 1 } END { exit !f }' "$1"; }
+# metric_is NAME VALUE, metric_ge NAME VALUE: a fresh scrape of edge1 says so.
+metric_is() { scrape_to "$LAB/m.now" && [ "$(mval "$LAB/m.now" "$1")" = "$2" ]; }
+metric_ge() { scrape_to "$LAB/m.now" && [ "$(mval "$LAB/m.now" "$1")" -ge "$2" ]; }
+promtool_ok() { # promtool_ok FILE
+	promtool check metrics <"$1" >"$LAB/promtool.log" 2>&1 && return
+	sed 's/^/# /' "$LAB/promtool.log"
+	return 1
+}
+# fleet_metrics_are_status: a scrape, edge1's status, a scrape; the fleet's
+# samples did not move across, and they are what status says (outbox;
+# applied + extended). The values land in $LAB/m.same ("APPLIED OUTBOX").
+fleet_metrics_are_status() {
+	local s a o m1 m2
+	scrape_to "$LAB/m.1" && s=$(st edge1) && scrape_to "$LAB/m.2" || return 1
+	m1=$(grep -E '^xdpban_fleet_(outbox|decisions_applied_total) ' "$LAB/m.1")
+	m2=$(grep -E '^xdpban_fleet_(outbox|decisions_applied_total) ' "$LAB/m.2")
+	[ "$m1" = "$m2" ] || return 1   # it moved: try again
+	a=$(jq '.daemon.fleet | .applied + .extended' <<<"$s") o=$(jq .daemon.fleet.outbox <<<"$s")
+	if [ "$(mval "$LAB/m.1" xdpban_fleet_decisions_applied_total)" != "$a" ] ||
+	   [ "$(mval "$LAB/m.1" xdpban_fleet_outbox)" != "$o" ]; then
+		echo "metrics: $(echo $m1); status: applied+extended $a, outbox $o" >"$LAB/m.diff"
+		return 1
+	fi
+	echo "$a $o" >"$LAB/m.same"
+}
+# check_fleet_metrics NAME: fleet_metrics_are_status within 5 s.
+check_fleet_metrics() {
+	rm -f "$LAB/m.diff" "$LAB/m.same"
+	if wait_until 5 fleet_metrics_are_status; then
+		ok "$1 (applied $(cut -d' ' -f1 "$LAB/m.same"), outbox $(cut -d' ' -f2 "$LAB/m.same"))"
+	else
+		not_ok "$1"
+		[ -f "$LAB/m.diff" ] && diag "$(cat "$LAB/m.diff")"
+	fi
+}
+
 # --- set-up ------------------------------------------------------------------
 T0=$(date +%s)
 check "network: hub, 3 edges, attacker" net_up
@@ -169,6 +212,7 @@ check "certificates (openssl): a CA, the broker, one per host" certs
 fl_nats_conf
 rules
 fl_hosts_conf || { not_ok "bpffs for the hosts"; exit 1; }
+sed -i 's|^  <control_socket>.*|&\n  <metrics>127.0.0.1:9477</metrics>|' "$LAB/edge1/xdpban.conf"
 check "run --check accepts every host's config" bash -c \
 	"for h in $HOSTS; do '$XDPBAN' run --check --config '$LAB'/\$h/xdpban.conf >/dev/null || exit 1; done"
 check "nats-server with JetStream and TLS" nats_up
@@ -176,6 +220,16 @@ for e in edge1 edge2 edge3; do check "$e: sshd" sshd_up "$e"; done
 for h in $HOSTS; do check "$h: xdpban run connects to the broker" xb_up "$h"; done
 check "the manager saw every host's hello" wait_until 5 bash -c \
 	"[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' | jq '.daemon.fleet.agents | length') = 4 ]"
+
+check "edge1 serves /metrics on its loopback" grep -q 'metrics on http://127.0.0.1:9477/metrics' "$LAB/edge1/xdpban.log"
+scrape_to "$LAB/m.up"
+check "edge1 /metrics with the fleet on: promtool check metrics accepts it" promtool_ok "$LAB/m.up"
+check "edge1 /metrics: xdpban_fleet_connected 1 while connected" test "$(mval "$LAB/m.up" xdpban_fleet_connected)" = 1
+check "edge1 /metrics: the outbox gauge and the applied counter are there" bash -c \
+	"grep -q '^xdpban_fleet_outbox [0-9]' '$LAB/m.up' && grep -q '^xdpban_fleet_decisions_applied_total [0-9]' '$LAB/m.up'"
+check "every fleet metric the dashboard uses is in edge1's scrape" \
+	dashboard_names_in "$LAB/m.up" '^xdpban_fleet_'
+dashboard_parses "$LAB"
 
 # --- security: the broker's refusals, with a real agent's certificate -------
 P=$LAB/pki
@@ -298,21 +352,45 @@ check "escalation: 2 minutes (repeated_offenders 2), $left s left" test "$left" 
 check "escalation: one end (+-1 s)" same_end 198.18.70.15 $HOSTS
 
 # --- the broker killed ----------------------------------------------------------
+check_fleet_metrics "edge1 /metrics: decisions applied and outbox = status --json at one moment"
+check "... edge1 applied fleet decisions (> 0)" test "$(cut -d' ' -f1 "$LAB/m.same" 2>/dev/null)" -gt 0
+applied=$(cut -d' ' -f1 "$LAB/m.same" 2>/dev/null)
 nats_down
+t=$(now_ms)
 check "broker down: edge1 status shows the broker not connected" \
 	wait_until 5 fleet_is edge1 connected false
+if wait_until 5 metric_is xdpban_fleet_connected 0; then
+	ok "broker down: xdpban_fleet_connected goes to 0"
+	diag "broker down: xdpban_fleet_connected 0 within $(($(now_ms) - t)) ms of the kill"
+else
+	not_ok "broker down: xdpban_fleet_connected goes to 0"
+fi
 attack edge1 198.18.70.16 user 8
 check "broker down: edge1 bans 198.18.70.16 locally" banned_at edge1 198.18.70.16
 check "broker down: the report waits in edge1's outbox" fleet_ge edge1 outbox 1
+check "broker down: the outbox gauge counts it (> 0)" metric_ge xdpban_fleet_outbox 1
+check_fleet_metrics "broker down: outbox and decisions applied = status --json"
+check "broker down: /metrics still passes promtool" promtool_ok "$LAB/m.1"
 sleep 1
 check "broker down: status gives the lag and says NOT CONNECTED" bash -c \
 	"XDPBAN_PIN_DIR=${PIN[edge1]} '$XDPBAN' status --socket '$LAB/edge1/xdpban.sock' |
 	 grep -E '^fleet: agent edge1, broker NOT CONNECTED.*outbox [1-9][0-9]* of 10000, the oldest waiting [0-9]+s'"
 check "broker back" nats_up
+t=$(now_ms)
+if wait_until 15 metric_is xdpban_fleet_connected 1; then
+	ok "broker back: xdpban_fleet_connected is 1 again"
+	diag "broker back: xdpban_fleet_connected 1 within $(($(now_ms) - t)) ms of the restart"
+else
+	not_ok "broker back: xdpban_fleet_connected is 1 again"
+fi
 check "broker back: the report arrives, all hosts ban 198.18.70.16" \
 	wait_until 10 bans_are 198.18.70.16 "$HOSTS"
 check "broker back: offence 1, once" test "$(ban_of edge3 198.18.70.16 | cut -d' ' -f2)" = 1
 check "broker back: edge1's outbox is empty" wait_until 5 fleet_is edge1 outbox 0
+check "broker back: the outbox gauge drains to 0" wait_until 5 metric_is xdpban_fleet_outbox 0
+check_fleet_metrics "broker back: outbox and decisions applied = status --json"
+check "broker back: decisions applied did not go down (was ${applied:-?})" \
+	test "$(cut -d' ' -f1 "$LAB/m.same" 2>/dev/null)" -ge "${applied:-0}"
 
 # --- the manager killed mid-stream ----------------------------------------------
 xb_kill hub
