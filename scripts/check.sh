@@ -68,7 +68,7 @@ run_criterion() {
 }
 
 run_script() {
-	local s=$1 tag=$2 out rc ok nok sk
+	local s=$1 tag=$2 out rc ok nok sk t0=$SECONDS
 	out=$log_dir/$tag-$(basename "$s").log
 	echo "== $tag $s"
 	BUILD=$BUILD timeout "${TEST_TIMEOUT:-600}" bash "$s" >"$out" 2>&1 </dev/null
@@ -77,6 +77,8 @@ run_script() {
 	nok=$(grep -a -c '^not ok ' "$out")
 	sk=$(grep -a -c '^ok .*# SKIP' "$out")
 	grep -a -E '^(ok|not ok) ' "$out"
+	# Where the 25 minutes go.
+	echo "# $tag $s: $((SECONDS - t0)) s"
 	passed=$((passed + ok - sk))
 	note_skips "$tag $s" "$out"
 	failed=$((failed + nok))
