@@ -90,54 +90,51 @@ struct switched {
  * atomically against its current program. sw (room for max) records them,
  * *done their number, for links_undo.
  */
+struct update {
+	int prog_fd;
+	__u32 stats;
+	struct switched *sw;
+	size_t max, *done;
+};
+
+static int update_one(int fd, const char *name, const char *path, void *ctx)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
+	struct update *u = ctx;
+	struct bpf_link_info li = {};
+	__u32 len = sizeof(li);
+	int pfd, err;
+
+	(void)path;
+	pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	if (pfd < 0 || !uses_map(pfd, u->stats)) {
+		if (pfd >= 0)
+			close(pfd);     /* not ours to change */
+		return 0;
+	}
+	if (*u->done == u->max) {
+		err = -E2BIG;
+	} else {
+		o.old_prog_fd = pfd;
+		err = bpf_link_update(fd, u->prog_fd, &o);
+	}
+	if (err) {
+		close(pfd);
+		return err;
+	}
+	snprintf(u->sw[*u->done].name, sizeof(u->sw[*u->done].name), "%s", name);
+	u->sw[(*u->done)++].old_prog = pfd;
+	return 0;
+}
+
 static int links_update(struct xb_dp *dp, int prog_fd, struct switched *sw, size_t max,
 			size_t *done)
 {
-	size_t plen = strlen(XB_LINK_PREFIX);
-	__u32 stats = map_id(dp->stats);
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dp->pin_dir);
-	int err = 0;
+	struct update u = { .prog_fd = prog_fd, .stats = map_id(dp->stats), .sw = sw,
+			    .max = max, .done = done };
 
 	*done = 0;
-	if (!d)
-		return -errno;
-	while (!err && (de = readdir(d))) {
-		LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
-		struct bpf_link_info li = {};
-		__u32 len = sizeof(li);
-		int fd, pfd;
-
-		if (strncmp(de->d_name, XB_LINK_PREFIX, plen))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
-		if (pfd < 0 || !uses_map(pfd, stats)) {
-			if (pfd >= 0)
-				close(pfd);     /* not ours to change */
-			close(fd);
-			continue;
-		}
-		if (*done == max) {
-			err = -E2BIG;
-		} else {
-			o.old_prog_fd = pfd;
-			err = bpf_link_update(fd, prog_fd, &o);
-		}
-		if (!err) {
-			snprintf(sw[*done].name, sizeof(sw[*done].name), "%s", de->d_name);
-			sw[(*done)++].old_prog = pfd;
-		} else {
-			close(pfd);
-		}
-		close(fd);
-	}
-	closedir(d);
-	return err;
+	return dp_links_walk(dp, update_one, &u);
 }
 
 /* Put back the programs links_update replaced (undo true), or just let go
@@ -280,47 +277,48 @@ bool dp_grow_cut_short(const struct xb_dp *dp)
 	return !access(path, F_OK);
 }
 
+struct heal {
+	struct xb_dp *dp;
+	__u32 stats, ban4, ban6;
+	int healed;
+};
+
+static int heal_one(int fd, const char *name, const char *path, void *ctx)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
+	struct heal *h = ctx;
+	struct bpf_link_info li = {};
+	__u32 len = sizeof(li), ids[64];
+	int pfd, n;
+
+	(void)name;
+	pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	n = pfd < 0 ? -1 : prog_map_ids(pfd, ids, 64);
+	/* Ours (it counts in our stats) but on replaced tables. */
+	if (n > 0 && has_id(ids, n, h->stats) &&
+	    !(has_id(ids, n, h->ban4) && has_id(ids, n, h->ban6))) {
+		o.old_prog_fd = pfd;
+		if (!bpf_link_update(fd, bpf_program__fd(h->dp->skel->progs.xdpban), &o)) {
+			pr_warn("xdpban: %s ran replaced ban tables: switched to the pinned ones\n",
+				path);
+			h->healed++;
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return 0;
+}
+
 int dp_heal_links(struct xb_dp *dp)
 {
-	size_t plen = strlen(XB_LINK_PREFIX);
-	__u32 stats = map_id(dp->stats), ban4 = map_id(bpf_map__fd(dp->skel->maps.ban4));
-	__u32 ban6 = map_id(bpf_map__fd(dp->skel->maps.ban6));
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dp->pin_dir);
-	int healed = 0;
+	struct heal h = {
+		.dp = dp, .stats = map_id(dp->stats),
+		.ban4 = map_id(bpf_map__fd(dp->skel->maps.ban4)),
+		.ban6 = map_id(bpf_map__fd(dp->skel->maps.ban6)),
+	};
+	int err = dp_links_walk(dp, heal_one, &h);
 
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
-		struct bpf_link_info li = {};
-		__u32 len = sizeof(li), ids[64];
-		int fd, pfd, n;
-
-		if (strncmp(de->d_name, XB_LINK_PREFIX, plen))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
-		n = pfd < 0 ? -1 : prog_map_ids(pfd, ids, 64);
-		/* Ours (it counts in our stats) but on replaced tables. */
-		if (n > 0 && has_id(ids, n, stats) && !(has_id(ids, n, ban4) && has_id(ids, n, ban6))) {
-			o.old_prog_fd = pfd;
-			if (!bpf_link_update(fd, bpf_program__fd(dp->skel->progs.xdpban), &o)) {
-				pr_warn("xdpban: %s ran replaced ban tables: switched to the pinned ones\n",
-					path);
-				healed++;
-			}
-		}
-		if (pfd >= 0)
-			close(pfd);
-		close(fd);
-	}
-	closedir(d);
-	return healed;
+	return err ? err : h.healed;
 }
 
 #define MAX_LINKS 256       /* interfaces a growth switches at most */

@@ -158,6 +158,10 @@ int dp_grow(struct xb_dp *dp, int family);
 int dp_grow_to(struct xb_dp *dp, int family, uint32_t need);
 /* At open, under the lock: finish (or drop) the pins of a growth cut short. */
 int dp_grow_recover(const char *dir);
+/* Each link pinned in dp's folder: fn(its fd, pin name, path, ctx); an
+ * error from fn ends the walk and is returned. */
+typedef int (*dp_link_fn)(int fd, const char *name, const char *path, void *ctx);
+int dp_links_walk(struct xb_dp *dp, dp_link_fn fn, void *ctx);
 /* Point every pinned link whose program runs replaced tables at ours; how
  * many were. */
 int dp_heal_links(struct xb_dp *dp);

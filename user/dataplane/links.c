@@ -215,7 +215,7 @@ int xb_dp_detach(struct xb_dp *dp, const char *ifname)
 	return 0;
 }
 
-int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx)
+int dp_links_walk(struct xb_dp *dp, dp_link_fn fn, void *ctx)
 {
 	size_t plen = strlen(XB_LINK_PREFIX);
 	struct dirent *de;
@@ -227,7 +227,6 @@ int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx)
 	if (!d)
 		return -errno;
 	while (!err && (de = readdir(d))) {
-		struct bpf_link_info info;
 		int fd;
 
 		if (strncmp(de->d_name, XB_LINK_PREFIX, plen))
@@ -236,11 +235,32 @@ int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP)
-			err = cb(de->d_name + plen, (int)info.xdp.ifindex,
-				 link_mode((int)info.xdp.ifindex, info.prog_id), ctx);
+		err = fn(fd, de->d_name, path, ctx);
 		close(fd);
 	}
 	closedir(d);
 	return err;
+}
+
+struct each_link {
+	xb_link_cb cb;
+	void *ctx;
+};
+
+static int each_link(int fd, const char *name, const char *path, void *ctx)
+{
+	struct each_link *e = ctx;
+	struct bpf_link_info info;
+
+	if (link_info(fd, &info) || info.type != BPF_LINK_TYPE_XDP)
+		return 0;
+	return e->cb(name + strlen(XB_LINK_PREFIX), (int)info.xdp.ifindex,
+		     link_mode((int)info.xdp.ifindex, info.prog_id), e->ctx);
+}
+
+int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx)
+{
+	struct each_link e = { .cb = cb, .ctx = ctx };
+
+	return dp_links_walk(dp, each_link, &e);
 }
