@@ -211,11 +211,13 @@ wait_banned() {
 ends() {
 	g 'now=$(date +%s); xdpban list --json | jq -r --argjson now "$now" ".[] | \"\(.addr) \(if .expires_in == null then \"never\" else (\$now + .expires_in) end)\""' | sort
 }
-# same_ends BEFORE AFTER: the same bans, each ending within 2 s of before
+# same_ends BEFORE AFTER [SLACK]: the same bans, each ending within 2 s of before
 # (expires_in is rounded down, the two reads are apart).
+# (SLACK s after a reboot: a new boot sets the guest's clock from the RTC, whole seconds,
+# and TCG's clock drifts meanwhile; a fresh timeout is still minutes off).
 same_ends() {
-	join <(echo "$1") <(echo "$2") | awk -v n="$(echo "$1" | wc -l)" '
-		{ c++; if ($2 != "never" && ($3 - $2 > 2 || $2 - $3 > 2)) bad++ }
+	join <(echo "$1") <(echo "$2") | awk -v n="$(echo "$1" | wc -l)" -v s="${3:-2}" '
+		{ c++; if ($2 != "never" && ($3 - $2 > s || $2 - $3 > s)) bad++ }
 		END { exit !(c == n && !bad) }'
 }
 main_pid() { g systemctl show -p MainPID --value xdpban; }
@@ -382,7 +384,8 @@ diag "reboot: shutdown ${down:-?}s (to the last journal entry), $(g systemd-anal
 for i in $(seq 30); do g systemctl is-active -q xdpban && break; sleep 1; done
 check "xdpban is up after the reboot (enabled)" g systemctl is-active -q xdpban
 e1=$(ends)
-check "after the reboot: every ban at its recorded end" same_ends "$e0" "$e1"
+diag "bans before the reboot (address, end): $(echo "$e0" | tr '\n' ' ')"
+check "after the reboot: every ban at its recorded end (+-5 s)" same_ends "$e0" "$e1" 5
 diag "bans (address, end): $(echo "$e1" | tr '\n' ' ')"
 attack "$RESTARTER" 1
 sleep 3
