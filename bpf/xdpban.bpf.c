@@ -132,13 +132,17 @@ struct {
 #define XB_CLOCK_MONOTONIC 1    /* a #define the BTF cannot carry */
 
 /*
- * Parts of the drop path a benchmark build leaves out, to measure what each
- * costs (tests/bench/xdpban_omit_*.bpf.c). 0 in the product: the compiler
- * removes the tests, the program is the same as without them.
+ * Parts of the pass and drop paths a benchmark build leaves out, to measure
+ * what each costs (tests/bench/xdpban_omit_*.bpf.c). 0 in the product: the
+ * compiler removes the tests, the program is the same as without them.
+ * HASH, BUCKET2 and RETRY builds no longer find every ban: pass path only.
  */
 #define XB_OMIT_BAN_COUNTERS (1u << 0)  /* the ban's packets and bytes */
 #define XB_OMIT_EXPIRY       (1u << 1)  /* the clock read and the expiry check */
-#define XB_OMIT_STATS        (1u << 2)  /* the per-CPU drop counters */
+#define XB_OMIT_STATS        (1u << 2)  /* the per-CPU frame counters */
+#define XB_OMIT_HASH         (1u << 3)  /* the hash: address ^ seed instead */
+#define XB_OMIT_BUCKET2      (1u << 4)  /* the second bucket's read */
+#define XB_OMIT_RETRY        (1u << 5)  /* ctl's moves, read around the probe */
 #ifndef XB_BENCH_OMIT
 #define XB_BENCH_OMIT 0
 #endif
@@ -150,6 +154,8 @@ struct xb_vlan_hdr {
 
 static __always_inline int pass(__u64 *st, __u32 why)
 {
+	if (XB_BENCH_OMIT & XB_OMIT_STATS)
+		return XDP_PASS;
 	if (why != XB_STAT_PASSED)
 		st[why]++;      /* per-CPU slot: no other writer */
 	st[XB_STAT_PASSED]++;
@@ -216,7 +222,7 @@ static __always_inline int verdict(__u64 *st, struct xb_ban *b, struct xb_cnt *c
  */
 static __always_inline struct xb_ban *probe4(__u32 addr, __u32 b1, __u32 b2, __u32 *at)
 {
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < ((XB_BENCH_OMIT & XB_OMIT_BUCKET2) ? 1 : 2); k++) {
 		__u32 b = k ? b2 : b1;
 		struct xb_bucket4 *bk = bpf_map_lookup_elem(&ban4, &b);
 		int hit = -1;
@@ -245,8 +251,13 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 
 	if (n < 2 * XB_BUCKET)
 		return NULL;
-	xb_buckets(xb_hash4(addr, c->seed), n, &b1, &b2);
+	xb_buckets((XB_BENCH_OMIT & XB_OMIT_HASH) ? addr ^ c->seed : xb_hash4(addr, c->seed),
+		   n, &b1, &b2);
 	for (int try = 0; try < XB_PROBE_TRIES; try++) {
+		if (XB_BENCH_OMIT & XB_OMIT_RETRY) {
+			b = probe4(addr, b1, b2, &at);
+			break;
+		}
 		moves = xb_moves(c);
 		b = probe4(addr, b1, b2, &at);
 		if (b || !xb_probe_stale(c, moves))
@@ -259,7 +270,7 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 
 static __always_inline struct xb_ban *probe6(__u64 hi, __u64 lo, __u32 b1, __u32 b2, __u32 *at)
 {
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < ((XB_BENCH_OMIT & XB_OMIT_BUCKET2) ? 1 : 2); k++) {
 		__u32 b = k ? b2 : b1;
 		struct xb_bucket6 *bk = bpf_map_lookup_elem(&ban6, &b);
 		int hit = -1;
@@ -285,8 +296,13 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __
 
 	if (n < 2 * XB_BUCKET)
 		return NULL;
-	xb_buckets(xb_hash6w(hi, lo, c->seed), n, &b1, &b2);
+	xb_buckets((XB_BENCH_OMIT & XB_OMIT_HASH) ? hi ^ lo ^ c->seed : xb_hash6w(hi, lo, c->seed),
+		   n, &b1, &b2);
 	for (int try = 0; try < XB_PROBE_TRIES; try++) {
+		if (XB_BENCH_OMIT & XB_OMIT_RETRY) {
+			b = probe6(hi, lo, b1, b2, &at);
+			break;
+		}
 		moves = xb_moves(c);
 		b = probe6(hi, lo, b1, b2, &at);
 		if (b || !xb_probe_stale(c, moves))
@@ -356,7 +372,8 @@ int xdpban(struct xdp_md *ctx)
 	c = bpf_map_lookup_elem(&ctl, &zero);
 	if (!st || !c)
 		return XDP_PASS;        /* cannot happen: one-slot arrays */
-	st[XB_STAT_SEEN]++;
+	if (!(XB_BENCH_OMIT & XB_OMIT_STATS))
+		st[XB_STAT_SEEN]++;
 	if ((void *)(eth + 1) > end)
 		return pass(st, XB_STAT_PARSE_FAIL);
 	proto = eth->h_proto;

@@ -9,14 +9,17 @@
  *   xdp-filter - Debian's xdp-filter, loaded by scripts/bench.sh and filled
  *                with the same addresses (up to the 10,000 its maps hold);
  *                passed in by program id
- * Each run repeats one frame --repeat times in the kernel; the kernel reports
- * the mean ns per run. We print medians over the rounds, each program's time
+ * Each run repeats one frame --repeat times in the kernel; its time is this
+ * thread's CPU time around the call over repeat (run_once: the kernel's own
+ * figure is whole ns). We print medians over the rounds, each program's time
  * above the floor of the same round, and the ratio xdpban / xdp-filter.
  *
  *   bench_xdp --list N                  print the first N banned addresses
  *   bench_xdp [--bans 1000,100000,1000000] [--repeat N] [--rounds N]
  *             [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]
- *   --parts: also what each part of the drop path costs (drop_parts)
+ *             [--baseline OLD.bpf.o]
+ *   --parts: also what each part of the pass and drop paths costs (path_parts)
+ *   --baseline: also an older build of xdpban.bpf.c, on the same maps
  *   --probes N: also the slots read per lookup over N banned and N other
  *             addresses at the highest load (probe_dist)
  *
@@ -52,6 +55,9 @@
 #include "xdpban_omit_expiry.skel.h"
 #include "xdpban_omit_stats.skel.h"
 #include "xdpban_omit_all.skel.h"
+#include "xdpban_omit_hash.skel.h"
+#include "xdpban_omit_bucket2.skel.h"
+#include "xdpban_omit_retry.skel.h"
 
 #define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */
 #define V4_RANGE1_BASE  0xc6120000u             /* 198.18.0.0 */
@@ -60,11 +66,11 @@
 #define V4_DST          0xc613fffeu             /* 198.19.255.254 */
 #define MAX_XF          4
 #define MAX_LEVELS      8
-#define MAX_ROUNDS      64
+#define MAX_ROUNDS      128
 
 enum { F_V4_PASS, F_V4_DROP, F_V6_PASS, F_V6_DROP, F_MAX };
 static const char *frame_name[F_MAX] = { "IPv4 pass", "IPv4 drop", "IPv6 pass", "IPv6 drop" };
-enum { P_FLOOR, P_XDPBAN, P_XF, P_MAX };
+enum { P_FLOOR, P_XDPBAN, P_BASE, P_XF, P_MAX };
 
 static __u32 ban4_addr(__u32 i)  /* network order */
 {
@@ -140,7 +146,23 @@ struct frame {
 	size_t len;
 };
 
-/* Mean ns per run of prog on frame; *verdict gets the XDP action. */
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/*
+ * Mean ns per run of prog on frame; *verdict gets the XDP action. The kernel
+ * reports whole ns (it divides by repeat), too coarse for a program a few ns
+ * above the floor, so this thread's CPU time around the whole call is
+ * divided by repeat instead: CPU time leaves out the time the thread was
+ * preempted (as the kernel's timer does) and the call's fixed cost (a few
+ * microseconds: copying the frame in and out) is below 0.001 ns a run at
+ * millions of runs, the same for every program, and cancels above the floor.
+ */
 static int run_once(int prog_fd, const struct frame *f, __u32 repeat, double *ns, __u32 *verdict)
 {
 	__u8 out[256];
@@ -148,11 +170,13 @@ static int run_once(int prog_fd, const struct frame *f, __u32 repeat, double *ns
 		.data_in = f->data, .data_size_in = f->len,
 		.data_out = out, .data_size_out = sizeof(out),
 		.repeat = repeat);
+	double t0 = cpu_now(), t1;
 	int err = bpf_prog_test_run_opts(prog_fd, &o);
 
+	t1 = cpu_now();
 	if (err)
 		return -errno;
-	*ns = o.duration;       /* the kernel divides by repeat */
+	*ns = (t1 - t0) / repeat;
 	*verdict = o.retval;
 	return 0;
 }
@@ -278,15 +302,23 @@ static int xf_open(struct xf *x)
 	return 0;
 }
 
-/* --- what the drop path spends (--parts) ---------------------------------- */
+static const char *verdict_name(__u32 v)
+{
+	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return v < 5 ? n[v] : "?";
+}
+
+/* --- what the pass and drop paths spend (--parts) ------------------------- */
 
 /*
- * The product's program built without one part of its drop path
+ * The product's program built without one part of its pass or drop path
  * (tests/bench/xdpban_omit_*.bpf.c), loaded on the product's own maps, so
  * every variant looks up the same tables and the difference to the product
- * is what that part costs. Each runs alone on one CPU, then on both CPUs at
- * once: the same ban (the two CPUs' atomic adds fight over its cache line)
- * and two different bans (only the machine is shared).
+ * is what that part costs. Each runs alone on one CPU, then (drop) on both
+ * CPUs at once: the same ban (the two CPUs' atomic adds fight over its cache
+ * line) and two different bans (only the machine is shared). --baseline
+ * loads an older build of the program the same way.
  */
 struct part {
 	const char *name;
@@ -297,19 +329,20 @@ struct part {
 
 #define PART(n, what) { .name = what, .elf = (const void *(*)(size_t *))xdpban_omit_##n##__elf_bytes }
 
-static int part_load(struct part *p, struct bpf_object *main_obj, __u32 percpu)
+/* Load the object in elf (or, NULL, the file path) on main_obj's maps. */
+static int obj_load_on(struct bpf_object **objp, const void *elf, size_t sz, const char *path,
+		       struct bpf_object *main_obj, __u32 percpu, int *fd)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "xdpban");
 	struct bpf_program *prog;
 	struct bpf_map *map;
-	size_t sz;
-	const void *elf = p->elf(&sz);
+	struct bpf_object *obj;
 	int err;
 
-	p->obj = bpf_object__open_mem(elf, sz, &oo);
-	if (!p->obj)
+	obj = *objp = elf ? bpf_object__open_mem(elf, sz, &oo) : bpf_object__open_file(path, &oo);
+	if (!obj)
 		return -errno;
-	bpf_object__for_each_map(map, p->obj) {
+	bpf_object__for_each_map(map, obj) {
 		struct bpf_map *m;
 
 		if (bpf_map__is_internal(map))
@@ -321,7 +354,7 @@ static int part_load(struct part *p, struct bpf_object *main_obj, __u32 percpu)
 			return err;
 	}
 	/* Count where the product does (xb_cnt_percpu, the one .rodata value). */
-	map = bpf_object__find_map_by_name(p->obj, ".rodata");
+	map = bpf_object__find_map_by_name(obj, ".rodata");
 	if (map) {
 		size_t vsz;
 		const void *v = bpf_map__initial_value(map, &vsz);
@@ -335,14 +368,22 @@ static int part_load(struct part *p, struct bpf_object *main_obj, __u32 percpu)
 			return err;
 	}
 	/* The clock program would re-arm the shared tick; only xdpban runs. */
-	prog = bpf_object__find_program_by_name(p->obj, "xdpban_clock");
+	prog = bpf_object__find_program_by_name(obj, "xdpban_clock");
 	if (prog)
 		bpf_program__set_autoload(prog, false);
-	if ((err = bpf_object__load(p->obj)))
+	if ((err = bpf_object__load(obj)))
 		return err;
-	prog = bpf_object__find_program_by_name(p->obj, "xdpban");
-	p->fd = prog ? bpf_program__fd(prog) : -ENOENT;
-	return p->fd < 0 ? p->fd : 0;
+	prog = bpf_object__find_program_by_name(obj, "xdpban");
+	*fd = prog ? bpf_program__fd(prog) : -ENOENT;
+	return *fd < 0 ? *fd : 0;
+}
+
+static int part_load(struct part *p, struct bpf_object *main_obj, __u32 percpu)
+{
+	size_t sz;
+	const void *elf = p->elf(&sz);
+
+	return obj_load_on(&p->obj, elf, sz, NULL, main_obj, percpu, &p->fd);
 }
 
 struct pair_arg {
@@ -396,27 +437,36 @@ static int run_pair(int fd, const struct frame *f0, const struct frame *f1, __u3
 	return a[0].err ? a[0].err : a[1].err;
 }
 
-enum { C_V4, C_V6, C_V4_SAME, C_V4_DIFF, C_MAX };
+/* Columns: one CPU on each frame, then two CPUs dropping. */
+enum { C_V4P, C_V4D, C_V6P, C_V6D, C_V4_SAME, C_V4_DIFF, C_MAX };
 
-static int drop_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int nop_fd,
+static int path_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int nop_fd,
 		      __u32 bans, __u32 repeat, int rounds, __u32 percpu)
 {
 	struct part parts[] = {
 		{ .name = "nothing (the product)" },
+		PART(stats, "the per-CPU frame stats"),
+		PART(hash, "the hash (address ^ seed instead)"),
+		PART(bucket2, "the second bucket"),
+		PART(retry, "ctl's moves read around the probe"),
 		PART(counters, "the ban's packets and bytes"),
 		PART(expiry, "the clock read and expiry check"),
-		PART(stats, "the per-CPU drop stats"),
-		PART(all, "all three"),
+		PART(all, "ban counters, expiry and stats"),
 	};
 	enum { NP = sizeof(parts) / sizeof(parts[0]) };
-	double t[NP + 1][C_MAX][MAX_ROUNDS] = {}, fl[C_MAX];
-	struct frame f4, f4b, f6, f4p;
+	static double t[NP + 1][C_MAX][MAX_ROUNDS];
+	static const __u32 want[C_MAX] = { XDP_PASS, XDP_DROP, XDP_PASS, XDP_DROP, XDP_DROP, XDP_DROP };
+	__u32 verdict[NP][C_MAX] = {};
+	double fl[C_MAX];
+	struct frame f[C_MAX], f4b;
 	int err = 0, two_cpus = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
 
-	f4.len = build_frame_from(f4.data, 0, 1, 7);
+	f[C_V4P].len = build_frame_from(f[C_V4P].data, 0, 0, 0);
+	f[C_V4D].len = build_frame_from(f[C_V4D].data, 0, 1, 7);
+	f[C_V6P].len = build_frame_from(f[C_V6P].data, 1, 0, 0);
+	f[C_V6D].len = build_frame_from(f[C_V6D].data, 1, 1, 7);
+	f[C_V4_SAME] = f[C_V4_DIFF] = f[C_V4D];
 	f4b.len = build_frame_from(f4b.data, 0, 1, 8);
-	f6.len = build_frame_from(f6.data, 1, 1, 7);
-	f4p.len = build_frame_from(f4p.data, 0, 0, 0);
 	parts[0].fd = prog_fd;
 	for (int i = 1; i < NP; i++)
 		if ((err = part_load(&parts[i], main_obj, percpu))) {
@@ -425,43 +475,47 @@ static int drop_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int n
 			goto out;
 		}
 	for (int r = 0; r < rounds; r++)
-		for (int i = 0; i <= NP; i++) {
+		for (int k = 0; k <= NP; k++) {
+			int i = (k + r) % (NP + 1);     /* a rotating order, as in main */
 			int fd = i == NP ? nop_fd : parts[i].fd;
-			const struct frame *pf = i == NP ? &f4p : &f4;
-			__u32 v;
+			__u32 v = 0, *vp = i == NP ? &v : verdict[i];
 
-			if ((err = run_once(fd, pf, repeat, &t[i][C_V4][r], &v)) ||
-			    (err = run_once(fd, i == NP ? &f4p : &f6, repeat, &t[i][C_V6][r], &v)))
-				goto out;
+			for (int c = C_V4P; c <= C_V6D; c++)
+				if ((err = run_once(fd, &f[c], repeat, &t[i][c][r], &vp[c])))
+					goto out;
 			if (two_cpus &&
-			    ((err = run_pair(fd, pf, pf, repeat, &t[i][C_V4_SAME][r])) ||
-			     (err = run_pair(fd, pf, i == NP ? &f4p : &f4b, repeat, &t[i][C_V4_DIFF][r]))))
+			    ((err = run_pair(fd, &f[C_V4D], &f[C_V4D], repeat, &t[i][C_V4_SAME][r])) ||
+			     (err = run_pair(fd, &f[C_V4D], &f4b, repeat, &t[i][C_V4_DIFF][r]))))
 				goto out;
+			if (i < NP)
+				vp[C_V4_SAME] = vp[C_V4_DIFF] = vp[C_V4D];
 		}
 	for (int c = 0; c < C_MAX; c++)
 		fl[c] = median(t[NP][c], rounds);
-	fprintf(out, "\n### What the drop path spends (%u bans, %u runs x %d rounds, medians)\n\n"
+	fprintf(out, "\n### What the pass and drop paths spend (%u bans, %u runs x %d rounds, medians)\n\n"
 		"The product's program and builds of it without one part, on the same maps "
-		"(tests/bench/xdpban_omit_*.bpf.c). ns per dropped frame, raw and above the floor "
-		"(xdpnop in the same round). *2 CPUs*: both CPUs run the program at once, on one "
-		"banned source (its counters shared) or on two.\n\n"
-		"| left out | IPv4 ns | above floor | IPv6 ns | above floor | IPv4, 2 CPUs, same ban | "
-		"above floor | IPv4, 2 CPUs, 2 bans | above floor |\n"
-		"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n", bans, repeat, rounds);
-	fprintf(out, "| (floor: xdpnop) | %.1f | | %.1f | | %.1f | | %.1f | |\n",
-		fl[C_V4], fl[C_V6], fl[C_V4_SAME], fl[C_V4_DIFF]);
+		"(tests/bench/xdpban_omit_*.bpf.c). ns per frame, raw / above the floor "
+		"(xdpnop on the same frame in the same round). *2 CPUs*: both CPUs run the program "
+		"at once, on one banned source (its counters shared) or on two. A build that no "
+		"longer finds the ban (the hash, the second bucket) shows only its verdict there.\n\n"
+		"| left out | IPv4 pass | IPv4 drop | IPv6 pass | IPv6 drop | "
+		"IPv4 drop, 2 CPUs, same ban | IPv4 drop, 2 CPUs, 2 bans |\n"
+		"| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n", bans, repeat, rounds);
+	fprintf(out, "| (floor: xdpnop) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
+		fl[C_V4P], fl[C_V4D], fl[C_V6P], fl[C_V6D], fl[C_V4_SAME], fl[C_V4_DIFF]);
 	for (int i = 0; i < NP; i++) {
-		double m[C_MAX];
+		fprintf(out, "| %s |", parts[i].name);
+		for (int c = 0; c < C_MAX; c++) {
+			double m = median(t[i][c], rounds);
 
-		for (int c = 0; c < C_MAX; c++)
-			m[c] = median(t[i][c], rounds);
-		fprintf(out, "| %s | %.1f | %.1f | %.1f | %.1f | ", parts[i].name,
-			m[C_V4], m[C_V4] - fl[C_V4], m[C_V6], m[C_V6] - fl[C_V6]);
-		if (two_cpus)
-			fprintf(out, "%.1f | %.1f | %.1f | %.1f |\n", m[C_V4_SAME],
-				m[C_V4_SAME] - fl[C_V4_SAME], m[C_V4_DIFF], m[C_V4_DIFF] - fl[C_V4_DIFF]);
-		else
-			fprintf(out, "- | - | - | - |\n");
+			if (c >= C_V4_SAME && !two_cpus)
+				fprintf(out, " - |");
+			else if (verdict[i][c] != want[c])
+				fprintf(out, " (%s) |", verdict_name(verdict[i][c]));
+			else
+				fprintf(out, " %.2f / %.2f |", m, m - fl[c]);
+		}
+		fprintf(out, "\n");
 	}
 	fflush(out);
 out:
@@ -483,13 +537,6 @@ static int list_addrs(__u32 n)
 		printf("%s\n", inet_ntop(AF_INET6, a6, buf, sizeof(buf)));
 	}
 	return 0;
-}
-
-static const char *verdict_name(__u32 v)
-{
-	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
-
-	return v < 5 ? n[v] : "?";
 }
 
 static int parse_levels(const char *s, __u32 *lv, int *n)
@@ -654,12 +701,83 @@ out:
 	return err;
 }
 
+/*
+ * xdpban's maps for a level of bans, at the size the data plane would have
+ * grown them to: XB_INIT_BANS, times XB_GROW_FACTOR while full, at most
+ * XB_DEF_MAX_BANS; counters per CPU while they fit (xb_tab_counters_fit).
+ */
+struct xbset {
+	struct xdpban *skel;
+	struct xb_ctl *ctl;
+	struct xb_tab t4, t6;
+	__u32 cap;
+	bool percpu;
+	struct bpf_object *base;        /* --baseline, on these maps */
+	int base_fd;
+};
+
+static __u32 grown_cap(__u32 bans)
+{
+	__u64 cap = XB_INIT_BANS;
+
+	while (cap < bans && cap < XB_DEF_MAX_BANS)
+		cap *= XB_GROW_FACTOR;
+	return cap > XB_DEF_MAX_BANS ? XB_DEF_MAX_BANS : cap;
+}
+
+static void xbset_free(struct xbset *x)
+{
+	xb_tab_unmap(&x->t4);
+	xb_tab_unmap(&x->t6);
+	xb_ctl_unmap(x->ctl);
+	bpf_object__close(x->base);
+	xdpban__destroy(x->skel);
+	memset(x, 0, sizeof(*x));
+}
+
+static int xbset_make(struct xbset *x, __u32 bans, const char *baseline)
+{
+	__u32 slots;
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	x->base_fd = -1;
+	x->cap = grown_cap(bans);
+	slots = xb_tab_slots(x->cap);
+	x->skel = xdpban__open();
+	if (!x->skel)
+		return -errno;
+	x->percpu = xb_tab_counters_fit(slots, libbpf_num_possible_cpus());
+	x->skel->rodata->xb_cnt_percpu = x->percpu;
+	bpf_map__set_max_entries(x->skel->maps.ban4, slots / XB_BUCKET);
+	bpf_map__set_max_entries(x->skel->maps.ban6, slots / XB_BUCKET);
+	bpf_map__set_max_entries(x->skel->maps.cnt4, x->percpu ? slots : 1);
+	bpf_map__set_max_entries(x->skel->maps.cnt6, x->percpu ? slots : 1);
+	if ((err = xdpban__load(x->skel)) ||
+	    (err = xb_ctl_map(bpf_map__fd(x->skel->maps.ctl), &x->ctl)) ||
+	    (err = xb_tab_map(&x->t4, 4, bpf_map__fd(x->skel->maps.ban4), x->ctl)) ||
+	    (err = xb_tab_map(&x->t6, 6, bpf_map__fd(x->skel->maps.ban6), x->ctl)) ||
+	    (err = xb_tab_set_cap(&x->t4, x->cap)) || (err = xb_tab_set_cap(&x->t6, x->cap)) ||
+	    (x->percpu && (err = xb_tab_use_counters(&x->t4, bpf_map__fd(x->skel->maps.cnt4)))) ||
+	    (x->percpu && (err = xb_tab_use_counters(&x->t6, bpf_map__fd(x->skel->maps.cnt6)))) ||
+	    /* As xb_dp_open does: expiry then reads the tick's time. */
+	    (err = xb_clock_arm(bpf_program__fd(x->skel->progs.xdpban_clock))))
+		return err;
+	if (baseline && (err = obj_load_on(&x->base, NULL, 0, baseline, x->skel->obj, x->percpu,
+					   &x->base_fd))) {
+		fprintf(stderr, "bench_xdp: loading --baseline %s: %s\n", baseline, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_xdp --list N\n"
 		"       bench_xdp [--bans L1,L2,..] [--repeat N] [--rounds N]\n"
-		"                 [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]\n");
+		"                 [--xdp-filter COUNT:PROGID]... [--parts] [--probes N] [--out FILE]\n"
+		"                 [--baseline OLD.bpf.o]\n");
 }
 
 int main(int argc, char **argv)
@@ -673,21 +791,19 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "parts", no_argument, NULL, 'p' },
 		{ "probes", required_argument, NULL, 'P' },
+		{ "baseline", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	__u32 levels[MAX_LEVELS] = { 1000, 100000, 1000000 }, repeat = 10000000;
-	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd, nop_fd, parts = 0;
+	int nlevels = 3, rounds = 5, nxf = 0, c, err = 0, prog_fd = -1, nop_fd, parts = 0;
 	__u32 probes = 0;
-	bool percpu;
 	struct xf xf[MAX_XF] = {};
 	struct frame fr[F_MAX];
-	struct xdpban *skel = NULL;
-	struct xb_ctl *ctl = NULL;
-	struct xb_tab t4 = {}, t6 = {};
+	struct xbset xs = { .base_fd = -1 };
 	struct xdpnop *nop = NULL;
-	struct bpf_map *m4, *m6, *map;
-	const char *out_path = NULL;
+	struct bpf_map *map;
+	const char *out_path = NULL, *baseline = NULL;
 	FILE *out = stdout;
 	struct timespec ts;
 	struct utsname un;
@@ -732,6 +848,9 @@ int main(int argc, char **argv)
 		case 'p':
 			parts = 1;
 			break;
+		case 'B':
+			baseline = optarg;
+			break;
 		case 'P':
 			probes = strtoul(optarg, NULL, 10);
 			if (!probes || probes > V4_RANGE1_N) {
@@ -760,56 +879,6 @@ int main(int argc, char **argv)
 	}
 	nop_fd = bpf_program__fd(nop->progs.xdp_nop);
 
-	skel = xdpban__open();
-	if (!skel) {
-		err = -errno;
-		fprintf(stderr, "bench_xdp: opening xdpban: %s\n", strerror(-err));
-		goto out;
-	}
-	m4 = bpf_object__find_map_by_name(skel->obj, XB_MAP_BAN4);
-	m6 = bpf_object__find_map_by_name(skel->obj, XB_MAP_BAN6);
-	if (!m4 || !m6) {
-		/* The placeholder program has no maps yet. */
-		err = -ENOENT;
-		fprintf(stderr, "bench_xdp: xdpban object has no %s/%s maps\n", XB_MAP_BAN4, XB_MAP_BAN6);
-		goto out;
-	}
-	if (bpf_map__max_entries(m4) < xb_tab_buckets(levels[nlevels - 1]))
-		bpf_map__set_max_entries(m4, xb_tab_buckets(levels[nlevels - 1]));
-	if (bpf_map__max_entries(m6) < xb_tab_buckets(levels[nlevels - 1]))
-		bpf_map__set_max_entries(m6, xb_tab_buckets(levels[nlevels - 1]));
-	/* Counters as the data plane makes them for tables this size. */
-	percpu = xb_tab_counters_fit(bpf_map__max_entries(m6) * XB_BUCKET,
-				     libbpf_num_possible_cpus());
-	skel->rodata->xb_cnt_percpu = percpu;
-	bpf_map__set_max_entries(skel->maps.cnt4, percpu ? bpf_map__max_entries(m4) * XB_BUCKET : 1);
-	bpf_map__set_max_entries(skel->maps.cnt6, percpu ? bpf_map__max_entries(m6) * XB_BUCKET : 1);
-	err = xdpban__load(skel);
-	if (err) {
-		fprintf(stderr, "bench_xdp: loading xdpban: %s\n", strerror(-err));
-		goto out;
-	}
-	err = xb_ctl_map(bpf_map__fd(skel->maps.ctl), &ctl);
-	if (!err)
-		err = xb_tab_map(&t4, 4, bpf_map__fd(m4), ctl);
-	if (!err)
-		err = xb_tab_map(&t6, 6, bpf_map__fd(m6), ctl);
-	if (!err && percpu)
-		err = xb_tab_use_counters(&t4, bpf_map__fd(skel->maps.cnt4));
-	if (!err && percpu)
-		err = xb_tab_use_counters(&t6, bpf_map__fd(skel->maps.cnt6));
-	if (err) {
-		fprintf(stderr, "bench_xdp: mapping the ban tables: %s\n", strerror(-err));
-		goto out;
-	}
-	prog_fd = bpf_program__fd(skel->progs.xdpban);
-	/* As xb_dp_open does: expiry then reads the tick's time. */
-	err = xb_clock_arm(bpf_program__fd(skel->progs.xdpban_clock));
-	if (err) {
-		fprintf(stderr, "bench_xdp: arming the clock tick: %s\n", strerror(-err));
-		goto out;
-	}
-
 	if (out_path && !(out = fopen(out_path, "w"))) {
 		err = -errno;
 		fprintf(stderr, "bench_xdp: %s: %s\n", out_path, strerror(-err));
@@ -827,22 +896,39 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nxf; i++)
 		fprintf(out, "xdp-filter instance: program `%s` (id %u), filter_ipv4 %ld entries, "
 			"filter_ipv6 %ld entries.\n", xf[i].name, xf[i].id, xf[i].n4, xf[i].n6);
-	fprintf(out, "xdpban counts a ban's drops %s (tables of %u slots a family, as the data plane "
-		"makes them).\n", percpu ? "per CPU (cnt4/cnt6)" : "with atomic adds on its slot",
-		bpf_map__max_entries(m6) * XB_BUCKET);
-	fprintf(out, "\n| bans | frame | floor ns | xdpban ns | xdp-filter ns (its bans) | "
-		"xdpban above floor | xdp-filter above floor | ratio | verdicts xdpban / xdp-filter |\n");
-	fprintf(out, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+	fprintf(out, "xdpban's tables at each level are as the data plane grows them (capacity %u, "
+		"times %u while full, at most %u); a table's ban counters are per CPU while they fit "
+		"in %llu MiB (cnt4/cnt6), else atomic adds on the slot.%s\n",
+		XB_INIT_BANS, XB_GROW_FACTOR, XB_DEF_MAX_BANS, XB_CNT_PERCPU_MAX >> 20,
+		baseline ? " *baseline*: the previous build of the program (--baseline), on the "
+		"same maps, interleaved with the others." : "");
+	fprintf(out, "\n| bans | table (capacity, counters) | frame | floor ns | xdpban ns | "
+		"xdp-filter ns (its bans) | xdpban above floor | xdp-filter above floor | ratio |%s "
+		"verdicts xdpban / xdp-filter |\n", baseline ? " baseline ns | baseline above floor | "
+		"baseline ratio |" : "");
+	fprintf(out, "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |%s --- |\n",
+		baseline ? " ---: | ---: | ---: |" : "");
 	fflush(out);
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (int l = 0; l < nlevels; l++) {
 		__u64 expires = (ts.tv_sec + 86400ULL) * 1000000000ULL;   /* a day from now */
-		double t[P_MAX][F_MAX][MAX_ROUNDS] = {}, above[P_MAX][F_MAX][MAX_ROUNDS] = {};
+		static double t[P_MAX][F_MAX][MAX_ROUNDS], above[P_MAX][F_MAX][MAX_ROUNDS];
 		__u32 verdict[P_MAX][F_MAX] = {};
 		struct xf *x = NULL;
 
-		err = fill_bans(&t4, &t6, filled, levels[l], expires);
+		/* A level that needs bigger tables gets new ones, filled anew. */
+		if (!xs.skel || grown_cap(levels[l]) != xs.cap) {
+			xbset_free(&xs);
+			filled = 0;
+			if ((err = xbset_make(&xs, levels[l], baseline))) {
+				fprintf(stderr, "bench_xdp: xdpban's maps for %u bans: %s\n", levels[l],
+					strerror(-err));
+				goto out;
+			}
+		}
+		prog_fd = bpf_program__fd(xs.skel->progs.xdpban);
+		err = fill_bans(&xs.t4, &xs.t6, filled, levels[l], expires);
 		if (err)
 			goto out;
 		filled = levels[l];
@@ -850,10 +936,14 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nxf; i++)
 			if (xf[i].count <= levels[l] && (!x || xf[i].count > x->count))
 				x = &xf[i];
+		/* Each round starts with the next program: none is always first
+		 * or last while the machine's load drifts. */
 		for (int r = 0; r < rounds; r++)
-			for (int f = 0; f < F_MAX; f++)
-				for (int p = 0; p < P_MAX; p++) {
-					int fd = p == P_FLOOR ? nop_fd : p == P_XDPBAN ? prog_fd : x ? x->fd : -1;
+			for (int f = 0; f < F_MAX; f++) {
+				for (int k = 0; k < P_MAX; k++) {
+					int p = (k + r) % P_MAX;
+					int fd = p == P_FLOOR ? nop_fd : p == P_XDPBAN ? prog_fd :
+						 p == P_BASE ? xs.base_fd : x ? x->fd : -1;
 
 					if (fd < 0)
 						continue;
@@ -862,29 +952,44 @@ int main(int argc, char **argv)
 						fprintf(stderr, "bench_xdp: test run: %s\n", strerror(-err));
 						goto out;
 					}
-					above[p][f][r] = t[p][f][r] - t[P_FLOOR][f][r];
 				}
+				for (int p = 0; p < P_MAX; p++)
+					above[p][f][r] = t[p][f][r] - t[P_FLOOR][f][r];
+			}
 		for (int f = 0; f < F_MAX; f++) {
 			double fl = median(t[P_FLOOR][f], rounds), xb = median(t[P_XDPBAN][f], rounds);
 			double axb = median(above[P_XDPBAN][f], rounds);
+			double axf = x ? median(above[P_XF][f], rounds) : 0;
 
-			if (x) {
-				double xv = median(t[P_XF][f], rounds), axf = median(above[P_XF][f], rounds);
+			fprintf(out, "| %u | %u, %s | %s | %.2f | %.2f | ", levels[l], xs.cap,
+				xs.percpu ? "per CPU" : "atomic", frame_name[f], fl, xb);
+			if (x)
+				fprintf(out, "%.2f (%u) | %.2f | %.2f | %.2f |", median(t[P_XF][f], rounds),
+					x->count, axb, axf, axf > 0 ? axb / axf : 0.0);
+			else
+				fprintf(out, "- | %.2f | - | - |", axb);
+			if (baseline) {
+				double ab = median(above[P_BASE][f], rounds);
 
-				fprintf(out, "| %u | %s | %.1f | %.1f | %.1f (%u) | %.1f | %.1f | %.2f | %s / %s |\n",
-					levels[l], frame_name[f], fl, xb, xv, x->count, axb, axf,
-					axf > 0 ? axb / axf : 0.0,
-					verdict_name(verdict[P_XDPBAN][f]), verdict_name(verdict[P_XF][f]));
-			} else {
-				fprintf(out, "| %u | %s | %.1f | %.1f | - | %.1f | - | - | %s / - |\n",
-					levels[l], frame_name[f], fl, xb, axb,
-					verdict_name(verdict[P_XDPBAN][f]));
+				fprintf(out, " %.2f | %.2f | ", median(t[P_BASE][f], rounds), ab);
+				if (x && axf > 0)
+					fprintf(out, "%.2f |", ab / axf);
+				else
+					fprintf(out, "- |");
+			}
+			fprintf(out, " %s / %s |\n", verdict_name(verdict[P_XDPBAN][f]),
+				x ? verdict_name(verdict[P_XF][f]) : "-");
+			if (baseline && verdict[P_BASE][f] != verdict[P_XDPBAN][f]) {
+				fprintf(stderr, "bench_xdp: baseline's verdict %s, xdpban's %s\n",
+					verdict_name(verdict[P_BASE][f]), verdict_name(verdict[P_XDPBAN][f]));
+				err = -EPROTO;
+				goto out;
 			}
 		}
 		fflush(out);
 	}
 
-	if (parts && (err = drop_parts(out, skel->obj, prog_fd, nop_fd, filled, repeat, rounds, percpu)))
+	if (parts && (err = path_parts(out, xs.skel->obj, prog_fd, nop_fd, filled, repeat, rounds, xs.percpu)))
 		goto out;
 	if (probes && (err = probe_dist(out, nop_fd, probes, repeat, rounds)))
 		goto out;
@@ -893,7 +998,7 @@ int main(int argc, char **argv)
 
 		fprintf(out, "\n### Kernel memory of the xdpban maps at %u bans per family\n\n", filled);
 		fprintf(out, "| map | type | max entries | memlock bytes |\n| --- | --- | ---: | ---: |\n");
-		bpf_object__for_each_map(map, skel->obj) {
+		bpf_object__for_each_map(map, xs.skel->obj) {
 			long long m;
 
 			if (bpf_map__is_internal(map))
@@ -909,10 +1014,7 @@ int main(int argc, char **argv)
 out:
 	if (out != stdout)
 		fclose(out);
-	xb_tab_unmap(&t4);
-	xb_tab_unmap(&t6);
-	xb_ctl_unmap(ctl);
-	xdpban__destroy(skel);
+	xbset_free(&xs);
 	xdpnop__destroy(nop);
 	for (int i = 0; i < nxf; i++)
 		if (xf[i].fd > 0)

@@ -1,4 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The product's XDP program without part of its drop path, for bench_drop. */
+/* The product's XDP program without part of its drop path, for bench_xdp --parts. */
 #define XB_BENCH_OMIT (XB_OMIT_STATS)
 #include "xdpban.bpf.c"
