@@ -253,16 +253,18 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 		return NULL;
 	xb_buckets((XB_BENCH_OMIT & XB_OMIT_HASH) ? addr ^ c->seed : xb_hash4(addr, c->seed),
 		   n, &b1, &b2);
-	for (int try = 0; try < XB_PROBE_TRIES; try++) {
-		if (XB_BENCH_OMIT & XB_OMIT_RETRY) {
+	/* The first probe straight, the others (a writer moved bans
+	 * meanwhile: rare) in a loop of their own, so the common path keeps
+	 * its values in registers. */
+	moves = xb_moves(c);
+	b = probe4(addr, b1, b2, &at);
+	if (!(XB_BENCH_OMIT & XB_OMIT_RETRY) && !b && xb_probe_stale(c, moves))
+		for (int try = 1; try < XB_PROBE_TRIES; try++) {
+			moves = xb_moves(c);
 			b = probe4(addr, b1, b2, &at);
-			break;
+			if (b || !xb_probe_stale(c, moves))
+				break;
 		}
-		moves = xb_moves(c);
-		b = probe4(addr, b1, b2, &at);
-		if (b || !xb_probe_stale(c, moves))
-			break;
-	}
 	if (b && xb_cnt_percpu && !(*cnt = bpf_map_lookup_elem(&cnt4, &at)))
 		return NULL;    /* cannot happen: cnt4 has a slot per ban4 slot */
 	return b;
@@ -298,16 +300,15 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __
 		return NULL;
 	xb_buckets((XB_BENCH_OMIT & XB_OMIT_HASH) ? hi ^ lo ^ c->seed : xb_hash6w(hi, lo, c->seed),
 		   n, &b1, &b2);
-	for (int try = 0; try < XB_PROBE_TRIES; try++) {
-		if (XB_BENCH_OMIT & XB_OMIT_RETRY) {
+	moves = xb_moves(c);
+	b = probe6(hi, lo, b1, b2, &at);
+	if (!(XB_BENCH_OMIT & XB_OMIT_RETRY) && !b && xb_probe_stale(c, moves))
+		for (int try = 1; try < XB_PROBE_TRIES; try++) {
+			moves = xb_moves(c);
 			b = probe6(hi, lo, b1, b2, &at);
-			break;
+			if (b || !xb_probe_stale(c, moves))
+				break;
 		}
-		moves = xb_moves(c);
-		b = probe6(hi, lo, b1, b2, &at);
-		if (b || !xb_probe_stale(c, moves))
-			break;
-	}
 	if (b && xb_cnt_percpu && !(*cnt = bpf_map_lookup_elem(&cnt6, &at)))
 		return NULL;
 	return b;
@@ -315,15 +316,21 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __
 
 static __always_inline int check4(__u64 *st, const struct xb_ctl *c, struct iphdr *ip, __u64 len)
 {
-	struct xb_lpm4 lkey = { .prefixlen = 32, .addr = ip->saddr };
+	struct xb_lpm4 lkey;    /* filled only when a trie is consulted */
 	struct xb_cnt *cnt = NULL;
+	__u32 saddr = ip->saddr;
 	struct xb_ban *b;
 
-	b = find4(c, ip->saddr, &cnt);
-	if (b)
+	b = find4(c, saddr, &cnt);
+	if (b) {
+		lkey.prefixlen = 32;
+		lkey.addr = saddr;
 		return verdict(st, b, cnt, c->flags & XB_CTL_ALLOW4, &allow4, &lkey, false, len);
+	}
 	if (!(c->flags & XB_CTL_PFX4))
 		return pass(st, XB_STAT_PASSED);
+	lkey.prefixlen = 32;
+	lkey.addr = saddr;
 	b = bpf_map_lookup_elem(&pfx4, &lkey);
 	if (!b)
 		return pass(st, XB_STAT_PASSED);
@@ -337,12 +344,17 @@ static __always_inline int check6(__u64 *st, const struct xb_ctl *c, struct ipv6
 	struct xb_ban *b;
 	__u64 hi, lo;
 
-	__builtin_memcpy(&hi, &ip6->saddr, 8);
-	__builtin_memcpy(&lo, (void *)&ip6->saddr + 8, 8);
+	/* Two 8-byte loads: memcpy from a packet of unknown alignment became
+	 * byte loads and shifts. The verifier allows unaligned packet reads
+	 * where the CPU does them cheaply (x86, arm64). */
+	hi = ((const xb_u64_alias *)&ip6->saddr)[0];
+	lo = ((const xb_u64_alias *)&ip6->saddr)[1];
 	b = find6(c, hi, lo, &cnt);
 	if (b) {
-		lkey.prefixlen = 128;
-		__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
+		if (c->flags & XB_CTL_ALLOW6) {        /* the key only for the allow trie */
+			lkey.prefixlen = 128;
+			__builtin_memcpy(lkey.addr, &ip6->saddr, 16);
+		}
 		return verdict(st, b, cnt, c->flags & XB_CTL_ALLOW6, &allow6, &lkey, false, len);
 	}
 	if (!(c->flags & XB_CTL_PFX6))
@@ -372,8 +384,8 @@ int xdpban(struct xdp_md *ctx)
 	c = bpf_map_lookup_elem(&ctl, &zero);
 	if (!st || !c)
 		return XDP_PASS;        /* cannot happen: one-slot arrays */
-	if (!(XB_BENCH_OMIT & XB_OMIT_STATS))
-		st[XB_STAT_SEEN]++;
+	/* No XB_STAT_SEEN increment: every frame is counted once as passed or
+	 * dropped, and userspace sums the two (xb_dp_stats). */
 	if ((void *)(eth + 1) > end)
 		return pass(st, XB_STAT_PARSE_FAIL);
 	proto = eth->h_proto;

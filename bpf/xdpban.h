@@ -341,7 +341,10 @@ XB_INLINE int xb_probe_stale(const struct xb_ctl *c, __u32 moves_before)
 
 /* Global per-CPU counters: indexes into struct xb_stats, the one value of XB_MAP_STATS. */
 enum xb_stat {
-	XB_STAT_SEEN = 0,               /* every frame the program saw */
+	/* Every frame the program saw: passed + dropped, summed by userspace
+	 * (xb_dp_stats); the program leaves this slot alone (one add fewer a
+	 * frame), older builds counted it. */
+	XB_STAT_SEEN = 0,
 	XB_STAT_PASSED,                 /* frames passed, for any reason */
 	XB_STAT_DROPPED,                /* frames dropped (exact + prefix) */
 	XB_STAT_DROPPED_BYTES,          /* bytes of dropped frames */

@@ -66,7 +66,7 @@
 #define V4_DST          0xc613fffeu             /* 198.19.255.254 */
 #define MAX_XF          4
 #define MAX_LEVELS      8
-#define MAX_ROUNDS      128
+#define MAX_ROUNDS      256
 
 enum { F_V4_PASS, F_V4_DROP, F_V6_PASS, F_V6_DROP, F_MAX };
 static const char *frame_name[F_MAX] = { "IPv4 pass", "IPv4 drop", "IPv6 pass", "IPv6 drop" };

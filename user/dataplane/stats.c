@@ -17,6 +17,9 @@ int xb_dp_stats(struct xb_dp *dp, uint64_t out[XB_STAT_MAX])
 	for (int c = 0; !err && c < dp->ncpu; c++)
 		for (int i = 0; i < XB_STAT_MAX; i++)
 			out[i] += vals[c].v[i];
+	/* The program counts each frame once, as passed or dropped, and no
+	 * longer a second time as seen (older builds did: the same sum). */
+	out[XB_STAT_SEEN] = out[XB_STAT_PASSED] + out[XB_STAT_DROPPED];
 	free(vals);
 	return err;
 }
