@@ -8,10 +8,10 @@
 # The per-packet part also prints what each part of the drop path costs
 # (bench_xdp --parts) and the slots read per lookup over 100,000 banned and
 # 100,000 other addresses at the highest load (--probes).
-# Knobs (environment): BENCH_REPEAT (runs per measurement, default 200000),
-# BENCH_ROUNDS (default 61: short measurements in many rounds, each round's
-# order rotated, so a neighbour's burst on this shared machine hits a few
-# rounds and the medians stay resolved below 1 ns), BENCH_BANS (default
+# Knobs (environment): BENCH_REPEAT (runs per measurement, default 2000000),
+# BENCH_ROUNDS (default 21; each round's order of programs rotated, so a
+# neighbour's burst on this shared machine hits every program alike and the
+# medians stay resolved below 1 ns), BENCH_BANS (default
 # 1000,100000,1000000), BENCH_BASELINE (an older build's xdpban.bpf.o to run
 # beside the product on the same maps: before/after in one run),
 # BENCH_OTHERS (the other scripts, default "bench-logs bench-latency bench-fleet"; empty:
@@ -33,8 +33,8 @@ need_root
 BIN=$BUILD/bench
 RES=$BUILD/bench/results
 DOC=$TOP/doc/bench
-REPEAT=${BENCH_REPEAT:-200000}
-ROUNDS=${BENCH_ROUNDS:-61}
+REPEAT=${BENCH_REPEAT:-2000000}
+ROUNDS=${BENCH_ROUNDS:-21}
 BANS=${BENCH_BANS:-1000,100000,1000000}
 mkdir -p "$RES" "$DOC"
 rc=0
