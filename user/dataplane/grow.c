@@ -501,3 +501,39 @@ fail:
 	dp_release_skel(&n);
 	return err;
 }
+
+uint32_t xb_dp_max_bans(struct xb_dp *dp)
+{
+	uint32_t m;
+
+	dp_lock(dp);
+	m = dp_grow_state(dp).max_bans;
+	dp_unlock(dp);
+	return m ? m : XB_DEF_MAX_BANS;
+}
+
+int xb_dp_set_max_bans(struct xb_dp *dp, uint32_t max, bool check_only, uint32_t *held)
+{
+	struct xb_grow g;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!max)
+		max = XB_DEF_MAX_BANS;
+	if (max > XB_MAX_MAX_BANS)
+		return -EINVAL;
+	dp_lock(dp);            /* reloads tables another process has grown */
+	*held = dp->tab4.cap > dp->tab6.cap ? dp->tab4.cap : dp->tab6.cap;
+	/* A table does not shrink: a ceiling below it would be a lie. */
+	if (max < *held)
+		err = -ERANGE;
+	if (!err && !check_only) {
+		g = dp_grow_state(dp);
+		g.max_bans = max;
+		err = bpf_map_update_elem(dp->grow, &zero, &g, BPF_ANY);
+		if (!err)
+			dp->max_bans = max;
+	}
+	dp_unlock(dp);
+	return err;
+}
