@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench: the per-packet benchmark of the XDP filter against its floor and
 # against Debian's xdp-filter, then the log-parsing (fail2ban-regex,
-# sshg-parser), reaction-latency and live-flood (nftables, iptables+ipset)
+# sshg-parser), reaction-latency, growth under a flood (bench-grow) and live-flood (nftables, iptables+ipset)
 # benchmarks. Every table goes to stdout and to $BUILD/bench/results/; the
 # per-packet and traffic tables also to doc/bench/.
 #
@@ -10,7 +10,7 @@
 # 100,000 other addresses at the highest load (--probes).
 # Knobs (environment): BENCH_REPEAT (runs per measurement, default 10000000),
 # BENCH_ROUNDS (default 5), BENCH_BANS (default 1000,100000,1000000),
-# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency bench-fleet"; empty:
+# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency bench-fleet bench-grow"; empty:
 # the per-packet part alone).
 #
 # xdp-filter is loaded twice, each instance with its own bpffs and so its own
@@ -110,7 +110,7 @@ fi
 # --- the others' benchmarks ------------------------------------------------
 # bench-traffic is the nftables and iptables+ipset comparison under a live
 # flood (about 5 minutes); BENCH_TRAFFIC=0 leaves it out.
-others=${BENCH_OTHERS-bench-logs bench-latency bench-fleet}
+others=${BENCH_OTHERS-bench-logs bench-latency bench-fleet bench-grow}
 [ "${BENCH_TRAFFIC:-1}" = 0 ] || others="$others bench-traffic"
 for s in $others; do
 	if [ -f "$TOP/scripts/$s.sh" ]; then

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -405,6 +406,14 @@ static struct xdpban *grown_skel(struct xb_dp *dp, uint32_t n4, uint32_t n6)
 	return s;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int dp_grow(struct xb_dp *dp, int family)
 {
 	return dp_grow_to(dp, family, 0);
@@ -423,6 +432,8 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	struct switched *sw;
 	size_t done = 0;
 	int err, meta_fd;
+	struct dp_grow_times t = { 0 };
+	uint64_t t0 = mono_ns(), tn;
 
 	if (old->cap >= ceiling)
 		return -ENOSPC;
@@ -442,6 +453,7 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 		free(sw);
 		return err;
 	}
+	t.load = (tn = mono_ns()) - t0;       /* the new instance, verifier included */
 	err = dp_use_skel(&n, 0);
 	err = err ?: xb_tab_set_cap(&n.tab4, n4);
 	err = err ?: xb_tab_set_cap(&n.tab6, n6);
@@ -460,6 +472,8 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	err = stage(dp->pin_dir, n.skel);
 	if (err)
 		goto fail;
+	t.copy = mono_ns() - tn;
+	tn = mono_ns();
 	crash_point(2);
 	/* The swap: from here the new maps decide. */
 	err = links_update(dp, bpf_program__fd(n.skel->progs.xdpban), sw, MAX_LINKS, &done);
@@ -470,7 +484,11 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 		goto fail;
 	}
 	links_done(dp, -1, sw, done, false);
+	t.swap = mono_ns() - tn;
+	tn = mono_ns();
 	wait_old_runs();
+	t.wait = mono_ns() - tn;
+	tn = mono_ns();
 	tab_carry(&dp->tab4, &n.tab4, &c4);
 	tab_carry(&dp->tab6, &n.tab6, &c6);
 	crash_point(4);
@@ -493,6 +511,9 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	dp_adopt(dp, &n);
 	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
 	free(sw);
+	t.finish = mono_ns() - tn;
+	t.total = mono_ns() - t0;
+	dp->grow_times = t;
 	return 0;
 fail:
 	free(sw);
