@@ -41,7 +41,9 @@ const struct xb_opts_spec xb_attach_opts = {
 		"directory (link_IFACE), so it stays after xdpban exits; every interface "
 		"shares the same ban maps.\n\n"
 		"Attaching an interface that is already attached replaces the program in "
-		"place; changing its mode needs a detach first.",
+		"place; changing its mode needs a detach first. Every other interface "
+		"whose pinned link runs the program of another xdpban build is upgraded "
+		"to this one in place, on the same maps.",
 };
 
 int do_attach(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
@@ -60,6 +62,9 @@ int do_attach(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **ar
 			pr_info("%s: attached (%s mode), pins in %s\n", argv[i], xb_mode_str(used),
 				xb_dp_pin_dir(dp));
 	}
+	/* The other interfaces: a program left by another xdpban build goes. */
+	if (!err && (err = xb_dp_upgrade_links(dp)) > 0)
+		err = 0;
 	xb_dp_close(dp);
 	return err;
 }

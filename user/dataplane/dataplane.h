@@ -46,6 +46,10 @@ int xb_clock_arm(int clock_prog_fd);
  * *used receives the mode that took effect (auto falls back to generic). */
 int xb_dp_attach(struct xb_dp *dp, const char *ifname, enum xb_mode mode, enum xb_mode *used);
 int xb_dp_detach(struct xb_dp *dp, const char *ifname);  /* -ENOENT: not attached */
+/* Point every pinned link running one of our programs of another build
+ * (another program tag) at this binary's, in place and atomically, on the
+ * same maps; how many were. */
+int xb_dp_upgrade_links(struct xb_dp *dp);
 typedef int (*xb_link_cb)(const char *ifname, int ifindex, enum xb_mode mode, void *ctx);
 int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx);
 

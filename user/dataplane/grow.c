@@ -322,6 +322,68 @@ int dp_heal_links(struct xb_dp *dp)
 	return err ? err : h.healed;
 }
 
+/*
+ * Upgrading in place: a pinned link running one of our programs (it counts
+ * in our stats) whose code is not this binary's (another program tag: an
+ * earlier or later xdpban) is pointed at our instance, which runs on the
+ * same pinned maps: atomic (bpf_link_update against the program it runs),
+ * so no frame meets no program, and bans and counters stay where they are.
+ */
+struct upgrade {
+	int prog_fd;
+	__u32 stats;
+	__u8 tag[BPF_TAG_SIZE];
+	int done;
+};
+
+static int upgrade_one(int fd, const char *name, const char *path, void *ctx)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
+	struct upgrade *u = ctx;
+	struct bpf_link_info li = {};
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(li), plen = sizeof(pi);
+	int pfd, err = 0;
+
+	(void)path;
+	pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	if (pfd < 0)
+		return 0;
+	if (uses_map(pfd, u->stats) && !bpf_obj_get_info_by_fd(pfd, &pi, &plen) &&
+	    memcmp(pi.tag, u->tag, BPF_TAG_SIZE)) {
+		o.old_prog_fd = pfd;
+		err = bpf_link_update(fd, u->prog_fd, &o);
+		if (err)
+			pr_warn("xdpban: %s: cannot upgrade the program in place: %s\n",
+				name + strlen(XB_LINK_PREFIX), strerror(-err));
+		else
+			pr_info("%s: program of another xdpban build (id %u) upgraded in place\n",
+				name + strlen(XB_LINK_PREFIX), li.prog_id);
+		u->done += !err;
+	}
+	close(pfd);
+	return 0;
+}
+
+int xb_dp_upgrade_links(struct xb_dp *dp)
+{
+	struct upgrade u = { 0 };
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi);
+	int err;
+
+	dp_lock(dp);
+	u.stats = map_id(dp->stats);
+	u.prog_fd = bpf_program__fd(dp->skel->progs.xdpban);
+	err = bpf_obj_get_info_by_fd(u.prog_fd, &pi, &len);
+	if (!err) {
+		memcpy(u.tag, pi.tag, BPF_TAG_SIZE);
+		err = dp_links_walk(dp, upgrade_one, &u);
+	}
+	dp_unlock(dp);
+	return err ? err : u.done;
+}
+
 #define MAX_LINKS 256       /* interfaces a growth switches at most */
 
 struct copied {
