@@ -104,10 +104,10 @@ v = int(sys.argv[1]); sys.exit(not (time.time() + 7000 < v <= time.time() + 7201
 	"$(json expires_at 198.19.195.79)"
 # A grown table's program instance is the same build (the same tag): an
 # attach elsewhere finds nothing to upgrade on e0.
-ip -n "$EDGE" link add xbdum0 type dummy && ip -n "$EDGE" link set xbdum0 up
+veth "$EDGE" xbv0 "$EDGE" xbv1
 check "an attach after the growth upgrades nothing (same program tag)" sh -c \
-	"ip netns exec $EDGE $XDPBAN attach xbdum0 --mode generic 2>&1 | { ! grep 'another xdpban build'; } &&
-	ip netns exec $EDGE $XDPBAN detach xbdum0 >/dev/null"
+	"ip netns exec $EDGE $XDPBAN attach xbv0 --mode generic 2>&1 | { ! grep 'another xdpban build'; } &&
+	ip netns exec $EDGE $XDPBAN detach xbv0 >/dev/null"
 check "all 50,000 are listed" sh -c "test \"\$(ip netns exec $EDGE $XDPBAN list --json |
 	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" = 50001"
 check_fails "the attacker is still dropped" ping_ok "$ATT" 198.18.1.1

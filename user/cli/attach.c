@@ -2,6 +2,7 @@
 /* attach / detach: pinned XDP links, one per interface, sharing the maps. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
@@ -63,8 +64,12 @@ int do_attach(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **ar
 				xb_dp_pin_dir(dp));
 	}
 	/* The other interfaces: a program left by another xdpban build goes. */
-	if (!err && (err = xb_dp_upgrade_links(dp)) > 0)
-		err = 0;
+	if (!err) {
+		int n = xb_dp_upgrade_links(dp);
+
+		if (n < 0)
+			pr_warn("xdpban: cannot upgrade the pinned links: %s\n", strerror(-n));
+	}
 	xb_dp_close(dp);
 	return err;
 }
