@@ -11,7 +11,8 @@
  *       count: frames of banned sources that got past XDP) counted during
  *       it, and whether every noted ban is still there with its end and its
  *       counters not below what they were. Exit 1 if a ban was lost or reset
- *       or a banned frame passed.
+ *       or a banned frame passed. The addresses from base on must not be
+ *       banned yet (one call per family and base).
  *   bench_grow fill --to N [--base4 ADDR --base6 ADDR] [--reason TEXT]
  *       Both families to N bans each, in chunks (the tables grow 4x as they
  *       fill, as under a daemon), then print the kernel memory of every
