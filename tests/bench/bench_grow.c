@@ -186,8 +186,8 @@ static int grow_steps(struct xb_dp *dp, const struct xb_addr *base, const char *
 			reset += b.packets < ns.v[i].packets;
 			sum1 += b.packets;
 		}
-		printf("IPv%d %u -> %u bans: growth %.1f ms (new program %.1f, copy %.1f, switch %.2f, "
-		       "RCU wait %.1f, carry and pins %.1f), writers' lock held %.1f ms; "
+		printf("IPv%d %u -> %u bans: growth %.1f ms (new program %.1f, copy and staging %.1f, "
+		       "switch %.2f, RCU wait %.1f, carry and pins %.1f), writers' lock held %.1f ms; "
 		       "banned frames passed %ld, dropped meanwhile %llu; bans (both families) kept %zu of %zu, "
 		       "counters %llu before, %llu after, %u reset\n",
 		       family, cap, cap1, ms(dp->grow_times.total), ms(dp->grow_times.load),

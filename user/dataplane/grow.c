@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -30,6 +29,7 @@
 
 #include "dataplane/internal.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "xdpban.skel.h"
 
 /* Under the lock: tables grown by another process, or a growth cut short. */
@@ -468,14 +468,6 @@ static struct xdpban *grown_skel(struct xb_dp *dp, uint32_t n4, uint32_t n6)
 	return s;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int dp_grow(struct xb_dp *dp, int family)
 {
 	return dp_grow_to(dp, family, 0);
@@ -495,7 +487,7 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	size_t done = 0;
 	int err, meta_fd;
 	struct dp_grow_times t = { 0 };
-	uint64_t t0 = mono_ns(), tn;
+	uint64_t t0 = xb_now_mono_ns(), tn;
 
 	if (old->cap >= ceiling)
 		return -ENOSPC;
@@ -515,7 +507,7 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 		free(sw);
 		return err;
 	}
-	t.load = (tn = mono_ns()) - t0;       /* the new instance, verifier included */
+	t.load = (tn = xb_now_mono_ns()) - t0;       /* the new instance, verifier included */
 	err = dp_use_skel(&n, 0);
 	err = err ?: xb_tab_set_cap(&n.tab4, n4);
 	err = err ?: xb_tab_set_cap(&n.tab6, n6);
@@ -534,8 +526,8 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	err = stage(dp->pin_dir, n.skel);
 	if (err)
 		goto fail;
-	t.copy = mono_ns() - tn;
-	tn = mono_ns();
+	t.copy = xb_now_mono_ns() - tn;
+	tn = xb_now_mono_ns();
 	crash_point(2);
 	/* The swap: from here the new maps decide. */
 	err = links_update(dp, bpf_program__fd(n.skel->progs.xdpban), sw, MAX_LINKS, &done);
@@ -546,11 +538,11 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 		goto fail;
 	}
 	links_done(dp, -1, sw, done, false);
-	t.swap = mono_ns() - tn;
-	tn = mono_ns();
+	t.swap = xb_now_mono_ns() - tn;
+	tn = xb_now_mono_ns();
 	wait_old_runs();
-	t.wait = mono_ns() - tn;
-	tn = mono_ns();
+	t.wait = xb_now_mono_ns() - tn;
+	tn = xb_now_mono_ns();
 	tab_carry(&dp->tab4, &n.tab4, &c4);
 	tab_carry(&dp->tab6, &n.tab6, &c6);
 	crash_point(4);
@@ -573,8 +565,8 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	dp_adopt(dp, &n);
 	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
 	free(sw);
-	t.finish = mono_ns() - tn;
-	t.total = mono_ns() - t0;
+	t.finish = xb_now_mono_ns() - tn;
+	t.total = xb_now_mono_ns() - t0;
 	dp->grow_times = t;
 	return 0;
 fail:
