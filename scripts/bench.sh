@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench: the per-packet benchmark of the XDP filter against its floor and
 # against Debian's xdp-filter, then the log-parsing (fail2ban-regex,
-# sshg-parser), reaction-latency and live-flood (nftables, iptables+ipset)
+# sshg-parser), reaction-latency, growth under a flood (bench-grow) and live-flood (nftables, iptables+ipset)
 # benchmarks. Every table goes to stdout and to $BUILD/bench/results/; the
 # per-packet and traffic tables also to doc/bench/.
 #
@@ -14,7 +14,7 @@
 # medians stay resolved below 1 ns), BENCH_BANS (default
 # 1000,100000,1000000), BENCH_BASELINE (an older build's xdpban.bpf.o to run
 # beside the product on the same maps: before/after in one run),
-# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency bench-fleet"; empty:
+# BENCH_OTHERS (the other scripts, default "bench-logs bench-latency bench-fleet bench-grow"; empty:
 # the per-packet part alone).
 #
 # xdp-filter is loaded twice, each instance with its own bpffs and so its own
@@ -116,7 +116,7 @@ fi
 # --- the others' benchmarks ------------------------------------------------
 # bench-traffic is the nftables and iptables+ipset comparison under a live
 # flood (about 5 minutes); BENCH_TRAFFIC=0 leaves it out.
-others=${BENCH_OTHERS-bench-logs bench-latency bench-fleet}
+others=${BENCH_OTHERS-bench-logs bench-latency bench-fleet bench-grow}
 [ "${BENCH_TRAFFIC:-1}" = 0 ] || others="$others bench-traffic"
 for s in $others; do
 	if [ -f "$TOP/scripts/$s.sh" ]; then

@@ -411,6 +411,36 @@ Test(dataplane, pinned_ceiling_kept_unless_a_later_open_asks_for_more)
 	cr_expect_eq(cap, 2 * XB_GROW_FACTOR);
 }
 
+/* A ceiling set on the open maps (a reload's <max_bans>): raised, the full
+ * table grows; below what a table holds, refused and kept; check_only
+ * changes nothing. */
+Test(dataplane, set_max_bans_raises_and_refuses_below_the_tables)
+{
+	struct xb_addr a[3] = { A("198.18.0.1"), A("198.18.0.2"), A("198.18.0.3") };
+	uint32_t live, cap, held;
+
+	open_dp(2);
+	cr_assert_eq(xb_dp_ban(dp, &a[0], &perm), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[1], &perm), 0);
+	cr_assert_eq(xb_dp_ban(dp, &a[2], &perm), -ENOSPC, "full at the ceiling");
+	cr_expect_eq(xb_dp_set_max_bans(dp, 1, false, &held), -ERANGE);
+	cr_expect_eq(held, 2);
+	cr_expect_eq(xb_dp_max_bans(dp), 2, "kept");
+	cr_expect_eq(xb_dp_set_max_bans(dp, 100, true, &held), 0);
+	cr_expect_eq(xb_dp_max_bans(dp), 2, "only checked");
+	cr_assert_eq(xb_dp_set_max_bans(dp, 100, false, &held), 0);
+	cr_expect_eq(xb_dp_max_bans(dp), 100);
+	cr_assert_eq(xb_dp_ban(dp, &a[2], &perm), 0, "the full table grew");
+	cr_assert_eq(xb_dp_table_fill(dp, 4, &live, &cap), 0);
+	cr_expect_eq(live, 3);
+	cr_expect_eq(cap, 2 * XB_GROW_FACTOR);
+	cr_expect_eq(xb_dp_set_max_bans(dp, 7, false, &held), -ERANGE, "below the grown table");
+	cr_expect_eq(xb_dp_set_max_bans(dp, 8, false, &held), 0, "down to it is fine");
+	cr_expect_eq(xb_dp_max_bans(dp), 8);
+	cr_expect_eq(xb_dp_set_max_bans(dp, 0, false, &held), 0);
+	cr_expect_eq(xb_dp_max_bans(dp), XB_DEF_MAX_BANS, "0: the default");
+}
+
 Test(dataplane, allow_list_refuses_bans_and_unallow)
 {
 	struct xb_addr net = A("198.18.4.0/24"), host = A("198.18.4.4"), out = A("198.18.5.5");

@@ -226,6 +226,27 @@ check "SIGHUP reload took the new timeout (900 s)" \
 	wait_until 5 eval '[ "$(ban_field 198.18.9.61 expires_in)" -ge 895 ]'
 check "bans kept across reload" test "$(ban_field 198.18.9.7 offence)" = 2
 
+# <max_bans> on reload moves the ceiling of the pinned tables (10,000 each now)
+ceiling() { "$XDPBAN" stats --json | jq -r .max_bans; }
+write_conf 900 "<max_bans>2000000</max_bans>"
+check "reload raises <max_bans> (stats max_bans $(
+	"$XDPBAN" reload --socket "$SOCK" >/dev/null; ceiling))" test "$(ceiling)" = 2000000
+write_conf 900 "<max_bans>10000</max_bans>"
+"$XDPBAN" reload --socket "$SOCK" >/dev/null
+check "reload lowers <max_bans> to what the tables hold ($(ceiling))" test "$(ceiling)" = 10000
+write_conf 900 "<max_bans>5000</max_bans>"
+OUT=$("$XDPBAN" reload --socket "$SOCK" 2>&1); RC=$?
+check "a <max_bans> below the tables' 10,000 is refused (exit $RC)" test "$RC" = 2
+L=$(grep -n '<max_bans>' "$T/xdpban.conf" | cut -d: -f1)
+check "the refusal names file and line ($L)" grep -q "xdpban.conf:$L: <max_bans> 5000 is below the 10000" <<<"$OUT"
+check "the running ceiling stays ($(ceiling))" test "$(ceiling)" = 10000
+write_conf 900
+"$XDPBAN" reload --socket "$SOCK" >/dev/null
+check "without <max_bans> the default ceiling is back ($(ceiling))" test "$(ceiling)" = 1048576
+offend 198.18.9.62
+check "the config reloaded after the refusal is in force (900 s)" \
+	wait_until 5 eval '[ "$(ban_field 198.18.9.62 expires_in)" -ge 895 ]'
+
 # a ban lifted without telling the daemon is found at its next sweep (<= 30 s)
 "$XDPBAN" unban 198.18.9.60 >/dev/null
 check "a ban lifted behind the daemon's back is noticed" \

@@ -2,6 +2,7 @@
 /* attach / detach: pinned XDP links, one per interface, sharing the maps. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
@@ -41,7 +42,9 @@ const struct xb_opts_spec xb_attach_opts = {
 		"directory (link_IFACE), so it stays after xdpban exits; every interface "
 		"shares the same ban maps.\n\n"
 		"Attaching an interface that is already attached replaces the program in "
-		"place; changing its mode needs a detach first.",
+		"place; changing its mode needs a detach first. Every other interface "
+		"whose pinned link runs the program of another xdpban build is upgraded "
+		"to this one in place, on the same maps.",
 };
 
 int do_attach(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **argv)
@@ -59,6 +62,13 @@ int do_attach(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **ar
 		if (!err)
 			pr_info("%s: attached (%s mode), pins in %s\n", argv[i], xb_mode_str(used),
 				xb_dp_pin_dir(dp));
+	}
+	/* The other interfaces: a program left by another xdpban build goes. */
+	if (!err) {
+		int n = xb_dp_upgrade_links(dp);
+
+		if (n < 0)
+			pr_warn("xdpban: cannot upgrade the pinned links: %s\n", strerror(-n));
 	}
 	xb_dp_close(dp);
 	return err;

@@ -173,7 +173,7 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 	const struct stats_cfg *o = cfg;
 	static const char *const fill_names[] = { "bans4", "capacity4", "bans6", "capacity6" };
 	uint64_t v[XB_STAT_MAX];
-	uint32_t fill[4];
+	uint32_t fill[4], ceiling;
 	struct xb_dp *dp;
 	int err;
 
@@ -187,6 +187,7 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 		err = xb_dp_table_fill(dp, 4, &fill[0], &fill[1]);
 	if (!err)
 		err = xb_dp_table_fill(dp, 6, &fill[2], &fill[3]);
+	ceiling = xb_dp_max_bans(dp);   /* what they may grow to */
 	xb_dp_close(dp);
 	if (err) {
 		fprintf(stderr, "xdpban: stats: %s\n", strerror(-err));
@@ -201,6 +202,7 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 			json_object_object_add(j, names[i], json_object_new_uint64(v[i]));
 		for (int i = 0; i < 4; i++)
 			json_object_object_add(j, fill_names[i], json_object_new_uint64(fill[i]));
+		json_object_object_add(j, "max_bans", json_object_new_uint64(ceiling));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
 		return 0;
@@ -209,5 +211,6 @@ int do_stats(const void *cfg, const struct xb_cli_ctx *ctx, int argc, char **arg
 		printf("%-16s %llu\n", names[i], (unsigned long long)v[i]);
 	for (int i = 0; i < 4; i++)
 		printf("%-16s %u\n", fill_names[i], fill[i]);
+	printf("%-16s %u\n", "max_bans", ceiling);
 	return 0;
 }

@@ -1059,8 +1059,10 @@ static int root_child(struct pctx *p, const xmlNode *k)
 		return parse_metrics(p, k);
 	if (name_is(k, "offender_memory"))
 		return parse_duration(p, k, false, &c->offender_memory);
-	if (name_is(k, "max_bans"))
+	if (name_is(k, "max_bans")) {
+		c->max_bans_line = (int)xb_xml_line(k);
 		return parse_max_bans(p, k, &c->max_bans);
+	}
 	if (name_is(k, "ipv6_aggregate"))
 		return parse_v6agg(p, k);
 	if (name_is(k, "command"))

@@ -183,6 +183,7 @@ struct xb_config {
 	char *metrics;                  /* "ADDRESS:PORT" of /metrics, NULL: off */
 	uint64_t offender_memory;       /* seconds of quiet after which history is forgotten */
 	uint32_t max_bans;              /* ceiling of the exact-ban tables; 0: the default */
+	int max_bans_line;              /* where <max_bans> is, 0: not given */
 	struct {
 		bool enabled;
 		unsigned prefix_len;    /* 32..127 */

@@ -200,6 +200,9 @@ static int setup_maps(struct daemon *d)
 	daemon_attach_ifaces(d, NULL, d->conf, &aerr);
 	if (aerr)
 		return aerr;
+	/* Links of interfaces not in the config, left by another xdpban build. */
+	if ((ret = xb_dp_upgrade_links(d->dp)) < 0)
+		pr_warn("xdpban: cannot upgrade the pinned links: %s\n", strerror(-ret));
 	daemon_sync_allow(d, NULL, d->conf);
 	/* Entries that ended while we were away go first: nothing expired stays listed. */
 	xb_dp_sweep(d->dp, NULL);

@@ -53,6 +53,32 @@ static void next_free(struct next *nx)
 	xb_config_free(nx->conf);
 }
 
+/* A changed <max_bans> moves the ceiling of the pinned tables: up always,
+ * down only to what they hold already (a grown table does not shrink). */
+static int check_max_bans(struct daemon *d, const struct xb_config *c, char *err, size_t len)
+{
+	uint32_t want = c->max_bans ? c->max_bans : XB_DEF_MAX_BANS, held;
+	int ret;
+
+	if (!d->dp || c->max_bans == d->conf->max_bans)
+		return 0;
+	ret = xb_dp_set_max_bans(d->dp, want, true, &held);
+	if (ret == -ERANGE) {
+		if (c->max_bans_line)
+			snprintf(err, len, "%s:%d: <max_bans> %u is below the %u bans a ban table "
+				 "holds already (a table does not shrink while pinned): keep it at least %u",
+				 c->path, c->max_bans_line, want, held, held);
+		else
+			snprintf(err, len, "%s: without <max_bans>, its default %u is below the %u "
+				 "bans a ban table holds already: keep <max_bans>%u</max_bans>",
+				 c->path, want, held, held);
+		return -EINVAL;
+	}
+	if (ret)
+		snprintf(err, len, "<max_bans>: %s", strerror(-ret));
+	return ret;
+}
+
 static int next_load(struct daemon *d, struct next *nx, char *err, size_t len)
 {
 	int ret = xb_config_load(d->o.config, &nx->conf, err, len);
@@ -64,6 +90,8 @@ static int next_load(struct daemon *d, struct next *nx, char *err, size_t len)
 		snprintf(err, len, "%s: <fleet> changed: that needs a restart", nx->conf->path);
 		ret = -EINVAL;
 	}
+	if (!ret)
+		ret = check_max_bans(d, nx->conf, err, len);
 	if (!ret && !daemon_same_sources(d->conf, nx->conf)) {
 		ret = daemon_sources_open(d, nx->conf, &nx->src);
 		if (ret)
@@ -98,6 +126,16 @@ static void next_swap_in(struct daemon *d, struct next *nx)
 		daemon_sources_close(d);
 		d->src = nx->src;
 		daemon_sources_watch(d);
+	}
+	if (d->dp && nx->conf->max_bans != old->max_bans) {
+		uint32_t was = xb_dp_max_bans(d->dp), held;
+		int ret = xb_dp_set_max_bans(d->dp, nx->conf->max_bans, false, &held);
+
+		/* Checked in next_load; only another process's growth since then fails it. */
+		if (ret)
+			pr_warn("reload: <max_bans> kept at %u: %s\n", was, strerror(-ret));
+		else
+			pr_info("reload: <max_bans> %u (was %u)\n", xb_dp_max_bans(d->dp), was);
 	}
 	if (d->dp) {
 		daemon_attach_ifaces(d, old, nx->conf, NULL);

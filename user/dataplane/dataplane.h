@@ -46,6 +46,10 @@ int xb_clock_arm(int clock_prog_fd);
  * *used receives the mode that took effect (auto falls back to generic). */
 int xb_dp_attach(struct xb_dp *dp, const char *ifname, enum xb_mode mode, enum xb_mode *used);
 int xb_dp_detach(struct xb_dp *dp, const char *ifname);  /* -ENOENT: not attached */
+/* Point every pinned link running one of our programs of another build
+ * (another program tag) at this binary's, in place and atomically, on the
+ * same maps; how many were. */
+int xb_dp_upgrade_links(struct xb_dp *dp);
 typedef int (*xb_link_cb)(const char *ifname, int ifindex, enum xb_mode mode, void *ctx);
 int xb_dp_foreach_link(struct xb_dp *dp, xb_link_cb cb, void *ctx);
 
@@ -83,6 +87,13 @@ int xb_dp_foreach_allow(struct xb_dp *dp, xb_allow_cb cb, void *ctx);
 int xb_dp_stats(struct xb_dp *dp, uint64_t out[XB_STAT_MAX]);
 /* The exact-ban table of family 4 or 6: bans it holds and its capacity. */
 int xb_dp_table_fill(struct xb_dp *dp, int family, uint32_t *live, uint32_t *cap);
+/* The ceiling the exact-ban tables grow to (per family). */
+uint32_t xb_dp_max_bans(struct xb_dp *dp);
+/* Set that ceiling (0: XB_DEF_MAX_BANS) for every process sharing the pins;
+ * with check_only, only say whether it could be. *held: the larger of the
+ * tables' capacities; -ERANGE (nothing changed) when max is below it, as a
+ * grown table does not shrink. */
+int xb_dp_set_max_bans(struct xb_dp *dp, uint32_t max, bool check_only, uint32_t *held);
 /* Remove expired bans; *removed may be NULL. */
 int xb_dp_sweep(struct xb_dp *dp, size_t *removed);
 /* Remove every ban (allow list kept). */

@@ -29,6 +29,7 @@
 
 #include "dataplane/internal.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "xdpban.skel.h"
 
 /* Under the lock: tables grown by another process, or a growth cut short. */
@@ -321,6 +322,68 @@ int dp_heal_links(struct xb_dp *dp)
 	return err ? err : h.healed;
 }
 
+/*
+ * Upgrading in place: a pinned link running one of our programs (it counts
+ * in our stats) whose code is not this binary's (another program tag: an
+ * earlier or later xdpban) is pointed at our instance, which runs on the
+ * same pinned maps: atomic (bpf_link_update against the program it runs),
+ * so no frame meets no program, and bans and counters stay where they are.
+ */
+struct upgrade {
+	int prog_fd;
+	__u32 stats;
+	__u8 tag[BPF_TAG_SIZE];
+	int done;
+};
+
+static int upgrade_one(int fd, const char *name, const char *path, void *ctx)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, o, .flags = BPF_F_REPLACE);
+	struct upgrade *u = ctx;
+	struct bpf_link_info li = {};
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(li), plen = sizeof(pi);
+	int pfd, err = 0;
+
+	(void)path;
+	pfd = bpf_obj_get_info_by_fd(fd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	if (pfd < 0)
+		return 0;
+	if (uses_map(pfd, u->stats) && !bpf_obj_get_info_by_fd(pfd, &pi, &plen) &&
+	    memcmp(pi.tag, u->tag, BPF_TAG_SIZE)) {
+		o.old_prog_fd = pfd;
+		err = bpf_link_update(fd, u->prog_fd, &o);
+		if (err)
+			pr_warn("xdpban: %s: cannot upgrade the program in place: %s\n",
+				name + strlen(XB_LINK_PREFIX), strerror(-err));
+		else
+			pr_info("%s: program of another xdpban build (id %u) upgraded in place\n",
+				name + strlen(XB_LINK_PREFIX), li.prog_id);
+		u->done += !err;
+	}
+	close(pfd);
+	return 0;
+}
+
+int xb_dp_upgrade_links(struct xb_dp *dp)
+{
+	struct upgrade u = { 0 };
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi);
+	int err;
+
+	dp_lock(dp);
+	u.stats = map_id(dp->stats);
+	u.prog_fd = bpf_program__fd(dp->skel->progs.xdpban);
+	err = bpf_obj_get_info_by_fd(u.prog_fd, &pi, &len);
+	if (!err) {
+		memcpy(u.tag, pi.tag, BPF_TAG_SIZE);
+		err = dp_links_walk(dp, upgrade_one, &u);
+	}
+	dp_unlock(dp);
+	return err ? err : u.done;
+}
+
 #define MAX_LINKS 256       /* interfaces a growth switches at most */
 
 struct copied {
@@ -423,6 +486,8 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	struct switched *sw;
 	size_t done = 0;
 	int err, meta_fd;
+	struct dp_grow_times t = { 0 };
+	uint64_t t0 = xb_now_mono_ns(), tn;
 
 	if (old->cap >= ceiling)
 		return -ENOSPC;
@@ -442,6 +507,7 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 		free(sw);
 		return err;
 	}
+	t.load = (tn = xb_now_mono_ns()) - t0;       /* the new instance, verifier included */
 	err = dp_use_skel(&n, 0);
 	err = err ?: xb_tab_set_cap(&n.tab4, n4);
 	err = err ?: xb_tab_set_cap(&n.tab6, n6);
@@ -460,6 +526,8 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	err = stage(dp->pin_dir, n.skel);
 	if (err)
 		goto fail;
+	t.copy = xb_now_mono_ns() - tn;
+	tn = xb_now_mono_ns();
 	crash_point(2);
 	/* The swap: from here the new maps decide. */
 	err = links_update(dp, bpf_program__fd(n.skel->progs.xdpban), sw, MAX_LINKS, &done);
@@ -470,7 +538,11 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 		goto fail;
 	}
 	links_done(dp, -1, sw, done, false);
+	t.swap = xb_now_mono_ns() - tn;
+	tn = xb_now_mono_ns();
 	wait_old_runs();
+	t.wait = xb_now_mono_ns() - tn;
+	tn = xb_now_mono_ns();
 	tab_carry(&dp->tab4, &n.tab4, &c4);
 	tab_carry(&dp->tab6, &n.tab6, &c6);
 	crash_point(4);
@@ -493,11 +565,50 @@ int dp_grow_to(struct xb_dp *dp, int family, uint32_t need)
 	dp_adopt(dp, &n);
 	xb_clock_arm(bpf_program__fd(dp->skel->progs.xdpban_clock));
 	free(sw);
+	t.finish = xb_now_mono_ns() - tn;
+	t.total = xb_now_mono_ns() - t0;
+	dp->grow_times = t;
 	return 0;
 fail:
 	free(sw);
 	xb_tab_snap_free(&c4.s);
 	xb_tab_snap_free(&c6.s);
 	dp_release_skel(&n);
+	return err;
+}
+
+uint32_t xb_dp_max_bans(struct xb_dp *dp)
+{
+	uint32_t m;
+
+	dp_lock(dp);
+	m = dp_grow_state(dp).max_bans;
+	dp_unlock(dp);
+	return m ? m : XB_DEF_MAX_BANS;
+}
+
+int xb_dp_set_max_bans(struct xb_dp *dp, uint32_t max, bool check_only, uint32_t *held)
+{
+	struct xb_grow g;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!max)
+		max = XB_DEF_MAX_BANS;
+	if (max > XB_MAX_MAX_BANS)
+		return -EINVAL;
+	dp_lock(dp);            /* reloads tables another process has grown */
+	*held = dp->tab4.cap > dp->tab6.cap ? dp->tab4.cap : dp->tab6.cap;
+	/* A table does not shrink: a ceiling below it would be a lie. */
+	if (max < *held)
+		err = -ERANGE;
+	if (!err && !check_only) {
+		g = dp_grow_state(dp);
+		g.max_bans = max;
+		err = bpf_map_update_elem(dp->grow, &zero, &g, BPF_ANY);
+		if (!err)
+			dp->max_bans = max;
+	}
+	dp_unlock(dp);
 	return err;
 }

@@ -40,6 +40,9 @@ struct xb_dp {
 	int locked;                     /* nesting depth of dp_lock */
 	uint32_t max_bans, max_prefix;
 	int ncpu;
+	struct dp_grow_times {          /* the last growth's steps, ns (make bench) */
+		uint64_t load, copy, swap, wait, finish, total;
+	} grow_times;
 };
 
 /*
