@@ -768,6 +768,9 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 	struct xb_fleet_ev ev;
 
 	xb_log_hold();
+	/* One lock of the maps for the turn's bans, not one per decision. */
+	if (r->enf->dp)
+		xb_dp_hold(r->enf->dp);
 	for (int i = 0; i < 4096 && r->cli && xb_fleet_next(r->cli, &ev); i++) {
 		batch_begin(r, &b);
 		switch (ev.kind) {
@@ -806,6 +809,8 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 		xb_fleet_ev_done(&ev);
 	}
 	batch_end(r, &b);
+	if (r->enf->dp)
+		xb_dp_release(r->enf->dp);
 	refresh_depth(r);
 	xb_log_release();
 }
