@@ -12,7 +12,9 @@
 # reports (default 20000, at most 32000) from 100 simulated agents, published
 # at once straight into the stream, decided and stored, twice: with the two
 # edges watching, then with their daemons stopped (the manager's host alone,
-# as in a fleet whose edges are other machines). For each: reports/s, the
+# as in a fleet whose edges are other machines). Each agent packs its
+# reports BENCH_FLEET_PACK (default 16; 1: a message each) to a message, as
+# <report_pack> does when reports queue up. For each: reports/s, the
 # CPU time the manager and nats-server used per report (the fair figure on
 # a shared machine, unlike the wall time), their RSS, the load average.
 # BENCH_FLEET_N=20 makes the propagation part short. The tables also go to
@@ -49,6 +51,10 @@ NATS_PID=$!
 bg_track $NATS_PID
 wait_until 10 grep -q 'Server is ready' "$LAB/nats.log" || { echo "nats-server did not start" >&2; exit 1; }
 
+# The agents' <report_pack> (left out at 1: a build without it runs too).
+PACK=${BENCH_FLEET_PACK:-16}
+PACK_XML=
+[ "$PACK" != 1 ] && PACK_XML="<report_pack>$PACK</report_pack>"
 for h in hub edge1 edge2; do
 	d=$LAB/$h
 	mkdir -p "$d/state"
@@ -64,7 +70,7 @@ for h in hub edge1 edge2; do
   <state_dir>$d/state</state_dir>
   <control_socket>$d/xdpban.sock</control_socket>
   <fleet><agent_id>$id</agent_id><role>$role</role><url>nats://198.18.60.1:4222</url>
-    <report_rate>1000000</report_rate></fleet>
+    <report_rate>1000000</report_rate>$PACK_XML</fleet>
   <active-response>
     <command>firewall-drop</command> <location>all</location>
     <rules_id>5712</rules_id> <timeout>3600</timeout>
@@ -128,21 +134,30 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 # the fair figure on a shared machine.
 TCK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TCK" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; }
-# flood.py M FIRST: reports FIRST..FIRST+M-1, each its own id and address
-# (198.19.0.0/16, distinct for up to 64000 reports in all).
+# flood.py M FIRST PACK: reports FIRST..FIRST+M-1, each its own id and address
+# (198.19.0.0/16, distinct for up to 64000 reports in all); report i is
+# agent i % 100's, and each agent sends its reports PACK to a message (one
+# a line), as an agent with <report_pack> does when reports queue up.
 cat >"$LAB/flood.py" <<'PY'
 import socket, sys, time
-m, first, t0 = int(sys.argv[1]), int(sys.argv[2]), int(time.time())
+m, first, pack, t0 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(time.time())
 s = socket.create_connection(("198.18.60.1", 4222), timeout=10)
 s.recv(4096)
 s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":false,"protocol":1}\r\n')
-out = []
-for i in range(first, first + m):
+def report(i):
     a = "agent%03d" % (i % 100)
-    body = ('{"v":1,"type":"alert","id":"%s-b%d","agent":"%s","ts":%d,"addr":"198.19.%d.%d",'
+    return ('{"v":1,"type":"alert","id":"%s-b%d","agent":"%s","ts":%d,"addr":"198.19.%d.%d",'
             '"cmd":"firewall-drop","rule":5712,"level":10,"groups":""}'
-            % (a, i, a, t0, i // 250 % 256, 1 + i % 250)).encode()
-    out.append(b"PUB xdpban.report.%s %d\r\n%s\r\n" % (a.encode(), len(body), body))
+            % (a, i, a, t0, i // 250 % 256, 1 + i % 250))
+out = []
+for c in range(first, first + m, 100 * pack):
+    for k in range(100):
+        ids = [i for i in range(c + k, min(c + 100 * pack, first + m), 100)]
+        if not ids:
+            continue
+        body = "\n".join(report(i) for i in ids).encode()
+        a = "agent%03d" % (ids[0] % 100)
+        out.append(b"PUB xdpban.report.%s %d\r\n%s\r\n" % (a.encode(), len(body), body))
 s.sendall(b"".join(out) + b"PING\r\n")
 got = b""
 while b"PONG" not in got:
@@ -167,7 +182,7 @@ flood() {
 	fi
 	c0=$(cpu_ms "$HUB_PID") n0=$(cpu_ms "$NATS_PID") e0=$(edges_ms) i0=$(idle_ticks)
 	t0=$(now_ms)
-	ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" "$first" ||
+	ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" "$first" "$PACK" ||
 		echo "bench-fleet: flood failed" >&2
 	t_pub=$(now_ms)
 	wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
@@ -177,7 +192,7 @@ flood() {
 	[ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
 	done_n=$(( $(fleet_n) - base ))
 	echo
-	echo "manager throughput, $what: $M reports from 100 agents (published in $((t_pub - t0)) ms), decided and stored"
+	echo "manager throughput, $what: $M reports from 100 agents, $PACK a message (published in $((t_pub - t0)) ms), decided and stored"
 	printf '%-10s %10s %12s %16s %14s\n' reports took_ms reports_per_s nats_rss_mib manager_rss_mib
 	printf '%-10s %10s %12s %16s %14s\n' "$done_n" $((t1 - t0)) $((done_n * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1))) \
 		$(( $(rss_kb "$NATS_PID") / 1024 )) $(( $(rss_kb "$HUB_PID") / 1024 ))

@@ -524,3 +524,35 @@ Test(fleet_store, batch_killed_mid_commit_loses_nothing_counts_once, .init = mkd
 	}
 	xb_fleet_store_close(s);
 }
+
+/* ---- packs: an agent's queued reports in one message ---------------------- */
+
+Test(fleet_msg, pack_lines)
+{
+	struct xb_fleet_report a = { .kind = XB_FLEET_ALERT, .id = "edge1-1", .agent = "edge1",
+				     .ts = 100, .addr = A("198.18.70.1"), .cmd = "firewall-drop",
+				     .rule = 5712, .level = 10 };
+	struct xb_fleet_report b = a, got;
+	char buf[2 * XB_FLEET_MSG_MAX];
+	const char *line;
+	size_t off = 0, n, len;
+	int k = 0;
+
+	snprintf(b.id, sizeof(b.id), "edge1-2");
+	b.addr = A("2001:db8:70::2");
+	len = (size_t)xb_fleet_report_encode(&a, buf, sizeof(buf));
+	buf[len++] = '\n';
+	len += (size_t)xb_fleet_report_encode(&b, buf + len, sizeof(buf) - len);
+	while (xb_fleet_pack_next(buf, len, &off, &line, &n)) {
+		cr_assert_eq(xb_fleet_report_decode(line, n, &got), 0, "line %d", k);
+		cr_expect_str_eq(got.id, k ? "edge1-2" : "edge1-1");
+		k++;
+	}
+	cr_expect_eq(k, 2);
+	/* One report alone is a pack of one (what an older agent sends). */
+	off = 0;
+	len = (size_t)xb_fleet_report_encode(&a, buf, sizeof(buf));
+	cr_assert(xb_fleet_pack_next(buf, len, &off, &line, &n));
+	cr_expect_eq(n, len);
+	cr_expect_not(xb_fleet_pack_next(buf, len, &off, &line, &n));
+}

@@ -286,6 +286,14 @@ int xb_fleet_outbox_del(struct xb_fleet_store *s, int64_t seq)
 	return err ? err : run(s, st);
 }
 
+int xb_fleet_outbox_del_range(struct xb_fleet_store *s, int64_t first, int64_t last)
+{
+	sqlite3_stmt *st;
+	int err = prep(s, &st, "DELETE FROM outbox WHERE seq BETWEEN ? AND ?", "ii", first, last);
+
+	return err ? err : run(s, st);
+}
+
 int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,
 			 int max)
 {
