@@ -636,15 +636,17 @@ static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report
  * one transaction; the reports are acknowledged after its commit, and only
  * then are the decisions they made sent. A report is decided straight in
  * that transaction (a savepoint each cost a tenth of the manager): one
- * that fails undoes the turn, whose reports all come again, then decided
- * each in its own savepoint (careful) until a turn commits, so that a
- * report failing again fails alone. */
+ * that fails undoes the turn, whose reports all come again (a second
+ * later), then each report is decided in its own savepoint (careful) for
+ * CAREFUL_NS after the latest failure, so that a report failing again
+ * fails alone, however often it comes back. */
 #define REPORT_BATCH 256
+#define CAREFUL_NS (5 * NSEC_PER_SEC)  /* past the nak's 1 s and the redelivery */
 struct batch {
 	struct xb_fleet_ev ev[REPORT_BATCH];
 	size_t n;
 	bool open;              /* the turn's transaction */
-	bool careful;           /* a savepoint per report */
+	uint64_t careful_until; /* monotonic ns: a savepoint per report until then */
 	uint64_t decided, folded, refused;      /* r->n's at the transaction's start */
 };
 
@@ -680,7 +682,7 @@ static void batch_abort(struct xb_fleet_run *r, struct batch *b)
 	r->n.refused = b->refused;
 	refresh_depth(r);
 	batch_release(r, b, false);
-	b->careful = true;
+	b->careful_until = xb_now_mono_ns() + CAREFUL_NS;
 }
 
 static void batch_end(struct xb_fleet_run *r, struct batch *b)
@@ -699,8 +701,6 @@ static void batch_end(struct xb_fleet_run *r, struct batch *b)
 	/* A manager killed before the commit gets the reports again, and one
 	 * killed after it knows them (seen). */
 	batch_release(r, b, !err);
-	if (!err)
-		b->careful = false;
 	pump(r);
 }
 
@@ -740,7 +740,7 @@ static int one_report(struct xb_fleet_run *r, struct batch *b, const struct xb_f
 		return REP_OK;  /* never to be seen again */
 	}
 	now = xb_now_wall();
-	if (b->open && !b->careful) {
+	if (b->open && xb_now_mono_ns() >= b->careful_until) {
 		if ((err = report_in(r, &rep, now, &seen))) {
 			fail(r, "report %s from %s: %s (the turn's %zu messages asked again)", rep.id,
 			     rep.agent, strerror(-err), b->n + 1);
@@ -757,6 +757,7 @@ static int one_report(struct xb_fleet_run *r, struct batch *b, const struct xb_f
 			refresh_depth(r);
 			fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent,
 			     strerror(-err));
+			b->careful_until = xb_now_mono_ns() + CAREFUL_NS;
 			return REP_NAK;
 		}
 	}
