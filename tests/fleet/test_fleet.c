@@ -323,6 +323,10 @@ Test(fleet_store, outbox_bounded_ordered_and_kept, .init = mkdir_tmp, .fini = rm
 	cr_expect_str_eq(out[0].id, "e-1");
 	cr_expect_str_eq(out[1].id, "e-2");
 	cr_expect_eq(xb_fleet_outbox_next(s, out[0].seq, out, 8), 1);
+	/* A pack's ack deletes its rows at once; a duplicate deletes nothing. */
+	cr_expect_eq(xb_fleet_outbox_del_range(s, first, out[0].seq), 2);
+	cr_expect_eq(xb_fleet_outbox_del_range(s, first, out[0].seq), 0);
+	cr_expect_eq(xb_fleet_outbox_depth(s), 0);
 	xb_fleet_store_close(s);
 }
 

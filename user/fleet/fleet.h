@@ -170,7 +170,7 @@ struct xb_fleet_out {
 int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const char *id,
 			enum xb_fleet_op op, const char *data, size_t max, int64_t *seq);
 int xb_fleet_outbox_del(struct xb_fleet_store *s, int64_t seq);
-/* Rows first..last (a pack acked at once). */
+/* Rows first..last (a pack acked at once): how many went, or -errno. */
 int xb_fleet_outbox_del_range(struct xb_fleet_store *s, int64_t first, int64_t last);
 /* Up to max rows after seq `after`, oldest first: 0..max, or -errno. */
 int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,

@@ -291,7 +291,9 @@ int xb_fleet_outbox_del_range(struct xb_fleet_store *s, int64_t first, int64_t l
 	sqlite3_stmt *st;
 	int err = prep(s, &st, "DELETE FROM outbox WHERE seq BETWEEN ? AND ?", "ii", first, last);
 
-	return err ? err : run(s, st);
+	if (!err)
+		err = run(s, st);
+	return err ? err : sqlite3_changes(s->db);
 }
 
 int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,
