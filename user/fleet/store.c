@@ -46,8 +46,9 @@ static const char schema[] =
 	 * manager's ack-after-commit needs); the daemon's loop never waits on
 	 * an fsync per report. */
 	"PRAGMA synchronous=NORMAL;"
-	/* Each report's savepoint journals the pages it touches: in memory,
-	 * not a temp file (a pwrite per page was a quarter of the manager). */
+	/* Nested savepoints (a turn's, a report's) journal the pages they
+	 * touch: in memory, not a temp file (a pwrite per page was a quarter
+	 * of the manager's time). */
 	"PRAGMA temp_store=MEMORY;"
 	"CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" id TEXT NOT NULL, subject TEXT NOT NULL, del INTEGER NOT NULL, data TEXT NOT NULL,"

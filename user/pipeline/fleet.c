@@ -590,10 +590,10 @@ static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int
 }
 
 /* A token bucket per agent: one compromised agent cannot flood the
- * manager; what is over the rate waits in the stream, none is dropped. */
-/* n reports in one message: taken whole when a burst's worth (n, at most
- * one second's) is there, the bucket then owing the rest: the rate holds
- * over time, and a pack is never cut by it. */
+ * manager; what is over the rate waits in the stream, none is dropped.
+ * n reports in one message are taken whole when a burst's worth (n, at
+ * most one second's) is there, the bucket then owing the rest: the rate
+ * holds over time, and a pack is never cut by it. */
 static bool rate_ok(struct xb_fleet_run *r, const char *agent, unsigned n)
 {
 	double rate = (double)r->conf->fleet.report_rate;
@@ -624,7 +624,6 @@ static bool rate_ok(struct xb_fleet_run *r, const char *agent, unsigned n)
 	b->tokens -= n;
 	return true;
 }
-
 
 /* The report's subject names its sender; the body must say the same. */
 static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report *rep)
