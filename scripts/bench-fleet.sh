@@ -9,11 +9,15 @@
 # time each fifth line is written is kept, and edge2's "ban ADDR" log line
 # (printed once the map holds it, ms resolution) gives the arrival.
 # Prints p50, p90, p99 and max. Then the manager's throughput: BENCH_FLEET_REPORTS
-# reports (default 20000) from 100 simulated agents, published at once
-# straight into the stream, decided and stored; the CPU time the manager
-# used per report (the fair figure on a shared machine, unlike the wall
-# time); and the RSS of nats-server and of the manager. BENCH_FLEET_N=20
-# makes the propagation part short. The tables also go to
+# reports (default 20000, at most 32000) from 100 simulated agents, published
+# at once straight into the stream, decided and stored, twice: with the two
+# edges watching, then with their daemons stopped (the manager's host alone,
+# as in a fleet whose edges are other machines). Each agent packs its
+# reports BENCH_FLEET_PACK (default 16; 1: a message each) to a message, as
+# <report_pack> does when reports queue up. For each: reports/s, the
+# CPU time the manager and nats-server used per report (the fair figure on
+# a shared machine, unlike the wall time), their RSS, the load average.
+# BENCH_FLEET_N=20 makes the propagation part short. The tables also go to
 # $BUILD/bench/results/.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +51,10 @@ NATS_PID=$!
 bg_track $NATS_PID
 wait_until 10 grep -q 'Server is ready' "$LAB/nats.log" || { echo "nats-server did not start" >&2; exit 1; }
 
+# The agents' <report_pack> (left out at 1: a build without it runs too).
+PACK=${BENCH_FLEET_PACK:-16}
+PACK_XML=
+[ "$PACK" != 1 ] && PACK_XML="<report_pack>$PACK</report_pack>"
 for h in hub edge1 edge2; do
 	d=$LAB/$h
 	mkdir -p "$d/state"
@@ -62,7 +70,7 @@ for h in hub edge1 edge2; do
   <state_dir>$d/state</state_dir>
   <control_socket>$d/xdpban.sock</control_socket>
   <fleet><agent_id>$id</agent_id><role>$role</role><url>nats://198.18.60.1:4222</url>
-    <report_rate>1000000</report_rate></fleet>
+    <report_rate>1000000</report_rate>$PACK_XML</fleet>
   <active-response>
     <command>firewall-drop</command> <location>all</location>
     <rules_id>5712</rules_id> <timeout>3600</timeout>
@@ -113,6 +121,9 @@ ok=0
 [ "$got" = "$N" ] && ok=1
 
 # --- the manager's throughput: 100 agents' reports, all at once ------------
+# Twice: with the two edges watching (each applies every decision, on the
+# same 2 cores), then on the manager's host alone (the edges' daemons
+# stopped; in a fleet they are other machines): nats-server and the manager.
 M=${BENCH_FLEET_REPORTS:-20000}
 fleet_n() {
 	XDPBAN_PIN_DIR=${PIN[hub]} "$XDPBAN" status --json --socket "$LAB/hub/xdpban.sock" 2>/dev/null |
@@ -123,61 +134,92 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 # the fair figure on a shared machine.
 TCK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TCK" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; }
-base=$(fleet_n)
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+# flood.py M FIRST PACK: reports FIRST..FIRST+M-1, each its own id and address
+# (198.19.0.0/16, distinct for up to 64000 reports in all); report i is
+# agent i % 100's, and each agent sends its reports PACK to a message (one
+# a line), as an agent with <report_pack> does when reports queue up.
 cat >"$LAB/flood.py" <<'PY'
 import socket, sys, time
-m, t0 = int(sys.argv[1]), int(time.time())
+m, first, pack, t0 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(time.time())
 s = socket.create_connection(("198.18.60.1", 4222), timeout=10)
 s.recv(4096)
 s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":false,"protocol":1}\r\n')
-out = []
-for i in range(m):
+def report(i):
     a = "agent%03d" % (i % 100)
-    body = ('{"v":1,"type":"alert","id":"%s-b%d","agent":"%s","ts":%d,"addr":"198.19.%d.%d",'
+    return ('{"v":1,"type":"alert","id":"%s-b%d","agent":"%s","ts":%d,"addr":"198.19.%d.%d",'
             '"cmd":"firewall-drop","rule":5712,"level":10,"groups":""}'
-            % (a, i, a, t0, i // 250 % 256, 1 + i % 250)).encode()
-    out.append(b"PUB xdpban.report.%s %d\r\n%s\r\n" % (a.encode(), len(body), body))
+            % (a, i, a, t0, i // 250 % 256, 1 + i % 250))
+out = []
+for c in range(first, first + m, 100 * pack):
+    for k in range(100):
+        ids = [i for i in range(c + k, min(c + 100 * pack, first + m), 100)]
+        if not ids:
+            continue
+        body = "\n".join(report(i) for i in ids).encode()
+        a = "agent%03d" % (ids[0] % 100)
+        out.append(b"PUB xdpban.report.%s %d\r\n%s\r\n" % (a.encode(), len(body), body))
 s.sendall(b"".join(out) + b"PING\r\n")
 got = b""
 while b"PONG" not in got:
     got += s.recv(4096)
 PY
-# BENCH_FLEET_PERF=FILE: a perf profile of the manager during the flood;
-# DWARF call graphs, as the build keeps no frame pointers.
-if [ -n "${BENCH_FLEET_PERF:-}" ]; then
-	perf record -q --call-graph dwarf,8192 -F 499 -o "$BENCH_FLEET_PERF" -p "$HUB_PID" >/dev/null 2>&1 &
-	PERF_PID=$!
-	bg_track $PERF_PID
-	sleep 0.5
-fi
 # The machine's idle and total ticks: was the flood short of CPU?
 idle_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 edges_ms() { local p t=0; for p in $EDGE_PIDS; do t=$((t + $(cpu_ms "$p"))); done; echo $t; }
-c0=$(cpu_ms "$HUB_PID") n0=$(cpu_ms "$NATS_PID") e0=$(edges_ms) i0=$(idle_ticks)
-t0=$(now_ms)
-ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" || echo "bench-fleet: flood failed" >&2
-t_pub=$(now_ms)
-wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
-	jq '.daemon.fleet | .decided + .folded + .refused') -ge $((base + M)) ]"
-t1=$(now_ms)
-c1=$(cpu_ms "$HUB_PID") n1=$(cpu_ms "$NATS_PID") e1=$(edges_ms) i1=$(idle_ticks)
-[ -n "${PERF_PID:-}" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
-done_n=$(( $(fleet_n) - base ))
-{
+# flood FIRST WHAT [PERF_FILE]: M reports, waited for until all are decided.
+flood() {
+	local first=$1 what=$2 perf=${3:-} base load c0 n0 e0 i0 t0 t_pub t1 c1 n1 e1 i1 done_n cpu
+	local perf_pid= id0 tot0 id1 tot1
+	base=$(fleet_n)
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	# A perf profile of the manager during the flood; DWARF call graphs,
+	# as the build keeps no frame pointers.
+	if [ -n "$perf" ]; then
+		perf record -q --call-graph dwarf,8192 -F 499 -o "$perf" -p "$HUB_PID" >/dev/null 2>&1 &
+		perf_pid=$!
+		bg_track $perf_pid
+		sleep 0.5
+	fi
+	c0=$(cpu_ms "$HUB_PID") n0=$(cpu_ms "$NATS_PID") e0=$(edges_ms) i0=$(idle_ticks)
+	t0=$(now_ms)
+	ip netns exec "${NS[hub]}" timeout 60 python3 "$LAB/flood.py" "$M" "$first" "$PACK" ||
+		echo "bench-fleet: flood failed" >&2
+	t_pub=$(now_ms)
+	wait_until 120 bash -c "[ \$(XDPBAN_PIN_DIR=${PIN[hub]} '$XDPBAN' status --json --socket '$LAB/hub/xdpban.sock' |
+		jq '.daemon.fleet | .decided + .folded + .refused') -ge $((base + M)) ]"
+	t1=$(now_ms)
+	c1=$(cpu_ms "$HUB_PID") n1=$(cpu_ms "$NATS_PID") e1=$(edges_ms) i1=$(idle_ticks)
+	[ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
+	done_n=$(( $(fleet_n) - base ))
 	echo
-	echo "manager throughput: $M reports from 100 agents (published in $((t_pub - t0)) ms), decided and stored"
+	echo "manager throughput, $what: $M reports from 100 agents, $PACK a message (published in $((t_pub - t0)) ms), decided and stored"
 	printf '%-10s %10s %12s %16s %14s\n' reports took_ms reports_per_s nats_rss_mib manager_rss_mib
 	printf '%-10s %10s %12s %16s %14s\n' "$done_n" $((t1 - t0)) $((done_n * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1))) \
 		$(( $(rss_kb "$NATS_PID") / 1024 )) $(( $(rss_kb "$HUB_PID") / 1024 ))
 	cpu=$((c1 - c0 > 0 ? c1 - c0 : 1))
-	printf '%-10s %10s %12s %16s %14s %14s\n' manager cpu_ms us_per_report reports_per_cpu_s \
-		nats_cpu_ms edges_cpu_ms
-	printf '%-10s %10s %12s %16s %14s %14s\n' "" "$cpu" $((cpu * 1000 / (done_n > 0 ? done_n : 1))) \
-		$((done_n * 1000 / cpu)) $((n1 - n0)) $((e1 - e0))
+	printf '%-10s %10s %12s %16s %14s %14s %14s\n' manager cpu_ms us_per_report reports_per_cpu_s \
+		nats_cpu_ms nats_us_per_rep edges_cpu_ms
+	printf '%-10s %10s %12s %16s %14s %14s %14s\n' "" "$cpu" $((cpu * 1000 / (done_n > 0 ? done_n : 1))) \
+		$((done_n * 1000 / cpu)) $((n1 - n0)) $(( (n1 - n0) * 1000 / (done_n > 0 ? done_n : 1) )) $((e1 - e0))
 	read -r id0 tot0 <<<"$i0"
 	read -r id1 tot1 <<<"$i1"
-	echo "(load average before: $LOAD; the machine idle $(( (id1 - id0) * 100 / (tot1 - tot0 > 0 ? tot1 - tot0 : 1) ))% meanwhile;"
-	echo " CPU time from /proc/PID/stat, all threads; the edges apply every decision too)"
+	echo "(load average before: $load; the machine idle $(( (id1 - id0) * 100 / (tot1 - tot0 > 0 ? tot1 - tot0 : 1) ))% meanwhile;"
+	echo " CPU time from /proc/PID/stat, all threads)"
+	[ "$done_n" -ge "$M" ]
+}
+# BENCH_FLEET_PERF=FILE: a perf profile of the manager during each flood
+# (FILE with the edges watching, FILE.alone without).
+ok2=1
+{
+	flood 0 "2 edges watching (each applies every decision, on the same cores)" \
+		"${BENCH_FLEET_PERF:-}" || ok2=0
+	# The edges stop (our own daemons, by pid): the manager's host alone.
+	for p in $EDGE_PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $EDGE_PIDS; do wait_until 10 bash -c "! kill -0 $p"; done
+	EDGE_PIDS=
+	flood "$M" "the manager's host alone (nats-server + manager; the edges stopped)" \
+		"${BENCH_FLEET_PERF:+$BENCH_FLEET_PERF.alone}" || ok2=0
+	echo "ok2=$ok2" >"$LAB/ok2"
 } | tee -a "$RES/fleet-propagation.txt"
-[ "$ok" = 1 ] && [ "$done_n" -ge "$M" ]
+. "$LAB/ok2"
+[ "$ok" = 1 ] && [ "$ok2" = 1 ]

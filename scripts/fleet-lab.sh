@@ -133,6 +133,7 @@ fl_host_conf() {
     <cert>$FLEET/pki/${4:-$1}.pem</cert>
     <key>$FLEET/pki/${4:-$1}.key</key>
     <grace>5s</grace>
+    <report_pack>8</report_pack>
   </fleet>
 $FL_RESPONSES
 </xdpban>

@@ -258,6 +258,18 @@ probe "$P/edge1.pem" "$P/edge1.key" pub xdpban.report.edge1 "$forged" >/dev/null
 check "a report naming edge2's address is refused by the manager" \
 	wait_until 5 grep -q 'not banning 198.18.60.12 reported by edge1: .*fleet host edge2' "$LAB/hub/xdpban.log"
 check "... and bans nobody" bans_are 198.18.60.12 ""
+# A pack (an agent's <report_pack>): its reports one a line, each decided
+# alone; a line naming another agent is refused, the rest stands.
+rep() {
+	printf '{"v":1,"type":"alert","id":"%s","agent":"%s","ts":%s,"addr":"%s","cmd":"firewall-drop","rule":5712,"level":10,"groups":""}' \
+		"$1" "$2" "$(date +%s)" "$3"
+}
+pack="$(rep edge1-pack-1 edge1 198.18.70.21)"$'\n'"$(rep edge2-pack-2 edge2 198.18.70.23)"
+pack+=$'\n'"$(rep edge1-pack-3 edge1 198.18.70.22)"
+probe "$P/edge1.pem" "$P/edge1.key" pub xdpban.report.edge1 "$pack" >/dev/null
+pack_banned() { bans_are 198.18.70.21 "$HOSTS" && bans_are 198.18.70.22 "$HOSTS"; }
+check "a pack of reports: each of edge1's is decided (location all)" wait_until 10 pack_banned
+check "... its line naming edge2 is refused, and bans nobody" bans_are 198.18.70.23 ""
 check "the manager refuses a manual ban of the broker" refused "broker|this host" \
 	xb hub ban --socket "$LAB/hub/xdpban.sock" --location all 198.18.60.1
 check "an agent's manual fleet ban is refused" refused "made on the manager" \

@@ -2,10 +2,13 @@
 /* The fleet stage without a broker: messages, the grace rule, the decisions
  * a host holds, and fleet.db (outbox, history, reports seen, held). */
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <criterion/criterion.h>
 
 #include "common/util.h"
@@ -320,6 +323,10 @@ Test(fleet_store, outbox_bounded_ordered_and_kept, .init = mkdir_tmp, .fini = rm
 	cr_expect_str_eq(out[0].id, "e-1");
 	cr_expect_str_eq(out[1].id, "e-2");
 	cr_expect_eq(xb_fleet_outbox_next(s, out[0].seq, out, 8), 1);
+	/* A pack's ack deletes its rows at once; a duplicate deletes nothing. */
+	cr_expect_eq(xb_fleet_outbox_del_range(s, first, out[0].seq), 2);
+	cr_expect_eq(xb_fleet_outbox_del_range(s, first, out[0].seq), 0);
+	cr_expect_eq(xb_fleet_outbox_depth(s), 0);
 	xb_fleet_store_close(s);
 }
 
@@ -402,4 +409,154 @@ Test(fleet_store, issued_keys_end, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_assert_eq(xb_fleet_issued_del(s, "all.c.firewall-drop", true), 0);
 	cr_expect_eq(xb_fleet_issued_ended(s, 500, keys, 4), 2);
 	xb_fleet_store_close(s);
+}
+
+/* ---- a batch killed: the manager's guarantee ------------------------------ */
+
+/* What the manager stores for report i of a batch (as pipeline/fleet.c
+ * does): its seen mark, its address's history, a decision in the outbox. */
+static int store_report(struct xb_fleet_store *s, int i, int64_t now)
+{
+	struct xb_fleet_hist h = { 0 };
+	char id[32], addr[32], subj[64];
+	struct xb_addr a;
+	int64_t seq;
+	bool seen;
+	int err;
+
+	snprintf(id, sizeof(id), "agent%03d-b%d", i % 100, i);
+	snprintf(addr, sizeof(addr), "198.19.%d.%d", i / 250 % 256, 1 + i % 250);
+	if (xb_addr_parse(addr, &a, false))
+		return -EINVAL;
+	if ((err = xb_fleet_seen_mark(s, id, now, &seen)) || seen)
+		return err;
+	err = xb_fleet_hist_get(s, &a, "firewall-drop", &h);
+	if (err && err != -ENOENT)
+		return err;
+	xb_fleet_hist_step(&h, now, now, 10, 86400);
+	h.until = now + 600;
+	snprintf(subj, sizeof(subj), "$KV.xdpban-decisions.all.%d.firewall-drop", i);
+	if ((err = xb_fleet_hist_put(s, &a, "firewall-drop", &h)) ||
+	    (err = xb_fleet_next_seq(s, &seq)))
+		return err;
+	snprintf(id, sizeof(id), "d-manager-%lld", (long long)seq);
+	return xb_fleet_outbox_add(s, subj, id, XB_FLEET_PUT, "{}", SIZE_MAX, &seq);
+}
+
+#define KILL_BATCH 200
+
+/* A manager deciding batch after batch, one transaction each, telling the
+ * parent after each commit (its acks); SIGKILLed wherever it is. */
+static void child_batches(int wfd, int max)
+{
+	struct xb_fleet_store *s;
+
+	if (xb_fleet_store_open(dir, &s))
+		_exit(2);
+	for (int b = 0; b < max; b++) {
+		if (xb_fleet_store_begin(s))
+			_exit(3);
+		for (int i = 0; i < KILL_BATCH; i++)
+			if (store_report(s, b * KILL_BATCH + i, 1000))
+				_exit(4);
+		if (xb_fleet_store_commit(s))
+			_exit(5);
+		if (write(wfd, "c", 1) != 1)
+			_exit(6);
+	}
+	_exit(0);
+}
+
+Test(fleet_store, batch_killed_mid_commit_loses_nothing_counts_once, .init = mkdir_tmp,
+     .fini = rm_tmp)
+{
+	struct xb_fleet_store *s;
+	int fds[2], acked = 0, stored = 0, st;
+	struct xb_fleet_hist h;
+	char c;
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		close(fds[0]);
+		child_batches(fds[1], 200);
+	}
+	close(fds[1]);
+	/* Killed after a few commits, most likely in a batch or its commit. */
+	while (acked < 3 && read(fds[0], &c, 1) == 1)
+		acked++;
+	usleep(20000);
+	kill(pid, SIGKILL);
+	while (read(fds[0], &c, 1) == 1)
+		acked++;
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st), "the child was killed, not done (status %d)", st);
+
+	/* The broker sends again every report not acked, and the acked ones
+	 * too (an ack may be lost): each is known, or stored now, once. */
+	cr_assert_eq(xb_fleet_store_open(dir, &s), 0);
+	for (int i = 0; i < (acked + 2) * KILL_BATCH; i++) {
+		char id[32];
+		bool seen;
+
+		snprintf(id, sizeof(id), "agent%03d-b%d", i % 100, i);
+		cr_assert_eq(xb_fleet_seen_mark(s, id, 2000, &seen), 0);
+		if (seen)
+			stored++;
+		else
+			cr_assert_geq(i, acked * KILL_BATCH, "report %d was acked, then lost", i);
+	}
+	cr_expect_eq(stored % KILL_BATCH, 0, "a batch is stored whole or not at all (%d)", stored);
+	cr_expect_geq(stored, acked * KILL_BATCH);
+	cr_expect_leq(stored, (acked + 1) * KILL_BATCH);
+	cr_expect_eq(xb_fleet_outbox_depth(s), stored, "one decision per stored report");
+	/* Redelivered: nothing counted twice. */
+	for (int i = 0; i < stored; i++)
+		cr_assert_eq(store_report(s, i, 2000), 0);
+	cr_expect_eq(xb_fleet_outbox_depth(s), stored, "a replay queues nothing");
+	for (int i = 0; i < stored; i += 97) {
+		char addr[32];
+		struct xb_addr a;
+
+		snprintf(addr, sizeof(addr), "198.19.%d.%d", i / 250 % 256, 1 + i % 250);
+		cr_assert_eq(xb_addr_parse(addr, &a, false), 0);
+		cr_assert_eq(xb_fleet_hist_get(s, &a, "firewall-drop", &h), 0);
+		cr_expect_eq(h.count, 1, "report %d counted once", i);
+	}
+	xb_fleet_store_close(s);
+}
+
+/* ---- packs: an agent's queued reports in one message ---------------------- */
+
+Test(fleet_msg, pack_lines)
+{
+	struct xb_fleet_report a = { .kind = XB_FLEET_ALERT, .id = "edge1-1", .agent = "edge1",
+				     .ts = 100, .addr = A("198.18.70.1"), .cmd = "firewall-drop",
+				     .rule = 5712, .level = 10 };
+	struct xb_fleet_report b = a, got;
+	char buf[2 * XB_FLEET_MSG_MAX];
+	const char *line;
+	size_t off = 0, n, len;
+	int k = 0;
+
+	snprintf(b.id, sizeof(b.id), "edge1-2");
+	b.addr = A("2001:db8:70::2");
+	len = (size_t)xb_fleet_report_encode(&a, buf, sizeof(buf));
+	buf[len++] = '\n';
+	len += (size_t)xb_fleet_report_encode(&b, buf + len, sizeof(buf) - len);
+	while (xb_fleet_pack_next(buf, len, &off, &line, &n)) {
+		cr_assert_eq(xb_fleet_report_decode(line, n, &got), 0, "line %d", k);
+		cr_expect_str_eq(got.id, k ? "edge1-2" : "edge1-1");
+		k++;
+	}
+	cr_expect_eq(k, 2);
+	/* One report alone is a pack of one (what an older agent sends). */
+	off = 0;
+	len = (size_t)xb_fleet_report_encode(&a, buf, sizeof(buf));
+	cr_assert(xb_fleet_pack_next(buf, len, &off, &line, &n));
+	cr_expect_eq(n, len);
+	cr_expect_not(xb_fleet_pack_next(buf, len, &off, &line, &n));
 }

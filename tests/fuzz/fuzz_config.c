@@ -42,7 +42,8 @@ static void check_config(const struct xb_config *c)
 		check(xb_agent_id_ok(c->fleet.agent_id, strlen(c->fleet.agent_id)));
 		check(c->fleet.n_urls >= 1 && c->fleet.n_urls <= XB_FLEET_URLS_MAX);
 		check(tls == 0 || tls == 3);
-		check(c->fleet.grace > 0 && c->fleet.outbox_max > 0 && c->fleet.report_rate > 0);
+		check(c->fleet.grace > 0 && c->fleet.outbox_max > 0 && c->fleet.report_rate > 0 &&
+		      c->fleet.report_pack >= 1 && c->fleet.report_pack <= XB_FLEET_PACK_MAX);
 	}
 	for (size_t i = 0; i < c->n_ars; i++)
 		check(c->fleet.enabled || c->ars[i].disabled ||

@@ -956,6 +956,12 @@ static int fleet_child(struct pctx *p, const xmlNode *k, struct xb_conf_fleet *f
 			err = xb_xml_fail(&p->xe, k, "report_rate must be at least 1");
 		return err;
 	}
+	if (name_is(k, "report_pack")) {
+		err = parse_uint(p, k, XB_FLEET_PACK_MAX, &f->report_pack);
+		if (!err && !f->report_pack)
+			err = xb_xml_fail(&p->xe, k, "report_pack must be 1 to %d", XB_FLEET_PACK_MAX);
+		return err;
+	}
 	if (name_is(k, "replicas")) {
 		/* JetStream's own bound: a RAFT group of at most five. */
 		err = parse_uint(p, k, 5, &f->replicas);
@@ -1214,6 +1220,8 @@ static int set_defaults(struct xb_config *c)
 		c->fleet.outbox_max = 10000;
 	if (!c->fleet.report_rate)
 		c->fleet.report_rate = 200;
+	if (!c->fleet.report_pack)
+		c->fleet.report_pack = 1;
 	if (!c->fleet.replicas)
 		c->fleet.replicas = 1;
 	return 0;

@@ -356,3 +356,13 @@ int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out)
 	}
 	return dp_pfx_get(fd, &k, lpm_ksz(a->family), out);
 }
+
+void xb_dp_hold(struct xb_dp *dp)
+{
+	dp_lock(dp);
+}
+
+void xb_dp_release(struct xb_dp *dp)
+{
+	dp_unlock(dp);
+}

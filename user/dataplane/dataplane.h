@@ -73,6 +73,11 @@ int xb_dp_ban_batch(struct xb_dp *dp, const struct xb_addr *addrs, size_t n,
 int xb_dp_ban_many(struct xb_dp *dp, const struct xb_addr *addrs,
 		   const struct xb_ban_req *reqs, size_t n, size_t *done);
 int xb_dp_unban(struct xb_dp *dp, const struct xb_addr *a);     /* -ENOENT: not banned */
+/* Hold the writers' lock across many calls (they nest): a run of bans
+ * then pays one flock and one freshness check, not one per ban. Other
+ * writers wait until xb_dp_release. */
+void xb_dp_hold(struct xb_dp *dp);
+void xb_dp_release(struct xb_dp *dp);
 int xb_dp_lookup(struct xb_dp *dp, const struct xb_addr *a, struct xb_ban *out);
 int xb_dp_allow(struct xb_dp *dp, const struct xb_addr *a);
 int xb_dp_unallow(struct xb_dp *dp, const struct xb_addr *a);   /* -ENOENT: not listed */

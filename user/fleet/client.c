@@ -228,7 +228,12 @@ static void on_puback(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, voi
 	const char *seq = NULL, *op = NULL;
 
 	if (pa && natsMsgHeader_Get(m, OUTBOX_HDR, &seq) == NATS_OK && seq) {
-		ev.seq = strtoll(seq, NULL, 10);
+		char *end = NULL;
+
+		/* SEQ, or FIRST-LAST for a pack of reports (xb_fleet_send). */
+		ev.seq = ev.seq_last = strtoll(seq, &end, 10);
+		if (end && *end == '-')
+			ev.seq_last = strtoll(end + 1, NULL, 10);
 		if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op && !strcmp(op, "PURGE"))
 			purge_later(ctx, natsMsg_GetSubject(m), pa->Sequence);
 		push(ctx, &ev);
@@ -663,18 +668,43 @@ void xb_fleet_ack(struct xb_fleet *f, struct xb_fleet_ev *ev, bool done)
 		natsMsg_NakWithDelay(ev->msg, 1000, NULL);
 }
 
-int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o)
+int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o, size_t n)
 {
+	char seq[48], pack_id[sizeof(o->id) + 16], *data = NULL;
 	jsPubOptions po;
 	natsMsg *m = NULL;
-	char seq[24];
 	natsStatus s;
 
 	if (!xb_fleet_connected(f))
 		return -ENOTCONN;
-	s = natsMsg_Create(&m, o->subject, NULL, o->op != XB_FLEET_PUT ? NULL : o->data,
-			   o->op != XB_FLEET_PUT ? 0 : (int)strlen(o->data));
-	snprintf(seq, sizeof(seq), "%" PRId64, o->seq);
+	if (n > 1) {
+		/* A pack: the rows' bodies, one a line, in one message. */
+		size_t len = 0;
+
+		for (size_t i = 0; i < n; i++)
+			len += strlen(o[i].data) + 1;
+		if (!(data = malloc(len)))
+			return -ENOMEM;
+		len = 0;
+		for (size_t i = 0; i < n; i++) {
+			size_t l = strlen(o[i].data);
+
+			memcpy(data + len, o[i].data, l);
+			len += l;
+			data[len++] = '\n';
+		}
+		s = natsMsg_Create(&m, o->subject, NULL, data, (int)len - 1);
+		free(data);
+		snprintf(seq, sizeof(seq), "%" PRId64 "-%" PRId64, o->seq, o[n - 1].seq);
+		/* The same pack sent again keeps its id (the broker's dedup); one
+		 * made up anew does not, and the manager knows each report (seen). */
+		snprintf(pack_id, sizeof(pack_id), "%.*s+%u", (int)sizeof(o->id) - 1, o->id,
+			 (unsigned)n);
+	} else {
+		s = natsMsg_Create(&m, o->subject, NULL, o->op != XB_FLEET_PUT ? NULL : o->data,
+				   o->op != XB_FLEET_PUT ? 0 : (int)strlen(o->data));
+		snprintf(seq, sizeof(seq), "%" PRId64, o->seq);
+	}
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, OUTBOX_HDR, seq);
 	if (s == NATS_OK && o->op == XB_FLEET_DEL)
@@ -684,7 +714,7 @@ int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o)
 	    (s = natsMsgHeader_Set(m, "KV-Operation", "PURGE")) == NATS_OK)
 		s = natsMsgHeader_Set(m, "Nats-Rollup", "sub");
 	jsPubOptions_Init(&po);
-	po.MsgId = o->id;
+	po.MsgId = n > 1 ? pack_id : o->id;
 	if (s == NATS_OK)
 		s = js_PublishMsgAsync(f->js, &m, &po);
 	natsMsg_Destroy(m);     /* NULL once the library owns it */

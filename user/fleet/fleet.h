@@ -79,6 +79,10 @@ int xb_fleet_report_encode(const struct xb_fleet_report *r, char *buf, size_t le
 int xb_fleet_report_decode(const char *buf, size_t len, struct xb_fleet_report *r);
 int xb_fleet_decision_encode(const struct xb_fleet_decision *d, char *buf, size_t len);
 int xb_fleet_decision_decode(const char *buf, size_t len, struct xb_fleet_decision *d);
+/* A message is one report, or a pack of them one a line (the agent's
+ * report_pack): the line at *off into *line and *n, *off moved past it;
+ * false at the end. */
+bool xb_fleet_pack_next(const char *buf, size_t len, size_t *off, const char **line, size_t *n);
 /* TARGET.ADDR.CMD, the address's '.', ':' and '/' made KV-safe; -EINVAL
  * for a bad target or command. */
 int xb_fleet_key(const char *target, const struct xb_addr *a, const char *cmd,
@@ -166,6 +170,8 @@ struct xb_fleet_out {
 int xb_fleet_outbox_add(struct xb_fleet_store *s, const char *subject, const char *id,
 			enum xb_fleet_op op, const char *data, size_t max, int64_t *seq);
 int xb_fleet_outbox_del(struct xb_fleet_store *s, int64_t seq);
+/* Rows first..last (a pack acked at once): how many went, or -errno. */
+int xb_fleet_outbox_del_range(struct xb_fleet_store *s, int64_t first, int64_t last);
 /* Up to max rows after seq `after`, oldest first: 0..max, or -errno. */
 int xb_fleet_outbox_next(struct xb_fleet_store *s, int64_t after, struct xb_fleet_out *out,
 			 int max);
@@ -226,7 +232,7 @@ enum xb_fleet_ev_kind {
 
 struct xb_fleet_ev {
 	enum xb_fleet_ev_kind kind;
-	int64_t seq;                    /* ACKED */
+	int64_t seq, seq_last;          /* ACKED: outbox rows seq..seq_last */
 	bool del;                       /* DECISION: a delete or purge marker */
 	char key[XB_FLEET_KEY_MAX];     /* DECISION */
 	char text[256];                 /* ERROR */
@@ -245,9 +251,10 @@ bool xb_fleet_next(struct xb_fleet *f, struct xb_fleet_ev *ev);
 void xb_fleet_ev_done(struct xb_fleet_ev *ev);
 /* Acknowledge (done true) or ask again later (false) for a REPORT event. */
 void xb_fleet_ack(struct xb_fleet *f, struct xb_fleet_ev *ev, bool done);
-/* Publish an outbox row asynchronously; its ACKED event follows. -ENOTCONN
- * while the broker is away. */
-int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o);
+/* Publish outbox rows asynchronously, n > 1 reports (PUT rows of one
+ * subject, consecutive) as one message, their bodies a line each; one
+ * ACKED event for all follows. -ENOTCONN while the broker is away. */
+int xb_fleet_send(struct xb_fleet *f, const struct xb_fleet_out *o, size_t n);
 bool xb_fleet_connected(const struct xb_fleet *f);
 /* The broker's backlog for this host, in messages, as its consumer info
  * said at most a few seconds ago: the manager's reports not yet

@@ -254,3 +254,16 @@ int xb_fleet_key(const char *target, const struct xb_addr *a, const char *cmd,
 	n = snprintf(buf, len, "%s.%s.%s", target, ab, cmd);
 	return n > 0 && (size_t)n < len ? 0 : -ENOSPC;
 }
+
+bool xb_fleet_pack_next(const char *buf, size_t len, size_t *off, const char **line, size_t *n)
+{
+	const char *nl;
+
+	if (*off >= len)
+		return false;
+	*line = buf + *off;
+	nl = memchr(*line, '\n', len - *off);
+	*n = nl ? (size_t)(nl - *line) : len - *off;
+	*off += *n + (nl ? 1 : 0);
+	return true;
+}

@@ -61,6 +61,21 @@ static void refresh_depth(struct xb_fleet_run *r)
 		r->oldest = d;
 }
 
+/* How many of rows (n) go in one message: consecutive reports of this
+ * host, up to report_pack; anything else alone. */
+static size_t pack_len(const struct xb_fleet_run *r, const struct xb_fleet_out *rows, size_t n)
+{
+	size_t k = 1;
+
+	if (rows[0].op != XB_FLEET_PUT || strncmp(rows[0].subject, XB_FLEET_REPORTS ".",
+						  strlen(XB_FLEET_REPORTS ".")))
+		return 1;
+	while (k < n && k < r->conf->fleet.report_pack && rows[k].op == XB_FLEET_PUT &&
+	       !strcmp(rows[k].subject, rows[0].subject))
+		k++;
+	return k;
+}
+
 /* Send what is not in flight yet, oldest first. */
 static void pump(struct xb_fleet_run *r)
 {
@@ -74,11 +89,13 @@ static void pump(struct xb_fleet_run *r)
 		return;
 	for (int round = 0; round < 8; round++) {
 		n = xb_fleet_outbox_next(r->store, r->sent_upto, rows, SEND_BATCH);
-		for (int i = 0; i < n; i++) {
-			if (xb_fleet_send(r->cli, &rows[i]))
+		for (int i = 0, k; i < n; i += k) {
+			k = (int)pack_len(r, &rows[i], (size_t)(n - i));
+			if (xb_fleet_send(r->cli, &rows[i], (size_t)k))
 				goto out;       /* the broker went away: sent again on return */
-			r->sent_upto = rows[i].seq;
-			r->n.sent++;
+			r->sent_upto = rows[i + k - 1].seq;
+			r->n.sent += (uint64_t)k;
+			r->inflight += k;
 		}
 		if (n > 0)
 			r->progress_ns = xb_now_mono_ns();
@@ -179,7 +196,10 @@ void xb_fleet_run_alert(struct xb_fleet_run *r, const struct xb_alert *al)
 	}
 	r->n.reports++;
 	pr_info("fleet: report %s rule %u from %s\n", afmt(&rep.addr, ab), rep.rule, rep.agent);
-	pump(r);
+	/* Packing: while a message is in flight, what follows waits for its
+	 * ack (the turn that brings it sends them together). */
+	if (r->conf->fleet.report_pack == 1 || !r->inflight)
+		pump(r);
 }
 
 /* This host's own addresses, for the manager's protection. */
@@ -570,8 +590,11 @@ static int decide(struct xb_fleet_run *r, const struct xb_fleet_report *rep, int
 }
 
 /* A token bucket per agent: one compromised agent cannot flood the
- * manager; what is over the rate waits in the stream, none is dropped. */
-static bool rate_ok(struct xb_fleet_run *r, const char *agent)
+ * manager; what is over the rate waits in the stream, none is dropped.
+ * n reports in one message are taken whole when a burst's worth (n, at
+ * most one second's) is there, the bucket then owing the rest: the rate
+ * holds over time, and a pack is never cut by it. */
+static bool rate_ok(struct xb_fleet_run *r, const char *agent, unsigned n)
 {
 	double rate = (double)r->conf->fleet.report_rate;
 	uint64_t now = xb_now_mono_ns();
@@ -585,20 +608,20 @@ static bool rate_ok(struct xb_fleet_run *r, const char *agent)
 			return true;
 		b = &r->buckets[r->n_buckets++];
 		*b = (struct xb_fleet_bucket){ .tokens = rate, .at_ns = now };
-		snprintf(b->agent, sizeof(b->agent), "%s", agent);
+		snprintf(b->agent, sizeof(b->agent), "%.*s", XB_AGENT_ID_MAX, agent);
 	}
 	b->tokens += (double)(now - b->at_ns) / NSEC_PER_SEC * rate;
 	if (b->tokens > rate)
 		b->tokens = rate;       /* a burst of one second's worth */
 	b->at_ns = now;
-	if (b->tokens < 1) {
+	if (b->tokens < (n < rate ? (double)n : rate)) {
 		if (!b->delayed++)
 			pr_warn("fleet: %s reports faster than %" PRIu64 "/s: the rest waits\n", agent,
 				r->conf->fleet.report_rate);
 		r->n.delayed++;
 		return false;
 	}
-	b->tokens -= 1;
+	b->tokens -= n;
 	return true;
 }
 
@@ -610,12 +633,20 @@ static bool sender_ok(const struct xb_fleet_ev *ev, const struct xb_fleet_report
 
 /* What a turn of the loop brings (reports, decisions, acks) is stored in
  * one transaction; the reports are acknowledged after its commit, and only
- * then are the decisions they made sent. */
+ * then are the decisions they made sent. A report is decided straight in
+ * that transaction (a savepoint each cost a tenth of the manager): one
+ * that fails undoes the turn, whose reports all come again (a second
+ * later), then each report is decided in its own savepoint (careful) for
+ * CAREFUL_NS after the latest failure, so that a report failing again
+ * fails alone, however often it comes back. */
 #define REPORT_BATCH 256
+#define CAREFUL_NS (5 * NSEC_PER_SEC)  /* past the nak's 1 s and the redelivery */
 struct batch {
 	struct xb_fleet_ev ev[REPORT_BATCH];
 	size_t n;
 	bool open;              /* the turn's transaction */
+	uint64_t careful_until; /* monotonic ns: a savepoint per report until then */
+	uint64_t decided, folded, refused;      /* r->n's at the transaction's start */
 };
 
 static void batch_release(struct xb_fleet_run *r, struct batch *b, bool done)
@@ -629,8 +660,28 @@ static void batch_release(struct xb_fleet_run *r, struct batch *b, bool done)
 
 static void batch_begin(struct xb_fleet_run *r, struct batch *b)
 {
-	if (!b->open)
-		b->open = !xb_fleet_store_begin(r->store);
+	if (b->open)
+		return;
+	b->open = !xb_fleet_store_begin(r->store);
+	b->decided = r->n.decided;
+	b->folded = r->n.folded;
+	b->refused = r->n.refused;
+}
+
+/* A report failed outside a savepoint: the transaction is undone, its
+ * reports asked again (what they counted with them). */
+static void batch_abort(struct xb_fleet_run *r, struct batch *b)
+{
+	if (b->open) {
+		xb_fleet_store_rollback(r->store);
+		b->open = false;
+	}
+	r->n.decided = b->decided;
+	r->n.folded = b->folded;
+	r->n.refused = b->refused;
+	refresh_depth(r);
+	batch_release(r, b, false);
+	b->careful_until = xb_now_mono_ns() + CAREFUL_NS;
 }
 
 static void batch_end(struct xb_fleet_run *r, struct batch *b)
@@ -666,41 +717,94 @@ static int report_in(struct xb_fleet_run *r, const struct xb_fleet_report *rep, 
 	return decide(r, rep, now);
 }
 
-/* ev's data and message move into the batch (or are released here). */
-static void on_report(struct xb_fleet_run *r, struct batch *b, struct xb_fleet_ev *ev)
+/* One report of a message (a line of a pack): REP_OK stored or refused
+ * for good, REP_NAK the message is asked again now (what its earlier
+ * lines stored stays in the transaction: known when it comes again),
+ * REP_ABORT the turn was undone (the message asked again too). */
+enum { REP_OK = 0, REP_NAK, REP_ABORT };
+static int one_report(struct xb_fleet_run *r, struct batch *b, const struct xb_fleet_ev *ev,
+		      const char *line, size_t len)
 {
 	struct xb_fleet_report rep;
 	bool seen = false;
 	int64_t now;
 	int err;
 
-	if (xb_fleet_report_decode(ev->data, ev->len, &rep) || !sender_ok(ev, &rep)) {
+	if (xb_fleet_report_decode(line, len, &rep) || !sender_ok(ev, &rep)) {
 		r->n.refused++;
+		b->refused++;   /* final, whatever becomes of the batch */
 		pr_warn("fleet: refused a report on %s: %s\n", ev->key,
-			xb_fleet_report_decode(ev->data, ev->len, &rep) ? "malformed" :
+			xb_fleet_report_decode(line, len, &rep) ? "malformed" :
 			"it names another agent");
-		xb_fleet_ack(r->cli, ev, true);         /* never to be seen again */
+		return REP_OK;  /* never to be seen again */
+	}
+	now = xb_now_wall();
+	if (b->open && xb_now_mono_ns() >= b->careful_until) {
+		if ((err = report_in(r, &rep, now, &seen))) {
+			fail(r, "report %s from %s: %s (the turn's %zu messages asked again)", rep.id,
+			     rep.agent, strerror(-err), b->n + 1);
+			return REP_ABORT;
+		}
+	} else {
+		/* Its own savepoint: a report that fails is undone alone. */
+		err = b->open ? xb_fleet_store_begin(r->store) : -EIO;
+		if (!err && (err = report_in(r, &rep, now, &seen)))
+			xb_fleet_store_rollback(r->store);
+		else if (!err)
+			err = xb_fleet_store_commit(r->store);
+		if (err) {
+			refresh_depth(r);
+			fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent,
+			     strerror(-err));
+			b->careful_until = xb_now_mono_ns() + CAREFUL_NS;
+			return REP_NAK;
+		}
+	}
+	/* A count lost (no memory) is only a count. */
+	if (!seen && rep.kind == XB_FLEET_ALERT && xb_fleet_agent_count(r->store, rep.agent, now))
+		r->n.errors++;
+	return REP_OK;
+}
+
+/* ev's data and message move into the batch (or are released here). */
+static void on_report(struct xb_fleet_run *r, struct batch *b, struct xb_fleet_ev *ev)
+{
+	const char *line;
+	size_t off = 0, len;
+	int lines = 0, ret = REP_OK;
+	unsigned n = 1;
+
+	/* The sender's rate, by the subject (a forged body is refused below). */
+	if (!xb_agent_id_ok(ev->key, strlen(ev->key))) {
+		r->n.refused++;
+		b->refused++;
+		pr_warn("fleet: refused a message on %s: not an agent's subject\n", ev->key);
+		xb_fleet_ack(r->cli, ev, true);
 		return;
 	}
-	if (!rate_ok(r, rep.agent)) {
+	for (const char *p = ev->data; (p = memchr(p, '\n', ev->len - (size_t)(p - ev->data))); p++)
+		n++;
+	if (!rate_ok(r, ev->key, n)) {
 		xb_fleet_ack(r->cli, ev, false);        /* again in a second */
 		return;
 	}
-	/* Its own savepoint: a report that fails is undone alone. */
-	now = xb_now_wall();
-	err = b->open ? xb_fleet_store_begin(r->store) : -EIO;
-	if (!err && (err = report_in(r, &rep, now, &seen)))
-		xb_fleet_store_rollback(r->store);
-	else if (!err)
-		err = xb_fleet_store_commit(r->store);
-	/* A count lost (no memory) is only a count. */
-	if (!err && !seen && rep.kind == XB_FLEET_ALERT &&
-	    xb_fleet_agent_count(r->store, rep.agent, now))
-		r->n.errors++;
-	if (err) {
-		refresh_depth(r);
-		fail(r, "report %s from %s: %s (asked again)", rep.id, rep.agent, strerror(-err));
+	while (ret == REP_OK && xb_fleet_pack_next(ev->data, ev->len, &off, &line, &len)) {
+		if (++lines > XB_FLEET_PACK_MAX) {
+			r->n.refused++;
+			b->refused++;
+			pr_warn("fleet: refused the rest of a message on %s: more than %d reports\n",
+				ev->key, XB_FLEET_PACK_MAX);
+			break;
+		}
+		ret = one_report(r, b, ev, line, len);
+	}
+	if (ret != REP_OK) {
+		/* Asked again at once: only an ack has to wait for the commit. */
 		xb_fleet_ack(r->cli, ev, false);
+		if (ret == REP_ABORT) {
+			batch_abort(r, b);
+			batch_begin(r, b);
+		}
 		return;
 	}
 	b->ev[b->n++] = *ev;
@@ -768,6 +872,9 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 	struct xb_fleet_ev ev;
 
 	xb_log_hold();
+	/* One lock of the maps for the turn's bans, not one per decision. */
+	if (r->enf->dp)
+		xb_dp_hold(r->enf->dp);
 	for (int i = 0; i < 4096 && r->cli && xb_fleet_next(r->cli, &ev); i++) {
 		batch_begin(r, &b);
 		switch (ev.kind) {
@@ -779,6 +886,7 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 			r->up = true;
 			r->up_since = xb_now_wall();
 			r->sent_upto = 0;       /* everything unacked goes again */
+			r->inflight = 0;
 			hello(r);
 			break;
 		case XB_FLEET_EV_DOWN:
@@ -793,12 +901,19 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 		case XB_FLEET_EV_DECISION:
 			on_decision(r, &ev);
 			break;
-		case XB_FLEET_EV_ACKED:
-			if (!xb_fleet_outbox_del(r->store, ev.seq)) {
-				r->n.acked++;
+		case XB_FLEET_EV_ACKED: {
+			int64_t last = ev.seq_last > ev.seq ? ev.seq_last : ev.seq;
+			int64_t k = last - ev.seq + 1;
+			int gone = xb_fleet_outbox_del_range(r->store, ev.seq, last);
+
+			if (gone >= 0) {
+				r->n.acked += (uint64_t)k;
+				r->inflight = r->inflight > k ? r->inflight - k : 0;
+				r->outbox = r->outbox > gone ? r->outbox - gone : 0;
 				r->progress_ns = xb_now_mono_ns();
 			}
 			break;
+		}
 		case XB_FLEET_EV_ERROR:
 			fail(r, "%s", ev.text);
 			break;
@@ -806,7 +921,10 @@ void xb_fleet_run_events(struct xb_fleet_run *r)
 		xb_fleet_ev_done(&ev);
 	}
 	batch_end(r, &b);
-	refresh_depth(r);
+	if (r->enf->dp)
+		xb_dp_release(r->enf->dp);
+	/* The outbox's depth is counted as rows come and go; the tick counts
+	 * it afresh (a count(*) a turn was a tenth of the manager's time). */
 	xb_log_release();
 }
 
@@ -859,6 +977,7 @@ void xb_fleet_run_tick(struct xb_fleet_run *r, int64_t now)
 	if (r->outbox > 0 && r->sent_upto > 0 &&
 	    xb_now_mono_ns() - r->progress_ns > RESEND_NS) {
 		r->sent_upto = 0;
+		r->inflight = 0;
 		r->progress_ns = xb_now_mono_ns();
 	}
 	pump(r);

@@ -46,6 +46,7 @@ struct xb_fleet_run {
 	bool up;
 	int64_t up_since, down_since;   /* wall s */
 	int64_t sent_upto;              /* outbox rows up to this seq are in flight */
+	int64_t inflight;               /* rows sent, not acked yet (about) */
 	uint64_t progress_ns;           /* monotonic: the latest ack, or the latest (re)send */
 	int64_t outbox;                 /* rows waiting */
 	int64_t oldest;                 /* wall s the oldest of them was queued, 0: none */
