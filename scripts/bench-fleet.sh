@@ -51,7 +51,8 @@ NATS_PID=$!
 bg_track $NATS_PID
 wait_until 10 grep -q 'Server is ready' "$LAB/nats.log" || { echo "nats-server did not start" >&2; exit 1; }
 
-# The agents' <report_pack> (left out at 1: a build without it runs too).
+# The edges' <report_pack> (left out at 1, so a build without it runs too;
+# the throughput's packs are the simulated agents', flood.py's PACK).
 PACK=${BENCH_FLEET_PACK:-16}
 PACK_XML=
 [ "$PACK" != 1 ] && PACK_XML="<report_pack>$PACK</report_pack>"

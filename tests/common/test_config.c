@@ -318,7 +318,7 @@ Test(config, fleet_locations)
 	cr_expect_eq(c->fleet.report_rate, 200, "default report_rate");
 	cr_expect_eq(c->fleet.outbox_max, 10000, "default outbox_max");
 	cr_expect_eq(c->fleet.replicas, 1, "default replicas");
-	cr_expect_eq(c->fleet.report_pack, 1, "default report_pack: a message per report");
+	cr_expect_eq(c->fleet.report_pack, XB_FLEET_PACK_DEF, "default report_pack: 16");
 	cr_expect_eq(c->ars[0].location, XB_LOC_DEFINED_AGENT);
 	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "edge-2"));
 	cr_expect(xb_agent_list_has(c->ars[0].agent_id, "001"));
@@ -333,9 +333,9 @@ Test(config, fleet_report_pack)
 	char err[512];
 
 	cr_assert_eq(parse("<xdpban><fleet><agent_id>e</agent_id><role>agent</role>"
-			   "<url>nats://198.18.0.1:4222</url><report_pack>16</report_pack>"
+			   "<url>nats://198.18.0.1:4222</url><report_pack>1</report_pack>"
 			   "</fleet></xdpban>", &c, err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(c->fleet.report_pack, 16);
+	cr_expect_eq(c->fleet.report_pack, 1, "1: a message per report");
 	xb_config_free(c);
 	c = NULL;
 	cr_expect_eq(parse("<xdpban><fleet><agent_id>e</agent_id><role>agent</role>"

@@ -1220,8 +1220,10 @@ static int set_defaults(struct xb_config *c)
 		c->fleet.outbox_max = 10000;
 	if (!c->fleet.report_rate)
 		c->fleet.report_rate = 200;
+	/* Packs only form while a message waits for its ack (a burst); the
+	 * manager must be at least as new as its agents, as with Wazuh. */
 	if (!c->fleet.report_pack)
-		c->fleet.report_pack = 1;
+		c->fleet.report_pack = XB_FLEET_PACK_DEF;
 	if (!c->fleet.replicas)
 		c->fleet.replicas = 1;
 	return 0;

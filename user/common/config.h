@@ -30,7 +30,7 @@
  *       <grace>10s</grace>      reports of one attack within this count as one offence
  *       <outbox_max>10000</outbox_max>  reports kept on disk while the broker is away
  *       <report_rate>200</report_rate>  manager: reports/s per agent; more wait
- *       <report_pack>1</report_pack>    agent: queued reports per message (1..64)
+ *       <report_pack>16</report_pack>   agent: queued reports per message (1..64)
  *       <replicas>3</replicas>  manager: copies of the stream and the bucket (a cluster)
  *     </fleet>
  *     <active-response> command, location, agent_id, rules_id, rules_group, level,
@@ -88,6 +88,7 @@ enum xb_ar_location {
 #define XB_AGENT_ID_MAX 32      /* letters, digits, '-', '_' */
 #define XB_FLEET_URLS_MAX 8
 #define XB_FLEET_PACK_MAX 64     /* reports in one message */
+#define XB_FLEET_PACK_DEF 16     /* <report_pack> unset */
 
 /* <fleet>: absent (enabled false) means a single host, as before. */
 struct xb_conf_fleet {
