@@ -49,14 +49,18 @@ check "the default config names no interface (installing attaches nothing)" \
 check "state directory /var/lib/xdpban, mode 0700" [ "$(mode "$r/var/lib/xdpban")" = 700 ]
 check "active-response directory with firewall-drop -> xdpban" \
 	[ "$(readlink -f "$r/usr/lib/xdpban/active-response/firewall-drop")" = "$r/usr/sbin/xdpban" ]
-# dh_installsystemd --no-enable --no-start: postinst starts nothing and
-# enables the unit only where the admin had enabled it (an upgrade).
-check "the unit is installed disabled and not started" \
-	bash -c "! grep -q deb-systemd-invoke '$tmp/ctl/postinst' && grep -B2 'deb-systemd-helper enable' '$tmp/ctl/postinst' | grep -q was-enabled"
+# dh_installsystemd --no-enable: postinst enables the unit only where the
+# admin had enabled it (an upgrade), and its start skips a disabled unit
+# (vmtest/system/run.sh checks that nothing runs after dpkg -i); an upgrade
+# restarts after the files are in place and nothing stops it first (no
+# preinst stop: with --no-start there was one, and no start after it).
+check "the unit is installed disabled: enabled only where it was" \
+	bash -c "grep -B2 'deb-systemd-helper enable' '$tmp/ctl/postinst' | grep -q was-enabled"
+check "an upgrade restarts a running daemon, never stopping it first" \
+	bash -c "grep -q '_dh_action=restart' '$tmp/ctl/postinst' && ! grep -qs 'deb-systemd-invoke stop' '$tmp/ctl/preinst'"
 check "purge removes the state and the pins" \
 	bash -c "grep -q 'rm -rf /var/lib/xdpban' '$tmp/ctl/postrm' && grep -q 'rm -rf /sys/fs/bpf/xdpban' '$tmp/ctl/postrm'"
-# --no-start leaves the stop out of prerm too: debian/xdpban.prerm stops the
-# daemon on remove (purge included), before its files go. vmtest/system/run.sh
-# purges a running service for real.
+# remove (purge included) stops the daemon before its files go;
+# vmtest/system/run.sh purges a running service for real.
 check "remove stops the service (prerm)" \
-	bash -c "grep -A1 '\"\$1\" = remove' '$tmp/ctl/prerm' | grep -q 'deb-systemd-invoke stop xdpban.service'"
+	bash -c "grep -A1 '\"\$1\" = remove' '$tmp/ctl/prerm' | grep -q \"deb-systemd-invoke stop 'xdpban.service'\""

@@ -392,6 +392,28 @@ sleep 3
 check "after the reboot: the journal is not read again from the start" not banned "$RESTARTER"
 check "after the reboot: the attacker's traffic is still dropped" unreachable "$ATTACKER"
 
+# --- an upgrade ---------------------------------------------------------------------------
+# dpkg -i of the installed version is dpkg's upgrade path (preinst and
+# prerm upgrade, postinst configure OLD): nothing stops the daemon before the
+# new files are in place, the postinst restarts it, and the restart keeps
+# every ban. (Built with --no-start, the package stopped it in the preinst
+# and never started it again.)
+
+phase upgrade
+e0=$(ends)
+pid0=$(main_pid)
+cur=$(g "journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'")
+check "dpkg -i over the installed package (an upgrade)" g 'dpkg -i /root/xdpban.deb >/root/upgrade.log 2>&1'
+pid1=$(main_pid)
+new_daemon() { [ -n "$pid1" ] && [ "$pid1" != 0 ] && [ "$pid1" != "$pid0" ] && g systemctl is-active -q xdpban; }
+check "the upgrade restarted the daemon (pid $pid0 -> $pid1)" new_daemon
+new_daemon || {
+	g "cat /root/upgrade.log; systemctl status --no-pager xdpban; journalctl -q --no-pager -o short-precise --after-cursor='$cur'" 2>&1 |
+		sed 's/^/# upgrade: /'
+}
+check "after the upgrade: every ban at its recorded end" same_ends "$e0" "$(ends)"
+check "after the upgrade: the attacker's traffic is still dropped" unreachable "$ATTACKER"
+
 # --- purge ------------------------------------------------------------------------------
 # apt-get purge while the service runs with bans (no network: apt-get only
 # removes). Afterwards nothing of xdpban's: no daemon, no unit, no state, no
