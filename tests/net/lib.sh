@@ -115,6 +115,28 @@ tcp_ok() { ip netns exec "$1" timeout "${4:-2}" nc -z -w "${4:-2}" "$2" "$3" >/d
 # ping_ok NS ADDR: one echo reply within a second?
 ping_ok() { ip netns exec "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
 
+# udp_flood NS SRC DST STOP SENT: UDP datagrams from SRC to DST port 9999 in
+# the background (its pid tracked, in $!), at most 3,000,000 or 20 s, or
+# until the file STOP exists; the count sent is written to SENT at the end.
+udp_flood() {
+	ip netns exec "$1" python3 -c '
+import os, socket, sys, time
+src, dst, stop, out = sys.argv[1:5]
+s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 0))
+s.setblocking(False)
+n, end, msg = 0, time.monotonic() + 20, b"x" * 64
+while n < 3000000 and time.monotonic() < end and not (n % 1024 == 0 and os.path.exists(stop)):
+    try:
+        s.sendto(msg, (dst, 9999)); n += 1
+    except BlockingIOError:
+        time.sleep(0.0005)
+    except OSError:
+        pass
+open(out, "w").write(str(n))' "$2" "$3" "$4" "$5" &
+	bg_track $!
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then echo "not ok - must run as root"; exit 1; fi
 }

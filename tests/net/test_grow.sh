@@ -46,23 +46,8 @@ in0=$(ip_in)
 # most 3,000,000 datagrams or 20 s, or until $T/stop-NAME exists; the count
 # sent goes to $T/sent-NAME.
 flood() {
-	ip netns exec "$ATT" python3 -c '
-import os, socket, sys, time
-src, dst, stop, out = sys.argv[1:5]
-s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((src, 0))
-s.setblocking(False)
-n, end, msg = 0, time.monotonic() + 20, b"x" * 64
-while n < 3000000 and time.monotonic() < end and not (n % 1024 == 0 and os.path.exists(stop)):
-    try:
-        s.sendto(msg, (dst, 9999)); n += 1
-    except BlockingIOError:
-        time.sleep(0.0005)
-    except OSError:
-        pass
-open(out, "w").write(str(n))' "$1" "$2" "$T/stop-$3" "$T/sent-$3" &
+	udp_flood "$ATT" "$1" "$2" "$T/stop-$3" "$T/sent-$3"
 	flood=$!
-	bg_track $flood
 }
 
 # The flood: UDP to the edge.

@@ -54,21 +54,7 @@ check "the earlier program drops it" eval "! ping_ok $ATT 198.18.1.1"
 
 # flood SRC DST NAME: UDP in the background, at most 20 s or until $T/stop-NAME.
 flood() {
-	ip netns exec "$ATT" python3 -c '
-import os, socket, sys, time
-src, dst, stop = sys.argv[1:4]
-s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((src, 0))
-s.setblocking(False)
-n, end, msg = 0, time.monotonic() + 20, b"x" * 64
-while n < 3000000 and time.monotonic() < end and not (n % 1024 == 0 and os.path.exists(stop)):
-    try:
-        s.sendto(msg, (dst, 9999)); n += 1
-    except BlockingIOError:
-        time.sleep(0.0005)
-    except OSError:
-        pass' "$1" "$2" "$T/stop-$3" &
-	bg_track $!
+	udp_flood "$ATT" "$1" "$2" "$T/stop-$3" "$T/sent-$3"
 	FLOODS+=($!)
 }
 FLOODS=()
