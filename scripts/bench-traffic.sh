@@ -290,6 +290,10 @@ MACHINE="$cpu_model, $NCPU CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/104857
 	echo
 	echo "Machine: $MACHINE; $(date -u +%Y-%m-%d). $(nft --version | head -1), $(iptables -V), $(ipset -v | head -1 | cut -d, -f1)."
 	echo
+	echo "CPU vulnerabilities (every file of /sys/devices/system/cpu/vulnerabilities):" \
+		"$(grep -H . /sys/devices/system/cpu/vulnerabilities/* 2>/dev/null | sed 's|^/sys/devices/system/cpu/vulnerabilities/||' |
+			paste -sd ';' | sed 's/;/; /g')."
+	echo
 	echo "Flood: XDP live frames (BPF_PROG_TEST_RUN, BPF_F_TEST_XDP_LIVE_FRAMES) redirected into a veth,"
 	echo "sources rotating over the whole banned set, $FLOOD_S s per run, generator pinned to CPU $GEN_CPU;"
 	echo "flood-only runs interleaved over the filters, $ROUNDS rounds, medians shown."
