@@ -135,7 +135,7 @@ struct {
  * Parts of the pass and drop paths a benchmark build leaves out, to measure
  * what each costs (tests/bench/xdpban_omit_*.bpf.c). 0 in the product: the
  * compiler removes the tests, the program is the same as without them.
- * HASH, BUCKET2 and RETRY builds no longer find every ban: pass path only.
+ * HASH, BUCKET2, RETRY and LOOKUP builds no longer find every ban: pass path only.
  */
 #define XB_OMIT_BAN_COUNTERS (1u << 0)  /* the ban's packets and bytes */
 #define XB_OMIT_EXPIRY       (1u << 1)  /* the clock read and the expiry check */
@@ -143,6 +143,7 @@ struct {
 #define XB_OMIT_HASH         (1u << 3)  /* the hash: address ^ seed instead */
 #define XB_OMIT_BUCKET2      (1u << 4)  /* the second bucket's read */
 #define XB_OMIT_RETRY        (1u << 5)  /* ctl's moves, read around the probe */
+#define XB_OMIT_LOOKUP       (1u << 6)  /* the whole table lookup: parse and count only */
 #ifndef XB_BENCH_OMIT
 #define XB_BENCH_OMIT 0
 #endif
@@ -249,7 +250,7 @@ static __always_inline struct xb_ban *find4(const struct xb_ctl *c, __u32 addr,
 	__u32 n = c->nslots4, b1, b2, at = 0, moves;
 	struct xb_ban *b = NULL;
 
-	if (n < 2 * XB_BUCKET)
+	if ((XB_BENCH_OMIT & XB_OMIT_LOOKUP) || n < 2 * XB_BUCKET)
 		return NULL;
 	xb_buckets((XB_BENCH_OMIT & XB_OMIT_HASH) ? addr ^ c->seed : xb_hash4(addr, c->seed),
 		   n, &b1, &b2);
@@ -296,7 +297,7 @@ static __always_inline struct xb_ban *find6(const struct xb_ctl *c, __u64 hi, __
 	__u32 n = c->nslots6, b1, b2, at = 0, moves;
 	struct xb_ban *b = NULL;
 
-	if (n < 2 * XB_BUCKET)
+	if ((XB_BENCH_OMIT & XB_OMIT_LOOKUP) || n < 2 * XB_BUCKET)
 		return NULL;
 	xb_buckets((XB_BENCH_OMIT & XB_OMIT_HASH) ? hi ^ lo ^ c->seed : xb_hash6w(hi, lo, c->seed),
 		   n, &b1, &b2);

@@ -58,6 +58,7 @@
 #include "xdpban_omit_hash.skel.h"
 #include "xdpban_omit_bucket2.skel.h"
 #include "xdpban_omit_retry.skel.h"
+#include "xdpban_omit_lookup.skel.h"
 
 #define V4_RANGE1_N     (131072u - 256u)        /* 198.18.0.0 .. 198.19.254.255 */
 #define V4_RANGE1_BASE  0xc6120000u             /* 198.18.0.0 */
@@ -454,6 +455,7 @@ static int path_parts(FILE *out, struct bpf_object *main_obj, int prog_fd, int n
 		PART(counters, "the ban's packets and bytes"),
 		PART(expiry, "the clock read and expiry check"),
 		PART(all, "ban counters, expiry and stats"),
+		PART(lookup, "the table lookup (parse and count only)"),
 	};
 	enum { NP = sizeof(parts) / sizeof(parts[0]) };
 	static double t[NP + 1][C_MAX][MAX_ROUNDS];
