@@ -25,7 +25,9 @@ static int ctl_reload(struct daemon *d, const char *arg, struct json_object *rep
 	return ret;
 }
 
-/* The CLI lifted a ban: forget it, or a restart would bring it back. */
+/* The CLI lifted a ban: forget it, or a restart would bring it back. The
+ * forgetting reaches the disk before the answer (not at the next tick), so
+ * a daemon killed right after cannot restore the ban. */
 static int ctl_unbanned(struct daemon *d, const char *arg, struct json_object *reply)
 {
 	struct xb_addr a;
@@ -38,6 +40,8 @@ static int ctl_unbanned(struct daemon *d, const char *arg, struct json_object *r
 	ret = xb_enforce_forget(d->st, &a, "lifted with xdpban unban", NULL);
 	if (ret && ret != -ENOENT)
 		return ret;
+	if (!ret)
+		xb_enforce_flush(&d->enf, 0, false);
 	json_object_object_add(reply, "known", json_object_new_boolean(ret == 0));
 	return 0;
 }
@@ -49,6 +53,7 @@ static int ctl_flushed(struct daemon *d, const char *arg, struct json_object *re
 
 	if (ret)
 		return ret;
+	xb_enforce_flush(&d->enf, 0, false);
 	json_object_object_add(reply, "known", json_object_new_int64(n));
 	return 0;
 }
